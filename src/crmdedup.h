@@ -1,0 +1,23 @@
+/*
+ * crmdedup.h
+ *		Shared declarations of the PostgreSQL glue around the pure C core.
+ */
+#ifndef CRMDEDUP_H
+#define CRMDEDUP_H
+
+#include "cd_buf.h"
+
+/* palloc-backed allocator: memory belongs to CurrentMemoryContext at call time */
+extern const CdAllocator cd_palloc_allocator;
+
+/*
+ * Largest input, in bytes, accepted by functions whose cost grows with the input.
+ * Larger values raise program_limit_exceeded rather than using unbounded memory.
+ */
+#define CD_MAX_INPUT_BYTES (1024 * 1024)
+
+extern void cd_check_input_length(size_t len, const char *funcname);
+extern void cd_check_library_versions(void);
+extern void _PG_init(void);
+
+#endif							/* CRMDEDUP_H */
