@@ -70,3 +70,7 @@ fuzz: $(FUZZERS)
 	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -print_final_stats=0 \
 	      build/corpus/$$n test/fuzz/corpus/$$n >build/fuzz/$$n.log 2>&1 \
 	    && echo "fuzz $$n: ok" || { echo "fuzz $$n: FAILED (see build/fuzz/$$n.log)"; rc=1; }; done; exit $$rc
+
+build/bench/core_bench: bench/core_bench.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p build/bench
+	$(CORE_CC) -std=c11 -O2 -D_GNU_SOURCE -Isrc/core $(PKG_CFLAGS) -o $@ $< $(CORE_SRCS) $(PKG_LIBS)

@@ -57,7 +57,7 @@ cluster_start() {
 		id "$CD_PGUSER_OS" >/dev/null 2>&1 ||
 			useradd --system --user-group --no-create-home --shell /usr/sbin/nologin "$CD_PGUSER_OS"
 	fi
-	CD_PGDIR="$CD_ROOT/.pg"
+	CD_PGDIR="$CD_ROOT/${CD_PGDIR_NAME:-.pg}"
 	mkdir -p "$CD_PGDIR"
 	[ "$(id -u)" -eq 0 ] && chown "$CD_PGUSER_OS": "$CD_PGDIR"
 	if ! as_pguser test -w "$CD_PGDIR" 2>/dev/null; then
@@ -72,7 +72,8 @@ cluster_start() {
 	log "starting a throwaway PostgreSQL 15 cluster in $CD_PGDIR (socket only, port $CD_PORT)"
 	as_pguser "$PGBIN/initdb" -D "$CD_PGDIR/data" -U postgres --auth=trust -E UTF8 --no-locale >"$CD_PGDIR/initdb.log" 2>&1 ||
 		{ cat "$CD_PGDIR/initdb.log"; return 1; }
-	as_pguser "$PGBIN/pg_ctl" -D "$CD_PGDIR/data" -l "$CD_PGDIR/server.log" -w \
+	as_pguser "$PGBIN/pg_ctl" -D "$CD_PGDIR/data" -l "$CD_PGDIR/server.log" -w -t 300 \
+		-p "${CD_POSTGRES:-$PGBIN/postgres}" \
 		-o "-c listen_addresses='' -c unix_socket_directories='$CD_PGDIR/sock' -p $CD_PORT -c fsync=off -c max_connections=60 ${CD_PG_OPTS:-}" start >/dev/null
 	export PGHOST="$CD_PGDIR/sock" PGPORT="$CD_PORT" PGUSER=postgres PGDATABASE=postgres
 	export CD_PGDIR

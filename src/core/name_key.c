@@ -1,0 +1,525 @@
+/*
+ * name_key.c
+ *		Keys for names of people (transliterated, order-insensitive) and companies
+ *		(legal forms removed), built on cd_fold and cd_translit.
+ */
+#include "name_key.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "legal_forms_data.h"
+#include "translit.h"
+#include "translit_data.h"
+
+/* a word of a folded string: bytes [off, off + len) */
+typedef struct Span
+{
+	size_t		off;
+	size_t		len;
+} Span;
+
+static void *
+alloc_array(const CdAllocator *a, size_t n, size_t size)
+{
+	if (n == 0)
+		n = 1;
+	if (n > SIZE_MAX / size)
+		return NULL;
+	return a->alloc(n * size, a->ctx);
+}
+
+static void
+release(const CdAllocator *a, void *p)
+{
+	if (p)
+		a->release(p, a->ctx);
+}
+
+static void
+truncate_to(CdBuf *out, size_t start)
+{
+	if (out->data && start < out->cap)
+	{
+		out->len = start;
+		out->data[start] = '\0';
+	}
+}
+
+/* split a folded string (words separated by single spaces) into words */
+static Span *
+split_words(const CdAllocator *a, const char *s, size_t len, size_t *nwords)
+{
+	size_t		n = 0;
+	size_t		i;
+	Span	   *w;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != ' ' && (i == 0 || s[i - 1] == ' '))
+			n++;
+	w = alloc_array(a, n, sizeof(Span));
+	if (w == NULL)
+		return NULL;
+	n = 0;
+	for (i = 0; i < len; i++)
+	{
+		if (s[i] == ' ')
+			continue;
+		if (i == 0 || s[i - 1] == ' ')
+		{
+			w[n].off = i;
+			w[n].len = 0;
+			n++;
+		}
+		w[n - 1].len++;
+	}
+	*nwords = n;
+	return w;
+}
+
+CdTextStatus
+cd_name_key(const char *in, size_t len, CdBuf *out)
+{
+	return cd_fold(in, len, out);
+}
+
+/* ---- person_key ---- */
+
+static bool
+is_han(int32_t c)
+{
+	return (c >= 0x3400 && c <= 0x4DBF) ||
+		(c >= 0x4E00 && c <= 0x9FFF) ||
+		(c >= 0xF900 && c <= 0xFAFF) ||
+		(c >= 0x20000 && c <= 0x3134F);
+}
+
+static bool
+is_hangul_syllable(int32_t c)
+{
+	return c >= 0xAC00 && c <= 0xD7A3;
+}
+
+typedef enum CjkKind
+{
+	CJK_NONE,
+	CJK_HAN,
+	CJK_HANGUL
+} CjkKind;
+
+/*
+ * Is the text all Han or all Hangul?  Returns the kind and stores the code points
+ * (at most 4; more makes it CJK_NONE).  Spaces are skipped.
+ */
+static CjkKind
+cjk_name(const char *s, size_t len, int32_t *cps, int *ncps)
+{
+	CjkKind		kind = CJK_NONE;
+	size_t		i = 0;
+	int			n = 0;
+
+	while (i < len)
+	{
+		int32_t		c;
+		int			k;
+		CjkKind		this;
+
+		if (s[i] == ' ')
+		{
+			i++;
+			continue;
+		}
+		k = cd_utf8_decode((const unsigned char *) s + i, len - i, &c);
+		if (k < 0)
+			return CJK_NONE;
+		this = is_han(c) ? CJK_HAN : is_hangul_syllable(c) ? CJK_HANGUL : CJK_NONE;
+		if (this == CJK_NONE || (kind != CJK_NONE && this != kind) || n == 4)
+			return CJK_NONE;
+		kind = this;
+		cps[n++] = c;
+		i += (size_t) k;
+	}
+	*ncps = n;
+	return n >= 2 ? kind : CJK_NONE;
+}
+
+static bool
+is_compound_surname(int32_t a, int32_t b)
+{
+	int			lo = 0;
+	int			hi = cd_cjk_nsurnames;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		const int32_t *s = cd_cjk_surnames[mid];
+
+		if (s[0] < a || (s[0] == a && s[1] < b))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < cd_cjk_nsurnames && cd_cjk_surnames[lo][0] == a && cd_cjk_surnames[lo][1] == b;
+}
+
+/*
+ * For a name of 2-4 CJK characters: true when there is no space, or when the first word
+ * is exactly the family name (王 小明, 欧阳 小明).  Other spacings are read word by word.
+ */
+static bool
+spaced_family_name(const char *s, size_t len, const int32_t *cps)
+{
+	const char *space = memchr(s, ' ', len);
+	int			first = 0;
+
+	if (space == NULL)
+		return true;
+	for (const char *p = s; p < space; p++)
+		if (((unsigned char) *p & 0xC0) != 0x80)
+			first++;
+	return first == 1 || (first == 2 && is_compound_surname(cps[0], cps[1]));
+}
+
+/* transliterate code points and append them to tokens as one word (spaces removed) */
+static CdTextStatus
+append_joined(const int32_t *cps, int n, CdBuf *tmp, CdBuf *tokens)
+{
+	CdBuf		utf8;
+	CdTextStatus status;
+
+	if (n == 0)
+		return CD_TEXT_OK;
+	cd_buf_init(&utf8, tokens->alloc);
+	for (int i = 0; i < n; i++)
+		if (!cd_buf_append_cp(&utf8, cps[i]))
+		{
+			cd_buf_free(&utf8);
+			return CD_TEXT_NOMEM;
+		}
+	cd_buf_reset(tmp);
+	status = cd_translit_folded(utf8.data, utf8.len, CD_TL_BASE, tmp);
+	cd_buf_free(&utf8);
+	if (status != CD_TEXT_OK)
+		return status;
+	for (size_t i = 0; i < tmp->len; i++)
+		if (tmp->data[i] != ' ' && !cd_buf_append_byte(tokens, tmp->data[i]))
+			return CD_TEXT_NOMEM;
+	if (!cd_buf_append_byte(tokens, ' '))
+		return CD_TEXT_NOMEM;
+	return CD_TEXT_OK;
+}
+
+/* family name (one character, two for a known compound) + given name, each one word */
+static CdTextStatus
+append_cjk_name(const int32_t *cps, int n, CdBuf *tmp, CdBuf *tokens)
+{
+	int			family = (n >= 2 && is_compound_surname(cps[0], cps[1])) ? 2 : 1;
+	CdTextStatus status;
+
+	status = append_joined(cps, family, tmp, tokens);
+	if (status == CD_TEXT_OK)
+		status = append_joined(cps + family, n - family, tmp, tokens);
+	return status;
+}
+
+typedef struct Token
+{
+	const char *p;
+	size_t		len;
+} Token;
+
+static int
+compare_tokens(const void *a, const void *b)
+{
+	const Token *x = a;
+	const Token *y = b;
+	int			c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+
+	if (c != 0)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len ? 1 : 0;
+}
+
+/* sort the space-separated tokens and append them to out joined by single spaces */
+static CdTextStatus
+sort_tokens(const char *s, size_t len, CdBuf *out)
+{
+	const CdAllocator *a = out->alloc;
+	size_t		n;
+	Span	   *w = split_words(a, s, len, &n);
+	Token	   *t;
+
+	if (w == NULL)
+		return CD_TEXT_NOMEM;
+	t = alloc_array(a, n, sizeof(Token));
+	if (t == NULL)
+	{
+		release(a, w);
+		return CD_TEXT_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+	{
+		t[i].p = s + w[i].off;
+		t[i].len = w[i].len;
+	}
+	release(a, w);
+	qsort(t, n, sizeof(Token), compare_tokens);
+	for (size_t i = 0; i < n; i++)
+	{
+		if ((i > 0 && !cd_buf_append_byte(out, ' ')) ||
+			!cd_buf_append(out, t[i].p, t[i].len))
+		{
+			release(a, t);
+			return CD_TEXT_NOMEM;
+		}
+	}
+	release(a, t);
+	return CD_TEXT_OK;
+}
+
+CdTextStatus
+cd_person_key(const char *in, size_t len, CdBuf *out)
+{
+	const CdAllocator *a = out->alloc;
+	size_t		start = out->len;
+	CdBuf		folded;
+	CdBuf		tokens;
+	CdBuf		tmp;
+	CdTextStatus status;
+	Span	   *words = NULL;
+	size_t		nwords = 0;
+	int32_t		cps[4];
+	int			ncps;
+	int			lang;
+
+	if (out->failed)
+		return CD_TEXT_NOMEM;
+	cd_buf_init(&folded, a);
+	cd_buf_init(&tokens, a);
+	cd_buf_init(&tmp, a);
+	status = cd_fold_ext(in, len, CD_FOLD_JOIN_APOSTROPHES, &folded);
+	if (status != CD_TEXT_OK || folded.len == 0)
+		goto done;
+	lang = cd_translit_detect_lang(folded.data, folded.len);
+
+	if (cjk_name(folded.data, folded.len, cps, &ncps) != CJK_NONE &&
+		spaced_family_name(folded.data, folded.len, cps))
+	{
+		/* 2-4 Han (or Hangul) characters, the family name alone in the first word */
+		status = append_cjk_name(cps, ncps, &tmp, &tokens);
+	}
+	else
+	{
+		words = split_words(a, folded.data, folded.len, &nwords);
+		if (words == NULL)
+		{
+			status = CD_TEXT_NOMEM;
+			goto done;
+		}
+		for (size_t i = 0; i < nwords && status == CD_TEXT_OK; i++)
+		{
+			const char *w = folded.data + words[i].off;
+
+			if (cjk_name(w, words[i].len, cps, &ncps) != CJK_NONE)
+				status = append_cjk_name(cps, ncps, &tmp, &tokens);
+			else
+			{
+				status = cd_translit_folded(w, words[i].len, lang, &tokens);
+				if (status == CD_TEXT_OK && !cd_buf_append_byte(&tokens, ' '))
+					status = CD_TEXT_NOMEM;
+			}
+		}
+	}
+	if (status == CD_TEXT_OK && tokens.len > 0)
+		status = sort_tokens(tokens.data, tokens.len, out);
+
+done:
+	release(a, words);
+	cd_buf_free(&folded);
+	cd_buf_free(&tokens);
+	cd_buf_free(&tmp);
+	if (status == CD_TEXT_OK && out->failed)
+		status = CD_TEXT_NOMEM;
+	if (status != CD_TEXT_OK)
+		truncate_to(out, start);
+	return status;
+}
+
+/* ---- company_key ---- */
+
+const char *
+cd_legal_forms_data_version(void)
+{
+	return cd_legal_forms_data_version_string;
+}
+
+static int
+compare_bytes(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int			c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+static const CdLegalFormGroup *
+find_group(const char *word, size_t len)
+{
+	int			lo = 0;
+	int			hi = cd_legal_ngroups;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		const CdLegalFormGroup *g = &cd_legal_form_groups[mid];
+		int			c = compare_bytes(g->word, (size_t) g->word_len, word, len);
+
+		if (c == 0)
+			return g;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* does the form's word sequence equal words[i..]? */
+static bool
+form_matches(const CdLegalForm *form, const char *s, const Span *words, size_t nwords, size_t i)
+{
+	const char *f = form->folded;
+
+	if ((size_t) form->nwords > nwords - i)
+		return false;
+	for (int k = 0; k < form->nwords; k++)
+	{
+		const char *end = strchr(f, ' ');
+		size_t		flen = end ? (size_t) (end - f) : strlen(f);
+		const Span *w = &words[i + (size_t) k];
+
+		if (flen != w->len || memcmp(f, s + w->off, flen) != 0)
+			return false;
+		f += flen + (end ? 1 : 0);
+	}
+	return true;
+}
+
+/* strip Chinese suffixes and Japanese/Korean affixes, never down to nothing */
+static void
+strip_affixes(const char *s, Span *w)
+{
+	bool		changed = true;
+
+	while (changed)
+	{
+		changed = false;
+		for (int k = 0; k < cd_legal_naffixes && !changed; k++)
+		{
+			const CdLegalForm *form = &cd_legal_forms[cd_legal_affixes[k]];
+			size_t		flen = (size_t) form->folded_len;
+
+			if (w->len <= flen)
+				continue;
+			if (memcmp(s + w->off + w->len - flen, form->folded, flen) == 0)
+			{
+				w->len -= flen;
+				changed = true;
+			}
+			else if (form->kind == CD_LF_AFFIX &&
+					 memcmp(s + w->off, form->folded, flen) == 0)
+			{
+				w->off += flen;
+				w->len -= flen;
+				changed = true;
+			}
+		}
+	}
+}
+
+CdTextStatus
+cd_company_key(const char *in, size_t len, CdBuf *out)
+{
+	const CdAllocator *a = out->alloc;
+	size_t		start = out->len;
+	CdBuf		folded;
+	CdTextStatus status;
+	Span	   *words = NULL;
+	bool	   *removed = NULL;
+	size_t		nwords = 0;
+	size_t		kept = 0;
+	size_t		i;
+
+	if (out->failed)
+		return CD_TEXT_NOMEM;
+	cd_buf_init(&folded, a);
+	status = cd_fold_ext(in, len, CD_FOLD_JOIN_APOSTROPHES, &folded);
+	if (status != CD_TEXT_OK || folded.len == 0)
+		goto done;
+	words = split_words(a, folded.data, folded.len, &nwords);
+	removed = alloc_array(a, nwords, sizeof(bool));
+	if (words == NULL || removed == NULL)
+	{
+		status = CD_TEXT_NOMEM;
+		goto done;
+	}
+	memset(removed, 0, nwords * sizeof(bool));
+
+	/* whole-word forms, longest first at each position */
+	i = 0;
+	while (i < nwords)
+	{
+		const CdLegalFormGroup *g = find_group(folded.data + words[i].off, words[i].len);
+		int			matched = 0;
+
+		for (int k = 0; g && k < g->count && !matched; k++)
+		{
+			const CdLegalForm *form = &cd_legal_forms[g->start + k];
+
+			if (form_matches(form, folded.data, words, nwords, i))
+				matched = form->nwords;
+		}
+		if (matched)
+		{
+			for (int k = 0; k < matched; k++)
+				removed[i + (size_t) k] = true;
+			i += (size_t) matched;
+		}
+		else
+		{
+			kept++;
+			i++;
+		}
+	}
+
+	if (kept == 0)
+	{
+		/* the name is nothing but legal forms: keep it whole */
+		if (!cd_buf_append(out, folded.data, folded.len))
+			status = CD_TEXT_NOMEM;
+		goto done;
+	}
+	for (i = 0; i < nwords; i++)
+	{
+		if (removed[i])
+			continue;
+		strip_affixes(folded.data, &words[i]);
+		if ((out->len > start && !cd_buf_append_byte(out, ' ')) ||
+			!cd_buf_append(out, folded.data + words[i].off, words[i].len))
+		{
+			status = CD_TEXT_NOMEM;
+			goto done;
+		}
+	}
+
+done:
+	release(a, words);
+	release(a, removed);
+	cd_buf_free(&folded);
+	if (status == CD_TEXT_OK && out->failed)
+		status = CD_TEXT_NOMEM;
+	if (status != CD_TEXT_OK)
+		truncate_to(out, start);
+	return status;
+}
