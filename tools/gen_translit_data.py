@@ -87,8 +87,10 @@ def main():
             if not 1 <= len(cps) <= MAX_FROM:
                 fail(path, lineno, 'from must be 1..%d letters' % MAX_FROM)
             for c in src:
-                if unicodedata.normalize('NFC', c.casefold()) != c:
-                    fail(path, lineno, '%r is not folded' % c)
+                # cd_fold lower-cases and removes marks, except from й, ў and ї
+                if unicodedata.normalize('NFC', c.casefold()) != c or \
+                        (unicodedata.decomposition(c) and c not in '\u0439\u045e\u0457'):
+                    fail(path, lineno, '%r is not folded, no rule can match it' % c)
             to = fields[3]
             initial = fields[4] if len(fields) == 5 else None
             for t in (to, initial or ''):

@@ -872,12 +872,37 @@ cd_token_similarity(const char *a, size_t alen, const char *b, size_t blen,
 	memset(used_a, 0, na);
 	memset(used_b, 0, nb);
 
+	/*
+	 * Identical tokens are the only pairs of similarity 1, so the greedy pass would take
+	 * them first, in position order; doing that up front spares the JW of every pair
+	 * that involves them (the common case: most tokens of two candidate names agree).
+	 */
 	for (size_t i = 0; i < na; i++)
 	{
 		for (size_t j = 0; j < nb; j++)
 		{
-			double		s = token_pair_sim(xa->cp + sa[i], la[i], xb->cp + sb[j], lb[j],
-										   flags);
+			if (!used_b[j] && la[i] == lb[j] &&
+				memcmp(xa->cp + sa[i], xb->cp + sb[j], la[i] * sizeof(int32_t)) == 0)
+			{
+				used_a[i] = used_b[j] = 1;
+				sum += 1.0;
+				taken++;
+				break;
+			}
+		}
+	}
+
+	for (size_t i = 0; i < na; i++)
+	{
+		if (used_a[i])
+			continue;
+		for (size_t j = 0; j < nb; j++)
+		{
+			double		s;
+
+			if (used_b[j])
+				continue;
+			s = token_pair_sim(xa->cp + sa[i], la[i], xb->cp + sb[j], lb[j], flags);
 
 			if (s > 0.0)
 			{

@@ -874,6 +874,169 @@ START_TEST(test_prop_levsim_consistent)
 }
 END_TEST
 
+/*
+ * Reference token similarity straight from the header's definition (JW of every pair
+ * through the public function, prefix rule, plain greedy over all pairs), to check the
+ * implementation's shortcuts.  Canonical order: fewer code points first, then byte order
+ * (which is code point order for valid UTF-8).
+ */
+typedef struct RefTok
+{
+	const char *p;
+	size_t		len;
+} RefTok;
+
+typedef struct RefPair
+{
+	double		sim;
+	int			i;
+	int			j;
+} RefPair;
+
+static int
+ref_pair_cmp(const void *x, const void *y)
+{
+	const RefPair *a = x;
+	const RefPair *b = y;
+
+	if (a->sim != b->sim)
+		return a->sim > b->sim ? -1 : 1;
+	if (a->i != b->i)
+		return a->i < b->i ? -1 : 1;
+	return (a->j > b->j) - (a->j < b->j);
+}
+
+static int
+ref_split(const char *s, RefTok *out)
+{
+	int			n = 0;
+	size_t		i = 0;
+	size_t		len = strlen(s);
+
+	while (i < len)
+	{
+		size_t		st;
+
+		while (i < len && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
+			i++;
+		if (i >= len)
+			break;
+		st = i;
+		while (i < len && !(s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
+			i++;
+		out[n].p = s + st;
+		out[n].len = i - st;
+		n++;
+	}
+	return n;
+}
+
+static double
+ref_tok(const char *a, const char *b)
+{
+	int32_t		tmp[400];
+	size_t		ca = to_cps(a, strlen(a), tmp);
+	size_t		cb = to_cps(b, strlen(b), tmp);
+	RefTok		ta[200];
+	RefTok		tb[200];
+	static RefPair pairs[200 * 200];
+	int			usedA[200] = {0};
+	int			usedB[200] = {0};
+	int			na;
+	int			nb;
+	int			np = 0;
+	double		sum = 0;
+	int			k;
+	int			e;
+
+	if (ca > cb || (ca == cb && strcmp(a, b) > 0))
+	{
+		const char *t = a;
+
+		a = b;
+		b = t;
+	}
+	na = ref_split(a, ta);
+	nb = ref_split(b, tb);
+	if (na == 0 || nb == 0)
+		return 0.0;
+	for (int i = 0; i < na; i++)
+		for (int j = 0; j < nb; j++)
+		{
+			double		sim = -1;
+			size_t		sh = ta[i].len < tb[j].len ? ta[i].len : tb[j].len;
+
+			ck_assert_int_eq(cd_jaro_winkler(ta[i].p, ta[i].len, tb[j].p, tb[j].len, A, &sim),
+							 CD_SIM_OK);
+			if (sim < 0.9 && ta[i].len != tb[j].len && memcmp(ta[i].p, tb[j].p, sh) == 0)
+				sim = 0.9;
+			if (sim > 0)
+			{
+				pairs[np].sim = sim;
+				pairs[np].i = i;
+				pairs[np].j = j;
+				np++;
+			}
+		}
+	qsort(pairs, (size_t) np, sizeof(RefPair), ref_pair_cmp);
+	for (int p = 0; p < np; p++)
+	{
+		if (usedA[pairs[p].i] || usedB[pairs[p].j])
+			continue;
+		usedA[pairs[p].i] = usedB[pairs[p].j] = 1;
+		sum += pairs[p].sim;
+	}
+	k = na < nb ? na : nb;
+	e = na < nb ? nb - na : na - nb;
+	return 2.0 * sum / (2.0 * k + 0.25 * e);
+}
+
+START_TEST(test_prop_token_reference)
+{
+	static const char *const words[] = {
+		"ivan", "i", "iv", "ivanov", "petrov", "p", "petrova", "anna", "an", "щукин", "шукин",
+		"王", "王小明", "a", "ab", "ba"
+	};
+	char		a[400];
+	char		b[400];
+
+	rng_state = 0x70C0ULL + (uint64_t) _i;
+	for (int it = 0; it < 1500; it++)
+	{
+		double		got;
+		double		want;
+
+		if (_i == 0)
+		{
+			/* name-like: a few tokens from a small vocabulary, many near pairs */
+			int			n = (int) (rng() % 5);
+			int			m = (int) (rng() % 5);
+
+			a[0] = b[0] = '\0';
+			for (int t = 0; t < n; t++)
+			{
+				strcat(a, words[rng() % 16]);
+				strcat(a, " ");
+			}
+			for (int t = 0; t < m; t++)
+			{
+				strcat(b, rng() % 3 ? " " : "\t");
+				strcat(b, words[rng() % 16]);
+			}
+		}
+		else
+		{
+			rand_str(a, 40);
+			rand_str(b, 40);
+		}
+		got = tok(a, b);
+		want = ref_tok(a, b);
+		ck_assert_msg(fabs(got - want) < 1e-12, "tok(\"%s\",\"%s\") = %.15g, reference %.15g",
+					  a, b, got, want);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------- timing */
 
 static const char *const bench_pairs[][2] = {
@@ -992,6 +1155,7 @@ similarity_suite(void)
 	tcase_add_loop_test(tc, test_prop_symmetry_identity_range, 0, 2);
 	tcase_add_test(tc, test_prop_identity_words);
 	tcase_add_test(tc, test_prop_levsim_consistent);
+	tcase_add_loop_test(tc, test_prop_token_reference, 0, 2);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 
