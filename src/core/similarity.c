@@ -356,6 +356,9 @@ osa_cp(const int32_t *a, size_t la, const int32_t *b, size_t lb, int cap, int *r
 		size_t		lo = (i > (size_t) band) ? i - (size_t) band : 1;
 		size_t		hi = (i + (size_t) band < lb) ? i + (size_t) band : lb;
 		int32_t		ca = a[i - 1];
+		/* -1 is no code point: it stands for "no previous character" */
+		int32_t		pa = i > 1 ? a[i - 2] : -1;
+		int32_t		pb = lo > 1 ? b[lo - 2] : -1;
 		int			rowmin;
 		int		   *tmp;
 
@@ -368,15 +371,15 @@ osa_cp(const int32_t *a, size_t la, const int32_t *b, size_t lb, int cap, int *r
 			int32_t		cb = b[j - 1];
 			int			v;
 
-			v = min3(p1[j] + 1, cur[j - 1] + 1, p1[j - 1] + (ca == cb ? 0 : 1));
-			if (i > 1 && j > 1 && ca == b[j - 2] && a[i - 2] == cb && ca != cb &&
-				p2[j - 2] + 1 < v)
+			v = min3(p1[j] + 1, cur[j - 1] + 1, p1[j - 1] + (ca != cb));
+			if (ca != cb && ca == pb && pa == cb && p2[j - 2] + 1 < v)
 				v = p2[j - 2] + 1;
 			if (v > cap)
 				v = cap;
 			cur[j] = v;
 			if (v < rowmin)
 				rowmin = v;
+			pb = cb;
 		}
 		if (hi < lb)
 			cur[hi + 1] = cap;

@@ -14,7 +14,11 @@
  *	- Invalid UTF-8 in either input is CD_SIM_INVALID_UTF8; otherwise an input of more than
  *	  CD_SIM_MAX_CHARS code points is CD_SIM_TOO_LONG (both inputs are always checked, so
  *	  the status does not depend on argument order).  Work is O(n) before that check, and
- *	  at most O(CD_SIM_MAX_CHARS^2) after it (a few tens of milliseconds).
+ *	  at most O(CD_SIM_MAX_CHARS^2) after it.  Measured worst cases on the 2-core machine
+ *	  class (-O2): OSA of two unlike 4096-code-point strings 60-90 ms (about 4 ns per
+ *	  cell; with a limit max it is O(n * max): 0.1 ms for max = 100), Jaro-Winkler
+ *	  10-15 ms, token similarity of 256 x 256 distinct tokens 55-75 ms, trigrams < 1 ms.
+ *	  Short names (about 10 code points): 0.05-0.15 us per pair for each metric.
  *	- CD_SIM_NOMEM when the allocator returned NULL.  Nothing is allocated for inputs of up
  *	  to CD_SIM_LOCAL_CHARS code points each (stack buffers are used); longer inputs take
  *	  scratch memory from the allocator and release it before returning.

@@ -45,6 +45,7 @@ typedef struct Folder
 	int			nwork;
 	int			base;			/* index in work of the current letter, -1 outside words */
 	int			nmarks;			/* marks kept on that letter */
+	bool		letter_mark;	/* the breve of й/ў or diaeresis of ї is among them */
 	bool		compose;		/* work holds marks or Hangul jamo: NFC has work to do */
 	bool		need_space;		/* a separator followed output: write one before more */
 	int32_t		work[WORK_FLUSH + 1];
@@ -117,20 +118,27 @@ is_lgc_base(int32_t c)
 		(c >= 0xAB30 && c <= 0xAB6F);
 }
 
+/* й and ў (и/у + breve), ї (і + diaeresis): letters of their own, not accented letters */
 static bool
-keep_mark(int32_t base, int32_t mark, int nmarks)
+is_letter_mark(int32_t base, int32_t mark)
+{
+	return (mark == 0x0306 && (base == 0x0438 || base == 0x0443)) ||
+		(mark == 0x0308 && base == 0x0456);
+}
+
+/*
+ * Keep this mark on this letter?  letter_mark: such a mark is already kept on it (a
+ * second breve on и must go, as it would on a precomposed й; counting marks instead
+ * would depend on their order, which canonical equivalence does not fix).
+ */
+static bool
+keep_mark(int32_t base, int32_t mark, bool letter_mark)
 {
 	/* Japanese voicing marks make different syllables (か/が) */
 	if (mark == 0x3099 || mark == 0x309A)
 		return true;
-	if (nmarks == 0)
-	{
-		/* й and ў (breve), ї (diaeresis): letters of their own */
-		if (mark == 0x0306 && (base == 0x0438 || base == 0x0443))
-			return true;
-		if (mark == 0x0308 && base == 0x0456)
-			return true;
-	}
+	if (is_letter_mark(base, mark))
+		return !letter_mark;
 	if (is_diacritic_mark(mark) || is_lgc_base(base))
 		return false;
 	/* vowel signs, viramas, ... of Indic, Thai, Tibetan and other scripts */
@@ -296,6 +304,7 @@ put_word(Folder *f, int32_t c)
 	f->work[f->nwork] = c;
 	f->base = f->nwork++;
 	f->nmarks = 0;
+	f->letter_mark = false;
 	if (c >= 0x1100 && c <= 0x11FF)
 		f->compose = true;
 	return true;
@@ -307,8 +316,10 @@ put_mark(Folder *f, int32_t c, int ccc)
 	int			pos;
 
 	if (f->base < 0 || f->nmarks >= MAX_KEPT_MARKS ||
-		!keep_mark(f->work[f->base], c, f->nmarks))
+		!keep_mark(f->work[f->base], c, f->letter_mark))
 		return true;
+	if (is_letter_mark(f->work[f->base], c))
+		f->letter_mark = true;
 	if (!make_room(f))
 		return false;
 	/* canonical ordering: a stable insertion among at most MAX_KEPT_MARKS marks */
@@ -460,6 +471,7 @@ cd_fold_ext(const char *in, size_t len, int flags, CdBuf *out)
 	f.nwork = 0;
 	f.base = -1;
 	f.nmarks = 0;
+	f.letter_mark = false;
 	f.compose = false;
 	f.need_space = false;
 	i = 0;

@@ -160,15 +160,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(s);
 	}
 
-	/* canonically equivalent input, same key (NFD by utf8proc, as a reference) */
-	if (size > 0 && size <= 4096 && memchr(in, '\0', size) == NULL &&
-		longest_mark_run(in, size) <= 30)
+	/*
+	 * Canonically equivalent input, same key (NFD by utf8proc, as a reference), unless
+	 * the cap of 30 marks per letter applies (measured on NFKD + case fold, what the
+	 * key sees): then which marks survive depends on their order.
+	 */
+	if (size > 0 && size <= 4096 && memchr(in, '\0', size) == NULL)
 	{
 		utf8proc_uint8_t *nfd = NULL;
+		utf8proc_uint8_t *nfkd = NULL;
 		utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *) in, (utf8proc_ssize_t) size,
 										  &nfd, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE);
+		utf8proc_ssize_t k = utf8proc_map((const utf8proc_uint8_t *) in, (utf8proc_ssize_t) size,
+										  &nfkd, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
+										  UTF8PROC_COMPAT | UTF8PROC_CASEFOLD);
 
-		if (n >= 0 && nfd != NULL)
+		if (n >= 0 && nfd != NULL && k >= 0 && nfkd != NULL &&
+			longest_mark_run((const char *) nfkd, (size_t) k) <= 30)
 		{
 			CdBuf		b;
 
@@ -178,6 +186,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			cd_buf_free(&b);
 		}
 		free(nfd);
+		free(nfkd);
 	}
 
 done:
