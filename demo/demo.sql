@@ -123,8 +123,8 @@ CREATE FUNCTION pg_temp.demo_score(sig text, meth text,
 LANGUAGE sql STABLE AS $$
     SELECT count(*), count(*) FILTER (WHERE p.true_pair),
            coalesce(round(100.0 * count(*) FILTER (WHERE p.true_pair) / nullif(count(*), 0), 1) || ' %', '-'),
-           round(100.0 * count(*) FILTER (WHERE p.true_pair)
-                 / greatest((SELECT count(*) FROM demo_true_pairs), 1), 1) || ' %'
+           coalesce(round(100.0 * count(*) FILTER (WHERE p.true_pair)
+                          / nullif((SELECT count(*) FROM demo_true_pairs), 0), 1) || ' %', '-')
     FROM (SELECT DISTINCT d.a, d.b, d.true_pair FROM demo_pairs d
           WHERE (sig = 'any' OR d.signal = sig) AND d.method = meth) p
 $$;

@@ -95,6 +95,12 @@ def load_data():
     d = {"first": {}, "sur": {}, "cities": {}, "words": words}
     for k, v in first.items():
         d["first"][k] = Pool(v, [x["weight"] for x in v])
+    # Chinese given names of two characters are mostly free combinations of single ones.
+    d["zh_single"] = {}
+    for g in ("m", "f"):
+        single = [x for x in first.get(("zh", g), []) if len(x["name"]) == 1]
+        if single:
+            d["zh_single"][g] = Pool(single, [x["weight"] for x in single])
     for k, v in sur.items():
         d["sur"][k] = Pool(v, [x["weight"] for x in v])
     for k, v in cities.items():
@@ -141,30 +147,30 @@ _RU_VOWELS = "аеёиоуыэюяь"
 
 
 def translit_ru(text, system="gost"):
-    """Transliterate Russian text, keeping word capitalisation."""
+    """Transliterate Russian text, keeping word capitalisation.  Word-final -ий/-ый follow
+    the system (Yuriy / Iurii / Yury), and 'gost' writes е after a vowel as ye (Alekseyev)."""
     table = _RU_SYSTEMS[system]
     out = []
     prev = ""
     n = len(text)
     for i, ch in enumerate(text):
         low = ch.lower()
-        nxt = text[i + 1].lower() if i + 1 < n else ""
-        if low in table:
-            if system == "gost" and low == "е" and (prev == "" or prev in _RU_VOWELS or not prev.isalpha()):
-                lat = "ye" if prev in _RU_VOWELS and prev != "" else "e"
-            elif low == "и" and nxt == "й" and (i + 2 >= n or not text[i + 2].isalpha()):
-                lat = {"gost": "i", "icao": "i", "simple": ""}[system]
-            elif low == "й" and prev == "и" and system == "simple" and (i + 1 >= n or not text[i + 1].isalpha()):
-                lat = "y"
-            elif low == "ы" and nxt == "й" and (i + 2 >= n or not text[i + 2].isalpha()):
-                lat = "y" if system != "simple" else ""
-            else:
-                lat = table[low]
-            if ch != low and lat:
-                lat = lat[0].upper() + lat[1:]
-            out.append(lat)
-        else:
+        if low not in table:
             out.append(ch)
+            prev = low
+            continue
+        final_y = i + 1 < n and text[i + 1].lower() == "й" and (i + 2 >= n or not text[i + 2].isalpha())
+        if system == "gost" and low == "е" and prev and prev in _RU_VOWELS:
+            lat = "ye"
+        elif low == "и" and final_y:
+            lat = "" if system == "simple" else "i"
+        elif low == "ы" and final_y:
+            lat = "" if system == "simple" else "y"
+        else:
+            lat = table[low]
+        if ch != low and lat:
+            lat = lat[0].upper() + lat[1:]
+        out.append(lat)
         prev = low
     return "".join(out)
 
@@ -518,7 +524,11 @@ def vary_email(rng, local, domain, display_name, n_changes):
             text = text.upper() if r < 0.25 else _title_case_email(text) if r < 0.8 else \
                 text.split("@")[0] + "@" + text.split("@")[1].upper()
     if "display" in changes and display_name:
-        text = rng.choice(["{n} <{e}>", '"{n}" <{e}>', "{n} <{e}>", "{n} ({e})"]).format(n=display_name, e=text)
+        name = display_name.strip()
+        tmpl = rng.choice(["{n} <{e}>", '"{n}" <{e}>', "{n} <{e}>", "{e} ({n})"])
+        if tmpl == "{n} <{e}>" and any(ch in name for ch in ',;:"()<>[]@\\'):
+            tmpl = '"{n}" <{e}>'  # mail clients quote such display names
+        text = tmpl.format(n=name.replace('"', ""), e=text)
     elif "mailto" in changes:
         text = "mailto:" + text
     elif "spaces" in changes:
@@ -591,7 +601,7 @@ DOMAIN_TAILS = ["-group", "-pro", "24", "-online", "-hq", "-co", "plus", "-trade
 
 class Company:
     __slots__ = ("id", "culture", "country", "city", "brand", "latin", "form", "name", "tax_id",
-                 "tax_fmt", "website", "domain", "created", "office", "weight", "variants", "city_name")
+                 "website", "domain", "created", "office", "weight", "variants", "city_name")
 
 
 def _inn10(rng, region):
@@ -682,7 +692,7 @@ def vary_tax_id(rng, country, tax):
     return "".join(c for c in tax if c.isdigit())
 
 
-def brand_of(rng, data, culture, country, city):
+def brand_of(rng, data, culture):
     """(brand as written locally, brand in Latin letters)."""
     words = data["words"]
     if culture == "ru":
@@ -768,6 +778,12 @@ def new_person(rng, data, culture, country):
     p.culture, p.country = culture, country
     p.gender = "m" if rng.random() < 0.55 else "f"
     p.fn = data["first"][(culture, p.gender)].pick(rng)
+    if culture == "zh" and p.gender in data["zh_single"] and rng.random() < 0.5:
+        pool = data["zh_single"][p.gender]
+        a, b = pool.pick(rng), pool.pick(rng)
+        if a["name"] != b["name"]:
+            p.fn = {"name": a["name"] + b["name"], "variants": [a["variants"][0] + " " + b["variants"][0]],
+                    "nicks": [], "patr": [], "weight": 1.0}
     p.sn = data["sur"][culture].pick(rng)
     p.sn2 = data["sur"]["br"].pick(rng) if culture == "br" and rng.random() < 0.5 else None
     if p.sn2 is not None and p.sn2["name"] == p.sn["name"]:
@@ -1094,6 +1110,7 @@ CURRENCY = {"RU": ("RUB", 50000, 5000000), "US": ("USD", 1000, 120000), "GB": ("
 STAGES = _pool([("lead", 25), ("qualified", 20), ("proposal", 15), ("negotiation", 10), ("won", 18),
                 ("lost", 12)])
 SOURCES = _pool([("manual", 40), ("import", 25), ("web_form", 20), ("api", 15)])
+_CULTURES = _pool(CULTURE_WEIGHTS)
 SCENARIOS = _pool([("reentry", 35), ("import", 22), ("api", 13), ("web_form", 20), ("mixed", 10)])
 
 
@@ -1121,17 +1138,16 @@ class World:
     # ---- companies
     def make_companies(self, n):
         rng, data = self.rng, self.data
-        culture_pool = _pool(CULTURE_WEIGHTS)
         lists = {}
-        for i in range(n):
-            culture = culture_pool.pick(rng)
+        for _ in range(n):
+            culture = _CULTURES.pick(rng)
             country = COUNTRY_OF.get(culture) or ("US" if rng.random() < 0.6 else "GB")
             c = Company()
             c.id = len(self.companies) + 1
             c.culture, c.country = culture, country
             c.city = data["cities"][country].pick(rng)
             c.city_name = c.city["name"]
-            c.brand, c.latin = brand_of(rng, data, culture, country, c.city)
+            c.brand, c.latin = brand_of(rng, data, culture)
             c.form = LEGAL_POOLS[country].pick(rng)
             c.name = render_company(rng, c)
             c.tax_id = new_tax_id(rng, country, c.city) if rng.random() < 0.85 else None
@@ -1271,7 +1287,7 @@ class World:
         c.phones = []
         for ph, kind, ext in p.phones:
             c.phones.append([ph, self.render_phone_for(ph, ext, c.source), kind, ext])
-        if rng.random() < 0.006:  # what people type when they have no number
+        if rng.random() < 0.003:  # what people type when they have no number
             junk = [None, rng.choice(JUNK_PHONES), "other", None]
             c.phones = c.phones[:2] + [junk] if rng.random() < 0.7 else [junk]
         c.emails = []
@@ -1397,11 +1413,14 @@ class World:
             d.birth = datetime.date(d.birth.year, d.birth.day, d.birth.month)  # day and month swapped
         d.city = self.city_text(p, 0.55, 0.2) if scenario != "web_form" else self.city_text(p, 0.4, 0.1)
         d.country = p.country if rng.random() < 0.95 else None
-        d.notes = self.notes_for(p, d.source, repeat=scenario == "web_form")
+        repeat = scenario == "web_form" and src.source == "web_form"
+        d.notes = self.notes_for(p, d.source, repeat)
+        for _ in range(3):  # a repeated request says something else
+            if d.notes is None or d.notes != src.notes:
+                break
+            d.notes = self.notes_for(p, d.source, repeat)
         return d
 
-
-_CULTURES = _pool(CULTURE_WEIGHTS)
 
 
 # --------------------------------------------------------------------------- assembling

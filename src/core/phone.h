@@ -5,7 +5,9 @@
  *
  * The result depends only on the arguments and on the compiled data tables
  * (data/phone_*.tsv), whose version cd_phone_data_version() reports: a key built from
- * cd_phone_parse() changes only when that version does.  No memory is allocated.
+ * cd_phone_parse() changes only when that version does.  A change to the parsing rules
+ * in phone.c that changes any result must bump the '# version:' line of every
+ * data/phone_*.tsv file too.  No memory is allocated.
  */
 #ifndef CD_PHONE_H
 #define CD_PHONE_H

@@ -8,6 +8,10 @@
  * points they do not cover.  The transliterator is opened once per process and kept:
  * opening costs milliseconds.  It never allocates from our allocator and we never call
  * the allocator while ICU works, so a palloc error cannot leave ICU in a bad state.
+ * Han characters are read one at a time (never in context, so keys do not depend on
+ * what was cached) and their readings are cached per process in a static table.
+ * The per-process state (transliterator, Han cache) is not thread-safe: one thread per
+ * process, as in PostgreSQL backends and the fuzzers.
  */
 #include "translit.h"
 

@@ -14,7 +14,9 @@
  * one word per syllable without tones (王小明 -> "wang xiao ming"); Japanese kanji get
  * Chinese readings (ICU has no Japanese readings).
  * Result: lower-case ASCII letters and digits, words separated by one space.
- * Status and buffer rules: see unicode_fold.h.
+ * Status and buffer rules: see unicode_fold.h.  Not thread-safe (per-process caches).
+ * CD_TEXT_ICU_ERROR only when the ICU transliterator cannot be opened or fails; the
+ * open is retried on the next call that needs ICU.
  */
 #ifndef CD_TRANSLIT_H
 #define CD_TRANSLIT_H

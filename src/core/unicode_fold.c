@@ -43,10 +43,11 @@ typedef struct Folder
 	size_t		start;			/* out->len when the call began */
 	int			flags;
 	int			nwork;
-	int			base;			/* index in work of the current letter, -1 outside words */
+	int			base;			/* index in work of the current letter, -1 if none */
 	int			nmarks;			/* marks kept on that letter */
 	bool		letter_mark;	/* the breve of й/ў or diaeresis of ї is among them */
 	bool		compose;		/* work holds marks or Hangul jamo: NFC has work to do */
+	bool		in_word;		/* a letter or digit came after the last separator */
 	bool		need_space;		/* a separator followed output: write one before more */
 	int32_t		work[WORK_FLUSH + 1];
 } Folder;
@@ -269,7 +270,7 @@ flush_work(Folder *f, int k)
 	if (k < f->nwork)
 		memmove(f->work, f->work + k, (size_t) (f->nwork - k) * sizeof(int32_t));
 	f->nwork -= k;
-	f->base -= k;
+	f->base = f->base >= k ? f->base - k : -1;
 	return true;
 }
 
@@ -284,9 +285,16 @@ make_room(Folder *f)
 	for (k = f->nwork - 1; k > 0; k--)
 		if (safe_cut(f->work, k))
 			break;
-	/* with marks capped a cut is always near; cutting blindly only on impossible input */
+	/*
+	 * A safe cut is always near the end: every letter is one, except a Hangul vowel after
+	 * an initial or a final after a vowel, and a letter carries at most MAX_KEPT_MARKS
+	 * marks.  Should that ever fail, cut before the current letter, which keeps the
+	 * letter and its marks together.
+	 */
 	if (k <= 0)
-		k = f->nwork - 1;
+		k = f->base;
+	if (k <= 0)
+		k = f->nwork;			/* cannot happen: base 0 means at most 31 entries */
 	return flush_work(f, k);
 }
 
@@ -302,6 +310,7 @@ put_word(Folder *f, int32_t c)
 	if (!make_room(f))
 		return false;
 	f->work[f->nwork] = c;
+	f->in_word = true;
 	f->base = f->nwork++;
 	f->nmarks = 0;
 	f->letter_mark = false;
@@ -343,10 +352,11 @@ put_mark(Folder *f, int32_t c, int ccc)
 static bool
 put_sep(Folder *f)
 {
-	if (f->base < 0)
+	if (!f->in_word)
 		return true;
 	if (!flush_work(f, f->nwork))
 		return false;
+	f->in_word = false;
 	f->base = -1;
 	f->need_space = f->out->len > f->start;
 	return true;
@@ -359,7 +369,7 @@ fold_ascii_char(Folder *f, unsigned char c)
 		return put_word(f, c);
 	if (c >= 'A' && c <= 'Z')
 		return put_word(f, c + ('a' - 'A'));
-	if ((f->flags & CD_FOLD_JOIN_APOSTROPHES) && f->base >= 0 && (c == '\'' || c == '`'))
+	if ((f->flags & CD_FOLD_JOIN_APOSTROPHES) && f->in_word && (c == '\'' || c == '`'))
 		return true;
 	return put_sep(f);
 }
@@ -370,7 +380,7 @@ fold_code_point(Folder *f, int32_t cp)
 	int32_t		tmp[DECOMP_MAX];
 	utf8proc_ssize_t n;
 
-	if ((f->flags & CD_FOLD_JOIN_APOSTROPHES) && f->base >= 0 && cd_is_apostrophe(cp))
+	if ((f->flags & CD_FOLD_JOIN_APOSTROPHES) && f->in_word && cd_is_apostrophe(cp))
 		return true;
 	/* the Russian alphabet is most non-ASCII text: lower case it without utf8proc */
 	if (cp >= 0x0410 && cp <= 0x044F)
@@ -473,6 +483,7 @@ cd_fold_ext(const char *in, size_t len, int flags, CdBuf *out)
 	f.nmarks = 0;
 	f.letter_mark = false;
 	f.compose = false;
+	f.in_word = false;
 	f.need_space = false;
 	i = 0;
 	while (i < len)
