@@ -185,7 +185,8 @@ classify(int32_t c, int *ccc)
 
 #define HANGUL_L(c) ((c) >= 0x1100 && (c) <= 0x1112)
 #define HANGUL_V(c) ((c) >= 0x1161 && (c) <= 0x1175)
-#define HANGUL_T(c) ((c) >= 0x11A8 && (c) <= 0x11C2)
+/* from U+11A7, not U+11A8: utf8proc's NFC swallows U+11A7 after a syllable (T index 0) */
+#define HANGUL_T(c) ((c) >= 0x11A7 && (c) <= 0x11C2)
 
 /*
  * Can the work array be cut before index i without changing how NFC composes it?

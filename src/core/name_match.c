@@ -1,0 +1,766 @@
+/*
+ * name_match.c
+ *		Person and company name similarity across scripts, and nickname lookup (see
+ *		name_match.h for the rules and the formula).
+ *
+ * Everything after transliteration works on bounded stack records: at most
+ * CD_NAME_MAX_WORDS words of at most CD_NAME_MAX_WORD letters per side, so the cost of
+ * a call is the transliteration (O(n)) plus a bounded amount of word work.
+ */
+#include <string.h>
+
+#include "name_key.h"
+#include "name_match.h"
+#include "phonetic.h"
+#include "similarity.h"
+#include "translit.h"
+
+#define MAXN CD_NAME_MAX_WORDS
+#define MAXW CD_NAME_MAX_WORD
+#define FOLD_SIZE CD_SPELL_FOLD_SIZE(MAXW)
+#define MAX_GROUPS 6			/* nickname groups kept per word */
+#define CMP_MAX 64				/* folds compare on at most this many letters: JW and
+								 * OSA need no allocation up to CD_SIM_LOCAL_CHARS */
+#define DP_MAX 6				/* exact assignment while the smaller side is this small */
+
+#define WF_PATRONYMIC 0x01
+#define WF_INITIAL 0x02
+
+/* how a word pair matched */
+typedef enum PairKind
+{
+	PK_NONE = 0,
+	PK_EXACT,
+	PK_NICK,
+	PK_GENDER,
+	PK_INITIAL,
+	PK_TYPO,
+	PK_PHONETIC
+} PairKind;
+
+typedef struct Word
+{
+	char		raw[MAXW + 1];	/* transliterated word */
+	char		fold[FOLD_SIZE];	/* its spelling fold */
+	char		phon[FOLD_SIZE];	/* its phonetic key */
+	uint16_t	groups[MAX_GROUPS]; /* nickname groups, ascending */
+	uint8_t		rlen;
+	uint8_t		flen;
+	uint8_t		plen;
+	uint8_t		ngroups;
+	uint8_t		flags;
+} Word;
+
+typedef struct Side
+{
+	Word		w[MAXN];
+	int			n;
+} Side;
+
+/* ---------------------------------------------------------------- nicknames */
+
+/* index of the first entry whose key is fold, or -1 */
+static long
+nick_find(const char *fold)
+{
+	size_t		lo = 0;
+	size_t		hi = cd_nickname_nentries;
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (strcmp(cd_nickname_entries[mid].key, fold) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < cd_nickname_nentries && strcmp(cd_nickname_entries[lo].key, fold) == 0)
+		return (long) lo;
+	return -1;
+}
+
+static void
+nick_groups(Word *w)
+{
+	long		i = nick_find(w->fold);
+
+	w->ngroups = 0;
+	if (i < 0)
+		return;
+	while ((size_t) i < cd_nickname_nentries && w->ngroups < MAX_GROUPS &&
+		   strcmp(cd_nickname_entries[i].key, w->fold) == 0)
+		w->groups[w->ngroups++] = cd_nickname_entries[i++].group;
+}
+
+static bool
+groups_meet(const Word *x, const Word *y)
+{
+	int			i = 0,
+				j = 0;
+
+	/* both lists ascending: the generator sorts entries by (key, group) */
+	while (i < x->ngroups && j < y->ngroups)
+	{
+		if (x->groups[i] == y->groups[j])
+			return true;
+		if (x->groups[i] < y->groups[j])
+			i++;
+		else
+			j++;
+	}
+	return false;
+}
+
+const char *
+cd_nicknames_data_version(void)
+{
+	return cd_nicknames_version;
+}
+
+/* ---------------------------------------------------------------- words */
+
+static bool
+ends_with(const char *s, size_t n, const char *suf)
+{
+	size_t		k = strlen(suf);
+
+	return n >= k && memcmp(s + n - k, suf, k) == 0;
+}
+
+static bool
+equals(const char *s, size_t n, const char *lit)
+{
+	return n == strlen(lit) && memcmp(s, lit, n) == 0;
+}
+
+/* what one Cyrillic letter transliterates to, when it is more than one Latin letter */
+static bool
+initial_like(const char *s, size_t n)
+{
+	static const char *const multi[] = {
+		"zh", "kh", "ts", "ch", "sh", "shch", "yu", "ya", "yo", "ye", "yi", "ie", NULL
+	};
+	int			i;
+
+	if (n == 1)
+		return true;
+	for (i = 0; multi[i]; i++)
+		if (equals(s, n, multi[i]))
+			return true;
+	return false;
+}
+
+/* patronymic by its form; "-ich" alone only in a name of 3+ words and not first */
+static bool
+is_patronymic(const Word *w, int pos, int nwords)
+{
+	static const char *const endings[] = {
+		"ovich", "evich", "ovych", "evych", "ovna", "evna", "ichna", "ivna", NULL
+	};
+	static const char *const particles[] = {
+		"ogly", "ogli", "oglu", "kyzy", "kizi", "qizi", "uly", "uulu", NULL
+	};
+	int			i;
+
+	for (i = 0; particles[i]; i++)
+		if (equals(w->raw, w->rlen, particles[i]))
+			return true;
+	if (w->rlen < 6)
+		return ends_with(w->raw, w->rlen, "ich") && w->rlen >= 5 && nwords >= 3 && pos > 0;
+	for (i = 0; endings[i]; i++)
+		if (ends_with(w->raw, w->rlen, endings[i]))
+			return true;
+	return ends_with(w->raw, w->rlen, "ich") && nwords >= 3 && pos > 0;
+}
+
+static void
+fill_word(Word *w, const char *s, size_t n, bool person)
+{
+	if (n > MAXW)
+		n = MAXW;
+	memcpy(w->raw, s, n);
+	w->raw[n] = '\0';
+	w->rlen = (uint8_t) n;
+	w->flen = (uint8_t) cd_spell_fold_word(w->raw, n, w->fold);
+	w->plen = (uint8_t) cd_phonetic_folded_word(w->fold, w->flen, w->phon);
+	w->flags = 0;
+	w->ngroups = 0;
+	if (person)
+	{
+		nick_groups(w);
+		if (initial_like(w->raw, n))
+			w->flags |= WF_INITIAL;
+	}
+}
+
+/* split transliterated text into at most MAXN words */
+static void
+split_words(const char *t, size_t len, bool person, Side *side)
+{
+	size_t		i = 0;
+
+	side->n = 0;
+	while (i < len && side->n < MAXN)
+	{
+		size_t		start;
+
+		while (i < len && t[i] == ' ')
+			i++;
+		start = i;
+		while (i < len && t[i] != ' ')
+			i++;
+		if (i > start)
+			fill_word(&side->w[side->n++], t + start, i - start, person);
+	}
+}
+
+/*
+ * Join runs of 2-4 adjacent words of x whose concatenation is a word of y: "xiao ming"
+ * against "xiaoming", "anna maria" against "annamaria".
+ */
+static void
+join_words(Side *x, const Side *y, bool person)
+{
+	int			i;
+
+	for (i = 0; i + 1 < x->n; i++)
+	{
+		int			r;
+		int			j;
+		bool		longer = false;
+
+		for (j = 0; j < y->n; j++)
+			if (y->w[j].flen > x->w[i].flen)
+				longer = true;
+		if (!longer)
+			continue;
+		for (r = (x->n - i < 4 ? x->n - i : 4); r >= 2; r--)
+		{
+			char		cat[MAXW + 1];
+			char		cfold[FOLD_SIZE];
+			size_t		clen = 0;
+			size_t		cflen;
+			bool		fits = true;
+			int			k;
+
+			for (k = 0; k < r; k++)
+			{
+				if (clen + x->w[i + k].rlen > MAXW)
+				{
+					fits = false;
+					break;
+				}
+				memcpy(cat + clen, x->w[i + k].raw, x->w[i + k].rlen);
+				clen += x->w[i + k].rlen;
+			}
+			if (!fits)
+				continue;
+			cflen = cd_spell_fold_word(cat, clen, cfold);
+			for (j = 0; j < y->n; j++)
+				if (y->w[j].flen == cflen && memcmp(y->w[j].fold, cfold, cflen) == 0)
+					break;
+			if (j == y->n)
+				continue;
+			fill_word(&x->w[i], cat, clen, person);
+			memmove(&x->w[i + 1], &x->w[i + r], sizeof(Word) * (x->n - i - r));
+			x->n -= r - 1;
+			break;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- word pairs */
+
+/* m is the male and f the female form of one name (folds): Ivanov/Ivanova ... */
+static bool
+gender_form(const Word *m, const Word *f)
+{
+	static const char *const pairs[][2] = {
+		{"i", "aya"}, {"oi", "aya"}, {"i", "ya"}, {NULL, NULL}
+	};
+	size_t		ml = m->flen,
+				fl = f->flen;
+	int			i;
+
+	/* "" -> "a" after a consonant: Ivanov/Ivanova, Ilin/Ilina, Ivan/Ivana */
+	if (fl == ml + 1 && ml >= 3 && f->fold[ml] == 'a' && memcmp(m->fold, f->fold, ml) == 0 &&
+		strchr("aeiouy", m->fold[ml - 1]) == NULL)
+		return true;
+	for (i = 0; pairs[i][0]; i++)
+	{
+		size_t		ms = strlen(pairs[i][0]);
+		size_t		fs = strlen(pairs[i][1]);
+
+		if (ml >= ms + 2 && fl >= fs + 2 && ml - ms == fl - fs &&
+			ends_with(m->fold, ml, pairs[i][0]) && ends_with(f->fold, fl, pairs[i][1]) &&
+			memcmp(m->fold, f->fold, ml - ms) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* x is an initial that begins y */
+static bool
+initial_of(const Word *x, const Word *y)
+{
+	if (!(x->flags & WF_INITIAL) || (y->flags & WF_INITIAL))
+		return false;
+	return (y->rlen > x->rlen && memcmp(y->raw, x->raw, x->rlen) == 0) ||
+		(y->flen > x->flen && x->flen > 0 && memcmp(y->fold, x->fold, x->flen) == 0);
+}
+
+static CdMatchStatus
+pair_score(const Word *x, const Word *y, bool person, const CdAllocator *al,
+		   double *score, PairKind *kind)
+{
+	bool		both_known_apart;
+	size_t		xl,
+				yl,
+				maxl,
+				minl;
+
+	*score = 0;
+	*kind = PK_NONE;
+	if (x->flen == y->flen && memcmp(x->fold, y->fold, x->flen) == 0)
+	{
+		*score = 1.0;
+		*kind = PK_EXACT;
+		return CD_MATCH_OK;
+	}
+	both_known_apart = person && x->ngroups > 0 && y->ngroups > 0;
+	if (both_known_apart && groups_meet(x, y))
+	{
+		*score = 0.95;
+		*kind = PK_NICK;
+		return CD_MATCH_OK;
+	}
+	if (person)
+	{
+		if (gender_form(x, y) || gender_form(y, x))
+		{
+			*score = 0.85;
+			*kind = PK_GENDER;
+			return CD_MATCH_OK;
+		}
+		if (initial_of(x, y) || initial_of(y, x))
+		{
+			*score = 0.8;
+			*kind = PK_INITIAL;
+			return CD_MATCH_OK;
+		}
+	}
+
+	xl = x->flen < CMP_MAX ? x->flen : CMP_MAX;
+	yl = y->flen < CMP_MAX ? y->flen : CMP_MAX;
+	maxl = xl > yl ? xl : yl;
+	minl = xl < yl ? xl : yl;
+	if (minl >= 4)
+	{
+		int			lim = maxl >= 9 ? 2 : 1;
+
+		if (maxl - minl <= (size_t) lim)
+		{
+			int			d = 0;
+			double		jw = 0;
+			CdSimStatus st;
+
+			st = cd_levenshtein(x->fold, xl, y->fold, yl, lim, al, &d);
+			if (st == CD_SIM_OK && d <= lim)
+				st = cd_jaro_winkler(x->fold, xl, y->fold, yl, al, &jw);
+			if (st == CD_SIM_NOMEM)
+				return CD_MATCH_NOMEM;
+			if (st != CD_SIM_OK)
+				return CD_MATCH_INVALID_UTF8;	/* cannot happen: folds are ASCII */
+			if (d <= lim)
+			{
+				double		cap = both_known_apart ? 0.9 : 0.95;
+
+				*score = jw < cap ? jw : cap;
+				*kind = PK_TYPO;
+			}
+		}
+	}
+	if (*score < 0.9 && x->plen >= 2 && x->plen == y->plen &&
+		memcmp(x->phon, y->phon, x->plen) == 0 && !both_known_apart)
+	{
+		*score = 0.9;
+		*kind = PK_PHONETIC;
+	}
+	return CD_MATCH_OK;
+}
+
+/* ---------------------------------------------------------------- pairing and score */
+
+/*
+ * Best assignment of rows (the larger side) to columns (the smaller side, at most
+ * DP_MAX) maximizing the sum of s; row_to_col[r] = column or -1.
+ */
+static void
+assign_dp(int nr, int nc, const double s[MAXN][MAXN], int *row_to_col)
+{
+	double		dp[MAXN + 1][1 << DP_MAX];
+	int8_t		choice[MAXN + 1][1 << DP_MAX];
+	int			nm = 1 << nc;
+	int			r,
+				m,
+				j,
+				best = 0;
+
+	for (r = 0; r <= nr; r++)
+		for (m = 0; m < nm; m++)
+		{
+			dp[r][m] = -1.0;
+			choice[r][m] = -1;
+		}
+	dp[0][0] = 0;
+	for (r = 0; r < nr; r++)
+		for (m = 0; m < nm; m++)
+		{
+			if (dp[r][m] < 0)
+				continue;
+			if (dp[r][m] > dp[r + 1][m])
+			{
+				dp[r + 1][m] = dp[r][m];
+				choice[r + 1][m] = -1;
+			}
+			for (j = 0; j < nc; j++)
+			{
+				double		v;
+
+				if ((m & (1 << j)) || s[r][j] <= 0)
+					continue;
+				v = dp[r][m] + s[r][j];
+				if (v > dp[r + 1][m | (1 << j)])
+				{
+					dp[r + 1][m | (1 << j)] = v;
+					choice[r + 1][m | (1 << j)] = (int8_t) j;
+				}
+			}
+		}
+	for (m = 1; m < nm; m++)
+		if (dp[nr][m] > dp[nr][best])
+			best = m;
+	m = best;
+	for (r = nr; r > 0; r--)
+	{
+		j = choice[r][m];
+		row_to_col[r - 1] = j;
+		if (j >= 0)
+			m &= ~(1 << j);
+	}
+}
+
+/* best-first greedy pairing, for sides too large for assign_dp */
+static void
+assign_greedy(int nr, int nc, const double s[MAXN][MAXN], int *row_to_col)
+{
+	bool		col_used[MAXN] = {false};
+	int			r;
+
+	for (r = 0; r < nr; r++)
+		row_to_col[r] = -1;
+	for (;;)
+	{
+		double		bestv = 0;
+		int			br = -1,
+					bc = -1,
+					c;
+
+		for (r = 0; r < nr; r++)
+		{
+			if (row_to_col[r] >= 0)
+				continue;
+			for (c = 0; c < nc; c++)
+				if (!col_used[c] && s[r][c] > bestv)
+				{
+					bestv = s[r][c];
+					br = r;
+					bc = c;
+				}
+		}
+		if (br < 0)
+			break;
+		row_to_col[br] = bc;
+		col_used[bc] = true;
+	}
+}
+
+static CdMatchStatus
+score_sides(const Side *a, const Side *b, bool person, const CdAllocator *al, double *out)
+{
+	const Side *rows = a->n >= b->n ? a : b;
+	const Side *cols = a->n >= b->n ? b : a;
+	double		s[MAXN][MAXN];
+	PairKind	kind[MAXN][MAXN];
+	int			row_to_col[MAXN];
+	bool		col_used[MAXN] = {false};
+	int			r,
+				c,
+				pairs = 0;
+	bool		strong = false;
+	double		sum = 0,
+				denom;
+	int			pr = 0,
+				or_ = 0,
+				pc = 0,
+				oc = 0,
+				kp,
+				kn;
+
+	*out = 0;
+	if (rows->n == 0 || cols->n == 0)
+		return CD_MATCH_OK;
+	for (r = 0; r < rows->n; r++)
+		for (c = 0; c < cols->n; c++)
+		{
+			CdMatchStatus st = pair_score(&rows->w[r], &cols->w[c], person, al,
+										  &s[r][c], &kind[r][c]);
+
+			if (st != CD_MATCH_OK)
+				return st;
+		}
+	if (cols->n <= DP_MAX)
+		assign_dp(rows->n, cols->n, s, row_to_col);
+	else
+		assign_greedy(rows->n, cols->n, s, row_to_col);
+
+	for (r = 0; r < rows->n; r++)
+	{
+		c = row_to_col[r];
+		if (c >= 0 && kind[r][c] != PK_INITIAL && s[r][c] >= 0.85)
+			strong = true;
+	}
+	for (r = 0; r < rows->n; r++)
+	{
+		c = row_to_col[r];
+		if (c < 0)
+		{
+			if (rows->w[r].flags & WF_PATRONYMIC)
+				pr++;
+			else
+				or_++;
+			continue;
+		}
+		col_used[c] = true;
+		pairs++;
+		sum += kind[r][c] == PK_INITIAL ? (strong ? 0.8 : 0.4) : s[r][c];
+	}
+	for (c = 0; c < cols->n; c++)
+		if (!col_used[c])
+		{
+			if (cols->w[c].flags & WF_PATRONYMIC)
+				pc++;
+			else
+				oc++;
+		}
+	kp = pr < pc ? pr : pc;
+	kn = or_ < oc ? or_ : oc;
+	denom = pairs + 0.5 * kp + kn + 0.1 * (pr + pc - 2 * kp) + 0.25 * (or_ + oc - 2 * kn);
+	if (denom <= 0)
+		return CD_MATCH_OK;
+	*out = sum / denom;
+	if (*out > 1)
+		*out = 1;
+	return CD_MATCH_OK;
+}
+
+static CdMatchStatus
+text_status(CdTextStatus ts)
+{
+	switch (ts)
+	{
+		case CD_TEXT_OK:
+			return CD_MATCH_OK;
+		case CD_TEXT_INVALID_UTF8:
+			return CD_MATCH_INVALID_UTF8;
+		case CD_TEXT_NOMEM:
+			return CD_MATCH_NOMEM;
+		default:
+			return CD_MATCH_ICU_ERROR;
+	}
+}
+
+static void
+mark_patronymics(Side *side)
+{
+	int			i;
+
+	for (i = 0; i < side->n; i++)
+		if (is_patronymic(&side->w[i], i, side->n))
+			side->w[i].flags |= WF_PATRONYMIC;
+}
+
+/* compare two transliterated texts */
+static CdMatchStatus
+compare_translit(const CdBuf *ta, const CdBuf *tb, bool person, const CdAllocator *al,
+				 double *out)
+{
+	Side		sa,
+				sb;
+
+	*out = 0;
+	if (ta->len == 0 || tb->len == 0)
+		return CD_MATCH_OK;
+	if (ta->len == tb->len && memcmp(ta->data, tb->data, ta->len) == 0)
+	{
+		*out = 1.0;
+		return CD_MATCH_OK;
+	}
+	split_words(ta->data, ta->len, person, &sa);
+	split_words(tb->data, tb->len, person, &sb);
+	join_words(&sa, &sb, person);
+	join_words(&sb, &sa, person);
+	if (person)
+	{
+		mark_patronymics(&sa);
+		mark_patronymics(&sb);
+	}
+	return score_sides(&sa, &sb, person, al, out);
+}
+
+CdMatchStatus
+cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
+				   const CdAllocator *al, double *out)
+{
+	CdMatchStatus st;
+	CdBuf		ta,
+				tb;
+	CdTextStatus ts;
+
+	*out = 0;
+	st = cd_match_check_args(a, alen, b, blen);
+	if (st != CD_MATCH_OK)
+		return st;
+	cd_match_canonical_order(&a, &alen, &b, &blen);
+
+	cd_buf_init(&ta, al);
+	cd_buf_init(&tb, al);
+	ts = cd_translit(a, alen, &ta);
+	if (ts == CD_TEXT_OK)
+		ts = cd_translit(b, blen, &tb);
+	if (ts == CD_TEXT_OK)
+		st = compare_translit(&ta, &tb, true, al, out);
+	else
+		st = text_status(ts);
+	cd_buf_free(&ta);
+	cd_buf_free(&tb);
+	if (st != CD_MATCH_OK)
+		*out = 0;
+	return st;
+}
+
+/* company key, then transliterated */
+static CdTextStatus
+company_translit(const char *s, size_t len, CdBuf *tmp, CdBuf *out)
+{
+	CdTextStatus ts = cd_company_key(s, len, tmp);
+
+	if (ts == CD_TEXT_OK && tmp->len > 0)
+		ts = cd_translit(tmp->data, tmp->len, out);
+	return ts;
+}
+
+CdMatchStatus
+cd_company_similarity(const char *a, size_t alen, const char *b, size_t blen,
+					  const CdAllocator *al, double *out)
+{
+	CdMatchStatus st;
+	CdBuf		tmp,
+				ta,
+				tb;
+	CdTextStatus ts;
+
+	*out = 0;
+	st = cd_match_check_args(a, alen, b, blen);
+	if (st != CD_MATCH_OK)
+		return st;
+	cd_match_canonical_order(&a, &alen, &b, &blen);
+
+	cd_buf_init(&tmp, al);
+	cd_buf_init(&ta, al);
+	cd_buf_init(&tb, al);
+	ts = company_translit(a, alen, &tmp, &ta);
+	if (ts == CD_TEXT_OK)
+	{
+		cd_buf_reset(&tmp);
+		ts = company_translit(b, blen, &tmp, &tb);
+	}
+	if (ts == CD_TEXT_OK)
+		st = compare_translit(&ta, &tb, false, al, out);
+	else
+		st = text_status(ts);
+	cd_buf_free(&tmp);
+	cd_buf_free(&ta);
+	cd_buf_free(&tb);
+	if (st != CD_MATCH_OK)
+		*out = 0;
+	return st;
+}
+
+CdMatchStatus
+cd_nickname_canonical(const char *word, size_t len, CdBuf *out)
+{
+	CdBuf		tr;
+	CdTextStatus ts;
+	size_t		orig_len = out->len;
+	size_t		i = 0;
+	bool		first = true;
+	bool		ok = true;
+
+	if (len > CD_MATCH_MAX_BYTES)
+		return CD_MATCH_TOO_LONG;
+	if (!cd_utf8_valid(word, len))
+		return CD_MATCH_INVALID_UTF8;
+	cd_buf_init(&tr, out->alloc);
+	ts = cd_translit(word, len, &tr);
+	if (ts != CD_TEXT_OK)
+	{
+		cd_buf_free(&tr);
+		return text_status(ts);
+	}
+	while (ok && i < tr.len)
+	{
+		size_t		start = i;
+		size_t		n;
+
+		while (i < tr.len && tr.data[i] != ' ')
+			i++;
+		n = i - start;
+		if (n > 0)
+		{
+			const char *rep = tr.data + start;
+			size_t		replen = n;
+
+			if (n <= MAXW)
+			{
+				char		fold[FOLD_SIZE];
+				char		raw[MAXW + 1];
+				long		k;
+
+				memcpy(raw, tr.data + start, n);
+				raw[n] = '\0';
+				cd_spell_fold_word(raw, n, fold);
+				k = nick_find(fold);
+				if (k >= 0)
+				{
+					rep = cd_nickname_canonicals[cd_nickname_entries[k].group];
+					replen = strlen(rep);
+				}
+			}
+			ok = (first || cd_buf_append_byte(out, ' ')) && cd_buf_append(out, rep, replen);
+			first = false;
+		}
+		while (i < tr.len && tr.data[i] == ' ')
+			i++;
+	}
+	cd_buf_free(&tr);
+	if (!ok)
+	{
+		out->len = orig_len;
+		if (out->data)
+			out->data[orig_len] = '\0';
+		return CD_MATCH_NOMEM;
+	}
+	return CD_MATCH_OK;
+}

@@ -1,0 +1,100 @@
+/*
+ * name_match.h
+ *		Similarity of person names across scripts, of company names, and the given-name
+ *		(nickname) groups they use.  Status and common rules: see field_match.h.
+ *
+ * Words.  Both sides are transliterated (cd_translit: Иванов Пётр -> "ivanov petr",
+ * 王小明 -> "wang xiao ming") and split into words; only the first CD_NAME_MAX_WORDS
+ * words of a side and the first CD_NAME_MAX_WORD letters of a word count.  Adjacent
+ * words of one side whose concatenation is a word of the other side are joined first
+ * ("xiao ming" = "xiaoming", "anna maria" = "annamaria").  Every word is spelling-folded
+ * (phonetic.h: kh/h, ts/tc, x/ks, iy/y endings, yu/iu/ju ...) and gets its phonetic key.
+ *
+ * Word pair similarity s(x, y), the first rule that applies:
+ *		same spelling fold (Yuri = Yuriy = Iurii, Kharitonov = Haritonov)     1
+ *		share a nickname group (Sasha = Aleksandr, Bill = William)           0.95
+ *		male and female form (Ivanov/Ivanova, -ev/-eva, -in/-ina, -iy/-aya,
+ *		  -oy/-aya, Ivan/Ivana, Evgeniy/Evgeniya)                            0.85
+ *		an initial (a one-letter word, or what one Cyrillic letter gives: "yu",
+ *		  "zh", "shch"...) that begins the other word                        initial
+ *		a typo: both folds of 4+ letters, at most 1 edit apart (2 from 9
+ *		  letters on): Jaro-Winkler of the folds, at most 0.95 (0.9 when both
+ *		  are given names of different groups)
+ *		same phonetic key of 2+ classes, unless both are given names of
+ *		  different groups (Anna / Yana)                                     0.9
+ *		otherwise                                                            0
+ * "Ivan" vs "Ivanov" or "Petr" vs "Petrov" (a name and a surname made from it) are 2
+ * edits apart and have different keys: they do not match.
+ *
+ * Pairing: the word pairs are chosen to maximize the sum of s (an exact best assignment
+ * while the smaller side has at most 6 words, best-first greedy beyond).  An initial
+ * scores 0.8 when some other pair scored at least 0.85 (I. Petrov = Ivan Petrov) and
+ * 0.4 otherwise (I. P. is weak evidence for Ivan Petrov).  With M pairs of s > 0 and
+ * sum S, the words left unpaired on each side are charged as follows: as many as
+ * possible are counted as mismatched pairs, patronymics with patronymics (0.5 each) and
+ * other words with other words (1 each); what remains on the longer side are extra
+ * words, 0.1 for a patronymic (-ovich -evich -ovna -evna -ichna, -ich in a name of 3+
+ * words and not first, ogly/kyzy...) and 0.25 for any other word.  Then
+ *		score = S / (M + 0.5 kp + kn + 0.1 extra_patronymics + 0.25 extra_words)
+ * Identical transliterations score 1.
+ * Examples: Иванов Пётр / Petr Ivanov 1; И. Петров / Иван Петров 0.9; Саша Иванов /
+ * Александр Иванов 0.975; Петров Иван Сергеевич / Иван Петров 0.952; Иванов Иван /
+ * Иванова Ивана 0.85; Ivan Petrov / Ivan Sidorov 0.5 (a different surname); Anna Smith
+ * / John Smith 0.5; Ivan Petrov / Petr Ivanov 0: each word of one is only the stem of
+ * a word of the other, which reads as two different people (the given name of one is
+ * the surname stem of the other), not as a swap.
+ *
+ * Company names: cd_company_key() (legal forms and quotes removed), transliterated,
+ * then the same pairing without nickname, gender, initial and patronymic rules:
+ * ООО «Ромашка» / Romashka LLC 1, Альфа-Банк / Alfa Bank 1, Romashka Trade / Romashka
+ * 0.8, Romashka / Vasilek 0.
+ *
+ * Memory: two to three text buffers per call from the allocator, released before
+ * returning; word work uses bounded stack buffers.
+ */
+#ifndef CD_NAME_MATCH_H
+#define CD_NAME_MATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cd_buf.h"
+#include "field_match.h"
+
+#define CD_NAME_MAX_WORDS 12	/* words of a side that count */
+#define CD_NAME_MAX_WORD 48		/* letters of a transliterated word that count */
+
+extern CdMatchStatus cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
+										const CdAllocator *al, double *out);
+extern CdMatchStatus cd_company_similarity(const char *a, size_t alen, const char *b, size_t blen,
+										   const CdAllocator *al, double *out);
+
+/*
+ * The canonical given name of a nickname, diminutive or variant, transliterated:
+ * "sasha" / "Саша" -> "aleksandr", "bob" -> "robert", "Yuri" -> "yuriy", "Smith" -> "smith".
+ * The input is transliterated first; each word is looked up by its spelling fold and
+ * replaced by the canonical name of its first group, or written as transliterated when
+ * it is in no group; words are joined by single spaces.  Appends to out (memory from
+ * out's allocator); nothing appended on error or for an input without letters.
+ */
+extern CdMatchStatus cd_nickname_canonical(const char *word, size_t len, CdBuf *out);
+
+/* version of data/nicknames.tsv compiled in, e.g. "nicknames-1" */
+extern const char *cd_nicknames_data_version(void);
+
+/* ---- internal: the table generated by tools/gen_nicknames_data.py ---- */
+typedef struct CdNicknameEntry
+{
+	const char *key;			/* spelling fold of a name (or the source spelling) */
+	uint16_t	group;
+} CdNicknameEntry;
+
+extern const char cd_nicknames_version[];
+extern const char *const cd_nickname_canonicals[];
+extern const size_t cd_nickname_ngroups;
+extern const CdNicknameEntry cd_nickname_entries[];	/* sorted by key, bytewise */
+extern const size_t cd_nickname_nentries;
+extern const CdNicknameEntry cd_nickname_sources[];	/* data file spellings, for tests */
+extern const size_t cd_nickname_nsources;
+
+#endif							/* CD_NAME_MATCH_H */
