@@ -143,7 +143,7 @@ def spell_fold(w):
         out.append(c); i += 1
     res = []
     for ch in "".join(out):
-        if not res or res[-1] != ch:
+        if not res or res[-1] != ch or ch.isdigit():
             res.append(ch)
     return "".join(res)
 # ---- end of the copy ----

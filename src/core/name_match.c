@@ -310,6 +310,31 @@ initial_of(const Word *x, const Word *y)
 		(y->flen > x->flen && x->flen > 0 && memcmp(y->fold, x->fold, x->flen) == 0);
 }
 
+/* the vowel a fold starts with, after a "y" glide; '\0' when it starts with a consonant */
+static char
+lead_vowel(const char *f, size_t n)
+{
+	if (n >= 2 && f[0] == 'y' && strchr("aeiou", f[1]) != NULL)
+		return f[1];
+	if (n >= 1 && strchr("aeiouy", f[0]) != NULL)
+		return f[0];
+	return '\0';
+}
+
+/* equal but for two adjacent letters swapped (Jonh/John) */
+static bool
+swapped_pair(const char *a, const char *b, size_t al, size_t bl)
+{
+	size_t		i = 0;
+
+	if (al != bl)
+		return false;
+	while (i < al && a[i] == b[i])
+		i++;
+	return i + 1 < al && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+		memcmp(a + i + 2, b + i + 2, al - i - 2) == 0;
+}
+
 static CdMatchStatus
 pair_score(const Word *x, const Word *y, bool person, const CdAllocator *al,
 		   double *score, PairKind *kind)
@@ -359,7 +384,11 @@ pair_score(const Word *x, const Word *y, bool person, const CdAllocator *al,
 	{
 		int			lim = maxl >= 9 ? 2 : 1;
 
-		if (maxl - minl <= (size_t) lim)
+		/*
+		 * In words of up to 5 letters one changed letter is more often another name
+		 * (Mary/Mark, Jane/June, Lena/Lana) than a typo: there only a swap counts.
+		 */
+		if (maxl - minl <= (size_t) lim && (maxl > 5 || swapped_pair(x->fold, y->fold, xl, yl)))
 		{
 			int			d = 0;
 			double		jw = 0;
@@ -381,8 +410,16 @@ pair_score(const Word *x, const Word *y, bool person, const CdAllocator *al,
 			}
 		}
 	}
-	if (*score < 0.9 && x->plen >= 2 && x->plen == y->plen &&
-		memcmp(x->phon, y->phon, x->plen) == 0 && !both_known_apart)
+	/*
+	 * The key drops vowels and puts all first vowels in one class, which suits
+	 * spellings of one name (Yuri, Iurii, Juri; Shchukin, Chtchoukine) but would also
+	 * make short names meet (Mary/Mira, Anna/Inna, Jane/June): the folds already merge
+	 * the spellings, so between words the key needs 3+ classes and the first vowel
+	 * sounds must agree.
+	 */
+	if (*score < 0.9 && x->plen >= 3 && x->plen == y->plen &&
+		memcmp(x->phon, y->phon, x->plen) == 0 && !both_known_apart &&
+		lead_vowel(x->fold, x->flen) == lead_vowel(y->fold, y->flen))
 	{
 		*score = 0.9;
 		*kind = PK_PHONETIC;

@@ -18,10 +18,12 @@
  *		an initial (a one-letter word, or what one Cyrillic letter gives: "yu",
  *		  "zh", "shch"...) that begins the other word                        initial
  *		a typo: both folds of 4+ letters, at most 1 edit apart (2 from 9
- *		  letters on): Jaro-Winkler of the folds, at most 0.95 (0.9 when both
- *		  are given names of different groups)
- *		same phonetic key of 2+ classes, unless both are given names of
- *		  different groups (Anna / Yana)                                     0.9
+ *		  letters on; up to 5 letters only two adjacent letters swapped, since
+ *		  Mary/Mark, Jane/June are other names): Jaro-Winkler of the folds, at
+ *		  most 0.95 (0.9 when both are given names of different groups)
+ *		same phonetic key of 3+ classes (Shchukin / Chtchoukine), unless
+ *		  both are given names of different groups or the folds begin with
+ *		  different vowel sounds (Yana / Yuna)                               0.9
  *		otherwise                                                            0
  * "Ivan" vs "Ivanov" or "Petr" vs "Petrov" (a name and a surname made from it) are 2
  * edits apart and have different keys: they do not match.

@@ -213,7 +213,7 @@ cd_spell_fold_word(const char *w, size_t n, char *out)
 		size_t		j = 1;
 
 		for (k = 1; k < o; k++)
-			if (out[k] != out[j - 1])
+			if (out[k] != out[j - 1] || (out[k] >= '0' && out[k] <= '9'))
 				out[j++] = out[k];
 		o = j;
 	}

@@ -21,7 +21,7 @@
  *			vowel; at the start yo -> e (Yolkin = Ёлкин -> elkin), jo -> yo
  *		other y, j -> i                            (Chaykovskiy -> chaikovski)
  *		ou -> u;  ue oe ae between consonants -> u o a    (Mueller -> muler)
- *		then runs of one letter become one letter        (Anna -> ana)
+ *		then runs of one letter become one letter        (Anna -> ana; digits stay)
  *	  The result is used to compare words (name_match.c) and for nickname lookup.
  * 2. Sound classes over the folded word: a first vowel becomes "a" (all vowels and
  *	  glides at the start are one class), other vowels are dropped, an "h" after a

@@ -185,8 +185,12 @@ classify(int32_t c, int *ccc)
 
 #define HANGUL_L(c) ((c) >= 0x1100 && (c) <= 0x1112)
 #define HANGUL_V(c) ((c) >= 0x1161 && (c) <= 0x1175)
-/* from U+11A7, not U+11A8: utf8proc's NFC swallows U+11A7 after a syllable (T index 0) */
-#define HANGUL_T(c) ((c) >= 0x11A7 && (c) <= 0x11C2)
+#define HANGUL_T(c) ((c) >= 0x11A8 && (c) <= 0x11C2)
+/*
+ * U+11A7 is not a trailing consonant, but utf8proc's NFC takes it for one with index 0
+ * and swallows it after a syllable; so the work array is always cut before it.
+ */
+#define HANGUL_T_BASE 0x11A7
 
 /*
  * Can the work array be cut before index i without changing how NFC composes it?
@@ -308,6 +312,8 @@ put_word(Folder *f, int32_t c)
 			return false;
 		f->need_space = false;
 	}
+	if (c == HANGUL_T_BASE && !flush_work(f, f->nwork))
+		return false;
 	if (!make_room(f))
 		return false;
 	f->work[f->nwork] = c;

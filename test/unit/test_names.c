@@ -83,6 +83,7 @@ static const Case name_cases[] = {
 	{"メアリー", "メアリー"},
 	{"김민수", "김민수"},
 	{"\xe1\x84\x80\xe1\x85\xb5\xe1\x86\xb7", "김"},	/* conjoining jamo */
+	{"기\xe1\x86\xa7", "기\xe1\x86\xa7"},	/* U+11A7 is no final: not composed */
 	{"محمّد", "محمد"},
 	{"שָׁלוֹם", "שלום"},
 	{"हिन्दी", "हिन्दी"},

@@ -1,0 +1,273 @@
+-- Record scoring: Fellegi-Sunter sum of log-likelihood weights per field, explained.
+
+-- The values of one field of a row as text[]: a scalar, a SQL array or a jsonb array (of
+-- strings, or of objects holding the value under "value", "phone", "email", "number" or "address").
+CREATE FUNCTION @extschema@.field_values(v jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+    WHEN v IS NULL OR jsonb_typeof(v) = 'null' THEN '{}'::text[]
+    WHEN jsonb_typeof(v) = 'array' THEN
+        coalesce((SELECT array_agg(x) FROM (
+            SELECT CASE jsonb_typeof(e)
+                       WHEN 'string' THEN e #>> '{}'
+                       WHEN 'object' THEN coalesce(e->>'value', e->>'phone', e->>'email', e->>'number', e->>'address')
+                       WHEN 'null' THEN NULL
+                       ELSE e #>> '{}' END AS x
+              FROM jsonb_array_elements(v) AS e) s
+          WHERE x IS NOT NULL AND btrim(x) <> ''), '{}'::text[])
+    WHEN jsonb_typeof(v) = 'string' AND btrim(v #>> '{}') = '' THEN '{}'::text[]
+    ELSE ARRAY[v #>> '{}']
+END;
+
+-- digits of a date as YYYYMMDD from the common ways of writing one, else NULL
+CREATE FUNCTION @extschema@.date_digits(v text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE
+    WHEN v ~ '^\s*\d{4}-\d{1,2}-\d{1,2}' THEN
+        (SELECT m[1] || lpad(m[2], 2, '0') || lpad(m[3], 2, '0')
+           FROM regexp_match(v, '^\s*(\d{4})-(\d{1,2})-(\d{1,2})') AS m)
+    WHEN v ~ '^\s*\d{1,2}[./]\d{1,2}[./]\d{4}\s*$' THEN
+        (SELECT m[3] || lpad(m[2], 2, '0') || lpad(m[1], 2, '0')
+           FROM regexp_match(v, '^\s*(\d{1,2})[./](\d{1,2})[./](\d{4})') AS m)
+    WHEN v ~ '^\s*\d{8}\s*$' THEN btrim(v)
+END;
+
+-- similarity of two values of a role, in [0,1]
+CREATE FUNCTION @extschema@.value_similarity(role text, a text, b text, region text)
+RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE role
+    WHEN 'person_name' THEN @extschema@.name_similarity(a, b)
+    WHEN 'first_name' THEN @extschema@.name_similarity(a, b)
+    WHEN 'last_name' THEN @extschema@.name_similarity(a, b)
+    WHEN 'middle_name' THEN @extschema@.name_similarity(a, b)
+    WHEN 'company' THEN @extschema@.company_similarity(a, b)
+    WHEN 'phone' THEN @extschema@.phone_similarity(a, b, region)
+    WHEN 'email' THEN @extschema@.email_similarity(a, b)
+    WHEN 'address' THEN coalesce(@extschema@.token_similarity(@extschema@.translit(a), @extschema@.translit(b)), 0)
+    WHEN 'text' THEN coalesce(@extschema@.token_similarity(@extschema@.translit(a), @extschema@.translit(b)), 0)
+    WHEN 'city' THEN coalesce(@extschema@.jaro_winkler(@extschema@.translit(a), @extschema@.translit(b)), 0)
+    WHEN 'postcode' THEN coalesce(@extschema@.levenshtein_similarity(@extschema@.name_key(a), @extschema@.name_key(b)), 0)
+    WHEN 'code' THEN coalesce(@extschema@.levenshtein_similarity(@extschema@.name_key(a), @extschema@.name_key(b)), 0)
+    WHEN 'external_id' THEN CASE WHEN @extschema@.name_key(a) = @extschema@.name_key(b) THEN 1 ELSE 0 END
+    WHEN 'birth_date' THEN (
+        SELECT CASE WHEN da IS NULL OR db IS NULL THEN 0
+                    WHEN da = db THEN 1
+                    -- day and month swapped (US vs European order)
+                    WHEN left(da, 4) = left(db, 4) AND substr(da, 5, 2) = substr(db, 7, 2)
+                         AND substr(da, 7, 2) = substr(db, 5, 2) THEN 0.85
+                    ELSE @extschema@.levenshtein_similarity(da, db) END
+          FROM (SELECT @extschema@.date_digits(a) AS da, @extschema@.date_digits(b) AS db) d)
+END;
+
+-- the key whose frequency decides how much agreeing on it is worth
+CREATE FUNCTION @extschema@.term_keys(role text, v text)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE role
+    WHEN 'person_name' THEN string_to_array(@extschema@.person_key(v), ' ')
+    WHEN 'first_name' THEN ARRAY[@extschema@.translit(v)]
+    WHEN 'last_name' THEN ARRAY[@extschema@.translit(v)]
+    WHEN 'company' THEN ARRAY[@extschema@.translit(@extschema@.company_key(v))]
+    WHEN 'city' THEN ARRAY[@extschema@.translit(v)]
+    ELSE ARRAY[@extschema@.name_key(v)]
+END;
+
+-- Score a pair of rows given as jsonb (to_jsonb of a table row).
+CREATE FUNCTION @extschema@.match_rows(profile text, a jsonb, b jsonb,
+    OUT score float8, OUT decision text, OUT weight float8, OUT explanation jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    c jsonb;
+    f jsonb;
+    lvl jsonb;
+    va text[];
+    vb text[];
+    x text;
+    y text;
+    s float8;
+    best float8;
+    best_a text;
+    best_b text;
+    m float8;
+    u float8;
+    w float8;
+    level_name text;
+    tf_u float8;
+    sum_m float8;
+    sum_u float8;
+    details jsonb := '[]';
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = match_rows.profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    c := p.compiled;
+    weight := ln((c->>'prior')::float8 / (1 - (c->>'prior')::float8)) / ln(2);
+
+    FOR f IN SELECT * FROM jsonb_array_elements(c->'fields') LOOP
+        IF f ? 'from' THEN
+            EXECUTE format('SELECT coalesce(array_agg(%I::text) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s WHERE %I = $1',
+                           f->'from'->>'column', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key')
+               INTO va USING a->>(c->>'id');
+            EXECUTE format('SELECT coalesce(array_agg(%I::text) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s WHERE %I = $1',
+                           f->'from'->>'column', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key')
+               INTO vb USING b->>(c->>'id');
+        ELSE
+            va := @extschema@.field_values(a->(f->>'field'));
+            vb := @extschema@.field_values(b->(f->>'field'));
+        END IF;
+
+        IF cardinality(va) = 0 OR cardinality(vb) = 0 THEN
+            details := details || jsonb_build_array(jsonb_build_object(
+                'field', f->>'field', 'role', f->>'role', 'level', 'missing', 'weight', 0));
+            CONTINUE;
+        END IF;
+
+        best := -1;
+        FOREACH x IN ARRAY va LOOP
+            FOREACH y IN ARRAY vb LOOP
+                s := coalesce(@extschema@.value_similarity(f->>'role', x, y, f->>'region'), 0);
+                IF s > best THEN
+                    best := s; best_a := x; best_b := y;
+                END IF;
+            END LOOP;
+        END LOOP;
+
+        level_name := NULL;
+        sum_m := 0; sum_u := 0;
+        FOR lvl IN SELECT * FROM jsonb_array_elements(f->'levels') LOOP
+            sum_m := sum_m + (lvl->>'m')::float8;
+            sum_u := sum_u + (lvl->>'u')::float8;
+            IF level_name IS NULL AND best >= (lvl->>'min')::float8 THEN
+                level_name := lvl->>'level';
+                m := (lvl->>'m')::float8;
+                u := (lvl->>'u')::float8;
+                -- agreeing on a rare value is stronger evidence than on a common one
+                IF coalesce((lvl->>'tf')::boolean, false) AND p.analyzed_rows > 0 THEN
+                    SELECT greatest(ta, tb) INTO tf_u FROM (
+                        SELECT (SELECT exp(sum(ln(coalesce(t.freq, 1.0 / p.analyzed_rows))))
+                                  FROM unnest(@extschema@.term_keys(f->>'role', best_a)) AS k
+                                  LEFT JOIN @extschema@.term_stats t
+                                         ON t.profile = p.name AND t.field = f->>'field' AND t.term = k) AS ta,
+                               (SELECT exp(sum(ln(coalesce(t.freq, 1.0 / p.analyzed_rows))))
+                                  FROM unnest(@extschema@.term_keys(f->>'role', best_b)) AS k
+                                  LEFT JOIN @extschema@.term_stats t
+                                         ON t.profile = p.name AND t.field = f->>'field' AND t.term = k) AS tb) q;
+                    IF tf_u IS NOT NULL THEN
+                        u := least(greatest(tf_u, 1e-7), 0.5);
+                    END IF;
+                END IF;
+            END IF;
+        END LOOP;
+        IF level_name IS NULL THEN
+            level_name := 'different';
+            m := 1 - sum_m;
+            u := 1 - sum_u;
+        END IF;
+        w := (f->>'weight')::float8 * ln(m / u) / ln(2);
+        weight := weight + w;
+        details := details || jsonb_build_array(jsonb_build_object(
+            'field', f->>'field', 'role', f->>'role', 'level', level_name,
+            'similarity', round(best::numeric, 3), 'weight', round(w::numeric, 2),
+            'm', round(m::numeric, 6), 'u', round(u::numeric, 8), 'a', best_a, 'b', best_b));
+    END LOOP;
+
+    score := 1 / (1 + power(2::float8, least(greatest(-weight, -1000), 1000)));
+    decision := CASE WHEN score >= (c->>'same')::float8 THEN 'same'
+                     WHEN score >= (c->>'maybe')::float8 THEN 'maybe'
+                     ELSE 'distinct' END;
+    explanation := jsonb_build_object('profile', profile, 'score', round(score::numeric, 4),
+                                      'decision', decision, 'total_weight', round(weight::numeric, 2),
+                                      'prior_weight', round((ln((c->>'prior')::float8 / (1 - (c->>'prior')::float8)) / ln(2))::numeric, 2),
+                                      'fields', details);
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.match_rows(text, jsonb, jsonb) IS
+'score two rows given as jsonb against a profile: score in [0,1], decision, total weight, per-field explanation';
+
+-- match(profile, a, b): a and b are rows of the profile's table, or their ids.
+CREATE FUNCTION @extschema@.match(profile text, a anyelement, b anyelement,
+    OUT score float8, OUT decision text, OUT weight float8, OUT explanation jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c jsonb;
+    ra jsonb;
+    rb jsonb;
+BEGIN
+    SELECT pr.compiled || jsonb_build_object('table', pr.table_oid::text) INTO c
+      FROM @extschema@.profiles pr WHERE pr.name = match.profile;
+    IF c IS NULL THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF (SELECT t.typtype = 'c' FROM pg_type t WHERE t.oid = pg_typeof(a)) THEN
+        ra := to_jsonb(a);
+        rb := to_jsonb(b);
+    ELSE
+        EXECUTE format('SELECT to_jsonb(t) FROM %s t WHERE %I = $1::%s', c->>'table', c->>'id', c->>'id_type')
+           INTO ra USING a::text;
+        EXECUTE format('SELECT to_jsonb(t) FROM %s t WHERE %I = $1::%s', c->>'table', c->>'id', c->>'id_type')
+           INTO rb USING b::text;
+        IF ra IS NULL OR rb IS NULL THEN
+            RAISE EXCEPTION 'no row with % = % in %', c->>'id', CASE WHEN ra IS NULL THEN a::text ELSE b::text END,
+                c->>'table'
+                USING ERRCODE = 'no_data_found';
+        END IF;
+    END IF;
+    SELECT * INTO score, decision, weight, explanation FROM @extschema@.match_rows(profile, ra, rb);
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.match(text, anyelement, anyelement) IS
+'score two records (rows of the profile''s table, or their ids) and explain why they match';
+
+-- Gather term frequencies of the name-like fields of a profile's table.
+CREATE FUNCTION @extschema@.analyze(profile text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    f jsonb;
+    n bigint;
+    src text;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = $1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s', p.table_oid) INTO n;
+    DELETE FROM @extschema@.term_stats t WHERE t.profile = p.name;
+    FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields')
+              WHERE value->>'role' IN ('person_name', 'first_name', 'last_name', 'company', 'city', 'postcode', 'code')
+    LOOP
+        IF f ? 'from' THEN
+            src := format('SELECT %I AS k, %I::text AS v FROM %s', f->'from'->>'key', f->'from'->>'column',
+                          f->'from'->>'table');
+        ELSE
+            src := format('SELECT %I AS k, %I::text AS v FROM %s', p.compiled->>'id', f->>'field', p.table_oid);
+        END IF;
+        -- share of rows holding each term (a row counts once per term)
+        EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                        SELECT $1, $2, term, count(DISTINCT k)::float8 / greatest($3, 1)
+                          FROM (%s) s, unnest(%I.term_keys($4, v)) AS term
+                         WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                         GROUP BY term', '@extschema@', src, '@extschema@')
+            USING p.name, f->>'field', n, f->>'role';
+    END LOOP;
+    UPDATE @extschema@.profiles pr SET analyzed_at = now(), analyzed_rows = n WHERE pr.name = p.name;
+    RETURN n;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.analyze(text) IS
+'gather how often each name, company and city term occurs in the profile''s table; returns the row count';

@@ -1,0 +1,987 @@
+/*
+ * test_matching.c
+ *		Unit tests of the field-matching core: phonetic keys (phonetic.c), person and
+ *		company name similarity and nickname groups (name_match.c, nicknames_data.c),
+ *		phone and email similarity (field_match.c).
+ *
+ * Table-driven: the targets of the design, statuses and hostile inputs, the promised
+ * properties (symmetry bit for bit, identity, range) over a sample of values, the
+ * generated nickname table against the C spelling fold, a failing allocator at every
+ * allocation (no leak under ASan), and a short table of ns/call.
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "field_match.h"
+#include "name_match.h"
+#include "phonetic.h"
+#include "translit.h"
+
+#define A (&cd_malloc_allocator)
+
+/* ---------------------------------------------------------------- helpers */
+
+typedef struct CountCtx
+{
+	int			allocs;			/* calls to alloc or resize */
+	int			live;			/* blocks not yet released */
+	int			fail_at;		/* the allocation (0-based) from which on NULL is returned;
+								 * -1: never */
+} CountCtx;
+
+static void *
+count_alloc(size_t size, void *ctx)
+{
+	CountCtx   *c = ctx;
+
+	int			idx = c->allocs++;
+
+	if (c->fail_at >= 0 && idx >= c->fail_at)
+		return NULL;
+	c->live++;
+	return malloc(size);
+}
+
+static void *
+count_resize(void *ptr, size_t size, void *ctx)
+{
+	CountCtx   *c = ctx;
+
+	int			idx = c->allocs++;
+
+	if (c->fail_at >= 0 && idx >= c->fail_at)
+		return NULL;
+	return realloc(ptr, size);
+}
+
+static void
+count_release(void *ptr, void *ctx)
+{
+	CountCtx   *c = ctx;
+
+	c->live--;
+	free(ptr);
+}
+
+typedef enum Fn
+{
+	FN_NAME,
+	FN_COMPANY,
+	FN_PHONE,
+	FN_EMAIL
+} Fn;
+
+static CdMatchStatus
+run_fn(Fn fn, const char *a, size_t alen, const char *b, size_t blen, const char *region,
+	   const CdAllocator *al, double *out)
+{
+	switch (fn)
+	{
+		case FN_NAME:
+			return cd_name_similarity(a, alen, b, blen, al, out);
+		case FN_COMPANY:
+			return cd_company_similarity(a, alen, b, blen, al, out);
+		case FN_PHONE:
+			return cd_phone_similarity(a, alen, b, blen, region, out);
+		case FN_EMAIL:
+		default:
+			return cd_email_similarity(a, alen, b, blen, out);
+	}
+}
+
+static const char *const fn_names[] = {"name", "company", "phone", "email"};
+
+/* f(a, b), checking OK, range and exact symmetry on the way */
+static double
+sim(Fn fn, const char *a, const char *b, const char *region)
+{
+	double		r1 = -1,
+				r2 = -1;
+	CdMatchStatus s1 = run_fn(fn, a, strlen(a), b, strlen(b), region, A, &r1);
+	CdMatchStatus s2 = run_fn(fn, b, strlen(b), a, strlen(a), region, A, &r2);
+
+	ck_assert_msg(s1 == CD_MATCH_OK && s2 == CD_MATCH_OK, "%s(%s, %s): status %d/%d",
+				  fn_names[fn], a, b, s1, s2);
+	ck_assert_msg(r1 >= 0 && r1 <= 1, "%s(%s, %s) = %f out of range", fn_names[fn], a, b, r1);
+	ck_assert_msg(memcmp(&r1, &r2, sizeof(double)) == 0, "%s(%s, %s) = %.17g but reversed %.17g",
+				  fn_names[fn], a, b, r1, r2);
+	return r1;
+}
+
+/* ---------------------------------------------------------------- targets */
+
+typedef struct SimCase
+{
+	Fn			fn;
+	const char *a;
+	const char *b;
+	double		lo;				/* result >= lo */
+	double		hi;				/* result <= hi */
+	const char *region;			/* phones only */
+} SimCase;
+
+#define GE(fn, a, b, lo) {fn, a, b, lo, 1.0, "RU"}
+#define LE(fn, a, b, hi) {fn, a, b, 0.0, hi, "RU"}
+#define IN(fn, a, b, lo, hi) {fn, a, b, lo, hi, "RU"}
+#define EQ(fn, a, b, v) {fn, a, b, (v) - 1e-9, (v) + 1e-9, "RU"}
+#define PH(a, b, region, v) {FN_PHONE, a, b, (v) - 1e-9, (v) + 1e-9, region}
+
+static const SimCase sim_cases[] = {
+	/* person names: the targets of the design */
+	GE(FN_NAME, "Иванов Пётр", "Petr Ivanov", 0.95),
+	GE(FN_NAME, "И. Петров", "Иван Петров", 0.85),
+	GE(FN_NAME, "Саша Иванов", "Александр Иванов", 0.9),
+	GE(FN_NAME, "Bill Gates", "William Gates", 0.9),
+	GE(FN_NAME, "Петров Иван Сергеевич", "Иван Петров", 0.9),
+	GE(FN_NAME, "Yuri Gagarin", "Юрий Гагарин", 0.95),
+	GE(FN_NAME, "Kharitonov", "Haritonov", 0.9),
+	GE(FN_NAME, "王小明", "Wang Xiaoming", 0.95),
+	LE(FN_NAME, "Ivan Petrov", "Ivan Sidorov", 0.6),
+	LE(FN_NAME, "Ivan Petrov", "Petr Ivanov", 0.3),	/* decided: two people */
+	LE(FN_NAME, "Anna Smith", "John Smith", 0.6),
+	IN(FN_NAME, "Иванов Иван", "Иванова Ивана", 0.8, 0.99),
+	/* nicknames and variants */
+	GE(FN_NAME, "Bob Smith", "Robert Smith", 0.9),
+	GE(FN_NAME, "Bobby Smith", "Rob Smith", 0.9),
+	GE(FN_NAME, "Will Turner", "William Turner", 0.9),
+	GE(FN_NAME, "Willy Brandt", "Willi Brandt", 0.9),
+	GE(FN_NAME, "Peggy Olson", "Margaret Olson", 0.9),
+	GE(FN_NAME, "Шура Балаганов", "Alexander Balaganov", 0.9),
+	GE(FN_NAME, "Sasha Grey", "Alexander Grey", 0.9),
+	GE(FN_NAME, "Женя Лукашин", "Evgeny Lukashin", 0.9),
+	GE(FN_NAME, "Женя Лукашин", "Евгений Лукашин", 0.9),
+	GE(FN_NAME, "Дима Билан", "Дмитрий Билан", 0.9),
+	GE(FN_NAME, "Катя Петрова", "Екатерина Петрова", 0.9),
+	GE(FN_NAME, "Katya Petrova", "Ekaterina Petrova", 0.9),
+	GE(FN_NAME, "Hans Müller", "Johannes Mueller", 0.9),
+	GE(FN_NAME, "Fritz Lang", "Friedrich Lang", 0.9),
+	GE(FN_NAME, "Yury Gagarin", "Iurii Gagarin", 0.95),
+	GE(FN_NAME, "Juri Gagarin", "Юрий Гагарин", 0.95),
+	GE(FN_NAME, "Aleksandr Pushkin", "Alexander Pushkin", 0.9),
+	GE(FN_NAME, "Виктор Цой", "Viktor Tsoi", 0.95),
+	GE(FN_NAME, "Viktor Tcoi", "Viktor Tsoy", 0.95),
+	GE(FN_NAME, "John Smith", "John Smyth", 0.9),
+	GE(FN_NAME, "Щукин", "Schukin", 0.9),
+	GE(FN_NAME, "Щукин", "Chtchoukine", 0.9),
+	GE(FN_NAME, "Пётр Чайковский", "Pyotr Tchaikovsky", 0.95),
+	GE(FN_NAME, "Dmitry Shostakovich", "Дмитрий Шостакович", 0.95),
+	GE(FN_NAME, "Andrei Zinoviev", "Андрей Зиновьев", 0.95),
+	GE(FN_NAME, "Mariya Ivanova", "Maria Ivanova", 0.95),
+	GE(FN_NAME, "Sergei Smirnoff", "Sergey Smirnov", 0.95),
+	GE(FN_NAME, "Анна Каренина", "Anna Karenina", 0.95),
+	GE(FN_NAME, "Xiaoming Wang", "王小明", 0.95),
+	GE(FN_NAME, "Wang Xiao Ming", "Wang Xiaoming", 0.95),
+	GE(FN_NAME, "Анна-Мария Петрова", "Annamariya Petrova", 0.95),
+	/* typos */
+	GE(FN_NAME, "Jonh Smith", "John Smith", 0.85),
+	GE(FN_NAME, "Alexandr Petrov", "Aleksandr Petorv", 0.85),
+	/* initials, patronymics, middle names */
+	GE(FN_NAME, "Petrov I.", "Ivan Petrov", 0.85),
+	GE(FN_NAME, "Ю. Гагарин", "Юрий Гагарин", 0.85),
+	GE(FN_NAME, "Yu. Gagarin", "Yuri Gagarin", 0.85),
+	LE(FN_NAME, "I. P.", "Ivan Petrov", 0.5),
+	LE(FN_NAME, "I. Petrov", "A. Petrov", 0.6),
+	GE(FN_NAME, "Иван Сергеевич Петров", "Петров Иван", 0.9),
+	IN(FN_NAME, "Петров Иван Сергеевич", "Петров Иван Петрович", 0.7, 0.85),
+	IN(FN_NAME, "John Fitzgerald Kennedy", "John Kennedy", 0.85, 0.95),
+	IN(FN_NAME, "Ivan", "Ivan Petrov", 0.7, 0.85),
+	IN(FN_NAME, "Гейдар Алиев", "Гейдар Алирза оглы Алиев", 0.85, 0.98),
+	/* different people */
+	LE(FN_NAME, "Anna Ivanova", "Inna Ivanova", 0.6),
+	LE(FN_NAME, "Anna Petrova", "Yana Petrova", 0.6),
+	LE(FN_NAME, "Ivan Ivanov", "Petr Petrov", 0.1),
+	LE(FN_NAME, "Smith", "Jones", 0.1),
+	LE(FN_NAME, "Mary Smith", "Mark Smith", 0.6),
+	LE(FN_NAME, "Ivanov", "Ivanova Ivanovna Maria", 0.7),
+	LE(FN_NAME, "Jane Smith", "June Smith", 0.6),
+	LE(FN_NAME, "Evan Smith", "Ivan Smith", 0.6),
+	/* exact and near */
+	EQ(FN_NAME, "Иван Петров", "иван  ПЕТРОВ", 1.0),
+	EQ(FN_NAME, "Ivan Petrov", "Petrov, Ivan", 1.0),
+	IN(FN_NAME, "Ivanov Ivan", "Ivanova Ivana", 0.8, 0.99),
+	IN(FN_NAME, "Petrov Ivan", "Petrova Ivan", 0.9, 0.95),
+
+	/* companies */
+	GE(FN_COMPANY, "ООО «Ромашка»", "Romashka LLC", 0.95),
+	GE(FN_COMPANY, "Acme Inc.", "ACME Corporation", 0.95),
+	GE(FN_COMPANY, "Альфа-Банк", "Alfa Bank", 0.9),
+	GE(FN_COMPANY, "Альфа-Банк", "Alfabank", 0.9),
+	LE(FN_COMPANY, "Romashka", "Vasilek", 0.4),
+	IN(FN_COMPANY, "Romashka Trade", "Romashka", 0.7, 0.9499),
+	GE(FN_COMPANY, "Microsoft Corporation", "Microsoft Corp.", 0.95),
+	GE(FN_COMPANY, "Microsfot", "Microsoft", 0.85),
+	GE(FN_COMPANY, "ЗАО \"Газпром\"", "Gazprom", 0.95),
+	GE(FN_COMPANY, "Siemens AG", "Siemens Aktiengesellschaft", 0.95),
+	LE(FN_COMPANY, "Alpha Group", "Beta Holdings", 0.4),
+	LE(FN_COMPANY, "Apple", "Google", 0.4),
+	IN(FN_COMPANY, "Ромашка Трейд Групп", "Ромашка", 0.5, 0.9),
+
+	/* phones */
+	PH("+7 912 345-67-89", "8 (912) 345-67-89", "RU", 1.0),
+	PH("+79123456789", "+79123456780", "RU", 0.8),
+	PH("+79123456789", "+79123456798", "RU", 0.85),
+	PH("+79123456789", "+79123457689", "RU", 0.85),
+	PH("+1 650 253 0000", "+44 650 253 0000", "RU", 0.7),
+	PH("+79123456789", "+7 999 345 67 89", "RU", 0.6),
+	PH("+79123456789", "+7 912 000-67-89", "RU", 0.0),
+	PH("+79123456789 ext 12", "+79123456789 ext 13", "RU", 0.9),
+	PH("+79123456789 ext 12", "+79123456789", "RU", 1.0),
+	PH("(650) 253-0000", "+1 650 253 0000", "US", 1.0),
+	PH("(650) 253-0000", "+1 650 253 0000", "ZZ", 0.8),	/* invalid without a region */
+	PH("(650) 253-0000", "+1 650 253 0000", "XX", 0.8),	/* unknown region: ZZ */
+	PH("(650) 253-0000", "+1 650 253 0000", NULL, 0.8),
+	PH("1234567", "1234568", "ZZ", 0.64),
+	PH("1234567", "1234567 ", "ZZ", 0.8),
+	PH("12345", "12345", "ZZ", 1.0),
+	PH("12345", "12346", "ZZ", 0.0),
+	PH("abc", "abc", "RU", 0.0),
+	PH("", "+79123456789", "RU", 0.0),
+	PH("+7 912 345-67-89", "+7 912 345-67-89", "RU", 1.0),
+	PH("+7 ９１２ ３４５ ６７ ８９", "+79123456789", "RU", 1.0),
+
+	/* emails */
+	EQ(FN_EMAIL, "Ivan.Petrov@gmail.com", "ivanpetrov@gmail.com", 1.0),
+	EQ(FN_EMAIL, "ivan+crm@gmail.com", "ivan@googlemail.com", 1.0),
+	EQ(FN_EMAIL, "ivan@gmial.com", "ivan@gmail.com", 0.9),
+	EQ(FN_EMAIL, "ivan@gmail.con", "ivan@gmail.com", 0.9),
+	EQ(FN_EMAIL, "ivan@yandx.ru", "ivan@yandex.ru", 0.9),
+	EQ(FN_EMAIL, "ivan@mail.ru", "ivan@mali.ru", 0.9),
+	EQ(FN_EMAIL, "ivan@gmial.com", "ivan@gmali.com", 0.9),
+	EQ(FN_EMAIL, "ivan@mail.ru", "ivan@gmail.com", 0.75),
+	EQ(FN_EMAIL, "ivan@mail.ru", "ivan@bk.ru", 0.75),
+	EQ(FN_EMAIL, "ivan@acme.com", "ivan@other.com", 0.7),
+	EQ(FN_EMAIL, "ivan.petrov@gmail.com", "ivan-petrov@acme.com", 0.7),
+	EQ(FN_EMAIL, "info@acme.com", "info@other.com", 0.35),
+	EQ(FN_EMAIL, "ivan@mail.ru", "ivam@mail.ru", 0.75),
+	EQ(FN_EMAIL, "ivan.petrov@mail.ru", "ivanpetrov@mail.ru", 0.8),
+	EQ(FN_EMAIL, "ivan@acme.com", "petr@acme.com", 0.0),
+	IN(FN_EMAIL, "ivan.petrov@acme.com", "ivan.sidorov@acme.com", 0.3, 0.5),
+	IN(FN_EMAIL, "ivan.petrov@acme.com", "ivan.sidorov@other.com", 0.3, 0.5),
+	EQ(FN_EMAIL, "not an email", "Not An Email", 1.0),
+	IN(FN_EMAIL, "foo@", "foo@bar", 0.3, 0.5),
+	IN(FN_EMAIL, "ivan@gmail", "ivan@gmail.com", 0.3, 0.5),
+	EQ(FN_EMAIL, "", "ivan@gmail.com", 0.0),
+	EQ(FN_EMAIL, "   ", "   ", 0.0),
+	EQ(FN_EMAIL, "Ivan Petrov <ivan@gmail.com>", "mailto:IVAN@gmail.com", 1.0),
+};
+
+START_TEST(test_sim_cases)
+{
+	const SimCase *c = &sim_cases[_i];
+	double		r = sim(c->fn, c->a, c->b, c->region);
+
+	ck_assert_msg(r >= c->lo && r <= c->hi, "%s(\"%s\", \"%s\") = %.4f, expected [%.4f, %.4f]",
+				  fn_names[c->fn], c->a, c->b, r, c->lo, c->hi);
+}
+END_TEST
+
+/* orderings the design asks for, beyond fixed bounds */
+START_TEST(test_sim_orderings)
+{
+	double		exact = sim(FN_NAME, "Иванов Иван", "Ivanov Ivan", NULL);
+	double		female = sim(FN_NAME, "Иванов Иван", "Иванова Ивана", NULL);
+	double		nick = sim(FN_NAME, "Bill Gates", "William Gates", NULL);
+	double		initial = sim(FN_NAME, "W. Gates", "William Gates", NULL);
+	double		patr = sim(FN_NAME, "Иван Сергеевич Петров", "Иван Петров", NULL);
+	double		middle = sim(FN_NAME, "Иван Сергей Петров", "Иван Петров", NULL);
+	double		sur = sim(FN_NAME, "Иван Петров", "Иван Сидоров", NULL);
+
+	ck_assert(female < exact);
+	ck_assert(nick < exact);
+	ck_assert(initial < nick);
+	ck_assert(patr > middle);	/* a patronymic costs less than a middle name */
+	ck_assert(middle > sur);	/* which costs less than another surname */
+	ck_assert(sim(FN_COMPANY, "Romashka Trade", "Romashka", NULL) <
+			  sim(FN_COMPANY, "Romashka", "ROMASHKA", NULL));
+	ck_assert(sim(FN_EMAIL, "ivan@gmial.com", "ivan@gmail.com", NULL) >
+			  sim(FN_EMAIL, "ivan@mail.ru", "ivan@gmail.com", NULL));
+	ck_assert(sim(FN_PHONE, "+79123456789", "+79123456798", "RU") >
+			  sim(FN_PHONE, "+79123456789", "+79123456780", "RU"));
+}
+END_TEST
+
+/* ---------------------------------------------------------------- phonetic */
+
+typedef struct KeyCase
+{
+	const char *in;
+	const char *key;
+} KeyCase;
+
+static const KeyCase key_cases[] = {
+	{"Щукин", "xkn"},
+	{"Shchukin", "xkn"},
+	{"Schukin", "xkn"},
+	{"Chtchoukine", "xkn"},
+	{"Shukin", "xkn"},
+	{"Haritonov", "grtnv"},
+	{"Kharitonov", "grtnv"},
+	{"Харитонов", "grtnv"},
+	{"Yuri", "ar"},
+	{"Yury", "ar"},
+	{"Iurii", "ar"},
+	{"Juri", "ar"},
+	{"Юрий", "ar"},
+	{"Aleksandr", "alksndr"},
+	{"Alexander", "alksndr"},
+	{"Tsoi", "s"},
+	{"Tsoy", "s"},
+	{"Tcoi", "s"},
+	{"Цой", "s"},
+	{"Smith", "smt"},
+	{"Smyth", "smt"},
+	{"Mueller", "mlr"},
+	{"Muller", "mlr"},
+	{"Müller", "mlr"},
+	{"Пётр Щукин", "ptr xkn"},
+	{"  Ivan   PETROV ", "avn ptrv"},
+	{"Ivanov-Petrov", "avnv ptrv"},
+	{"Agent 007", "agnt 007"},
+	{"", ""},
+	{"  ... --- ", ""},
+};
+
+START_TEST(test_phonetic_keys)
+{
+	const KeyCase *c = &key_cases[_i];
+	CdBuf		out;
+
+	cd_buf_init(&out, A);
+	ck_assert_int_eq(cd_phonetic(c->in, strlen(c->in), &out), CD_MATCH_OK);
+	ck_assert_msg(out.len == strlen(c->key) && (out.len == 0 || strcmp(out.data, c->key) == 0),
+				  "phonetic(%s) = \"%s\", expected \"%s\"", c->in, out.len ? out.data : "",
+				  c->key);
+	cd_buf_free(&out);
+}
+END_TEST
+
+/* groups of spellings whose keys must meet */
+static const char *const meet_groups[][6] = {
+	{"Щукин", "Shchukin", "Schukin", "Chtchoukine", "Shukin", NULL},
+	{"Haritonov", "Kharitonov", "Харитонов", NULL},
+	{"Yuri", "Yury", "Iurii", "Juri", "Yuriy", NULL},
+	{"Aleksandr", "Alexander", "Александр", NULL},
+	{"Tsoi", "Tsoy", "Tcoi", "Цой", NULL},
+	{"Smith", "Smyth", NULL},
+	{"Mueller", "Muller", "Müller", "Мюллер", NULL},
+	{"Tchaikovsky", "Чайковский", "Chaykovskiy", "Tschaikowski", NULL},
+	{"Evgeny", "Yevgeny", "Евгений", "Evgenij", NULL},
+	{"Zhukov", "Жуков", "Zhoukov", NULL},
+	{"Yolkin", "Ёлкин", "Elkin", NULL},
+	{"Maria", "Mariya", "Мария", "Marija", NULL},
+};
+
+START_TEST(test_phonetic_meet)
+{
+	const char *const *g = meet_groups[_i];
+	CdBuf		first,
+				other;
+	int			k;
+
+	cd_buf_init(&first, A);
+	ck_assert_int_eq(cd_phonetic(g[0], strlen(g[0]), &first), CD_MATCH_OK);
+	ck_assert(first.len > 0);
+	for (k = 1; g[k]; k++)
+	{
+		cd_buf_init(&other, A);
+		ck_assert_int_eq(cd_phonetic(g[k], strlen(g[k]), &other), CD_MATCH_OK);
+		ck_assert_msg(other.len == first.len && memcmp(other.data, first.data, first.len) == 0,
+					  "phonetic(%s) = %s but phonetic(%s) = %s", g[0], first.data, g[k],
+					  other.len ? other.data : "");
+		cd_buf_free(&other);
+	}
+	cd_buf_free(&first);
+}
+END_TEST
+
+/* the key appends to what is in the buffer, and leaves it alone on error */
+START_TEST(test_phonetic_appends)
+{
+	CdBuf		out;
+	char		bad[] = "Ivan \xff";
+
+	cd_buf_init(&out, A);
+	cd_buf_append_str(&out, "x:");
+	ck_assert_int_eq(cd_phonetic("Ivan", 4, &out), CD_MATCH_OK);
+	ck_assert_str_eq(out.data, "x:avn");
+	ck_assert_int_eq(cd_phonetic(bad, strlen(bad), &out), CD_MATCH_INVALID_UTF8);
+	ck_assert_str_eq(out.data, "x:avn");
+	cd_buf_free(&out);
+}
+END_TEST
+
+/* spelling folds the nickname generator must agree with */
+static const KeyCase fold_cases[] = {
+	{"yuriy", "yuri"}, {"iurii", "yuri"}, {"juri", "yuri"}, {"yury", "yuri"},
+	{"kharitonov", "haritonov"}, {"alexander", "aleksander"}, {"tsoy", "coi"},
+	{"tcoi", "coi"}, {"smyth", "smit"}, {"mueller", "muler"}, {"pyotr", "petr"},
+	{"zinovyev", "zinovev"}, {"zinoviev", "zinovev"}, {"smirnoff", "smirnov"},
+	{"petrovic", "petrovich"}, {"yolkin", "elkin"}, {"chaykovskiy", "chaikovski"},
+	{"tchaikovsky", "chaikovski"}, {"anna", "ana"}, {"x", "ks"}, {"", ""},
+};
+
+START_TEST(test_spell_fold)
+{
+	const KeyCase *c = &fold_cases[_i];
+	char		out[CD_SPELL_FOLD_SIZE(32)];
+	size_t		n = cd_spell_fold_word(c->in, strlen(c->in), out);
+
+	ck_assert_uint_eq(n, strlen(out));
+	ck_assert_msg(strcmp(out, c->key) == 0, "fold(%s) = %s, expected %s", c->in, out, c->key);
+}
+END_TEST
+
+/* the fold never writes past CD_SPELL_FOLD_SIZE, whatever the bytes */
+START_TEST(test_spell_fold_bound)
+{
+	char		in[64];
+	char		out[CD_SPELL_FOLD_SIZE(64) + 8];
+	unsigned int seed = 12345;
+	int			round;
+
+	for (round = 0; round < 20000; round++)
+	{
+		size_t		n = (size_t) (round % 64),
+					i,
+					r;
+		const char *alpha = "xqwcyijshtzkaeoufch0";
+
+		for (i = 0; i < n; i++)
+		{
+			seed = seed * 1103515245u + 12345u;
+			in[i] = alpha[(seed >> 16) % 20];
+		}
+		memset(out, 0x5a, sizeof(out));
+		r = cd_spell_fold_word(in, n, out);
+		ck_assert(r < CD_SPELL_FOLD_SIZE(n));
+		ck_assert_int_eq(out[r], '\0');
+		ck_assert_int_eq((unsigned char) out[CD_SPELL_FOLD_SIZE(64)], 0x5a);
+	}
+	/* the worst case: all x */
+	memset(in, 'x', 64);
+	ck_assert_uint_eq(cd_spell_fold_word(in, 64, out), 2 * 64);	/* ksks... */
+}
+END_TEST
+
+/* ---------------------------------------------------------------- nicknames */
+
+static const KeyCase nick_cases[] = {
+	{"sasha", "aleksandr"},
+	{"Саша", "aleksandr"},
+	{"Шура", "aleksandr"},
+	{"Alexander", "aleksandr"},
+	{"bob", "robert"},
+	{"Bobby", "robert"},
+	{"Bill", "william"},
+	{"Peggy", "margaret"},
+	{"Женя", "evgeniy"},
+	{"Evgenij", "evgeniy"},
+	{"Дима", "dmitriy"},
+	{"Катя", "ekaterina"},
+	{"Yuri", "yuriy"},
+	{"Hans", "johannes"},
+	{"Smith", "smith"},
+	{"Петров", "petrov"},
+	{"Bob Smith", "robert smith"},
+	{"  ", ""},
+};
+
+START_TEST(test_nickname_canonical)
+{
+	const KeyCase *c = &nick_cases[_i];
+	CdBuf		out;
+
+	cd_buf_init(&out, A);
+	ck_assert_int_eq(cd_nickname_canonical(c->in, strlen(c->in), &out), CD_MATCH_OK);
+	ck_assert_msg(out.len == strlen(c->key) && (out.len == 0 || strcmp(out.data, c->key) == 0),
+				  "canonical(%s) = \"%s\", expected \"%s\"", c->in, out.len ? out.data : "",
+				  c->key);
+	cd_buf_free(&out);
+}
+END_TEST
+
+/*
+ * Every spelling of the data file, looked up through cd_translit and the C spelling
+ * fold, finds its own group: proves the generator's transliteration and its copy of
+ * the fold agree with the C code.
+ */
+START_TEST(test_nickname_table)
+{
+	size_t		i;
+	int			failures = 0;
+
+	ck_assert_uint_ge(cd_nickname_ngroups, 120);
+	ck_assert_str_eq(cd_nicknames_data_version(), "nicknames-1");
+	for (i = 1; i < cd_nickname_nentries; i++)
+	{
+		int			c = strcmp(cd_nickname_entries[i - 1].key, cd_nickname_entries[i].key);
+
+		ck_assert(c < 0 || (c == 0 && cd_nickname_entries[i - 1].group < cd_nickname_entries[i].group));
+	}
+	for (i = 0; i < cd_nickname_nsources; i++)
+	{
+		const CdNicknameEntry *src = &cd_nickname_sources[i];
+		CdBuf		tr;
+		char		fold[CD_SPELL_FOLD_SIZE(CD_NAME_MAX_WORD)];
+		size_t		j;
+		bool		found = false;
+
+		cd_buf_init(&tr, A);
+		ck_assert_int_eq(cd_translit(src->key, strlen(src->key), &tr), CD_TEXT_OK);
+		ck_assert(tr.len > 0 && tr.len <= CD_NAME_MAX_WORD && strchr(tr.data, ' ') == NULL);
+		cd_spell_fold_word(tr.data, tr.len, fold);
+		for (j = 0; j < cd_nickname_nentries; j++)
+			if (strcmp(cd_nickname_entries[j].key, fold) == 0 &&
+				cd_nickname_entries[j].group == src->group)
+				found = true;
+		if (!found)
+		{
+			fprintf(stderr, "nickname %s (translit %s, fold %s) not found in group %s\n",
+					src->key, tr.data, fold, cd_nickname_canonicals[src->group]);
+			failures++;
+		}
+		cd_buf_free(&tr);
+	}
+	ck_assert_int_eq(failures, 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- statuses, hostile input */
+
+typedef struct StatusCase
+{
+	const char *a;
+	size_t		alen;			/* 0: strlen */
+	const char *b;
+	size_t		blen;
+	CdMatchStatus st;
+} StatusCase;
+
+static char big_a[CD_MATCH_MAX_BYTES + 2];
+static char big_b[CD_MATCH_MAX_BYTES + 2];
+static char marks[CD_MATCH_MAX_BYTES + 1];
+
+static void
+fill_hostile(void)
+{
+	size_t		i;
+	const char *name = "Петров Иван ";
+	size_t		nl = strlen(name);
+
+	/* 4097 bytes of a name, valid UTF-8 cut on a character boundary */
+	for (i = 0; i + nl <= CD_MATCH_MAX_BYTES + 1; i += nl)
+		memcpy(big_a + i, name, nl);
+	while (i < CD_MATCH_MAX_BYTES + 1)
+		big_a[i++] = 'x';
+	big_a[CD_MATCH_MAX_BYTES + 1] = '\0';
+	memset(big_b, '7', CD_MATCH_MAX_BYTES + 1);
+	big_b[CD_MATCH_MAX_BYTES + 1] = '\0';
+	/* "a" then combining acute accents up to 4096 bytes */
+	marks[0] = 'a';
+	for (i = 1; i + 2 <= CD_MATCH_MAX_BYTES; i += 2)
+	{
+		marks[i] = (char) 0xCC;
+		marks[i + 1] = (char) 0x81;
+	}
+	marks[i] = '\0';
+}
+
+START_TEST(test_statuses)
+{
+	static const struct
+	{
+		const char *a;
+		const char *b;
+		CdMatchStatus st;
+	}			cases[] = {
+		{"", "", CD_MATCH_OK},
+		{"", "Ivan", CD_MATCH_OK},
+		{"   ", "Ivan", CD_MATCH_OK},
+		{"\xff", "Ivan", CD_MATCH_INVALID_UTF8},
+		{"Ivan", "\xc3", CD_MATCH_INVALID_UTF8},
+		{"\xed\xa0\x80", "x", CD_MATCH_INVALID_UTF8},	/* surrogate */
+		{"\xc0\xaf", "x", CD_MATCH_INVALID_UTF8},	/* overlong */
+	};
+	int			fn;
+	size_t		i;
+
+	for (fn = FN_NAME; fn <= FN_EMAIL; fn++)
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		{
+			double		r = -1,
+						r2 = -1;
+
+			ck_assert_int_eq(run_fn(fn, cases[i].a, strlen(cases[i].a), cases[i].b,
+									strlen(cases[i].b), "RU", A, &r), cases[i].st);
+			ck_assert_int_eq(run_fn(fn, cases[i].b, strlen(cases[i].b), cases[i].a,
+									strlen(cases[i].a), "RU", A, &r2), cases[i].st);
+			ck_assert(r == 0 && r2 == 0);
+		}
+}
+END_TEST
+
+START_TEST(test_too_long)
+{
+	int			fn;
+	CdBuf		out;
+
+	for (fn = FN_NAME; fn <= FN_EMAIL; fn++)
+	{
+		double		r = -1;
+
+		ck_assert_int_eq(run_fn(fn, big_a, CD_MATCH_MAX_BYTES + 1, "Ivan", 4, "RU", A, &r),
+						 CD_MATCH_TOO_LONG);
+		ck_assert(r == 0);
+		ck_assert_int_eq(run_fn(fn, "Ivan", 4, big_b, CD_MATCH_MAX_BYTES + 1, "RU", A, &r),
+						 CD_MATCH_TOO_LONG);
+		/* too long wins over invalid UTF-8, in either order */
+		ck_assert_int_eq(run_fn(fn, "\xff", 1, big_b, CD_MATCH_MAX_BYTES + 1, "RU", A, &r),
+						 CD_MATCH_TOO_LONG);
+		ck_assert_int_eq(run_fn(fn, big_b, CD_MATCH_MAX_BYTES + 1, "\xff", 1, "RU", A, &r),
+						 CD_MATCH_TOO_LONG);
+	}
+	cd_buf_init(&out, A);
+	ck_assert_int_eq(cd_phonetic(big_a, CD_MATCH_MAX_BYTES + 1, &out), CD_MATCH_TOO_LONG);
+	ck_assert_int_eq(cd_nickname_canonical(big_a, CD_MATCH_MAX_BYTES + 1, &out),
+					 CD_MATCH_TOO_LONG);
+	ck_assert_int_eq(cd_phonetic("\xff", 1, &out), CD_MATCH_INVALID_UTF8);
+	ck_assert_int_eq(cd_nickname_canonical("\xff", 1, &out), CD_MATCH_INVALID_UTF8);
+	ck_assert_uint_eq(out.len, 0);
+	cd_buf_free(&out);
+}
+END_TEST
+
+/* inputs of exactly the limit, and floods of marks, work and stay in range */
+START_TEST(test_longest_inputs)
+{
+	const char *inputs[] = {big_a, big_b, marks};
+	size_t		lens[] = {CD_MATCH_MAX_BYTES, CD_MATCH_MAX_BYTES, strlen(marks)};
+	int			fn;
+	int			i,
+				j;
+	CdBuf		out;
+
+	ck_assert_uint_le(lens[2], CD_MATCH_MAX_BYTES);
+	for (fn = FN_NAME; fn <= FN_EMAIL; fn++)
+		for (i = 0; i < 3; i++)
+			for (j = 0; j < 3; j++)
+			{
+				double		r = -1,
+							r2 = -1;
+
+				ck_assert_int_eq(run_fn(fn, inputs[i], lens[i], inputs[j], lens[j], "RU", A, &r),
+								 CD_MATCH_OK);
+				ck_assert_int_eq(run_fn(fn, inputs[j], lens[j], inputs[i], lens[i], "RU", A, &r2),
+								 CD_MATCH_OK);
+				ck_assert(r >= 0 && r <= 1);
+				ck_assert(memcmp(&r, &r2, sizeof(double)) == 0);
+				if (i == j && (fn != FN_PHONE || i == 1))
+					ck_assert_msg(r == 1.0, "%s identity on hostile input %d: %f",
+								  fn_names[fn], i, r);
+			}
+	for (i = 0; i < 3; i++)
+	{
+		cd_buf_init(&out, A);
+		ck_assert_int_eq(cd_phonetic(inputs[i], lens[i], &out), CD_MATCH_OK);
+		cd_buf_free(&out);
+		cd_buf_init(&out, A);
+		ck_assert_int_eq(cd_nickname_canonical(inputs[i], lens[i], &out), CD_MATCH_OK);
+		cd_buf_free(&out);
+	}
+}
+END_TEST
+
+/* ---------------------------------------------------------------- properties */
+
+static const char *const sample[] = {
+	"Иванов Пётр", "Petr Ivanov", "И. Петров", "Иван Петров", "Саша", "Александр",
+	"Bill Gates", "William Gates", "王小明", "Wang Xiaoming", "Ivan Petrov Sergeevich",
+	"Anna Smith", "ООО «Ромашка»", "Romashka LLC", "Альфа-Банк", "Acme Inc.", "ACME",
+	"+7 912 345-67-89", "8 (912) 345-67-89", "+79123456780", "12345", "1234567",
+	"ivan@gmail.com", "Ivan.Petrov@gmail.com", "ivan@gmial.com", "info@acme.com",
+	"not an email", "ivan@", "a", "I", "x y z", "Ⅻ", "ﬁsh", "e\xcc\x81", "日本語",
+	"Ὀδυσσεύς", "محمد", "김민수", "\xe2\x80\x8b", " ", "", "-", "0", "007 Bond", "aaaa aaaa",
+	"Mary-Jane O'Neil", "Jean-Luc Picard", "Ivanov Ivanov Ivanov Ivanov Ivanov Ivanov Ivanov",
+	"a b c d e f g h i j k l m n o p q r s t u v w x y z",
+};
+
+static bool
+has_content(const char *s)
+{
+	CdBuf		b;
+	bool		r;
+
+	cd_buf_init(&b, A);
+	ck_assert_int_eq(cd_translit(s, strlen(s), &b), CD_TEXT_OK);
+	r = b.len > 0;
+	cd_buf_free(&b);
+	return r;
+}
+
+START_TEST(test_prop_all_pairs)
+{
+	size_t		n = sizeof(sample) / sizeof(sample[0]);
+	size_t		i,
+				j;
+	int			fn = _i;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < n; j++)
+		{
+			double		r = sim(fn, sample[i], sample[j], "RU");
+
+			if (i == j && fn != FN_PHONE && has_content(sample[i]))
+				ck_assert_msg(r == 1.0, "%s(%s, itself) = %f", fn_names[fn], sample[i], r);
+			if (i == j && fn == FN_PHONE && strpbrk(sample[i], "0123456789"))
+				ck_assert_msg(r == 1.0, "phone(%s, itself) = %f", sample[i], r);
+			if (!has_content(sample[i]) && fn != FN_PHONE && fn != FN_EMAIL)
+				ck_assert_msg(r == 0, "%s(%s, %s) = %f without content", fn_names[fn],
+							  sample[i], sample[j], r);
+		}
+}
+END_TEST
+
+/* the phonetic key is deterministic, space-separated and made of key letters/digits */
+START_TEST(test_prop_phonetic_shape)
+{
+	size_t		i,
+				k;
+
+	for (i = 0; i < sizeof(sample) / sizeof(sample[0]); i++)
+	{
+		CdBuf		a,
+					b;
+
+		cd_buf_init(&a, A);
+		cd_buf_init(&b, A);
+		ck_assert_int_eq(cd_phonetic(sample[i], strlen(sample[i]), &a), CD_MATCH_OK);
+		ck_assert_int_eq(cd_phonetic(sample[i], strlen(sample[i]), &b), CD_MATCH_OK);
+		ck_assert_uint_eq(a.len, b.len);
+		for (k = 0; k < a.len; k++)
+		{
+			ck_assert_int_eq(a.data[k], b.data[k]);
+			ck_assert(strchr("abpvfgkdtsxqjlmnr0123456789 ", a.data[k]) != NULL);
+			ck_assert(a.data[k] != ' ' || (k > 0 && k + 1 < a.len && a.data[k - 1] != ' '));
+		}
+		ck_assert_int_eq(a.len > 0, has_content(sample[i]));
+		cd_buf_free(&a);
+		cd_buf_free(&b);
+	}
+}
+END_TEST
+
+/* ---------------------------------------------------------------- memory */
+
+/*
+ * Fail the k-th allocation for every k until the call goes through: each attempt either
+ * succeeds or reports NOMEM, and every block is released (ASan would also see a leak).
+ */
+START_TEST(test_nomem_each_step)
+{
+	static const struct
+	{
+		int			what;		/* 0 name, 1 company, 2 phonetic, 3 nickname */
+		const char *a;
+		const char *b;
+	}			cases[] = {
+		{0, "Иванов Пётр Сергеевич", "Petr Ivanov"},
+		{0, "王小明", "Wang Xiaoming"},
+		{1, "ООО «Ромашка»", "Romashka LLC"},
+		{1, "Альфа-Банк", "Alfa Bank"},
+		{2, "Пётр Щукин 王小明", NULL},
+		{3, "Саша Bob Иванов", NULL},
+	};
+	size_t		i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		int			k;
+		bool		done = false;
+
+		for (k = 0; !done && k < 200; k++)
+		{
+			CountCtx	ctx = {0, 0, k};
+			CdAllocator al = {count_alloc, count_resize, count_release, &ctx};
+			CdMatchStatus st;
+			double		r = -1;
+			CdBuf		out;
+
+			cd_buf_init(&out, &al);
+			switch (cases[i].what)
+			{
+				case 0:
+					st = cd_name_similarity(cases[i].a, strlen(cases[i].a), cases[i].b,
+											strlen(cases[i].b), &al, &r);
+					break;
+				case 1:
+					st = cd_company_similarity(cases[i].a, strlen(cases[i].a), cases[i].b,
+											   strlen(cases[i].b), &al, &r);
+					break;
+				case 2:
+					st = cd_phonetic(cases[i].a, strlen(cases[i].a), &out);
+					break;
+				default:
+					st = cd_nickname_canonical(cases[i].a, strlen(cases[i].a), &out);
+					break;
+			}
+			ck_assert_msg(st == CD_MATCH_OK || st == CD_MATCH_NOMEM, "case %zu step %d: %d",
+						  i, k, st);
+			if (st == CD_MATCH_NOMEM && cases[i].what < 2)
+				ck_assert(r == 0);
+			if (st == CD_MATCH_NOMEM && cases[i].what >= 2)
+				ck_assert_uint_eq(out.len, 0);
+			done = (st == CD_MATCH_OK);
+			cd_buf_free(&out);
+			ck_assert_msg(ctx.live == 0, "case %zu step %d: %d blocks leaked", i, k, ctx.live);
+		}
+		ck_assert_msg(done, "case %zu never succeeded", i);
+	}
+}
+END_TEST
+
+/* phones and emails never call an allocator: none is passed, so none can be misused */
+START_TEST(test_no_alloc_fields)
+{
+	double		r;
+
+	ck_assert_int_eq(cd_phone_similarity(big_b, CD_MATCH_MAX_BYTES, "+79123456789", 12, "RU", &r),
+					 CD_MATCH_OK);
+	ck_assert_int_eq(cd_email_similarity(big_a, CD_MATCH_MAX_BYTES, marks, strlen(marks), &r),
+					 CD_MATCH_OK);
+	ck_assert(r >= 0 && r <= 0.5);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- timing */
+
+static double
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+START_TEST(test_timing)
+{
+	static const struct
+	{
+		const char *label;
+		int			what;		/* 0-3 as Fn, 4 phonetic, 5 nickname */
+		const char *a;
+		const char *b;
+	}			cases[] = {
+		{"name_similarity cyr/lat", FN_NAME, "Иванов Пётр", "Petr Ivanov"},
+		{"name_similarity lat/lat", FN_NAME, "Bill Gates", "William Gates"},
+		{"name_similarity 3 words", FN_NAME, "Петров Иван Сергеевич", "Ivan Petrov"},
+		{"name_similarity han/lat", FN_NAME, "王小明", "Wang Xiaoming"},
+		{"company_similarity", FN_COMPANY, "ООО «Ромашка»", "Romashka LLC"},
+		{"phone_similarity", FN_PHONE, "+7 912 345-67-89", "8 (912) 345-67-98"},
+		{"email_similarity", FN_EMAIL, "ivan.petrov@gmial.com", "ivanpetrov@gmail.com"},
+		{"phonetic", 4, "Пётр Щукин", NULL},
+		{"nickname_canonical", 5, "Саша", NULL},
+	};
+	size_t		i;
+
+	fprintf(stderr, "\n%-26s %10s\n", "function (this build)", "ns/call");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		int			iters = 2000,
+					k;
+		double		t0,
+					t1,
+					r;
+		CdBuf		out;
+
+		cd_buf_init(&out, A);
+		t0 = now_ns();
+		for (k = 0; k < iters; k++)
+		{
+			if (cases[i].what <= FN_EMAIL)
+				ck_assert_int_eq(run_fn(cases[i].what, cases[i].a, strlen(cases[i].a), cases[i].b,
+										strlen(cases[i].b), "RU", A, &r), CD_MATCH_OK);
+			else
+			{
+				cd_buf_reset(&out);
+				if (cases[i].what == 4)
+					ck_assert_int_eq(cd_phonetic(cases[i].a, strlen(cases[i].a), &out), CD_MATCH_OK);
+				else
+					ck_assert_int_eq(cd_nickname_canonical(cases[i].a, strlen(cases[i].a), &out),
+									 CD_MATCH_OK);
+			}
+		}
+		t1 = now_ns();
+		cd_buf_free(&out);
+		fprintf(stderr, "%-26s %10.0f\n", cases[i].label, (t1 - t0) / iters);
+	}
+}
+END_TEST
+
+/* ---------------------------------------------------------------- main */
+
+static Suite *
+matching_suite(void)
+{
+	Suite	   *s = suite_create("matching");
+	TCase	   *tc;
+
+	tc = tcase_create("targets");
+	tcase_add_loop_test(tc, test_sim_cases, 0, sizeof(sim_cases) / sizeof(sim_cases[0]));
+	tcase_add_test(tc, test_sim_orderings);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("phonetic");
+	tcase_add_loop_test(tc, test_phonetic_keys, 0, sizeof(key_cases) / sizeof(key_cases[0]));
+	tcase_add_loop_test(tc, test_phonetic_meet, 0, sizeof(meet_groups) / sizeof(meet_groups[0]));
+	tcase_add_test(tc, test_phonetic_appends);
+	tcase_add_loop_test(tc, test_spell_fold, 0, sizeof(fold_cases) / sizeof(fold_cases[0]));
+	tcase_add_test(tc, test_spell_fold_bound);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("nicknames");
+	tcase_add_loop_test(tc, test_nickname_canonical, 0, sizeof(nick_cases) / sizeof(nick_cases[0]));
+	tcase_add_test(tc, test_nickname_table);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostile");
+	tcase_add_unchecked_fixture(tc, fill_hostile, NULL);
+	tcase_add_test(tc, test_statuses);
+	tcase_add_test(tc, test_too_long);
+	tcase_add_test(tc, test_longest_inputs);
+	tcase_add_test(tc, test_no_alloc_fields);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("properties");
+	tcase_add_loop_test(tc, test_prop_all_pairs, FN_NAME, FN_EMAIL + 1);
+	tcase_add_test(tc, test_prop_phonetic_shape);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("memory");
+	tcase_add_test(tc, test_nomem_each_step);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("timing");
+	tcase_add_test(tc, test_timing);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner    *sr = srunner_create(matching_suite());
+	int			failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
