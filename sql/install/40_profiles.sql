@@ -196,9 +196,18 @@ BEGIN
                 RAISE EXCEPTION 'invalid profile spec: "from" of field "%" needs "table", "column" and "key"', k
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
+            -- an unqualified child table is looked up in the profiled table's schema
+            IF cardinality(parse_ident(v->'from'->>'table')) = 1 THEN
+                v := jsonb_set(v, '{from,table}', to_jsonb(
+                        quote_ident((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                                      WHERE c.oid = tbl)) || '.' || (v->'from'->>'table')));
+            END IF;
             f := f || jsonb_build_object('from', jsonb_build_object(
                         'table', (v->'from'->>'table')::regclass::text,
-                        'column', v->'from'->>'column', 'key', v->'from'->>'key'));
+                        'column', v->'from'->>'column', 'key', v->'from'->>'key',
+                        'key_type', (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+                                      WHERE attrelid = (v->'from'->>'table')::regclass
+                                        AND attname = v->'from'->>'key' AND NOT attisdropped)));
             FOREACH fk IN ARRAY ARRAY[v->'from'->>'column', v->'from'->>'key'] LOOP
                 IF NOT EXISTS (SELECT 1 FROM pg_attribute
                                 WHERE attrelid = (v->'from'->>'table')::regclass AND attname = fk

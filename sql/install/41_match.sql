@@ -112,11 +112,13 @@ BEGIN
 
     FOR f IN SELECT * FROM jsonb_array_elements(c->'fields') LOOP
         IF f ? 'from' THEN
-            EXECUTE format('SELECT coalesce(array_agg(%I::text) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s WHERE %I = $1',
-                           f->'from'->>'column', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key')
+            EXECUTE format('SELECT coalesce(array_agg(%I::text) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s WHERE %I = $1::%s',
+                           f->'from'->>'column', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
+                           f->'from'->>'key_type')
                INTO va USING a->>(c->>'id');
-            EXECUTE format('SELECT coalesce(array_agg(%I::text) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s WHERE %I = $1',
-                           f->'from'->>'column', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key')
+            EXECUTE format('SELECT coalesce(array_agg(%I::text) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s WHERE %I = $1::%s',
+                           f->'from'->>'column', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
+                           f->'from'->>'key_type')
                INTO vb USING b->>(c->>'id');
         ELSE
             va := @extschema@.field_values(a->(f->>'field'));

@@ -1,0 +1,62 @@
+-- Field matching across scripts: phonetic keys, nicknames, name/company/phone/email similarity.
+SET extra_float_digits = 0;
+
+-- phonetic keys meet across transliteration variants and scripts
+SELECT a, b, crmdedup.phonetic(a) = crmdedup.phonetic(b) AS meet
+  FROM (VALUES ('Щукин', 'Shchukin'), ('Shchukin', 'Schukin'), ('Haritonov', 'Kharitonov'),
+               ('Юрий', 'Yuri'), ('Yury', 'Iurii'), ('Aleksandr', 'Alexander'), ('Tsoi', 'Tsoy'),
+               ('Smith', 'Smyth'), ('Müller', 'Mueller'), ('Петров', 'Sidorov')) AS t(a, b);
+
+SELECT raw, crmdedup.nickname_canonical(raw) AS canonical
+  FROM (VALUES ('Саша'), ('Шура'), ('Sasha'), ('Женя'), ('Bob'), ('Bill'), ('Peggy'), ('Дима'), ('Катя'),
+               ('Ivan')) AS t(raw);
+
+-- person names: targets of the matching issue
+CREATE TEMP TABLE name_pairs (a text, b text, lo float8, hi float8);
+INSERT INTO name_pairs VALUES
+('Иванов Пётр', 'Petr Ivanov', 0.95, 1),
+('И. Петров', 'Иван Петров', 0.85, 0.999),
+('Саша Иванов', 'Александр Иванов', 0.9, 1),
+('Bill Gates', 'William Gates', 0.9, 1),
+('Петров Иван Сергеевич', 'Иван Петров', 0.9, 1),
+('Yuri Gagarin', 'Юрий Гагарин', 0.95, 1),
+('Iurii Gagarin', 'Yury Gagarin', 0.95, 1),
+('Kharitonov', 'Haritonov', 0.9, 1),
+('王小明', 'Wang Xiaoming', 0.95, 1),
+('Ivan Petrov', 'Ivan Sidorov', 0, 0.6),
+('Anna Smith', 'John Smith', 0, 0.6),
+('Иванов Иван', 'Иванова Ивана', 0.8, 0.999),
+('Женя Соколова', 'Евгения Соколова', 0.85, 1),
+('Robert Brown', 'Bob Brown', 0.9, 1),
+('Maria Garcia', 'Anna Kowalski', 0, 0.3);
+SELECT a, b, round(crmdedup.name_similarity(a, b)::numeric, 3) AS sim,
+       crmdedup.name_similarity(a, b) BETWEEN lo AND hi AS in_range
+  FROM name_pairs;
+
+SELECT a, b, round(crmdedup.company_similarity(a, b)::numeric, 3) AS sim
+  FROM (VALUES ('ООО «Ромашка»', 'Romashka LLC'), ('Acme Inc.', 'ACME Corporation'), ('Альфа-Банк', 'Alfa Bank'),
+               ('Romashka', 'Vasilek'), ('Romashka Trade', 'Romashka')) AS t(a, b);
+
+-- phones: the same number in any format is 1; one wrong or swapped digit is high, not 1
+SELECT a, b, round(crmdedup.phone_similarity(a, b, 'RU')::numeric, 3) AS sim
+  FROM (VALUES ('8 (912) 345-67-89', '+79123456789'), ('8 (912) 345-67-89', '+79123456780'),
+               ('8 (912) 345-67-89', '+79123456798'), ('8 (912) 345-67-89', '+74951234567'),
+               ('8 (912) 345-67-89', 'not a phone')) AS t(a, b);
+SELECT crmdedup.phone_similarity('1', '2', 'XX');
+
+-- emails: same mailbox 1; typo domain or another domain high
+SELECT a, b, round(crmdedup.email_similarity(a, b)::numeric, 3) AS sim
+  FROM (VALUES ('Ivan.Petrov@gmail.com', 'ivanpetrov+x@googlemail.com'), ('ivan@gmail.com', 'ivan@gmial.com'),
+               ('ivan.petrov@gmail.com', 'ivan.petrov@mail.ru'), ('ivan@mail.ru', 'oleg@mail.ru'),
+               ('ivan@mail.ru', 'garbage')) AS t(a, b);
+
+-- symmetric and in [0,1]
+SELECT count(*) AS violations
+  FROM (VALUES ('Ivan Petrov'), ('Петров Иван'), ('王小明'), ('И. П.'), ('')) AS x(a),
+       (VALUES ('Petr Ivanov'), ('Саша'), ('Wang'), ('ООО Ромашка'), ('')) AS y(b)
+ WHERE crmdedup.name_similarity(a, b) <> crmdedup.name_similarity(b, a)
+    OR crmdedup.company_similarity(a, b) <> crmdedup.company_similarity(b, a)
+    OR crmdedup.name_similarity(a, b) NOT BETWEEN 0 AND 1;
+
+\set VERBOSITY terse
+SELECT crmdedup.name_similarity(repeat('a', 5000), 'a');
