@@ -161,6 +161,20 @@ count_digits(int v)
 	return n;
 }
 
+/* the national digits of a parsed number (after "+" and the country code), or NULL */
+static const char *
+national_part(const CdPhoneResult *r)
+{
+	int			ccd;
+
+	if (r->country_code <= 0)
+		return NULL;
+	ccd = count_digits(r->country_code);
+	if (strnlen(r->e164, sizeof(r->e164)) <= (size_t) ccd + 1)
+		return NULL;
+	return r->e164 + 1 + ccd;
+}
+
 CdMatchStatus
 cd_phone_similarity(const char *a, size_t alen, const char *b, size_t blen,
 					const char *region, double *out)
@@ -216,11 +230,10 @@ cd_phone_similarity(const char *a, size_t alen, const char *b, size_t blen,
 		}
 		if (ra.country_code > 0 && rb.country_code > 0 && ra.country_code != rb.country_code)
 		{
-			const char *na = ra.e164 + 1 + count_digits(ra.country_code);
-			const char *nb = rb.e164 + 1 + count_digits(rb.country_code);
+			const char *na = national_part(&ra);
+			const char *nb = national_part(&rb);
 
-			if (strlen(ra.e164) > (size_t) count_digits(ra.country_code) + 1 &&
-				strcmp(na, nb) == 0)
+			if (na != NULL && nb != NULL && strcmp(na, nb) == 0)
 			{
 				*out = 0.7;
 				return CD_MATCH_OK;
@@ -241,15 +254,15 @@ cd_phone_similarity(const char *a, size_t alen, const char *b, size_t blen,
 		{
 			Digits		d;
 			double		v;
-			int			ccd = valid->country_code > 0 ? count_digits(valid->country_code) : 0;
+			const char *nat = national_part(valid);
 
 			digits_from(valid->e164 + 1, &d);
 			v = digits_score(inv, &d);
 			if (v > best)
 				best = v;
-			if (ccd > 0 && strlen(valid->e164) > (size_t) ccd + 1)
+			if (nat != NULL)
 			{
-				digits_from(valid->e164 + 1 + ccd, &d);
+				digits_from(nat, &d);
 				v = digits_score(inv, &d);
 				if (v > best)
 					best = v;
@@ -320,19 +333,25 @@ typedef struct Arena
 	size_t		used;
 } Arena;
 
+#define ARENA_HDR 16				/* block header (its size), keeps blocks 16-aligned */
+
 static void *
 arena_alloc(size_t size, void *ctx)
 {
 	Arena	   *ar = ctx;
-	size_t		need = (size + sizeof(size_t) + 15) & ~(size_t) 15;
+	size_t		need;
 	char	   *p;
 
+	/* checked before rounding, so that a huge size cannot wrap around */
+	if (size > ar->cap - ar->used || ar->cap - ar->used - size < ARENA_HDR + 15)
+		return NULL;
+	need = (ARENA_HDR + size + 15) & ~(size_t) 15;
 	if (need > ar->cap - ar->used)
 		return NULL;
 	p = ar->base + ar->used;
 	ar->used += need;
 	memcpy(p, &size, sizeof(size_t));
-	return p + 16;
+	return p + ARENA_HDR;
 }
 
 static void *
@@ -343,7 +362,7 @@ arena_resize(void *ptr, size_t size, void *ctx)
 
 	if (p && ptr)
 	{
-		memcpy(&old, (char *) ptr - 16, sizeof(size_t));
+		memcpy(&old, (char *) ptr - ARENA_HDR, sizeof(size_t));
 		memcpy(p, ptr, old < size ? old : size);
 	}
 	return p;
@@ -499,7 +518,7 @@ raw_similarity(const char *a, size_t alen, const char *b, size_t blen, double *o
 {
 	char		la[RAW_CMP_MAX + 1];
 	char		lb[RAW_CMP_MAX + 1];
-	char		arena_mem[RAW_CMP_MAX * 24 + 1024];
+	_Alignas(16) char arena_mem[RAW_CMP_MAX * 24 + 1024];
 	Arena		ar = {arena_mem, sizeof(arena_mem), 0};
 	CdAllocator al = {arena_alloc, arena_resize, arena_release, &ar};
 	size_t		na,
@@ -553,7 +572,7 @@ cd_email_similarity(const char *a, size_t alen, const char *b, size_t blen, doub
 			   *ndom_a,
 			   *nloc_b,
 			   *ndom_b;
-	char		arena_mem[4096];
+	_Alignas(16) char arena_mem[4096];
 	Arena		ar = {arena_mem, sizeof(arena_mem), 0};
 	CdAllocator arena = {arena_alloc, arena_resize, arena_release, &ar};
 	double		jw = 0;

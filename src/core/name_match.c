@@ -120,33 +120,43 @@ cd_nicknames_data_version(void)
 
 /* ---------------------------------------------------------------- words */
 
-static bool
-ends_with(const char *s, size_t n, const char *suf)
+/* a string literal with its length, so that table scans need no strlen */
+typedef struct Lit
 {
-	size_t		k = strlen(suf);
+	const char *s;
+	size_t		n;
+} Lit;
 
-	return n >= k && memcmp(s + n - k, suf, k) == 0;
+#define LIT(x) {x, sizeof(x) - 1}
+
+static inline bool
+ends_with_lit(const char *s, size_t n, const Lit *suf)
+{
+	return n >= suf->n && memcmp(s + n - suf->n, suf->s, suf->n) == 0;
 }
 
-static bool
-equals(const char *s, size_t n, const char *lit)
+static inline bool
+equals_lit(const char *s, size_t n, const Lit *lit)
 {
-	return n == strlen(lit) && memcmp(s, lit, n) == 0;
+	return n == lit->n && memcmp(s, lit->s, n) == 0;
 }
 
 /* what one Cyrillic letter transliterates to, when it is more than one Latin letter */
 static bool
 initial_like(const char *s, size_t n)
 {
-	static const char *const multi[] = {
-		"zh", "kh", "ts", "ch", "sh", "shch", "yu", "ya", "yo", "ye", "yi", "ie", NULL
+	static const Lit multi[] = {
+		LIT("zh"), LIT("kh"), LIT("ts"), LIT("ch"), LIT("sh"), LIT("shch"), LIT("yu"),
+		LIT("ya"), LIT("yo"), LIT("ye"), LIT("yi"), LIT("ie")
 	};
-	int			i;
+	size_t		i;
 
 	if (n == 1)
 		return true;
-	for (i = 0; multi[i]; i++)
-		if (equals(s, n, multi[i]))
+	if (n > 4)
+		return false;
+	for (i = 0; i < sizeof(multi) / sizeof(multi[0]); i++)
+		if (equals_lit(s, n, &multi[i]))
 			return true;
 	return false;
 }
@@ -155,23 +165,30 @@ initial_like(const char *s, size_t n)
 static bool
 is_patronymic(const Word *w, int pos, int nwords)
 {
-	static const char *const endings[] = {
-		"ovich", "evich", "ovych", "evych", "ovna", "evna", "ichna", "ivna", NULL
+	static const Lit endings[] = {
+		LIT("ovich"), LIT("evich"), LIT("ovych"), LIT("evych"), LIT("ovna"), LIT("evna"),
+		LIT("ichna"), LIT("ivna")
 	};
-	static const char *const particles[] = {
-		"ogly", "ogli", "oglu", "kyzy", "kizi", "qizi", "uly", "uulu", NULL
+	static const Lit particles[] = {
+		LIT("ogly"), LIT("ogli"), LIT("oglu"), LIT("kyzy"), LIT("kizi"), LIT("qizi"),
+		LIT("uly"), LIT("uulu")
 	};
-	int			i;
+	static const Lit ich = LIT("ich");
+	size_t		i;
 
-	for (i = 0; particles[i]; i++)
-		if (equals(w->raw, w->rlen, particles[i]))
-			return true;
+	if (w->rlen <= 4)
+	{
+		for (i = 0; i < sizeof(particles) / sizeof(particles[0]); i++)
+			if (equals_lit(w->raw, w->rlen, &particles[i]))
+				return true;
+		return false;
+	}
 	if (w->rlen < 6)
-		return ends_with(w->raw, w->rlen, "ich") && w->rlen >= 5 && nwords >= 3 && pos > 0;
-	for (i = 0; endings[i]; i++)
-		if (ends_with(w->raw, w->rlen, endings[i]))
+		return ends_with_lit(w->raw, w->rlen, &ich) && nwords >= 3 && pos > 0;
+	for (i = 0; i < sizeof(endings) / sizeof(endings[0]); i++)
+		if (ends_with_lit(w->raw, w->rlen, &endings[i]))
 			return true;
-	return ends_with(w->raw, w->rlen, "ich") && nwords >= 3 && pos > 0;
+	return ends_with_lit(w->raw, w->rlen, &ich) && nwords >= 3 && pos > 0;
 }
 
 static void
@@ -276,24 +293,25 @@ join_words(Side *x, const Side *y, bool person)
 static bool
 gender_form(const Word *m, const Word *f)
 {
-	static const char *const pairs[][2] = {
-		{"i", "aya"}, {"oi", "aya"}, {"i", "ya"}, {NULL, NULL}
+	static const Lit pairs[][2] = {
+		{LIT("i"), LIT("aya")}, {LIT("oi"), LIT("aya")}, {LIT("i"), LIT("ya")}
 	};
 	size_t		ml = m->flen,
 				fl = f->flen;
-	int			i;
+	size_t		i;
 
 	/* "" -> "a" after a consonant: Ivanov/Ivanova, Ilin/Ilina, Ivan/Ivana */
 	if (fl == ml + 1 && ml >= 3 && f->fold[ml] == 'a' && memcmp(m->fold, f->fold, ml) == 0 &&
 		strchr("aeiouy", m->fold[ml - 1]) == NULL)
 		return true;
-	for (i = 0; pairs[i][0]; i++)
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
 	{
-		size_t		ms = strlen(pairs[i][0]);
-		size_t		fs = strlen(pairs[i][1]);
+		size_t		ms = pairs[i][0].n;
+		size_t		fs = pairs[i][1].n;
 
 		if (ml >= ms + 2 && fl >= fs + 2 && ml - ms == fl - fs &&
-			ends_with(m->fold, ml, pairs[i][0]) && ends_with(f->fold, fl, pairs[i][1]) &&
+			ends_with_lit(m->fold, ml, &pairs[i][0]) &&
+			ends_with_lit(f->fold, fl, &pairs[i][1]) &&
 			memcmp(m->fold, f->fold, ml - ms) == 0)
 			return true;
 	}
