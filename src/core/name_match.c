@@ -23,6 +23,10 @@
 								 * OSA need no allocation up to CD_SIM_LOCAL_CHARS */
 #define DP_MAX 6				/* exact assignment while the smaller side is this small */
 
+#define N_READINGS 7			/* other readings of a Latin spelling, see reading_rules */
+#define ALT_KEY 32				/* an alternative key counts on this many classes */
+#define RD_SIZE (3 * MAXW + 1)	/* a rewrite at most triples a word (j -> dzh) */
+
 #define WF_PATRONYMIC 0x01
 #define WF_INITIAL 0x02
 
@@ -49,6 +53,11 @@ typedef struct Word
 	uint8_t		plen;
 	uint8_t		ngroups;
 	uint8_t		flags;
+	/* keys of the other readings (readings.c rules below), filled on first need */
+	int8_t		nalt;			/* -1: not computed yet */
+	uint8_t		altlen[N_READINGS];
+	char		altlead[N_READINGS];
+	char		alt[N_READINGS][ALT_KEY];
 } Word;
 
 typedef struct Side
@@ -203,6 +212,7 @@ fill_word(Word *w, const char *s, size_t n, bool person)
 	w->plen = (uint8_t) cd_phonetic_folded_word(w->fold, w->flen, w->phon);
 	w->flags = 0;
 	w->ngroups = 0;
+	w->nalt = -1;
 	if (person)
 	{
 		nick_groups(w);
@@ -339,6 +349,194 @@ lead_vowel(const char *f, size_t n)
 	return '\0';
 }
 
+/* ---------------------------------------------------------------- readings */
+
+/*
+ * One Latin spelling stands for different sounds in different languages, and Russian
+ * writes a name by how it sounds in its own language: English j is дж (John Джон),
+ * French j is ж (Jacques Жак), German and Polish j is й (Jahn Ян: the primary key's
+ * reading); ch is ч in English, ш in French, х in German, к in Italian, т in Japanese
+ * (Polivanov); sh is с in Japanese; pinyin j q x are цз ц с in Russian (Palladius).  A
+ * word's phonetic key follows one reading; for person names every word also gets the
+ * keys of the readings below (only those its letters change), and two words whose key
+ * sets meet are the same name by sound (rule "same phonetic key" of name_match.h).
+ */
+typedef enum RdCtx
+{
+	RC_ANY,						/* anywhere */
+	RC_START,					/* at the start of the word */
+	RC_FRONT,					/* before e, i or y */
+	RC_VOWEL,					/* before a vowel */
+	RC_END						/* at the end of the word */
+} RdCtx;
+
+typedef struct RdRule
+{
+	Lit			from;
+	Lit			to;
+	RdCtx		ctx;
+} RdRule;
+
+#define RD(f, t, c) {LIT(f), LIT(t), c}
+#define RD_END_RULES {{NULL, 0}, {NULL, 0}, RC_ANY}
+
+/* rules of a reading are tried in order at each position: longer patterns first */
+static const RdRule rd_english[] = {
+	RD("j", "dzh", RC_ANY), RD("g", "dzh", RC_FRONT), RD_END_RULES
+};
+static const RdRule rd_french[] = {
+	RD("j", "zh", RC_ANY), RD("ge", "zh", RC_VOWEL), RD("g", "zh", RC_FRONT),
+	RD("ch", "sh", RC_ANY), RD("qu", "k", RC_ANY), RD("gu", "g", RC_FRONT), RD_END_RULES
+};
+static const RdRule rd_german[] = {
+	RD("sch", "sh", RC_ANY), RD("ch", "kh", RC_ANY), RD("st", "sht", RC_START),
+	RD("sp", "shp", RC_START), RD("sz", "sh", RC_ANY), RD("rz", "zh", RC_ANY),
+	RD("v", "f", RC_ANY), RD_END_RULES
+};
+static const RdRule rd_italian[] = {
+	RD("sci", "sh", RC_VOWEL), RD("sc", "sh", RC_FRONT), RD("ch", "k", RC_ANY),
+	RD("cci", "ch", RC_VOWEL), RD("cc", "ch", RC_FRONT), RD("ci", "ch", RC_VOWEL),
+	RD("c", "ch", RC_FRONT), RD("ggi", "dzh", RC_VOWEL), RD("gg", "dzh", RC_FRONT),
+	RD("gli", "ly", RC_VOWEL), RD("gi", "dzh", RC_VOWEL), RD("g", "dzh", RC_FRONT),
+	RD("gn", "ny", RC_VOWEL), RD_END_RULES
+};
+static const RdRule rd_japanese[] = {
+	RD("sh", "s", RC_ANY), RD("ch", "t", RC_ANY), RD("j", "dz", RC_ANY), RD_END_RULES
+};
+static const RdRule rd_hungarian[] = {
+	RD("sz", "s", RC_ANY), RD("cs", "ch", RC_ANY), RD("zs", "zh", RC_ANY),
+	RD("sh", "sh", RC_ANY), RD("s", "sh", RC_ANY), RD_END_RULES
+};
+static const RdRule rd_pinyin[] = {
+	RD("zh", "chzh", RC_ANY), RD("ch", "ch", RC_ANY), RD("sh", "sh", RC_ANY),
+	RD("j", "tsz", RC_ANY), RD("q", "ts", RC_ANY), RD("x", "s", RC_ANY),
+	RD("z", "tsz", RC_ANY), RD("c", "ts", RC_ANY), RD("r", "zh", RC_START),
+	RD("ong", "un", RC_ANY), RD("ng", "n", RC_ANY), RD_END_RULES
+};
+
+static const RdRule *const readings[N_READINGS] = {
+	rd_english, rd_french, rd_german, rd_italian, rd_japanese, rd_hungarian, rd_pinyin
+};
+
+static inline bool
+rd_context(const char *w, size_t n, size_t i, size_t k, RdCtx ctx)
+{
+	char		nx = i + k < n ? w[i + k] : '\0';
+
+	switch (ctx)
+	{
+		case RC_START:
+			return i == 0;
+		case RC_FRONT:
+			return nx == 'e' || nx == 'i' || nx == 'y';
+		case RC_VOWEL:
+			return nx != '\0' && strchr("aeiouy", nx) != NULL;
+		case RC_END:
+			return i + k == n;
+		default:
+			return true;
+	}
+}
+
+/*
+ * Rewrite w[0..n) by the rules of one reading into out (RD_SIZE bytes for n <= MAXW);
+ * returns the length, or 0 when no rule changed the word.
+ */
+static size_t
+rd_rewrite(const char *w, size_t n, const RdRule *rules, char *out)
+{
+	size_t		i = 0,
+				o = 0;
+	bool		changed = false;
+
+	while (i < n)
+	{
+		const RdRule *r;
+
+		for (r = rules; r->from.s; r++)
+			if (r->from.n <= n - i && memcmp(w + i, r->from.s, r->from.n) == 0 &&
+				rd_context(w, n, i, r->from.n, r->ctx))
+				break;
+		if (r->from.s)
+		{
+			memcpy(out + o, r->to.s, r->to.n);
+			o += r->to.n;
+			i += r->from.n;
+			if (!equals_lit(r->from.s, r->from.n, &r->to))
+				changed = true;
+		}
+		else
+			out[o++] = w[i++];
+	}
+	return changed ? o : 0;
+}
+
+/* the keys of the other readings of a word, once */
+static void
+fill_alternates(Word *w)
+{
+	int			k;
+
+	if (w->nalt >= 0)
+		return;
+	w->nalt = 0;
+	for (k = 0; k < N_READINGS; k++)
+	{
+		char		rw[RD_SIZE];
+		char		fold[CD_SPELL_FOLD_SIZE(RD_SIZE)];
+		char		key[CD_SPELL_FOLD_SIZE(RD_SIZE)];
+		size_t		rl = rd_rewrite(w->raw, w->rlen, readings[k], rw),
+					fl,
+					kl;
+		int			j;
+		bool		dup;
+
+		if (rl == 0)
+			continue;
+		fl = cd_spell_fold_word(rw, rl, fold);
+		kl = cd_phonetic_folded_word(fold, fl, key);
+		if (kl > ALT_KEY)
+			kl = ALT_KEY;
+		dup = kl == w->plen && memcmp(key, w->phon, kl) == 0;
+		for (j = 0; !dup && j < w->nalt; j++)
+			dup = w->altlen[j] == kl && memcmp(w->alt[j], key, kl) == 0;
+		if (dup || kl < 3)
+			continue;
+		memcpy(w->alt[w->nalt], key, kl);
+		w->altlen[w->nalt] = (uint8_t) kl;
+		w->altlead[w->nalt] = lead_vowel(fold, fl);
+		w->nalt++;
+	}
+}
+
+/* some reading of x sounds like some reading of y (keys of 3+ classes, same lead vowel) */
+static bool
+readings_meet(Word *x, Word *y)
+{
+	int			i,
+				j;
+	char		xl = lead_vowel(x->fold, x->flen),
+				yl = lead_vowel(y->fold, y->flen);
+
+	fill_alternates(x);
+	fill_alternates(y);
+	for (i = 0; i < x->nalt; i++)
+	{
+		if (x->altlen[i] == y->plen && memcmp(x->alt[i], y->phon, y->plen) == 0 &&
+			x->altlead[i] == yl)
+			return true;
+		for (j = 0; j < y->nalt; j++)
+			if (x->altlen[i] == y->altlen[j] && memcmp(x->alt[i], y->alt[j], y->altlen[j]) == 0 &&
+				x->altlead[i] == y->altlead[j])
+				return true;
+	}
+	for (j = 0; j < y->nalt; j++)
+		if (y->altlen[j] == x->plen && memcmp(y->alt[j], x->phon, x->plen) == 0 &&
+			y->altlead[j] == xl)
+			return true;
+	return false;
+}
+
 /* equal but for two adjacent letters swapped (Jonh/John) */
 static bool
 swapped_pair(const char *a, const char *b, size_t al, size_t bl)
@@ -354,7 +552,7 @@ swapped_pair(const char *a, const char *b, size_t al, size_t bl)
 }
 
 static CdMatchStatus
-pair_score(const Word *x, const Word *y, bool person, const CdAllocator *al,
+pair_score(Word *x, Word *y, bool person, const CdAllocator *al,
 		   double *score, PairKind *kind)
 {
 	bool		both_known_apart;
@@ -435,9 +633,10 @@ pair_score(const Word *x, const Word *y, bool person, const CdAllocator *al,
 	 * the spellings, so between words the key needs 3+ classes and the first vowel
 	 * sounds must agree.
 	 */
-	if (*score < 0.9 && x->plen >= 3 && x->plen == y->plen &&
-		memcmp(x->phon, y->phon, x->plen) == 0 && !both_known_apart &&
-		lead_vowel(x->fold, x->flen) == lead_vowel(y->fold, y->flen))
+	if (*score < 0.9 && !both_known_apart &&
+		((x->plen >= 3 && x->plen == y->plen && memcmp(x->phon, y->phon, x->plen) == 0 &&
+		  lead_vowel(x->fold, x->flen) == lead_vowel(y->fold, y->flen)) ||
+		 (person && readings_meet(x, y))))
 	{
 		*score = 0.9;
 		*kind = PK_PHONETIC;
@@ -542,10 +741,10 @@ assign_greedy(int nr, int nc, const double s[MAXN][MAXN], int *row_to_col)
 }
 
 static CdMatchStatus
-score_sides(const Side *a, const Side *b, bool person, const CdAllocator *al, double *out)
+score_sides(Side *a, Side *b, bool person, const CdAllocator *al, double *out)
 {
-	const Side *rows = a->n >= b->n ? a : b;
-	const Side *cols = a->n >= b->n ? b : a;
+	Side	   *rows = a->n >= b->n ? a : b;
+	Side	   *cols = a->n >= b->n ? b : a;
 	double		s[MAXN][MAXN];
 	PairKind	kind[MAXN][MAXN];
 	int			row_to_col[MAXN];

@@ -73,6 +73,12 @@ cd_spell_fold_word(const char *w, size_t n, char *out)
 		bool		start = (i == 0);
 		bool		after_cons = (i > 0 && !is_vowel(w[i - 1]));
 
+		if (start && starts(w, n, i, "mc") && n > 3)
+		{
+			EMIT("mak");
+			i += 2;
+			continue;
+		}
 		if (starts(w, n, i, "shtch") || starts(w, n, i, "chtch"))
 		{
 			EMIT("sh");
@@ -202,6 +208,12 @@ cd_spell_fold_word(const char *w, size_t n, char *out)
 			i += 2;
 			continue;
 		}
+		if (c == 'u' && start && (nxt == 'a' || nxt == 'e' || nxt == 'i' || nxt == 'o'))
+		{
+			out[o++] = 'v';
+			i++;
+			continue;
+		}
 		out[o++] = c;
 		i++;
 	}
@@ -274,6 +286,17 @@ cd_phonetic_folded_word(const char *f, size_t n, char *out)
 		if (c == 'h' && prev_vowel && !(i + 1 < n && is_vowel(f[i + 1])))
 		{
 			/* silent h: Zehrfuss = Зерфусс; prev_vowel stays as it was */
+			i++;
+			continue;
+		}
+		/*
+		 * An affricate is keyed by its second half: "dzh" (Джон Dzhon = John, read as
+		 * English) and "dz" (Polish, Japanese) by zh and z, "tts"/"ttz" (Гётце
+		 * Gettse = Goetze) by c.
+		 */
+		if ((c == 'd' && i + 1 < n && f[i + 1] == 'z') ||
+			(c == 't' && i + 1 < n && f[i + 1] == 'c'))
+		{
 			i++;
 			continue;
 		}
