@@ -73,4 +73,4 @@ fuzz: $(FUZZERS)
 
 build/bench/core_bench: bench/core_bench.c $(CORE_SRCS) $(wildcard src/core/*.h)
 	@mkdir -p build/bench
-	$(CORE_CC) -std=c11 -O2 -D_GNU_SOURCE -Isrc/core $(PKG_CFLAGS) -o $@ $< $(CORE_SRCS) $(PKG_LIBS)
+	$(CORE_CC) -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc/core $(PKG_CFLAGS) -o $@ $< $(CORE_SRCS) $(PKG_LIBS)

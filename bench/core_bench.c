@@ -4,6 +4,7 @@
  *		what the SQL functions cost.  Built by `make build/bench/core_bench`.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 

@@ -44,6 +44,7 @@ const CdAllocator cd_palloc_allocator = {pg_alloc, pg_resize, pg_release, NULL};
 void
 _PG_init(void)
 {
+	cd_phone_type_init();
 	MarkGUCPrefixReserved("crmdedup");
 }
 

@@ -20,4 +20,8 @@ extern void cd_check_input_length(size_t len, const char *funcname);
 extern void cd_check_library_versions(void);
 extern void _PG_init(void);
 
+/* GUC crmdedup.default_region: region for crmdedup.phone input without a country code */
+extern char *cd_default_region;
+extern void cd_phone_type_init(void);
+
 #endif							/* CRMDEDUP_H */

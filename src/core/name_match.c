@@ -454,9 +454,16 @@ rd_rewrite(const char *w, size_t n, const RdRule *rules, char *out)
 		const RdRule *r;
 
 		for (r = rules; r->from.s; r++)
-			if (r->from.n <= n - i && memcmp(w + i, r->from.s, r->from.n) == 0 &&
-				rd_context(w, n, i, r->from.n, r->ctx))
+		{
+			size_t		k = 1;
+
+			if (r->from.s[0] != w[i] || r->from.n > n - i)
+				continue;
+			while (k < r->from.n && r->from.s[k] == w[i + k])
+				k++;
+			if (k == r->from.n && rd_context(w, n, i, k, r->ctx))
 				break;
+		}
 		if (r->from.s)
 		{
 			memcpy(out + o, r->to.s, r->to.n);
@@ -552,7 +559,7 @@ swapped_pair(const char *a, const char *b, size_t al, size_t bl)
 }
 
 static CdMatchStatus
-pair_score(Word *x, Word *y, bool person, const CdAllocator *al,
+pair_score(const Word *x, const Word *y, bool person, const CdAllocator *al,
 		   double *score, PairKind *kind)
 {
 	bool		both_known_apart;
@@ -633,10 +640,9 @@ pair_score(Word *x, Word *y, bool person, const CdAllocator *al,
 	 * the spellings, so between words the key needs 3+ classes and the first vowel
 	 * sounds must agree.
 	 */
-	if (*score < 0.9 && !both_known_apart &&
-		((x->plen >= 3 && x->plen == y->plen && memcmp(x->phon, y->phon, x->plen) == 0 &&
-		  lead_vowel(x->fold, x->flen) == lead_vowel(y->fold, y->flen)) ||
-		 (person && readings_meet(x, y))))
+	if (*score < 0.9 && x->plen >= 3 && x->plen == y->plen &&
+		memcmp(x->phon, y->phon, x->plen) == 0 && !both_known_apart &&
+		lead_vowel(x->fold, x->flen) == lead_vowel(y->fold, y->flen))
 	{
 		*score = 0.9;
 		*kind = PK_PHONETIC;
@@ -703,6 +709,41 @@ assign_dp(int nr, int nc, const double s[MAXN][MAXN], int *row_to_col)
 		if (j >= 0)
 			m &= ~(1 << j);
 	}
+}
+
+/*
+ * The other readings (see "readings") for the words of a person name that found no
+ * pair of 0.9 or more by their own spelling: what sounds alike in some reading scores
+ * as a phonetic match.  Words with a strong pair already are left alone, which keeps
+ * the common case (same spelling up to the fold) free of the extra keys.
+ */
+static void
+apply_readings(Side *rows, Side *cols, double s[MAXN][MAXN], PairKind kind[MAXN][MAXN])
+{
+	bool		row_done[MAXN] = {false};
+	bool		col_done[MAXN] = {false};
+	int			r,
+				c;
+
+	for (r = 0; r < rows->n; r++)
+		for (c = 0; c < cols->n; c++)
+			if (s[r][c] >= 0.9)
+				row_done[r] = col_done[c] = true;
+	for (r = 0; r < rows->n; r++)
+		for (c = 0; c < cols->n; c++)
+		{
+			Word	   *x = &rows->w[r];
+			Word	   *y = &cols->w[c];
+
+			if (row_done[r] || col_done[c] || (x->ngroups > 0 && y->ngroups > 0) ||
+				(kind[r][c] != PK_NONE && kind[r][c] != PK_TYPO))
+				continue;
+			if (readings_meet(x, y))
+			{
+				s[r][c] = 0.9;
+				kind[r][c] = PK_PHONETIC;
+			}
+		}
 }
 
 /* best-first greedy pairing, for sides too large for assign_dp */
@@ -774,6 +815,8 @@ score_sides(Side *a, Side *b, bool person, const CdAllocator *al, double *out)
 			if (st != CD_MATCH_OK)
 				return st;
 		}
+	if (person)
+		apply_readings(rows, cols, s, kind);
 	if (cols->n <= DP_MAX)
 		assign_dp(rows->n, cols->n, s, row_to_col);
 	else
