@@ -23,7 +23,7 @@
 								 * OSA need no allocation up to CD_SIM_LOCAL_CHARS */
 #define DP_MAX 6				/* exact assignment while the smaller side is this small */
 
-#define N_READINGS 7			/* other readings of a Latin spelling, see reading_rules */
+#define N_READINGS 8			/* other readings of a Latin spelling, see reading_rules */
 #define ALT_KEY 32				/* an alternative key counts on this many classes */
 #define RD_SIZE (3 * MAXW + 1)	/* a rewrite at most triples a word (j -> dzh) */
 
@@ -400,12 +400,17 @@ static const RdRule rd_italian[] = {
 	RD("gli", "ly", RC_VOWEL), RD("gi", "dzh", RC_VOWEL), RD("g", "dzh", RC_FRONT),
 	RD("gn", "ny", RC_VOWEL), RD_END_RULES
 };
+static const RdRule rd_spanish[] = {
+	RD("j", "kh", RC_ANY), RD("g", "kh", RC_FRONT), RD("qu", "k", RC_FRONT),
+	RD("gu", "g", RC_FRONT), RD_END_RULES
+};
 static const RdRule rd_japanese[] = {
 	RD("sh", "s", RC_ANY), RD("ch", "t", RC_ANY), RD("j", "dz", RC_ANY), RD_END_RULES
 };
 static const RdRule rd_hungarian[] = {
 	RD("sz", "s", RC_ANY), RD("cs", "ch", RC_ANY), RD("zs", "zh", RC_ANY),
-	RD("sh", "sh", RC_ANY), RD("s", "sh", RC_ANY), RD_END_RULES
+	RD("sh", "sh", RC_ANY), RD("s", "sh", RC_ANY), RD("ch", "kh", RC_ANY),
+	RD("c", "ts", RC_ANY), RD_END_RULES
 };
 static const RdRule rd_pinyin[] = {
 	RD("zh", "chzh", RC_ANY), RD("ch", "ch", RC_ANY), RD("sh", "sh", RC_ANY),
@@ -415,7 +420,8 @@ static const RdRule rd_pinyin[] = {
 };
 
 static const RdRule *const readings[N_READINGS] = {
-	rd_english, rd_french, rd_german, rd_italian, rd_japanese, rd_hungarian, rd_pinyin
+	rd_english, rd_french, rd_german, rd_italian, rd_spanish, rd_japanese, rd_hungarian,
+	rd_pinyin
 };
 
 static inline bool
