@@ -99,6 +99,8 @@ def spell_fold(w):
         c = w[i]
         nxt = w[i + 1] if i + 1 < n else ""
         two = rest[:2]
+        if start and rest.startswith("mc") and n > 3:
+            out.append("mak"); i += 2; continue
         if rest.startswith(("shtch", "chtch")):
             out.append("sh"); i += 5; continue
         if rest.startswith(("shch", "stch")):
@@ -140,6 +142,8 @@ def spell_fold(w):
             out.append("u"); i += 2; continue
         if after_cons and two in ("ue", "oe", "ae") and i + 2 < n and w[i + 2] not in VOWELS:
             out.append(c); i += 2; continue
+        if c == "u" and start and nxt in ("a", "e", "i", "o"):
+            out.append("v"); i += 1; continue
         out.append(c); i += 1
     res = []
     for ch in "".join(out):
