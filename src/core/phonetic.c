@@ -73,6 +73,7 @@ cd_spell_fold_word(const char *w, size_t n, char *out)
 		bool		start = (i == 0);
 		bool		after_cons = (i > 0 && !is_vowel(w[i - 1]));
 
+		/* Scottish and Irish Mc- is Мак- (McIlvenny Макилвенни), like Mac- */
 		if (start && starts(w, n, i, "mc") && n > 3)
 		{
 			EMIT("mak");
@@ -208,6 +209,11 @@ cd_spell_fold_word(const char *w, size_t n, char *out)
 			i += 2;
 			continue;
 		}
+		/*
+		 * Russian writes English w before a vowel as у (Wellin Уэллин, William
+		 * Уильям): a word-initial u before a vowel is read as w.  Only at the start:
+		 * inside a word u + vowel is as often a real u (Luigi, Samuel).
+		 */
 		if (c == 'u' && start && (nxt == 'a' || nxt == 'e' || nxt == 'i' || nxt == 'o'))
 		{
 			out[o++] = 'v';
