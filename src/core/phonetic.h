@@ -14,6 +14,7 @@
  *		word endings iy yy ij yj ii y j -> i      (Yuriy Yury Iurii Juri -> yuri)
  *		word ending ic -> ich in words of 5+ letters (Petrovic -> petrovich)
  *		word endings off -> ov, eff -> ev        (Smirnoff -> smirnov)
+ *		word start mc -> mak                      (McIlvenny = Макилвенни)
  *		x -> ks   q -> k   w -> v   c -> c before e/i/y, else k
  *		glides before a/e/o/u: y, j always, i at the start or after a consonant
  *		(not before o), iy/ij at the start or after a consonant:
@@ -21,6 +22,7 @@
  *			vowel; at the start yo -> e (Yolkin = Ёлкин -> elkin), jo -> yo
  *		other y, j -> i                            (Chaykovskiy -> chaikovski)
  *		ou -> u;  ue oe ae between consonants -> u o a    (Mueller -> muler)
+ *		u before a/e/i/o at the start of a word -> v      (Wellin Уэллин -> vellin)
  *		then runs of one letter become one letter        (Anna -> ana; digits stay)
  *	  The result is used to compare words (name_match.c) and for nickname lookup.
  * 2. Sound classes over the folded word: a first vowel becomes "a" (all vowels and
@@ -28,17 +30,21 @@
  *	  vowel and not before one is dropped (silent), and consonants map to classes
  *		b p v f d t l m n r k  as themselves    g h -> g   s z c -> s
  *		sh -> x   ch -> q   zh -> j
- *	  with a run of one class written once; digits are kept as they are.
+ *	  with a run of one class written once; digits are kept as they are.  An
+ *	  affricate is keyed by its second half: d before z (dz, dzh: Джон Dzhon = Jon)
+ *	  and t before c (tts: Гётце Gettse = Goetze) are dropped.
  * So Щукин Shchukin Schukin Chtchoukine Shukin -> xkn; Haritonov Kharitonov -> grtnv;
  * Yuri Yury Iurii Juri -> ar; Aleksandr Alexander -> alksndr; Tsoi Tsoy Tcoi -> s;
  * Smith Smyth -> smt; Mueller Muller Müller -> mlr.
  *
  * Measured on the Wikidata Latin-Cyrillic name-word pairs (131,713 pairs,
- * wd_russian_80): the keys of both sides are equal for 73.0% of the pairs, against
- * 32.4% for plain transliteration equality and 53.5% for the spelling fold alone; two
- * random words share a key about once in 4,000 pairs (most misses are Japanese,
- * French and other non-Slavic readings).  The key is lossy by design: use it as a
- * blocking key or as one signal, never as proof of identity.
+ * wd_russian_80): the keys of both sides are equal for 74.4% of the pairs, against
+ * 32.4% for plain transliteration equality and 53.7% for the spelling fold alone; two
+ * random words share a key about once in 4,500 pairs.  Most misses are words read by
+ * the rules of another language (English j = дж, French ch = ш, Japanese shi = си,
+ * pinyin q = ц): the key follows one reading, name_match.c also tries the others.
+ * The key is lossy by design: use it as a blocking key or as one signal, never as
+ * proof of identity.
  *
  * Keys change only with CD_PHONETIC_VERSION (an index on cd_phonetic() must be rebuilt
  * when it changes), and with the transliteration tables (cd_translit_data_version()).
@@ -51,7 +57,7 @@
 #include "cd_buf.h"
 #include "field_match.h"
 
-#define CD_PHONETIC_VERSION "phonetic-1"
+#define CD_PHONETIC_VERSION "phonetic-2"
 
 /*
  * Append the phonetic key of in[0..len) to out (memory from out's allocator).  Nothing
