@@ -55,11 +55,11 @@ SELECT b.eval_ds, m.*
                   FROM pred p WHERE p.eval_ds = b.eval_ds) c,
        LATERAL pg_temp.prf(c.tp, c.pp, b.true_pairs) m;
 
--- crmdedup at the best threshold of a scan chosen on the answers: match weight -20..40 bits in
+-- crmdedup at the best threshold of a scan chosen on the answers: match weight -30..40 bits in
 -- steps of 1 (score = 1 / (1 + 2^-weight), so 0 bits = 0.5, 3.17 bits = 0.9)
 CREATE TEMP TABLE cd_best AS
 SELECT DISTINCT ON (b.eval_ds) b.eval_ds, g AS w, 1 / (1 + power(2::float8, -g)) AS score_min, m.*
-  FROM base b, generate_series(-20, 40) g,
+  FROM base b, generate_series(-30, 40) g,
        LATERAL (SELECT count(*) FILTER (WHERE p.weight >= g AND p.truth) AS tp,
                        count(*) FILTER (WHERE p.weight >= g) AS pp
                   FROM pred p WHERE p.eval_ds = b.eval_ds) c,
@@ -84,7 +84,8 @@ SELECT s.ds AS dataset, s.name AS "key", s.keys, s.skipped AS "skipped (too comm
 
 \echo
 \echo '== crmdedup fields on the candidate pairs: observed share of true pairs per level vs the profile''s m'
-\echo '   ("true": true duplicate pairs among candidates; "other": the remaining candidates, i.e. hard non-matches)'
+\echo '   ("true": true duplicate pairs among candidates; "other": the remaining candidates, i.e. hard non-matches;'
+\echo '   shares among the pairs with both values present, "missing" as a share of all; weight: mean over true pairs)'
 WITH vp AS (
     SELECT c.ds, c.va, c.vb, count(*) FILTER (WHERE t.a IS NOT NULL) AS n_true, count(*) FILTER (WHERE t.a IS NULL) AS n_other
       FROM q.cand c LEFT JOIN q.truth_pair t ON t.ds = c.ds AND t.a = c.a AND t.b = c.b
@@ -107,9 +108,12 @@ agg AS (
            sum(w * n_true) / nullif(sum(n_true), 0) AS w_true
       FROM f GROUP BY 1, 2, 3, 4)
 SELECT a.ds AS dataset, a.field, a.role, a.level,
-       round(a.n_true / nullif(sum(a.n_true) FILTER (WHERE a.level <> 'missing') OVER w, 0), 3) AS "true share",
+       -- a level's share among the pairs where both values are present; "missing": share of all pairs
+       round(a.n_true / nullif(CASE WHEN a.level = 'missing' THEN sum(a.n_true) OVER w
+                                    ELSE sum(a.n_true) FILTER (WHERE a.level <> 'missing') OVER w END, 0), 3) AS "true share",
        round(c.m::numeric, 3) AS "profile m",
-       round(a.n_other / nullif(sum(a.n_other) FILTER (WHERE a.level <> 'missing') OVER w, 0), 3) AS "other share",
+       round(a.n_other / nullif(CASE WHEN a.level = 'missing' THEN sum(a.n_other) OVER w
+                                     ELSE sum(a.n_other) FILTER (WHERE a.level <> 'missing') OVER w END, 0), 3) AS "other share",
        round(a.w_true::numeric, 2) AS weight
   FROM agg a JOIN q.setup u ON u.ds = a.ds
   LEFT JOIN cfg c ON c.ds = a.ds AND c.field = a.field AND c.level = a.level
@@ -148,14 +152,17 @@ SELECT script, kind AS pairs, count(*) AS n,
 \echo '   cand: candidate pairs from blocking (the SAME candidates for crmdedup and for the pg_trgm rule);'
 \echo '   block R: true pairs among candidates / true pairs (an upper bound on R for both)'
 \echo '   crmdedup @default: match_rows decision "same" (score >= the profile''s default 0.9), default levels, no tuning'
-\echo '   crmdedup @best: best threshold of a scan over the match weight (-20..40 bits), CHOSEN ON THE ANSWERS'
+\echo '   crmdedup @best: best threshold of a scan over the match weight (-30..40 bits), CHOSEN ON THE ANSWERS'
 \echo '   pg_trgm @best t: the DBA rule at its best t in 0.30..0.90, CHOSEN ON THE ANSWERS'
+\echo '   "-": no pair predicted.  patstat: pairwise, no transitive closure; one entity holds 78% of its pairs, so the'
+\echo '   row without it (same predictions, its records left out) is the fairer one (see its SOURCE.md)'
 SELECT b.label AS dataset, b.records, b.true_pairs AS "true pairs", b.cand AS "cand",
        round(b.cand_true::numeric / nullif(b.true_pairs, 0), 3) AS "block R",
        d.p AS "cd P", d.r AS "cd R", d.f1 AS "cd F1",
        x.p AS "best P", x.r AS "best R", x.f1 AS "best F1",
-       format('%s (%s bits)', CASE WHEN x.score_min < 0.9999 THEN round(x.score_min::numeric, 4)::text
-                                   ELSE '1-' || to_char(1 - x.score_min, 'FM9.9EEEE') END, x.w) AS "best at score>=",
+       format('%s (%s bits)', CASE WHEN x.score_min >= 0.9999 THEN '1-' || to_char(1 - x.score_min, 'FM9.9EEEE')
+                                   WHEN x.score_min < 0.001 THEN to_char(x.score_min, 'FM9.9EEEE')
+                                   ELSE round(x.score_min::numeric, 4)::text END, x.w) AS "best at score>=",
        g.p AS "trgm P", g.r AS "trgm R", g.f1 AS "trgm F1", g.t AS "trgm t"
   FROM base b JOIN cd_default d USING (eval_ds) JOIN cd_best x USING (eval_ds) JOIN trgm_best g USING (eval_ds)
  ORDER BY b.ord;

@@ -386,7 +386,9 @@ static const RdRule rd_english[] = {
 };
 static const RdRule rd_french[] = {
 	RD("j", "zh", RC_ANY), RD("ge", "zh", RC_VOWEL), RD("g", "zh", RC_FRONT),
-	RD("ch", "sh", RC_ANY), RD("qu", "k", RC_ANY), RD("gu", "g", RC_FRONT), RD_END_RULES
+	RD("ch", "sh", RC_ANY), RD("qu", "k", RC_ANY), RD("gu", "g", RC_FRONT),
+	RD("es", "", RC_END), RD("s", "", RC_END), RD("t", "", RC_END), RD("d", "", RC_END),
+	RD("x", "", RC_END), RD_END_RULES
 };
 static const RdRule rd_german[] = {
 	RD("sch", "sh", RC_ANY), RD("ch", "kh", RC_ANY), RD("st", "sht", RC_START),
@@ -513,7 +515,7 @@ fill_alternates(Word *w)
 		dup = kl == w->plen && memcmp(key, w->phon, kl) == 0;
 		for (j = 0; !dup && j < w->nalt; j++)
 			dup = w->altlen[j] == kl && memcmp(w->alt[j], key, kl) == 0;
-		if (dup || kl < 3)
+		if (dup || kl < 2)
 			continue;
 		memcpy(w->alt[w->nalt], key, kl);
 		w->altlen[w->nalt] = (uint8_t) kl;
@@ -538,7 +540,7 @@ readings_meet(Word *x, Word *y)
 		if (x->altlen[i] == y->plen && memcmp(x->alt[i], y->phon, y->plen) == 0 &&
 			x->altlead[i] == yl)
 			return true;
-		for (j = 0; j < y->nalt; j++)
+		for (j = 0; j < y->nalt && x->altlen[i] >= 3; j++)
 			if (x->altlen[i] == y->altlen[j] && memcmp(x->alt[i], y->alt[j], y->altlen[j]) == 0 &&
 				x->altlead[i] == y->altlead[j])
 				return true;

@@ -25,6 +25,17 @@
  *		  both are given names of different groups or the folds begin with
  *		  different vowel sounds (Yana / Yuna)                               0.9
  *		otherwise                                                            0
+ * Other readings (person names only): a word that has no pair of 0.9 or more also
+ * gets the phonetic keys of its Latin spelling read by the rules of other languages,
+ * as Russian transcription follows them: English j, g before e/i = дж; French j, g
+ * before e/i = ж, ch = ш; German ch = х, initial st sp = шт шп, v = ф, Polish sz rz =
+ * ш ж; Italian c, g before e/i = ч, дж, ch = к, gli = ль; Spanish j, g before e/i = х;
+ * Japanese (Hepburn to Polivanov) sh ch j = с т дз; Hungarian and Central European s
+ * = ш, sz = с, cs = ч, c = ц, ch = х; pinyin (to Palladius) j z = цз, q c = ц, x = с,
+ * zh = чж, ng = н.  Two words without a stronger rule whose key sets meet (keys of
+ * 3+ classes, same first vowel sound, not both given names of different groups) score
+ * 0.9: Judy / Джуди, Charon / Шарон, Spierer / Шпирер, Giannone / Джанноне, Josefa /
+ * Хосефа, Shimmyo / Симмё, Qiuhong / Цюхун.
  * "Ivan" vs "Ivanov" or "Petr" vs "Petrov" (a name and a surname made from it) are 2
  * edits apart and have different keys: they do not match.
  *
