@@ -64,7 +64,7 @@ SELECT DISTINCT ON (b.eval_ds) b.eval_ds, g AS w, 1 / (1 + power(2::float8, -g))
                        count(*) FILTER (WHERE p.weight >= g) AS pp
                   FROM pred p WHERE p.eval_ds = b.eval_ds) c,
        LATERAL pg_temp.prf(c.tp, c.pp, b.true_pairs) m
- ORDER BY b.eval_ds, m.f1 DESC NULLS LAST, g;
+ ORDER BY b.eval_ds, m.f1 DESC NULLS LAST, g DESC;	-- ties: the stricter threshold
 
 -- the pg_trgm rule at its best t in 0.30..0.90 (chosen on the answers)
 CREATE TEMP TABLE trgm_best AS
@@ -75,7 +75,7 @@ SELECT DISTINCT ON (b.eval_ds) b.eval_ds, t, m.*
                        LATERAL (SELECT p.exact OR (p.name_sim >= t AND (p.other_exact OR p.other_sim >= t))) x(d)
                  WHERE p.eval_ds = b.eval_ds) c,
        LATERAL pg_temp.prf(c.tp, c.pp, b.true_pairs) m
- ORDER BY b.eval_ds, m.f1 DESC NULLS LAST, t;
+ ORDER BY b.eval_ds, m.f1 DESC NULLS LAST, t DESC;
 
 \echo
 \echo '== blocking: candidate pairs per key (a key shared by more than' :cap 'distinct records-by-value is skipped)'
@@ -160,8 +160,8 @@ SELECT b.label AS dataset, b.records, b.true_pairs AS "true pairs", b.cand AS "c
        round(b.cand_true::numeric / nullif(b.true_pairs, 0), 3) AS "block R",
        d.p AS "cd P", d.r AS "cd R", d.f1 AS "cd F1",
        x.p AS "best P", x.r AS "best R", x.f1 AS "best F1",
-       format('%s (%s bits)', CASE WHEN x.score_min >= 0.9999 THEN '1-' || to_char(1 - x.score_min, 'FM9.9EEEE')
-                                   WHEN x.score_min < 0.001 THEN to_char(x.score_min, 'FM9.9EEEE')
+       format('%s (%s bits)', CASE WHEN x.score_min >= 0.9999 THEN '1-' || btrim(to_char(1 - x.score_min, '9.9EEEE'))
+                                   WHEN x.score_min < 0.001 THEN btrim(to_char(x.score_min, '9.9EEEE'))
                                    ELSE round(x.score_min::numeric, 4)::text END, x.w) AS "best at score>=",
        g.p AS "trgm P", g.r AS "trgm R", g.f1 AS "trgm F1", g.t AS "trgm t"
   FROM base b JOIN cd_default d USING (eval_ds) JOIN cd_best x USING (eval_ds) JOIN trgm_best g USING (eval_ds)

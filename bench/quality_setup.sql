@@ -63,7 +63,8 @@ SELECT 'febrl' || n, 'a.soc_sec_id = b.soc_sec_id',
        'same SSN, or name >= t and (same DOB, postcode or suburb, or address >= t)'
   FROM generate_series(1, 4) n;
 
--- Splink fake_1000: UK persons with e-mail.
+-- Splink fake_1000: UK persons with e-mail.  About a sixth of its names are missing and some sit in
+-- the other name column; the set is small, so the sound of each name word alone is a key here too.
 INSERT INTO q.setup VALUES ('fake1000', 5, 'splink fake_1000',
     '{"id": "id", "region": "GB", "fields": {
         "first_name": "first_name", "surname": "last_name", "dob": "birth_date", "city": "city", "email": "email"}}');
@@ -113,7 +114,7 @@ INSERT INTO q.trgm_rule VALUES ('chicago',
     'similarity(a.site_name, b.site_name)', 'a.zip = b.zip', 'similarity(a.address, b.address)',
     'same phone digits or e-mail, or name >= t and (same zip, or address >= t)');
 
--- dedupe patstat: raw company names only.
+-- dedupe patstat: raw company names only (the name is all a CRM would hold of an applicant here).
 INSERT INTO q.setup VALUES ('patstat', 8, 'patstat (all)',
     '{"id": "id", "region": "NL", "fields": {"company": "company"}}');
 INSERT INTO q.blocking VALUES

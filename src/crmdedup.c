@@ -45,6 +45,7 @@ void
 _PG_init(void)
 {
 	cd_phone_type_init();
+	cd_guard_init();
 	MarkGUCPrefixReserved("crmdedup");
 }
 

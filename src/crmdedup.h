@@ -24,4 +24,8 @@ extern void _PG_init(void);
 extern char *cd_default_region;
 extern void cd_phone_type_init(void);
 
+/* GUC crmdedup.guards: off pauses guard triggers (table owner or superuser only) */
+extern bool cd_guards_enabled;
+extern void cd_guard_init(void);
+
 #endif							/* CRMDEDUP_H */

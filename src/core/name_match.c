@@ -26,6 +26,8 @@
 #define N_READINGS 8			/* other readings of a Latin spelling, see reading_rules */
 #define ALT_KEY 32				/* an alternative key counts on this many classes */
 #define RD_SIZE (3 * MAXW + 1)	/* a rewrite at most triples a word (j -> dzh) */
+#define RD_ALL ((1u << N_READINGS) - 1)
+#define RD_PINYIN (1u << (N_READINGS - 1))	/* the last of readings[] */
 
 #define WF_PATRONYMIC 0x01
 #define WF_INITIAL 0x02
@@ -56,6 +58,7 @@ typedef struct Word
 	/* keys of the other readings (readings.c rules below), filled on first need */
 	int8_t		nalt;			/* -1: not computed yet */
 	uint8_t		altlen[N_READINGS];
+	uint8_t		altflen[N_READINGS];	/* length of the fold the key came from */
 	char		altlead[N_READINGS];
 	char		alt[N_READINGS][ALT_KEY];
 } Word;
@@ -64,6 +67,7 @@ typedef struct Side
 {
 	Word		w[MAXN];
 	int			n;
+	unsigned	readings;		/* RD_* bits: which other readings its words may have */
 } Side;
 
 /* ---------------------------------------------------------------- nicknames */
@@ -242,9 +246,13 @@ split_words(const char *t, size_t len, bool person, Side *side)
 	}
 }
 
+static size_t pinyin_key(const char *w, size_t n, char *key);
+
 /*
  * Join runs of 2-4 adjacent words of x whose concatenation is a word of y: "xiao ming"
- * against "xiaoming", "anna maria" against "annamaria".
+ * against "xiaoming", "anna maria" against "annamaria"; for a side that may be pinyin,
+ * also when the concatenation read as pinyin has the key (3+ classes) of a word of y:
+ * 王小明 "wang xiao ming" against Ван Сяомин "van syaomin".
  */
 static void
 join_words(Side *x, const Side *y, bool person)
@@ -287,6 +295,17 @@ join_words(Side *x, const Side *y, bool person)
 			for (j = 0; j < y->n; j++)
 				if (y->w[j].flen == cflen && memcmp(y->w[j].fold, cfold, cflen) == 0)
 					break;
+			if (j == y->n && person && (x->readings & RD_PINYIN))
+			{
+				char		key[CD_SPELL_FOLD_SIZE(RD_SIZE)];
+				size_t		kl = pinyin_key(cat, clen, key);
+
+				for (j = 0; kl >= 3 && j < y->n; j++)
+					if (y->w[j].plen == kl && memcmp(y->w[j].phon, key, kl) == 0)
+						break;
+				if (kl < 3)
+					j = y->n;
+			}
 			if (j == y->n)
 				continue;
 			fill_word(&x->w[i], cat, clen, person);
@@ -488,7 +507,7 @@ rd_rewrite(const char *w, size_t n, const RdRule *rules, char *out)
 
 /* the keys of the other readings of a word, once */
 static void
-fill_alternates(Word *w)
+fill_alternates(Word *w, unsigned mask)
 {
 	int			k;
 
@@ -500,12 +519,15 @@ fill_alternates(Word *w)
 		char		rw[RD_SIZE];
 		char		fold[CD_SPELL_FOLD_SIZE(RD_SIZE)];
 		char		key[CD_SPELL_FOLD_SIZE(RD_SIZE)];
-		size_t		rl = rd_rewrite(w->raw, w->rlen, readings[k], rw),
+		size_t		rl,
 					fl,
 					kl;
 		int			j;
 		bool		dup;
 
+		if (!(mask & (1u << k)))
+			continue;
+		rl = rd_rewrite(w->raw, w->rlen, readings[k], rw);
 		if (rl == 0)
 			continue;
 		fl = cd_spell_fold_word(rw, rl, fold);
@@ -519,26 +541,58 @@ fill_alternates(Word *w)
 			continue;
 		memcpy(w->alt[w->nalt], key, kl);
 		w->altlen[w->nalt] = (uint8_t) kl;
+		w->altflen[w->nalt] = (uint8_t) (fl < 255 ? fl : 255);
 		w->altlead[w->nalt] = lead_vowel(fold, fl);
 		w->nalt++;
 	}
 }
 
-/* some reading of x sounds like some reading of y (keys of 3+ classes, same lead vowel) */
+/* the phonetic key of w[0..n) (n <= MAXW) read as pinyin; key needs FOLD of RD_SIZE */
+static size_t
+pinyin_key(const char *w, size_t n, char *key)
+{
+	char		rw[RD_SIZE];
+	char		fold[CD_SPELL_FOLD_SIZE(RD_SIZE)];
+	size_t		rl = rd_rewrite(w, n, rd_pinyin, rw);
+	size_t		fl;
+
+	if (rl == 0)
+	{
+		memcpy(rw, w, n);
+		rl = n;
+	}
+	fl = cd_spell_fold_word(rw, rl, fold);
+	return cd_phonetic_folded_word(fold, fl, key);
+}
+
+/*
+ * An alternative key k (from a fold of kfl letters) meets a word's own key.  Keys of
+ * two classes are common (Jon, Jan, Min), so such a key also needs folds of about the
+ * same length: John/Джон (dzhon/dzhon), not Magnia/Мин (mania/min).
+ */
+static inline bool
+alt_meets(const char *k, size_t kl, size_t kfl, char klead, const Word *w)
+{
+	if (kl != w->plen || memcmp(k, w->phon, kl) != 0 || klead != lead_vowel(w->fold, w->flen))
+		return false;
+	return kl >= 3 || (kfl <= (size_t) w->flen + 1 && w->flen <= kfl + 1);
+}
+
+/*
+ * Some reading of x sounds like y, or the reverse, or two readings of 3+ classes meet.
+ * xm and ym are the readings allowed for each word (Side.readings).
+ */
 static bool
-readings_meet(Word *x, Word *y)
+readings_meet(Word *x, unsigned xm, Word *y, unsigned ym)
 {
 	int			i,
 				j;
-	char		xl = lead_vowel(x->fold, x->flen),
-				yl = lead_vowel(y->fold, y->flen);
 
-	fill_alternates(x);
-	fill_alternates(y);
+	fill_alternates(x, xm);
+	fill_alternates(y, ym);
 	for (i = 0; i < x->nalt; i++)
 	{
-		if (x->altlen[i] == y->plen && memcmp(x->alt[i], y->phon, y->plen) == 0 &&
-			x->altlead[i] == yl)
+		if (alt_meets(x->alt[i], x->altlen[i], x->altflen[i], x->altlead[i], y))
 			return true;
 		for (j = 0; j < y->nalt && x->altlen[i] >= 3; j++)
 			if (x->altlen[i] == y->altlen[j] && memcmp(x->alt[i], y->alt[j], y->altlen[j]) == 0 &&
@@ -546,10 +600,51 @@ readings_meet(Word *x, Word *y)
 				return true;
 	}
 	for (j = 0; j < y->nalt; j++)
-		if (y->altlen[j] == x->plen && memcmp(y->alt[j], x->phon, x->plen) == 0 &&
-			y->altlead[j] == xl)
+		if (alt_meets(y->alt[j], y->altlen[j], y->altflen[j], y->altlead[j], x))
 			return true;
 	return false;
+}
+
+/*
+ * Which readings the words of a text may have: all for Latin-script text (where the
+ * spelling leaves the language open), the pinyin one for Han text (its transliteration
+ * is pinyin), none for other scripts (Cyrillic, Greek ... are transliterated by one
+ * known rule set) or mixed text.
+ */
+static unsigned
+text_readings(const char *s, size_t len)
+{
+	size_t		i = 0;
+	bool		latin = false,
+				han = false;
+
+	while (i < len)
+	{
+		int32_t		cp;
+		int			k = cd_utf8_decode((const unsigned char *) s + i, len - i, &cp);
+
+		if (k < 0)
+			return 0;			/* cannot happen: the text was validated */
+		i += k;
+		if (cp < 0x80)
+		{
+			if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z'))
+				latin = true;
+		}
+		else if ((cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) ||
+				 (cp >= 0x1E00 && cp <= 0x1EFF) || (cp >= 0xFF21 && cp <= 0xFF5A))
+			latin = true;
+		else if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+				 (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x2FFFF))
+			han = true;
+		else if (!(cp <= 0xBF || (cp >= 0x300 && cp <= 0x36F) ||
+				   (cp >= 0x2000 && cp <= 0x206F) || (cp >= 0x3000 && cp <= 0x303F) ||
+				   (cp >= 0xFF00 && cp <= 0xFF20)))
+			return 0;			/* a letter (or sign) of another script */
+	}
+	if (latin && han)
+		return 0;
+	return latin ? RD_ALL : han ? RD_PINYIN : 0;
 }
 
 /* equal but for two adjacent letters swapped (Jonh/John) */
@@ -746,7 +841,7 @@ apply_readings(Side *rows, Side *cols, double s[MAXN][MAXN], PairKind kind[MAXN]
 			if (row_done[r] || col_done[c] || (x->ngroups > 0 && y->ngroups > 0) ||
 				(kind[r][c] != PK_NONE && kind[r][c] != PK_TYPO))
 				continue;
-			if (readings_meet(x, y))
+			if (readings_meet(x, rows->readings, y, cols->readings))
 			{
 				s[r][c] = 0.9;
 				kind[r][c] = PK_PHONETIC;
@@ -896,10 +991,10 @@ mark_patronymics(Side *side)
 			side->w[i].flags |= WF_PATRONYMIC;
 }
 
-/* compare two transliterated texts */
+/* compare two transliterated texts; ra, rb: the readings their words may have */
 static CdMatchStatus
-compare_translit(const CdBuf *ta, const CdBuf *tb, bool person, const CdAllocator *al,
-				 double *out)
+compare_translit(const CdBuf *ta, const CdBuf *tb, bool person, unsigned ra, unsigned rb,
+				 const CdAllocator *al, double *out)
 {
 	Side		sa,
 				sb;
@@ -914,6 +1009,8 @@ compare_translit(const CdBuf *ta, const CdBuf *tb, bool person, const CdAllocato
 	}
 	split_words(ta->data, ta->len, person, &sa);
 	split_words(tb->data, tb->len, person, &sb);
+	sa.readings = ra;
+	sb.readings = rb;
 	join_words(&sa, &sb, person);
 	join_words(&sb, &sa, person);
 	if (person)
@@ -945,7 +1042,8 @@ cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
 	if (ts == CD_TEXT_OK)
 		ts = cd_translit(b, blen, &tb);
 	if (ts == CD_TEXT_OK)
-		st = compare_translit(&ta, &tb, true, al, out);
+		st = compare_translit(&ta, &tb, true, text_readings(a, alen), text_readings(b, blen),
+							  al, out);
 	else
 		st = text_status(ts);
 	cd_buf_free(&ta);
@@ -992,7 +1090,7 @@ cd_company_similarity(const char *a, size_t alen, const char *b, size_t blen,
 		ts = company_translit(b, blen, &tmp, &tb);
 	}
 	if (ts == CD_TEXT_OK)
-		st = compare_translit(&ta, &tb, false, al, out);
+		st = compare_translit(&ta, &tb, false, 0, 0, al, out);
 	else
 		st = text_status(ts);
 	cd_buf_free(&tmp);
