@@ -348,13 +348,25 @@ guard_trigger(PG_FUNCTION_ARGS)
 
 	lock_keys(cache, rel, row);
 
-	/* the latest snapshot sees every row committed before our locks were granted */
+	/*
+	 * The latest snapshot sees every row committed before our locks were granted; the
+	 * command counter increment makes it see the rows this same statement stored before
+	 * (a COPY or INSERT ... SELECT bringing the same person twice), as a PL/pgSQL
+	 * trigger's queries do.
+	 */
+	CommandCounterIncrement();
 	nmatches = probe(cache, row, GetLatestSnapshot(), caller_cxt, matches);
 
 	if (nmatches > 0 && IsolationUsesXactSnapshot())
 	{
 		GuardMatch	visible[CD_GUARD_MAX_MATCHES];
-		int			nvisible = probe(cache, row, GetTransactionSnapshot(), caller_cxt, visible);
+		int			nvisible;
+
+		/* the transaction's snapshot, seeing this transaction's own rows up to now */
+		PushCopiedSnapshot(GetTransactionSnapshot());
+		UpdateActiveSnapshotCommandId();
+		nvisible = probe(cache, row, GetActiveSnapshot(), caller_cxt, visible);
+		PopActiveSnapshot();
 
 		for (int i = 0; i < nmatches; i++)
 		{

@@ -90,6 +90,8 @@ DECLARE
     id_type text;
     nsp text;
     relname text;
+    coltype text;
+    listcast text;
 BEGIN
     SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = guard.profile;
     IF NOT FOUND THEN
@@ -145,64 +147,57 @@ BEGIN
             END IF;
             CONTINUE;
         END IF;
-        -- values of one field as text[], for the row being inserted ($1) and a stored row (t)
-        IF (SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = tbl AND attname = f->>'field')
-           IN ('text[]', 'character varying[]', 'jsonb', 'json') THEN
-            kexpr := format('@extschema@.field_values(to_jsonb(($1).%I))', f->>'field');
-            iexpr := format('@extschema@.field_values(to_jsonb(%I))', f->>'field');
-        ELSE
+        -- a list column (text[], jsonb) is keyed as a whole; a scalar column one value at a time
+        coltype := (SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = tbl AND attname = f->>'field');
+        listcast := CASE WHEN coltype IN ('text[]', 'character varying[]') THEN 'text[]'
+                         WHEN coltype IN ('jsonb', 'json') THEN 'jsonb' END;
+        IF listcast IS NULL THEN
             kexpr := format('ARRAY[($1).%I::text]', f->>'field');
-            iexpr := NULL;
+        ELSIF f->>'role' NOT IN ('phone', 'email') THEN
+            RAISE EXCEPTION '% field "%" must be a scalar column to be guarded', f->>'role', f->>'field'
+                USING ERRCODE = 'invalid_parameter_value';
         END IF;
         CASE f->>'role'
         WHEN 'phone' THEN
-            keys := keys || format('SELECT ''p:'' || k FROM unnest(@extschema@.phone_keys(%s, %L)) k', kexpr, f->>'region');
-            IF iexpr IS NULL THEN
+            IF listcast IS NULL THEN
+                keys := keys || format('SELECT ''p:'' || k FROM unnest(@extschema@.phone_keys(%s, %L)) k', kexpr, f->>'region');
                 iexpr := format('@extschema@.phone_e164(%I::text, %L)', f->>'field', f->>'region');
                 cexpr := format('t.%I::text IS NOT NULL AND @extschema@.phone_e164(t.%I::text, %L) = ANY (@extschema@.phone_keys(%s, %L))',
                                 f->>'field', f->>'field', f->>'region', kexpr, f->>'region');
             ELSE
-                iexpr := format('@extschema@.phone_keys(%s, %L)', iexpr, f->>'region');
-                cexpr := format('@extschema@.phone_keys(@extschema@.field_values(to_jsonb(t.%I)), %L) OPERATOR(pg_catalog.&&) @extschema@.phone_keys(%s, %L)',
-                                f->>'field', f->>'region', kexpr, f->>'region');
+                keys := keys || format('SELECT ''p:'' || k FROM unnest(@extschema@.phone_keys(($1).%I::%s, %L)) k',
+                                       f->>'field', listcast, f->>'region');
+                iexpr := format('@extschema@.phone_keys(%I::%s, %L)', f->>'field', listcast, f->>'region');
+                cexpr := format('@extschema@.phone_keys(t.%I::%s, %L) OPERATOR(pg_catalog.&&) @extschema@.phone_keys(($1).%I::%s, %L)',
+                                f->>'field', listcast, f->>'region', f->>'field', listcast, f->>'region');
             END IF;
         WHEN 'email' THEN
-            keys := keys || format('SELECT ''e:'' || k FROM unnest(@extschema@.email_keys(%s)) k', kexpr);
-            IF iexpr IS NULL THEN
+            IF listcast IS NULL THEN
+                keys := keys || format('SELECT ''e:'' || k FROM unnest(@extschema@.email_keys(%s)) k', kexpr);
                 iexpr := format('@extschema@.email_key(%I::text)', f->>'field');
                 cexpr := format('t.%I::text IS NOT NULL AND @extschema@.email_key(t.%I::text) = ANY (@extschema@.email_keys(%s))',
                                 f->>'field', f->>'field', kexpr);
             ELSE
-                iexpr := format('@extschema@.email_keys(%s)', iexpr);
-                cexpr := format('@extschema@.email_keys(@extschema@.field_values(to_jsonb(t.%I))) OPERATOR(pg_catalog.&&) @extschema@.email_keys(%s)',
-                                f->>'field', kexpr);
+                keys := keys || format('SELECT ''e:'' || k FROM unnest(@extschema@.email_keys(($1).%I::%s)) k',
+                                       f->>'field', listcast);
+                iexpr := format('@extschema@.email_keys(%I::%s)', f->>'field', listcast);
+                cexpr := format('@extschema@.email_keys(t.%I::%s) OPERATOR(pg_catalog.&&) @extschema@.email_keys(($1).%I::%s)',
+                                f->>'field', listcast, f->>'field', listcast);
             END IF;
         WHEN 'person_name' THEN
             -- the sorted transliterated words, and their sound keys (typos, spelling variants)
             keys := keys || format('SELECT ''n:'' || @extschema@.person_key(k) FROM unnest(%s) k', kexpr)
                          || format('SELECT ''h:'' || @extschema@.phonetic(@extschema@.person_key(k)) FROM unnest(%s) k', kexpr);
-            IF iexpr IS NOT NULL THEN
-                RAISE EXCEPTION 'person_name field "%" must be a text column to be guarded', f->>'field'
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
             iexpr := format('@extschema@.person_key(%I::text)', f->>'field');
             cexpr := format('t.%I::text IS NOT NULL AND @extschema@.person_key(t.%I::text) = @extschema@.person_key(($1).%I::text)',
                             f->>'field', f->>'field', f->>'field');
         WHEN 'company' THEN
             keys := keys || format('SELECT ''c:'' || @extschema@.company_key(k) FROM unnest(%s) k', kexpr);
-            IF iexpr IS NOT NULL THEN
-                RAISE EXCEPTION 'company field "%" must be a text column to be guarded', f->>'field'
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
             iexpr := format('@extschema@.company_key(%I::text)', f->>'field');
             cexpr := format('t.%I::text IS NOT NULL AND @extschema@.company_key(t.%I::text) = @extschema@.company_key(($1).%I::text)',
                             f->>'field', f->>'field', f->>'field');
         ELSE    -- external_id
             keys := keys || format('SELECT ''x:'' || %L || '':'' || @extschema@.name_key(k) FROM unnest(%s) k', f->>'field', kexpr);
-            IF iexpr IS NOT NULL THEN
-                RAISE EXCEPTION 'external_id field "%" must be a scalar column to be guarded', f->>'field'
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
             iexpr := format('@extschema@.name_key(%I::text)', f->>'field');
             cexpr := format('t.%I::text IS NOT NULL AND @extschema@.name_key(t.%I::text) = @extschema@.name_key(($1).%I::text)',
                             f->>'field', f->>'field', f->>'field');

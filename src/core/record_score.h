@@ -1,0 +1,235 @@
+/*
+ * record_score.h
+ *		Fellegi-Sunter scoring of a pair of records against a compiled match profile: the
+ *		pure-C twin of crmdedup.match_rows() (sql/install/41_match.sql as of 0.1.0), which
+ *		stays the reference of these semantics.
+ *
+ * Per field of the profile, with the field's values of record a and of record b:
+ *	- missing: either side has no value: level "missing", weight 0 (not evidence);
+ *	- else the best similarity over all value pairs, a-major order (for x in a, for y in
+ *	  b), the first pair with the highest similarity kept as (best_a, best_b), with the
+ *	  role's comparator (cd_value_similarity below);
+ *	- the level: levels are walked in order; the first level whose min <= best gives m
+ *	  and u.  A level without a name is passed over (exactly as the SQL loop, whose "no
+ *	  level yet" test is "level_name IS NULL"); when no named level is reached the level
+ *	  is "different" with m = 1 - sum(m), u = 1 - sum(u) over all levels;
+ *	- term frequencies: when the reached level has tf and analyzed_rows > 0, the term keys
+ *	  of best_a and of best_b (cd_term_key) are looked up through the caller's callback;
+ *	  a side's frequency is the product of the frequencies of its terms, computed as
+ *	  exp(sum(log(freq))) like the SQL (an unknown term counts 1/analyzed_rows); u is the
+ *	  larger of the two sides, clamped to [1e-7, 0.5].  A person_name side without any
+ *	  term is left out (SQL greatest() ignores NULL); when both are, u stays the level's;
+ *	- the weight w = weight * log(m/u) / log(2).
+ * total = log(prior / (1 - prior)) / log(2) + sum(w);  score = 1 / (1 + 2^(-total)) with
+ * the exponent clamped to [-1000, 1000];  decision "same" when score >= same, "maybe"
+ * when score >= maybe, else "distinct".
+ *
+ * Deliberate differences from the SQL (documented in 42_score.sql too): a side's term
+ * frequency product that underflows (exp of less than about -708) is clamped to 1e-7
+ * where the SQL raised "value out of range: underflow"; a level without a name is not
+ * term-frequency-adjusted (its u is overwritten in the SQL anyway).
+ *
+ * Memory: scratch buffers from the allocator, all released before returning, also on
+ * error.  The callback may raise (longjmp) when the allocator is one whose memory dies
+ * with a context (palloc): nothing foreign (ICU, utf8proc) is held across it.
+ * Not thread-safe (the transliteration caches of translit.h).
+ */
+#ifndef CD_RECORD_SCORE_H
+#define CD_RECORD_SCORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cd_buf.h"
+
+typedef enum CdRole
+{
+	CD_ROLE_PERSON_NAME = 0,
+	CD_ROLE_FIRST_NAME,
+	CD_ROLE_LAST_NAME,
+	CD_ROLE_MIDDLE_NAME,
+	CD_ROLE_COMPANY,
+	CD_ROLE_PHONE,
+	CD_ROLE_EMAIL,
+	CD_ROLE_ADDRESS,
+	CD_ROLE_CITY,
+	CD_ROLE_POSTCODE,
+	CD_ROLE_BIRTH_DATE,
+	CD_ROLE_EXTERNAL_ID,
+	CD_ROLE_CODE,
+	CD_ROLE_TEXT
+} CdRole;
+
+#define CD_ROLE_COUNT 14
+
+/* role from its SQL name ("person_name", ...); false for an unknown name */
+extern bool cd_role_parse(const char *name, size_t len, CdRole *role);
+/* SQL name of a role; NULL for a value out of range */
+extern const char *cd_role_name(CdRole role);
+
+typedef struct CdScoreLevel
+{
+	const char *name;			/* NUL-terminated; NULL: a level without a name */
+	double		min;			/* similarity at least min reaches the level */
+	double		m;				/* P(level | duplicates) */
+	double		u;				/* P(level | unrelated) */
+	bool		tf;				/* u from term frequencies when known */
+} CdScoreLevel;
+
+typedef struct CdScoreField
+{
+	CdRole		role;
+	double		weight;
+	const char *region;			/* NUL-terminated phone region ("RU", "ZZ"); phone role only */
+	const CdScoreLevel *levels;
+	int			nlevels;
+} CdScoreField;
+
+typedef struct CdScoreProfile
+{
+	const CdScoreField *fields;
+	int			nfields;
+	double		prior;			/* in (0,1) */
+	double		same;			/* score threshold of "same" */
+	double		maybe;			/* score threshold of "maybe" */
+	int64_t		analyzed_rows;	/* rows seen by analyze(); <= 0: no term frequencies */
+	double		unknown_freq;	/* frequency of a term not in the statistics; <= 0 (or NaN):
+								 * 1.0 / analyzed_rows */
+} CdScoreProfile;
+
+/* one value: UTF-8 bytes, not NUL-terminated */
+typedef struct CdStr
+{
+	const char *ptr;
+	size_t		len;
+} CdStr;
+
+/* the values of one field of one record; n == 0: none (the field is missing) */
+typedef struct CdValues
+{
+	const CdStr *v;
+	int			n;
+} CdValues;
+
+/*
+ * Frequency (share of analyzed rows) of term[0..len) in field number "field" of the
+ * profile, or any value < 0 when the statistics do not know the term.  The term is not
+ * NUL-terminated.  A frequency of 0 gives log(0): the side's product becomes 0 and u
+ * is clamped to 1e-7 (the SQL raised an error there; the glue raises it too).
+ */
+typedef double (*CdTermFreqFn) (void *ctx, int field, const char *term, size_t len);
+
+typedef enum CdScoreStatus
+{
+	CD_SCORE_OK = 0,
+	CD_SCORE_INVALID_UTF8,		/* a value is not valid UTF-8 */
+	CD_SCORE_TOO_LONG,			/* a value is too long for its comparator */
+	CD_SCORE_NOMEM,				/* the allocator returned NULL */
+	CD_SCORE_ICU_ERROR,			/* ICU transliteration failed */
+	CD_SCORE_BAD_PROFILE		/* cd_score_profile_check() failed */
+} CdScoreStatus;
+
+typedef enum CdDecision
+{
+	CD_DECISION_DISTINCT = 0,
+	CD_DECISION_MAYBE,
+	CD_DECISION_SAME
+} CdDecision;
+
+/* SQL text of a decision: "distinct", "maybe", "same" */
+extern const char *cd_decision_name(CdDecision d);
+
+#define CD_LEVEL_DIFFERENT (-1)
+#define CD_LEVEL_MISSING (-2)
+
+typedef struct CdFieldScore
+{
+	int			level;			/* index in the field's levels, CD_LEVEL_DIFFERENT or
+								 * CD_LEVEL_MISSING */
+	const char *level_name;		/* the level's name, "different" or "missing" */
+	double		similarity;		/* best similarity; 0 when missing */
+	int			best_a;			/* index of the best value of a; -1 when missing */
+	int			best_b;			/* index of the best value of b; -1 when missing */
+	double		m;				/* 0 when missing */
+	double		u;				/* after the term-frequency adjustment; 0 when missing */
+	bool		tf_used;		/* u came from term frequencies */
+	double		weight;			/* weight * log2(m/u); 0 when missing */
+} CdFieldScore;
+
+typedef struct CdRecordScore
+{
+	CdFieldScore *fields;		/* set by the caller: room for nfields entries */
+	double		prior_weight;	/* log2(prior / (1 - prior)) */
+	double		total_weight;	/* prior_weight + sum of field weights */
+	double		score;			/* in [0,1] */
+	CdDecision	decision;
+	int			err_field;		/* on error: the field being compared, else -1 */
+	const char *err_func;		/* on error: the SQL name of the function that failed
+								 * ("name_similarity", "translit", ...), else NULL */
+} CdRecordScore;
+
+/*
+ * Check what scoring needs of a profile: 0 < prior < 1, finite thresholds and weights,
+ * known roles, levels with finite min and m, u > 0, sum(m) < 1 and sum(u) < 1, a
+ * region for phone fields.  Returns CD_SCORE_OK or CD_SCORE_BAD_PROFILE with *bad_field
+ * the offending field (-1: the profile itself) and *reason a short phrase.
+ */
+extern CdScoreStatus cd_score_profile_check(const CdScoreProfile *p, int *bad_field,
+											const char **reason);
+
+/*
+ * Score records a and b: a[i] and b[i] are the values of field i (p->nfields entries
+ * each).  term_freq may be NULL (no statistics: every term unknown).  The profile must
+ * pass cd_score_profile_check() (else CD_SCORE_BAD_PROFILE).  On a status other than
+ * CD_SCORE_OK, out->err_field and out->err_func tell where, and the rest of *out is
+ * not meaningful.
+ */
+extern CdScoreStatus cd_record_score(const CdScoreProfile *p, const CdValues *a,
+									 const CdValues *b, CdTermFreqFn term_freq, void *tf_ctx,
+									 const CdAllocator *al, CdRecordScore *out);
+
+/* ---- the building blocks, each equal to its SQL counterpart in 41_match.sql ---- */
+
+/*
+ * crmdedup.value_similarity(role, a, b, region) (coalesced to 0): person, first, last
+ * and middle names cd_name_similarity; company cd_company_similarity; phone
+ * cd_phone_similarity(region); email cd_email_similarity; address and text
+ * cd_token_similarity of the cd_translit of each; city cd_jaro_winkler of the
+ * cd_translit of each; postcode and code cd_levenshtein_similarity of the cd_name_key
+ * of each; external_id 1 when the cd_name_keys are equal (and not empty), else 0;
+ * birth_date by cd_date_digits: 0 when a side does not parse, 1 when equal, 0.85 when
+ * day and month are swapped, else cd_levenshtein_similarity of the digits.  An empty
+ * key (NULL in SQL) gives 0.  *err_func names the function that failed, if any.
+ */
+extern CdScoreStatus cd_value_similarity(CdRole role, const char *a, size_t alen,
+										 const char *b, size_t blen, const char *region,
+										 const CdAllocator *al, double *out,
+										 const char **err_func);
+
+/*
+ * crmdedup.date_digits(v): YYYYMMDD from "YYYY-M-D..." (a prefix; the rest ignored),
+ * "D.M.YYYY" or "D/M/YYYY" (either separator at either place, whole string), or 8
+ * digits (whole string; the result is v without leading and trailing spaces, other
+ * whitespace kept, as btrim does).  Leading (and, for the last two forms, trailing)
+ * ASCII whitespace is allowed, digits are ASCII: the regular expressions' \s and \d in
+ * the C locale.  Returns false when v has none of these forms.  The result is written
+ * to buf (8 bytes) or points into v (the third form).
+ */
+extern bool cd_date_digits(const char *v, size_t len, char buf[8], const char **out,
+						   size_t *outlen);
+
+/*
+ * crmdedup.term_keys(role, v), as one key appended to out: for person_name the
+ * cd_person_key, whose space-separated words are the terms; for first_name, last_name
+ * and city the cd_translit; for company the cd_translit of the cd_company_key; else the
+ * cd_name_key.  Nothing appended: the key is NULL (no person_name term at all; for the
+ * other roles one unknown term).
+ */
+extern CdScoreStatus cd_term_key(CdRole role, const char *v, size_t len, CdBuf *out,
+								 const char **err_func);
+
+/* longest value, in bytes, that the text keys accept (crmdedup's CD_MAX_INPUT_BYTES) */
+#define CD_SCORE_MAX_KEY_INPUT (1024 * 1024)
+
+#endif							/* CD_RECORD_SCORE_H */
