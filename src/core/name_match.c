@@ -55,7 +55,7 @@ typedef struct Word
 	uint8_t		plen;
 	uint8_t		ngroups;
 	uint8_t		flags;
-	/* keys of the other readings (readings.c rules below), filled on first need */
+	/* keys of the other readings (see "readings" below), filled on first need */
 	int8_t		nalt;			/* -1: not computed yet */
 	uint8_t		altlen[N_READINGS];
 	uint8_t		altflen[N_READINGS];	/* length of the fold the key came from */

@@ -7,7 +7,10 @@
  * 王小明 -> "wang xiao ming") and split into words; only the first CD_NAME_MAX_WORDS
  * words of a side and the first CD_NAME_MAX_WORD letters of a word count.  Adjacent
  * words of one side whose concatenation is a word of the other side are joined first
- * ("xiao ming" = "xiaoming", "anna maria" = "annamaria").  Every word is spelling-folded
+ * ("xiao ming" = "xiaoming", "anna maria" = "annamaria"); for Latin or Han text also
+ * when the concatenation read as pinyin (see "Other readings") has the phonetic key, of
+ * 3+ classes, of a word of the other side (王小明 "wang xiao ming" = Ван Сяомин "van
+ * syaomin").  Every word is spelling-folded
  * (phonetic.h: kh/h, ts/tc, x/ks, iy/y endings, yu/iu/ju ...) and gets its phonetic key.
  *
  * Word pair similarity s(x, y), the first rule that applies:
@@ -32,10 +35,14 @@
  * ш ж; Italian c, g before e/i = ч, дж, ch = к, gli = ль; Spanish j, g before e/i = х;
  * Japanese (Hepburn to Polivanov) sh ch j = с т дз; Hungarian and Central European s
  * = ш, sz = с, cs = ч, c = ц, ch = х; pinyin (to Palladius) j z = цз, q c = ц, x = с,
- * zh = чж, ng = н.  Two words without a stronger rule whose key sets meet (keys of
- * 3+ classes, same first vowel sound, not both given names of different groups) score
- * 0.9: Judy / Джуди, Charon / Шарон, Spierer / Шпирер, Giannone / Джанноне, Josefa /
- * Хосефа, Shimmyo / Симмё, Qiuhong / Цюхун.
+ * zh = чж, ng = н.  Two such words that scored below 0.9 by the rules above (none,
+ * or a typo) and whose key sets meet (same first vowel sound, not both given names of
+ * different groups; two alternative keys must have 3+ classes) score 0.9: John / Джон, Jacques / Жак, Charon / Шарон, Spierer / Шпирер, Giannone /
+ * Джанноне, Jorge / Хорхе, Shimura / Симура, Qiuhong / Цюхун.  A key of two classes
+ * meets only the other word's own key, from folds at most one letter apart in length
+ * (John / Джон, not Magnia / Мин).  Cyrillic, Greek and other texts with one known
+ * transliteration get no other readings; Han text gets the pinyin one.  The French
+ * reading also drops a final s, es, t, d, x (Jacques Chirac / Жак Ширак).
  * "Ivan" vs "Ivanov" or "Petr" vs "Petrov" (a name and a surname made from it) are 2
  * edits apart and have different keys: they do not match.
  *
