@@ -1,0 +1,874 @@
+/*
+ * record_score.c
+ *		Fellegi-Sunter record scoring of the pure core (see record_score.h): the C twin
+ *		of crmdedup.match_rows().
+ *
+ * Arithmetic follows the SQL step by step (same operations in the same order, log()
+ * and exp() where the SQL has ln() and exp()), so that weights agree with the PL/pgSQL
+ * reference to the last bit or two.  Keys that the SQL recomputes for every value pair
+ * (translit, name_key, date_digits) are computed once per value here: the functions are
+ * deterministic, so the results are the same.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "field_match.h"
+#include "name_key.h"
+#include "name_match.h"
+#include "record_score.h"
+#include "similarity.h"
+#include "translit.h"
+
+/* ---------------------------------------------------------------- names */
+
+static const char *const role_names[CD_ROLE_COUNT] = {
+	[CD_ROLE_PERSON_NAME] = "person_name",
+	[CD_ROLE_FIRST_NAME] = "first_name",
+	[CD_ROLE_LAST_NAME] = "last_name",
+	[CD_ROLE_MIDDLE_NAME] = "middle_name",
+	[CD_ROLE_COMPANY] = "company",
+	[CD_ROLE_PHONE] = "phone",
+	[CD_ROLE_EMAIL] = "email",
+	[CD_ROLE_ADDRESS] = "address",
+	[CD_ROLE_CITY] = "city",
+	[CD_ROLE_POSTCODE] = "postcode",
+	[CD_ROLE_BIRTH_DATE] = "birth_date",
+	[CD_ROLE_EXTERNAL_ID] = "external_id",
+	[CD_ROLE_CODE] = "code",
+	[CD_ROLE_TEXT] = "text",
+};
+
+bool
+cd_role_parse(const char *name, size_t len, CdRole *role)
+{
+	for (int i = 0; i < CD_ROLE_COUNT; i++)
+	{
+		if (strlen(role_names[i]) == len && memcmp(role_names[i], name, len) == 0)
+		{
+			*role = (CdRole) i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *
+cd_role_name(CdRole role)
+{
+	if ((int) role < 0 || (int) role >= CD_ROLE_COUNT)
+		return NULL;
+	return role_names[role];
+}
+
+const char *
+cd_decision_name(CdDecision d)
+{
+	switch (d)
+	{
+		case CD_DECISION_SAME:
+			return "same";
+		case CD_DECISION_MAYBE:
+			return "maybe";
+		case CD_DECISION_DISTINCT:
+			break;
+	}
+	return "distinct";
+}
+
+/* ---------------------------------------------------------------- statuses */
+
+static CdScoreStatus
+from_text_status(CdTextStatus st)
+{
+	switch (st)
+	{
+		case CD_TEXT_OK:
+			return CD_SCORE_OK;
+		case CD_TEXT_INVALID_UTF8:
+			return CD_SCORE_INVALID_UTF8;
+		case CD_TEXT_NOMEM:
+			return CD_SCORE_NOMEM;
+		case CD_TEXT_ICU_ERROR:
+			return CD_SCORE_ICU_ERROR;
+	}
+	return CD_SCORE_ICU_ERROR;
+}
+
+static CdScoreStatus
+from_match_status(CdMatchStatus st)
+{
+	switch (st)
+	{
+		case CD_MATCH_OK:
+			return CD_SCORE_OK;
+		case CD_MATCH_INVALID_UTF8:
+			return CD_SCORE_INVALID_UTF8;
+		case CD_MATCH_TOO_LONG:
+			return CD_SCORE_TOO_LONG;
+		case CD_MATCH_NOMEM:
+			return CD_SCORE_NOMEM;
+		case CD_MATCH_ICU_ERROR:
+			return CD_SCORE_ICU_ERROR;
+	}
+	return CD_SCORE_ICU_ERROR;
+}
+
+static CdScoreStatus
+from_sim_status(CdSimStatus st)
+{
+	switch (st)
+	{
+		case CD_SIM_OK:
+			return CD_SCORE_OK;
+		case CD_SIM_INVALID_UTF8:
+			return CD_SCORE_INVALID_UTF8;
+		case CD_SIM_TOO_LONG:
+			return CD_SCORE_TOO_LONG;
+		case CD_SIM_NOMEM:
+			return CD_SCORE_NOMEM;
+	}
+	return CD_SCORE_NOMEM;
+}
+
+/* ---------------------------------------------------------------- dates */
+
+static bool
+is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static bool
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* a run of 1 or 2 digits at s[*i] followed by a byte in seps: its digits, lpadded */
+static bool
+one_or_two_digits(const char *s, size_t len, size_t *i, const char *seps, char out[2])
+{
+	size_t		j = *i;
+	size_t		n = 0;
+
+	while (j < len && is_digit((unsigned char) s[j]) && n < 3)
+	{
+		j++;
+		n++;
+	}
+	if (n < 1 || n > 2 || j >= len || strchr(seps, s[j]) == NULL || s[j] == '\0')
+		return false;
+	out[0] = n == 2 ? s[*i] : '0';
+	out[1] = s[j - 1];
+	*i = j + 1;
+	return true;
+}
+
+bool
+cd_date_digits(const char *v, size_t len, char buf[8], const char **out, size_t *outlen)
+{
+	size_t		i = 0;
+	size_t		start;
+
+	while (i < len && is_ws((unsigned char) v[i]))
+		i++;
+	start = i;
+
+	/* ^\s*(\d{4})-(\d{1,2})-(\d{1,2}): a prefix; the last group takes 2 digits if it can */
+	if (len - start >= 8 && is_digit((unsigned char) v[start]) && is_digit((unsigned char) v[start + 1])
+		&& is_digit((unsigned char) v[start + 2]) && is_digit((unsigned char) v[start + 3])
+		&& v[start + 4] == '-')
+	{
+		size_t		j = start + 5;
+		char		mm[2];
+
+		if (one_or_two_digits(v, len, &j, "-", mm) && j < len && is_digit((unsigned char) v[j]))
+		{
+			memcpy(buf, v + start, 4);
+			memcpy(buf + 4, mm, 2);
+			if (j + 1 < len && is_digit((unsigned char) v[j + 1]))
+			{
+				buf[6] = v[j];
+				buf[7] = v[j + 1];
+			}
+			else
+			{
+				buf[6] = '0';
+				buf[7] = v[j];
+			}
+			*out = buf;
+			*outlen = 8;
+			return true;
+		}
+	}
+
+	/* ^\s*\d{1,2}[./]\d{1,2}[./]\d{4}\s*$ */
+	{
+		size_t		j = start;
+		char		dd[2];
+		char		mm[2];
+
+		if (one_or_two_digits(v, len, &j, "./", dd) && one_or_two_digits(v, len, &j, "./", mm)
+			&& len - j >= 4 && is_digit((unsigned char) v[j]) && is_digit((unsigned char) v[j + 1])
+			&& is_digit((unsigned char) v[j + 2]) && is_digit((unsigned char) v[j + 3]))
+		{
+			size_t		k = j + 4;
+
+			while (k < len && is_ws((unsigned char) v[k]))
+				k++;
+			if (k == len)
+			{
+				memcpy(buf, v + j, 4);
+				memcpy(buf + 4, mm, 2);
+				memcpy(buf + 6, dd, 2);
+				*out = buf;
+				*outlen = 8;
+				return true;
+			}
+		}
+	}
+
+	/* ^\s*\d{8}\s*$, then btrim(v): only spaces are trimmed */
+	{
+		size_t		k = start;
+		size_t		lo = 0;
+		size_t		hi = len;
+
+		while (k < len && k - start < 8 && is_digit((unsigned char) v[k]))
+			k++;
+		if (k - start == 8)
+		{
+			while (k < len && is_ws((unsigned char) v[k]))
+				k++;
+			if (k == len)
+			{
+				while (lo < hi && v[lo] == ' ')
+					lo++;
+				while (hi > lo && v[hi - 1] == ' ')
+					hi--;
+				*out = v + lo;
+				*outlen = hi - lo;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+typedef CdTextStatus (*KeyFn) (const char *in, size_t len, CdBuf *out);
+
+/* one text key appended to out, with the 1 MB input cap of the SQL glue */
+static CdScoreStatus
+text_key(KeyFn fn, const char *fname, const char *v, size_t len, CdBuf *out,
+		 const char **err_func)
+{
+	CdScoreStatus st;
+
+	if (len > CD_SCORE_MAX_KEY_INPUT)
+	{
+		*err_func = fname;
+		return CD_SCORE_TOO_LONG;
+	}
+	st = from_text_status(fn(v, len, out));
+	if (st != CD_SCORE_OK)
+		*err_func = fname;
+	return st;
+}
+
+CdScoreStatus
+cd_term_key(CdRole role, const char *v, size_t len, CdBuf *out, const char **err_func)
+{
+	switch (role)
+	{
+		case CD_ROLE_PERSON_NAME:
+			return text_key(cd_person_key, "person_key", v, len, out, err_func);
+		case CD_ROLE_FIRST_NAME:
+		case CD_ROLE_LAST_NAME:
+		case CD_ROLE_CITY:
+			return text_key(cd_translit, "translit", v, len, out, err_func);
+		case CD_ROLE_COMPANY:
+			{
+				CdBuf		ck;
+				CdScoreStatus st;
+
+				cd_buf_init(&ck, out->alloc);
+				st = text_key(cd_company_key, "company_key", v, len, &ck, err_func);
+				if (st == CD_SCORE_OK && ck.len > 0)
+					st = text_key(cd_translit, "translit", ck.data, ck.len, out, err_func);
+				cd_buf_free(&ck);
+				return st;
+			}
+		default:
+			return text_key(cd_name_key, "name_key", v, len, out, err_func);
+	}
+}
+
+/* roles compared through a key computed from each value; others compare raw values */
+static bool
+role_has_key(CdRole role)
+{
+	switch (role)
+	{
+		case CD_ROLE_ADDRESS:
+		case CD_ROLE_TEXT:
+		case CD_ROLE_CITY:
+		case CD_ROLE_POSTCODE:
+		case CD_ROLE_CODE:
+		case CD_ROLE_EXTERNAL_ID:
+		case CD_ROLE_BIRTH_DATE:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* the comparison key of a value, appended to out; nothing appended: NULL */
+static CdScoreStatus
+compare_key(CdRole role, const char *v, size_t len, CdBuf *out, const char **err_func)
+{
+	switch (role)
+	{
+		case CD_ROLE_ADDRESS:
+		case CD_ROLE_TEXT:
+		case CD_ROLE_CITY:
+			return text_key(cd_translit, "translit", v, len, out, err_func);
+		case CD_ROLE_POSTCODE:
+		case CD_ROLE_CODE:
+		case CD_ROLE_EXTERNAL_ID:
+			return text_key(cd_name_key, "name_key", v, len, out, err_func);
+		case CD_ROLE_BIRTH_DATE:
+			{
+				char		buf[8];
+				const char *d;
+				size_t		dl;
+
+				if (cd_date_digits(v, len, buf, &d, &dl) && !cd_buf_append(out, d, dl))
+					return CD_SCORE_NOMEM;
+				return CD_SCORE_OK;
+			}
+		default:
+			return CD_SCORE_OK;
+	}
+}
+
+static bool
+same_bytes(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+/* similarity of two comparison keys (length 0: NULL) */
+static CdScoreStatus
+compare_keys(CdRole role, const char *a, size_t alen, const char *b, size_t blen,
+			 const CdAllocator *al, double *out, const char **err_func)
+{
+	CdScoreStatus st = CD_SCORE_OK;
+
+	*out = 0;
+	if (role == CD_ROLE_EXTERNAL_ID)
+	{
+		*out = (alen > 0 && same_bytes(a, alen, b, blen)) ? 1 : 0;
+		return CD_SCORE_OK;
+	}
+	if (alen == 0 || blen == 0)
+		return CD_SCORE_OK;
+	switch (role)
+	{
+		case CD_ROLE_ADDRESS:
+		case CD_ROLE_TEXT:
+			st = from_sim_status(cd_token_similarity(a, alen, b, blen, al, out));
+			if (st != CD_SCORE_OK)
+				*err_func = "token_similarity";
+			break;
+		case CD_ROLE_CITY:
+			st = from_sim_status(cd_jaro_winkler(a, alen, b, blen, al, out));
+			if (st != CD_SCORE_OK)
+				*err_func = "jaro_winkler";
+			break;
+		case CD_ROLE_POSTCODE:
+		case CD_ROLE_CODE:
+			st = from_sim_status(cd_levenshtein_similarity(a, alen, b, blen, al, out));
+			if (st != CD_SCORE_OK)
+				*err_func = "levenshtein_similarity";
+			break;
+		case CD_ROLE_BIRTH_DATE:
+			if (same_bytes(a, alen, b, blen))
+				*out = 1;
+			/* left(da, 4) = left(db, 4), substr(da, 5, 2) = substr(db, 7, 2) and back */
+			else if (alen >= 8 && blen >= 8 && memcmp(a, b, 4) == 0
+					 && memcmp(a + 4, b + 6, 2) == 0 && memcmp(a + 6, b + 4, 2) == 0)
+				*out = 0.85;
+			else
+			{
+				st = from_sim_status(cd_levenshtein_similarity(a, alen, b, blen, al, out));
+				if (st != CD_SCORE_OK)
+					*err_func = "levenshtein_similarity";
+			}
+			break;
+		default:
+			break;
+	}
+	if (st != CD_SCORE_OK)
+		*out = 0;
+	return st;
+}
+
+/* similarity of two raw values of a role compared without a key */
+static CdScoreStatus
+compare_raw(CdRole role, const char *a, size_t alen, const char *b, size_t blen,
+			const char *region, const CdAllocator *al, double *out, const char **err_func)
+{
+	CdMatchStatus ms;
+
+	switch (role)
+	{
+		case CD_ROLE_PERSON_NAME:
+		case CD_ROLE_FIRST_NAME:
+		case CD_ROLE_LAST_NAME:
+		case CD_ROLE_MIDDLE_NAME:
+			ms = cd_name_similarity(a, alen, b, blen, al, out);
+			*err_func = "name_similarity";
+			break;
+		case CD_ROLE_COMPANY:
+			ms = cd_company_similarity(a, alen, b, blen, al, out);
+			*err_func = "company_similarity";
+			break;
+		case CD_ROLE_PHONE:
+			ms = cd_phone_similarity(a, alen, b, blen, region, out);
+			*err_func = "phone_similarity";
+			break;
+		case CD_ROLE_EMAIL:
+			ms = cd_email_similarity(a, alen, b, blen, out);
+			*err_func = "email_similarity";
+			break;
+		default:
+			*out = 0;
+			ms = CD_MATCH_OK;
+			break;
+	}
+	if (ms == CD_MATCH_OK)
+		*err_func = NULL;
+	else
+		*out = 0;
+	return from_match_status(ms);
+}
+
+CdScoreStatus
+cd_value_similarity(CdRole role, const char *a, size_t alen, const char *b, size_t blen,
+					const char *region, const CdAllocator *al, double *out,
+					const char **err_func)
+{
+	CdBuf		ka;
+	CdBuf		kb;
+	CdScoreStatus st;
+
+	*out = 0;
+	*err_func = NULL;
+	if ((int) role < 0 || (int) role >= CD_ROLE_COUNT)
+		return CD_SCORE_BAD_PROFILE;
+	if (!role_has_key(role))
+		return compare_raw(role, a, alen, b, blen, region, al, out, err_func);
+
+	cd_buf_init(&ka, al);
+	cd_buf_init(&kb, al);
+	st = compare_key(role, a, alen, &ka, err_func);
+	if (st == CD_SCORE_OK)
+		st = compare_key(role, b, blen, &kb, err_func);
+	if (st == CD_SCORE_OK)
+		st = compare_keys(role, ka.data, ka.len, kb.data, kb.len, al, out, err_func);
+	cd_buf_free(&ka);
+	cd_buf_free(&kb);
+	return st;
+}
+
+/* ---------------------------------------------------------------- profile */
+
+CdScoreStatus
+cd_score_profile_check(const CdScoreProfile *p, int *bad_field, const char **reason)
+{
+	*bad_field = -1;
+	*reason = NULL;
+	if (p == NULL || p->nfields < 0 || (p->nfields > 0 && p->fields == NULL))
+		*reason = "no fields";
+	else if (!(p->prior > 0 && p->prior < 1))
+		*reason = "\"prior\" must be in (0,1)";
+	else if (!isfinite(p->same) || !isfinite(p->maybe))
+		*reason = "the thresholds must be numbers";
+	if (*reason)
+		return CD_SCORE_BAD_PROFILE;
+
+	for (int i = 0; i < p->nfields; i++)
+	{
+		const CdScoreField *f = &p->fields[i];
+		double		sum_m = 0;
+		double		sum_u = 0;
+
+		*bad_field = i;
+		if ((int) f->role < 0 || (int) f->role >= CD_ROLE_COUNT)
+			*reason = "unknown role";
+		else if (!isfinite(f->weight))
+			*reason = "\"weight\" must be a number";
+		else if (f->role == CD_ROLE_PHONE && f->region == NULL)
+			*reason = "a phone field needs a region";
+		else if (f->nlevels < 0 || (f->nlevels > 0 && f->levels == NULL))
+			*reason = "bad levels";
+		if (*reason)
+			return CD_SCORE_BAD_PROFILE;
+		for (int j = 0; j < f->nlevels; j++)
+		{
+			const CdScoreLevel *l = &f->levels[j];
+
+			if (!isfinite(l->min) || !isfinite(l->m) || !isfinite(l->u) || !(l->m > 0) || !(l->u > 0))
+			{
+				*reason = "each level needs a \"min\" and positive \"m\" and \"u\"";
+				return CD_SCORE_BAD_PROFILE;
+			}
+			sum_m = sum_m + l->m;
+			sum_u = sum_u + l->u;
+		}
+		if (!(1 - sum_m > 0) || !(1 - sum_u > 0))
+		{
+			*reason = "the \"m\" and the \"u\" of the levels must each sum below 1";
+			return CD_SCORE_BAD_PROFILE;
+		}
+	}
+	*bad_field = -1;
+	return CD_SCORE_OK;
+}
+
+/* ---------------------------------------------------------------- scoring */
+
+/* PostgreSQL's ln(2), from libm at run time (not folded by the compiler) */
+static double
+ln2(void)
+{
+	static double v = 0;
+
+	if (v == 0)
+	{
+		volatile double two = 2.0;
+
+		v = log(two);
+	}
+	return v;
+}
+
+/* float8 greatest()/least() of PostgreSQL: NaN sorts above every number */
+static double
+pg_greatest(double a, double b)
+{
+	if (isnan(a))
+		return a;
+	if (isnan(b))
+		return b;
+	return a >= b ? a : b;
+}
+
+static double
+pg_least(double a, double b)
+{
+	if (isnan(a))
+		return b;
+	if (isnan(b))
+		return a;
+	return a <= b ? a : b;
+}
+
+/* keys of the values of one side, concatenated; key i is text[start[i] .. start[i+1]) */
+#define LOCAL_VALUES 16
+
+typedef struct SideKeys
+{
+	CdBuf		text;
+	size_t	   *start;
+	size_t		local[LOCAL_VALUES + 1];
+	const CdAllocator *al;
+} SideKeys;
+
+static void
+side_keys_init(SideKeys *k, const CdAllocator *al)
+{
+	cd_buf_init(&k->text, al);
+	k->start = NULL;
+	k->al = al;
+}
+
+static void
+side_keys_free(SideKeys *k)
+{
+	cd_buf_free(&k->text);
+	if (k->start != NULL && k->start != k->local)
+		k->al->release(k->start, k->al->ctx);
+	k->start = NULL;
+}
+
+static CdScoreStatus
+side_keys_build(SideKeys *k, CdRole role, const CdValues *vals, const char **err_func)
+{
+	cd_buf_reset(&k->text);
+	if (k->start != NULL && k->start != k->local)
+		k->al->release(k->start, k->al->ctx);
+	k->start = NULL;
+	if (vals->n <= LOCAL_VALUES)
+		k->start = k->local;
+	else
+	{
+		k->start = k->al->alloc(sizeof(size_t) * ((size_t) vals->n + 1), k->al->ctx);
+		if (k->start == NULL)
+			return CD_SCORE_NOMEM;
+	}
+	for (int i = 0; i < vals->n; i++)
+	{
+		CdScoreStatus st;
+
+		k->start[i] = k->text.len;
+		st = compare_key(role, vals->v[i].ptr, vals->v[i].len, &k->text, err_func);
+		if (st != CD_SCORE_OK)
+			return st;
+	}
+	k->start[vals->n] = k->text.len;
+	return CD_SCORE_OK;
+}
+
+static void
+side_key(const SideKeys *k, int i, const char **p, size_t *len)
+{
+	*len = k->start[i + 1] - k->start[i];
+	*p = *len > 0 ? k->text.data + k->start[i] : "";
+}
+
+/* frequency of a term, or the unknown-term frequency */
+static double
+term_freq(CdTermFreqFn fn, void *ctx, int field, const char *t, size_t len, double unknown)
+{
+	double		f = fn != NULL ? fn(ctx, field, t, len) : -1;
+
+	return f < 0 ? unknown : f;
+}
+
+/*
+ * exp(sum(ln(freq))) over the term keys of one value, as the SQL subquery; *has false
+ * when the SQL gives NULL (a person name without a term).
+ */
+static CdScoreStatus
+side_tf(CdRole role, int field, const CdStr *v, CdTermFreqFn fn, void *ctx, double unknown,
+		CdBuf *scratch, bool *has, double *out, const char **err_func)
+{
+	CdScoreStatus st;
+	double		sum;
+
+	cd_buf_reset(scratch);
+	st = cd_term_key(role, v->ptr, v->len, scratch, err_func);
+	if (st != CD_SCORE_OK)
+		return st;
+	if (role == CD_ROLE_PERSON_NAME)
+	{
+		/* string_to_array(key, ' '): NULL key -> no rows -> NULL */
+		size_t		s = 0;
+		bool		first = true;
+
+		if (scratch->len == 0)
+		{
+			*has = false;
+			return CD_SCORE_OK;
+		}
+		sum = 0;
+		for (size_t i = 0; i <= scratch->len; i++)
+		{
+			if (i == scratch->len || scratch->data[i] == ' ')
+			{
+				double		l = log(term_freq(fn, ctx, field, scratch->data + s, i - s, unknown));
+
+				sum = first ? l : sum + l;
+				first = false;
+				s = i + 1;
+			}
+		}
+	}
+	else if (scratch->len == 0)
+		sum = log(unknown);		/* ARRAY[NULL]: a term that matches no statistics row */
+	else
+		sum = log(term_freq(fn, ctx, field, scratch->data, scratch->len, unknown));
+	*has = true;
+	*out = exp(sum);
+	return CD_SCORE_OK;
+}
+
+static CdScoreStatus
+score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues *vb,
+			CdTermFreqFn fn, void *ctx, SideKeys *ka, SideKeys *kb, CdBuf *scratch,
+			const CdAllocator *al, CdFieldScore *fs, const char **err_func)
+{
+	const CdScoreField *f = &p->fields[fi];
+	CdScoreStatus st;
+	double		best = -1;
+	bool		keyed = role_has_key(f->role);
+	bool		named = false;
+	double		sum_m = 0;
+	double		sum_u = 0;
+
+	fs->tf_used = false;
+	if (va->n <= 0 || vb->n <= 0)
+	{
+		fs->level = CD_LEVEL_MISSING;
+		fs->level_name = "missing";
+		fs->similarity = 0;
+		fs->best_a = fs->best_b = -1;
+		fs->m = fs->u = 0;
+		fs->weight = 0;
+		return CD_SCORE_OK;
+	}
+
+	if (keyed)
+	{
+		st = side_keys_build(ka, f->role, va, err_func);
+		if (st == CD_SCORE_OK)
+			st = side_keys_build(kb, f->role, vb, err_func);
+		if (st != CD_SCORE_OK)
+			return st;
+	}
+	fs->best_a = fs->best_b = 0;
+	for (int i = 0; i < va->n; i++)
+	{
+		for (int j = 0; j < vb->n; j++)
+		{
+			double		s;
+
+			if (keyed)
+			{
+				const char *x;
+				const char *y;
+				size_t		xl;
+				size_t		yl;
+
+				side_key(ka, i, &x, &xl);
+				side_key(kb, j, &y, &yl);
+				st = compare_keys(f->role, x, xl, y, yl, al, &s, err_func);
+			}
+			else
+				st = compare_raw(f->role, va->v[i].ptr, va->v[i].len, vb->v[j].ptr, vb->v[j].len,
+								 f->region, al, &s, err_func);
+			if (st != CD_SCORE_OK)
+				return st;
+			if (s > best)
+			{
+				best = s;
+				fs->best_a = i;
+				fs->best_b = j;
+			}
+		}
+	}
+	fs->similarity = best;
+
+	/* the level loop of match_rows, "level_name IS NULL" being !named */
+	fs->level = CD_LEVEL_DIFFERENT;
+	for (int j = 0; j < f->nlevels; j++)
+	{
+		const CdScoreLevel *l = &f->levels[j];
+
+		sum_m = sum_m + l->m;
+		sum_u = sum_u + l->u;
+		if (!named && best >= l->min)
+		{
+			named = l->name != NULL;
+			fs->level = j;
+			fs->m = l->m;
+			fs->u = l->u;
+			fs->tf_used = false;
+			/* an unnamed level's m and u are always overwritten: no need for its TF */
+			if (named && l->tf && p->analyzed_rows > 0)
+			{
+				double		unknown = p->unknown_freq > 0 ? p->unknown_freq
+					: 1.0 / (double) p->analyzed_rows;
+				bool		has_a;
+				bool		has_b;
+				double		ta = 0;
+				double		tb = 0;
+
+				st = side_tf(f->role, fi, &va->v[fs->best_a], fn, ctx, unknown, scratch, &has_a, &ta, err_func);
+				if (st == CD_SCORE_OK)
+					st = side_tf(f->role, fi, &vb->v[fs->best_b], fn, ctx, unknown, scratch, &has_b, &tb, err_func);
+				if (st != CD_SCORE_OK)
+					return st;
+				if (has_a || has_b)
+				{
+					double		tf_u = !has_a ? tb : !has_b ? ta : pg_greatest(ta, tb);
+
+					fs->u = pg_least(pg_greatest(tf_u, 1e-7), 0.5);
+					fs->tf_used = true;
+				}
+			}
+		}
+	}
+	if (!named)
+	{
+		fs->level = CD_LEVEL_DIFFERENT;
+		fs->m = 1 - sum_m;
+		fs->u = 1 - sum_u;
+		fs->tf_used = false;
+	}
+	fs->level_name = named ? f->levels[fs->level].name : "different";
+	fs->weight = f->weight * log(fs->m / fs->u) / ln2();
+	return CD_SCORE_OK;
+}
+
+CdScoreStatus
+cd_record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
+				CdTermFreqFn term_freq_fn, void *tf_ctx, const CdAllocator *al,
+				CdRecordScore *out)
+{
+	CdScoreStatus st = CD_SCORE_OK;
+	SideKeys	ka;
+	SideKeys	kb;
+	CdBuf		scratch;
+	double		total;
+	int			bad;
+	const char *reason;
+
+	out->err_field = -1;
+	out->err_func = NULL;
+	if (cd_score_profile_check(p, &bad, &reason) != CD_SCORE_OK)
+	{
+		out->err_field = bad;
+		return CD_SCORE_BAD_PROFILE;
+	}
+
+	side_keys_init(&ka, al);
+	side_keys_init(&kb, al);
+	cd_buf_init(&scratch, al);
+
+	out->prior_weight = log(p->prior / (1 - p->prior)) / ln2();
+	total = out->prior_weight;
+	for (int i = 0; i < p->nfields; i++)
+	{
+		const char *err_func = NULL;
+
+		st = score_field(p, i, &a[i], &b[i], term_freq_fn, tf_ctx, &ka, &kb, &scratch, al,
+						 &out->fields[i], &err_func);
+		if (st != CD_SCORE_OK)
+		{
+			out->err_field = i;
+			out->err_func = err_func;
+			break;
+		}
+		if (out->fields[i].level != CD_LEVEL_MISSING)
+			total = total + out->fields[i].weight;
+	}
+	side_keys_free(&ka);
+	side_keys_free(&kb);
+	cd_buf_free(&scratch);
+	if (st != CD_SCORE_OK)
+		return st;
+
+	out->total_weight = total;
+	out->score = 1.0 / (1.0 + pow(2.0, pg_least(pg_greatest(-total, -1000), 1000)));
+	if (out->score >= p->same)
+		out->decision = CD_DECISION_SAME;
+	else if (out->score >= p->maybe)
+		out->decision = CD_DECISION_MAYBE;
+	else
+		out->decision = CD_DECISION_DISTINCT;
+	return CD_SCORE_OK;
+}
