@@ -249,6 +249,39 @@ split_words(const char *t, size_t len, bool person, Side *side)
 static size_t pinyin_key(const char *w, size_t n, char *key);
 
 /*
+ * w has the shape of one pinyin syllable without tone: an optional initial (b p m f d
+ * t n l g k h j q x zh ch sh r z c s y w), vowels, then at most n, ng or r.
+ */
+static bool
+pinyin_syllable(const char *w, size_t n)
+{
+	size_t		i = 0;
+
+	if (n >= 2 && w[1] == 'h' && (w[0] == 'z' || w[0] == 'c' || w[0] == 's'))
+		i = 2;
+	else if (n >= 1 && strchr("bpmfdtnlgkhjqxrzcsyw", w[0]) != NULL)
+		i = 1;
+	if (i >= n || strchr("aeiouv", w[i]) == NULL)
+		return false;
+	while (i < n && strchr("aeiouv", w[i]) != NULL)
+		i++;
+	return i == n || (n - i == 1 && (w[i] == 'n' || w[i] == 'r')) ||
+		(n - i == 2 && w[i] == 'n' && w[i + 1] == 'g');
+}
+
+/* words i .. i + r - 1 of x are all pinyin syllables */
+static bool
+pinyin_run(const Side *x, int i, int r)
+{
+	int			k;
+
+	for (k = i; k < i + r; k++)
+		if (!pinyin_syllable(x->w[k].raw, x->w[k].rlen))
+			return false;
+	return true;
+}
+
+/*
  * Join runs of 2-4 adjacent words of x whose concatenation is a word of y: "xiao ming"
  * against "xiaoming", "anna maria" against "annamaria"; for a side that may be pinyin,
  * also when the concatenation read as pinyin has the key (3+ classes) of a word of y:
@@ -295,7 +328,7 @@ join_words(Side *x, const Side *y, bool person)
 			for (j = 0; j < y->n; j++)
 				if (y->w[j].flen == cflen && memcmp(y->w[j].fold, cfold, cflen) == 0)
 					break;
-			if (j == y->n && person && (x->readings & RD_PINYIN))
+			if (j == y->n && person && (x->readings & RD_PINYIN) && pinyin_run(x, i, r))
 			{
 				char		key[CD_SPELL_FOLD_SIZE(RD_SIZE)];
 				size_t		kl = pinyin_key(cat, clen, key);
