@@ -21,7 +21,7 @@ ISOLATION_OPTS = --inputdir=test/isolation --load-extension=$(EXTENSION) --encod
 
 PKGS = libutf8proc icu-uc icu-i18n
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 PG_CPPFLAGS = -I$(srcdir)/src/core -I$(srcdir)/src $(PKG_CFLAGS)
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK = $(PKG_LIBS)
