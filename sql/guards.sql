@@ -70,6 +70,10 @@ SELECT crmdedup.resolve(min(id), 'maybe') FROM crmdedup.review;
 UPDATE g_contacts SET company = 'ООО Ромашка' WHERE full_name = 'Иван Петров';
 SELECT count(*) FILTER (WHERE status = 'open') AS open, count(*) FILTER (WHERE status = 'distinct') AS distinct_pairs
   FROM crmdedup.review;
+-- a pair decided as the same: the new row is merged into the existing one
+SELECT crmdedup.resolve(max(id), 'merge') FROM crmdedup.review WHERE status = 'open';
+SELECT id, existing_id, new_id, status FROM crmdedup.review ORDER BY id;
+SELECT count(*) AS merges, min(survivor) AS survivor, min(losers::text) AS losers FROM crmdedup.merge_log;
 SELECT crmdedup.unguard('g_review');
 
 -- a link guard: a returning client's new request is stored and attached to the existing record
@@ -134,5 +138,7 @@ SELECT crmdedup.guard_trigger();
 
 SELECT count(*) AS guards FROM crmdedup.guards;
 DELETE FROM crmdedup.review;
+DELETE FROM crmdedup.merge_log;
+SELECT setval(pg_get_serial_sequence('crmdedup.merge_log', 'merge_id'), 1, false) IS NOT NULL AS merge_ids_reset;
 SELECT crmdedup.drop_profile('g_contacts');
 DROP TABLE g_contacts;

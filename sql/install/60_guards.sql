@@ -269,6 +269,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
+    mid bigint;
 BEGIN
     IF decision IS NULL OR decision NOT IN ('merge', 'distinct') THEN
         RAISE EXCEPTION 'invalid decision "%"', coalesce(decision, '')
@@ -283,11 +284,23 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     IF decision = 'merge' THEN
-        IF to_regprocedure('@extschema@.merge(regclass,text,text[],jsonb)') IS NULL THEN
-            RAISE EXCEPTION 'merging needs crmdedup.merge, which this version does not have'
-                USING ERRCODE = 'feature_not_supported';
-        END IF;
-        EXECUTE 'CALL @extschema@.merge($1, $2, $3, $4)' USING r.table_oid, r.existing_id, ARRAY[r.new_id], '{}'::jsonb;
+        -- the new row is folded into the existing one, with the default column rules
+        CALL @extschema@.merge_text_keys(r.table_oid, r.existing_id, ARRAY[r.new_id], '{}'::jsonb, mid);
+        -- other open pairs of the merged row now concern the survivor
+        UPDATE @extschema@.review rv
+           SET new_id = CASE WHEN rv.new_id = r.new_id THEN r.existing_id ELSE rv.new_id END,
+               existing_id = CASE WHEN rv.existing_id = r.new_id THEN r.existing_id ELSE rv.existing_id END
+         WHERE rv.table_oid = r.table_oid AND rv.status = 'open' AND rv.id <> r.id
+           AND r.new_id IN (rv.new_id, rv.existing_id);
+        UPDATE @extschema@.review rv SET status = 'merge', resolved_at = now(), resolved_by = current_user
+         WHERE rv.table_oid = r.table_oid AND rv.status = 'open' AND rv.new_id = rv.existing_id;
+        -- a pair a person already called distinct stays decided
+        UPDATE @extschema@.review rv SET status = 'distinct', resolved_at = now(), resolved_by = current_user
+         WHERE rv.table_oid = r.table_oid AND rv.status = 'open'
+           AND EXISTS (SELECT 1 FROM @extschema@.review d
+                        WHERE d.table_oid = rv.table_oid AND d.status = 'distinct'
+                          AND ((d.new_id = rv.new_id AND d.existing_id = rv.existing_id)
+                            OR (d.new_id = rv.existing_id AND d.existing_id = rv.new_id)));
     END IF;
     UPDATE @extschema@.review rv SET status = decision, resolved_at = now(), resolved_by = current_user
      WHERE rv.id = review_id;
