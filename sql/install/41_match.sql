@@ -75,119 +75,43 @@ RETURN CASE role
     ELSE ARRAY[@extschema@.name_key(v)]
 END;
 
--- Score a pair of rows given as jsonb (to_jsonb of a table row).
+-- Score a pair of rows given as jsonb (to_jsonb of a table row).  The scoring itself is
+-- crmdedup.score_rows() (C, 42_score.sql); this fetches the values of child-table fields
+-- ("from") by the rows' ids and puts them under the field's name first.  A NULL row
+-- counts as a row without values.
 CREATE FUNCTION @extschema@.match_rows(profile text, a jsonb, b jsonb,
     OUT score float8, OUT decision text, OUT weight float8, OUT explanation jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    p record;
     c jsonb;
     f jsonb;
-    lvl jsonb;
+    q text;
     va text[];
     vb text[];
-    x text;
-    y text;
-    s float8;
-    best float8;
-    best_a text;
-    best_b text;
-    m float8;
-    u float8;
-    w float8;
-    level_name text;
-    tf_u float8;
-    sum_m float8;
-    sum_u float8;
-    details jsonb := '[]';
 BEGIN
-    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = match_rows.profile;
+    SELECT pr.compiled INTO c FROM @extschema@.profiles pr WHERE pr.name = match_rows.profile;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
     END IF;
-    c := p.compiled;
-    weight := ln((c->>'prior')::float8 / (1 - (c->>'prior')::float8)) / ln(2);
-
-    FOR f IN SELECT * FROM jsonb_array_elements(c->'fields') LOOP
-        IF f ? 'from' THEN
-            EXECUTE format('SELECT coalesce(array_agg(%I::text) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s WHERE %I = $1::%s',
-                           f->'from'->>'column', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
-                           f->'from'->>'key_type')
-               INTO va USING a->>(c->>'id');
-            EXECUTE format('SELECT coalesce(array_agg(%I::text) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s WHERE %I = $1::%s',
-                           f->'from'->>'column', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
-                           f->'from'->>'key_type')
-               INTO vb USING b->>(c->>'id');
-        ELSE
-            va := @extschema@.field_values(a->(f->>'field'));
-            vb := @extschema@.field_values(b->(f->>'field'));
+    a := coalesce(a, '{}');
+    b := coalesce(b, '{}');
+    FOR f IN SELECT * FROM jsonb_array_elements(c->'fields') AS e WHERE e ? 'from' LOOP
+        q := format('SELECT coalesce(array_agg(%I::text) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s WHERE %I = $1::%s',
+                    f->'from'->>'column', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
+                    f->'from'->>'key_type');
+        EXECUTE q INTO va USING a->>(c->>'id');
+        EXECUTE q INTO vb USING b->>(c->>'id');
+        IF jsonb_typeof(a) = 'object' THEN
+            a := a || jsonb_build_object(f->>'field', va);
         END IF;
-
-        IF cardinality(va) = 0 OR cardinality(vb) = 0 THEN
-            details := details || jsonb_build_array(jsonb_build_object(
-                'field', f->>'field', 'role', f->>'role', 'level', 'missing', 'weight', 0));
-            CONTINUE;
+        IF jsonb_typeof(b) = 'object' THEN
+            b := b || jsonb_build_object(f->>'field', vb);
         END IF;
-
-        best := -1;
-        FOREACH x IN ARRAY va LOOP
-            FOREACH y IN ARRAY vb LOOP
-                s := coalesce(@extschema@.value_similarity(f->>'role', x, y, f->>'region'), 0);
-                IF s > best THEN
-                    best := s; best_a := x; best_b := y;
-                END IF;
-            END LOOP;
-        END LOOP;
-
-        level_name := NULL;
-        sum_m := 0; sum_u := 0;
-        FOR lvl IN SELECT * FROM jsonb_array_elements(f->'levels') LOOP
-            sum_m := sum_m + (lvl->>'m')::float8;
-            sum_u := sum_u + (lvl->>'u')::float8;
-            IF level_name IS NULL AND best >= (lvl->>'min')::float8 THEN
-                level_name := lvl->>'level';
-                m := (lvl->>'m')::float8;
-                u := (lvl->>'u')::float8;
-                -- agreeing on a rare value is stronger evidence than on a common one
-                IF coalesce((lvl->>'tf')::boolean, false) AND p.analyzed_rows > 0 THEN
-                    SELECT greatest(ta, tb) INTO tf_u FROM (
-                        SELECT (SELECT exp(sum(ln(coalesce(t.freq, 1.0 / p.analyzed_rows))))
-                                  FROM unnest(@extschema@.term_keys(f->>'role', best_a)) AS k
-                                  LEFT JOIN @extschema@.term_stats t
-                                         ON t.profile = p.name AND t.field = f->>'field' AND t.term = k) AS ta,
-                               (SELECT exp(sum(ln(coalesce(t.freq, 1.0 / p.analyzed_rows))))
-                                  FROM unnest(@extschema@.term_keys(f->>'role', best_b)) AS k
-                                  LEFT JOIN @extschema@.term_stats t
-                                         ON t.profile = p.name AND t.field = f->>'field' AND t.term = k) AS tb) q;
-                    IF tf_u IS NOT NULL THEN
-                        u := least(greatest(tf_u, 1e-7), 0.5);
-                    END IF;
-                END IF;
-            END IF;
-        END LOOP;
-        IF level_name IS NULL THEN
-            level_name := 'different';
-            m := 1 - sum_m;
-            u := 1 - sum_u;
-        END IF;
-        w := (f->>'weight')::float8 * ln(m / u) / ln(2);
-        weight := weight + w;
-        details := details || jsonb_build_array(jsonb_build_object(
-            'field', f->>'field', 'role', f->>'role', 'level', level_name,
-            'similarity', round(best::numeric, 3), 'weight', round(w::numeric, 2),
-            'm', round(m::numeric, 6), 'u', round(u::numeric, 8), 'a', best_a, 'b', best_b));
     END LOOP;
-
-    score := 1 / (1 + power(2::float8, least(greatest(-weight, -1000), 1000)));
-    decision := CASE WHEN score >= (c->>'same')::float8 THEN 'same'
-                     WHEN score >= (c->>'maybe')::float8 THEN 'maybe'
-                     ELSE 'distinct' END;
-    explanation := jsonb_build_object('profile', profile, 'score', round(score::numeric, 4),
-                                      'decision', decision, 'total_weight', round(weight::numeric, 2),
-                                      'prior_weight', round((ln((c->>'prior')::float8 / (1 - (c->>'prior')::float8)) / ln(2))::numeric, 2),
-                                      'fields', details);
+    SELECT s.score, s.decision, s.weight, s.explanation INTO score, decision, weight, explanation
+      FROM @extschema@.score_rows(profile, a, b) AS s;
 END;
 $$;
 

@@ -228,7 +228,7 @@ BEGIN
                    'ELSE (x->>''level'') || '' '' || (x->>''similarity'') END || '' ('' || (x->>''field'') || '')'', '', '' '
                    'ORDER BY (x->>''weight'')::float8 DESC) FROM jsonb_array_elements(m.explanation->''fields'') x '
                    'WHERE (x->>''weight'')::float8 > 0) '
-                   'FROM %s t CROSS JOIN LATERAL @extschema@.match_rows(%L, to_jsonb($1), to_jsonb(t)) m '
+                   'FROM %s t CROSS JOIN LATERAL @extschema@.score_rows(%L, to_jsonb($1), to_jsonb(t), true) m '
                    'WHERE (%s) AND t.%I IS DISTINCT FROM ($1).%I AND m.score >= $2 ORDER BY m.score DESC, 1 LIMIT 3',
                    idcol, tbl, profile, array_to_string(conds, ' OR '), idcol, idcol));
 

@@ -1,0 +1,931 @@
+/*
+ * score_fn.c
+ *		SQL glue of record scoring: crmdedup.score_rows(profile, a jsonb, b jsonb, explain),
+ *		the C twin of the PL/pgSQL crmdedup.match_rows() (core: record_score.h).
+ *
+ * Per call site (fn_extra, memory in fn_mcxt) a cache holds each profile used: its
+ * compiled spec read once through SPI, and a hash table (field, term) -> frequency.
+ * Term frequencies are looked up one term at a time through a saved plan until
+ * TERM_BULK_AFTER distinct terms were asked for; then all the profile's term_stats rows
+ * are read at once (a report), so that one pair (a guard, match()) never pays for
+ * reading a table that has a row per distinct name.  The cache is dropped when the
+ * snapshot or command changes (a PL/pgSQL simple expression keeps its fn_extra across
+ * statements): what is read is always what the current snapshot sees.
+ *
+ * Values of a field are read from the jsonb rows under the field's name, with the rules
+ * of crmdedup.field_values(): a scalar string or number is one value; a JSON array holds
+ * strings, numbers, or objects with the value under "value", "phone", "email", "number"
+ * or "address" (the first present and not null); null and blank strings are no value.
+ * A field whose values live in a child table ("from" in the profile) is read the same
+ * way: the caller puts the child rows' values under the field's name, as match_rows()
+ * does.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/snapmgr.h"
+
+#include "crmdedup.h"
+#include "phone.h"
+#include "record_score.h"
+
+/* distinct terms looked up one by one before all term_stats rows of the profile are read */
+#define TERM_BULK_AFTER 1024
+/* rows fetched per round trip when reading all term_stats rows */
+#define TERM_FETCH_ROWS 10000
+
+/* ---------------------------------------------------------------- term hash */
+
+typedef struct TermKey
+{
+	int			field;
+	uint32		len;
+	const char *term;
+} TermKey;
+
+typedef struct TermEntry
+{
+	TermKey		key;
+	uint32		hash;
+	char		status;
+	bool		known;			/* a term_stats row exists */
+	double		freq;
+} TermEntry;
+
+static inline uint32
+term_key_hash(TermKey k)
+{
+	return hash_combine(murmurhash32((uint32) k.field),
+						hash_bytes((const unsigned char *) k.term, (int) k.len));
+}
+
+static inline bool
+term_key_equal(TermKey a, TermKey b)
+{
+	return a.field == b.field && a.len == b.len && memcmp(a.term, b.term, a.len) == 0;
+}
+
+#define SH_PREFIX termhash
+#define SH_ELEMENT_TYPE TermEntry
+#define SH_KEY_TYPE TermKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) term_key_hash(k)
+#define SH_EQUAL(tb, a, b) term_key_equal(a, b)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) a->hash
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* ---------------------------------------------------------------- cache */
+
+typedef struct ProfileCache
+{
+	struct ProfileCache *next;
+	char	   *name;
+	CdScoreProfile prof;
+	CdScoreField *fields;
+	char	  **field_names;
+	char	  **role_names;
+	termhash_hash *terms;
+	bool		terms_all_loaded;
+	int			terms_asked;	/* single lookups so far */
+} ProfileCache;
+
+typedef struct ScoreCache
+{
+	MemoryContext datacxt;		/* profiles and term hashes; reset when stale */
+	MemoryContext callcxt;		/* per-call scratch, reset at every call */
+	TupleDesc	tupdesc;
+	ProfileCache *profiles;
+	/* what the cached data was read under */
+	bool		valid;
+	LocalTransactionId lxid;
+	TransactionId xmin;
+	TransactionId xmax;
+	CommandId	curcid;
+	uint64		completions;
+} ScoreCache;
+
+/* saved plans, for the life of the backend */
+static SPIPlanPtr plan_profile = NULL;
+static SPIPlanPtr plan_term = NULL;
+static SPIPlanPtr plan_terms_all = NULL;
+
+static SPIPlanPtr
+saved_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*slot = p;
+	}
+	return *slot;
+}
+
+static const char *const SQL_PROFILE =
+"SELECT p.compiled, p.analyzed_rows,"
+"       CASE WHEN p.analyzed_rows OPERATOR(pg_catalog.>) 0"
+"            THEN (1.0 OPERATOR(pg_catalog./) p.analyzed_rows)::pg_catalog.float8 END"
+"  FROM crmdedup.profiles p WHERE p.name OPERATOR(pg_catalog.=) $1";
+
+static const char *const SQL_TERM =
+"SELECT t.freq FROM crmdedup.term_stats t"
+" WHERE t.profile OPERATOR(pg_catalog.=) $1 AND t.field OPERATOR(pg_catalog.=) $2"
+"   AND t.term OPERATOR(pg_catalog.=) $3";
+
+static const char *const SQL_TERMS_ALL =
+"SELECT t.field, t.term, t.freq FROM crmdedup.term_stats t"
+" WHERE t.profile OPERATOR(pg_catalog.=) $1";
+
+static void
+bad_profile(const char *name, const char *detail_field, const char *reason)
+{
+	if (detail_field)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("profile \"%s\" has an invalid compiled spec", name),
+				 errdetail("Field \"%s\": %s.", detail_field, reason),
+				 errhint("Recompile it with crmdedup.alter_profile().")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("profile \"%s\" has an invalid compiled spec", name),
+			 errdetail("%s.", reason),
+			 errhint("Recompile it with crmdedup.alter_profile().")));
+}
+
+static double
+get_float(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
+{
+	Datum		d = SPI_getbinval(tup, desc, col, isnull);
+
+	return *isnull ? 0 : DatumGetFloat8(d);
+}
+
+static bool jsonb_value_text(JsonbValue *v, CdStr *out);
+
+/* obj->>key as a NUL-terminated string in CurrentMemoryContext; NULL as ->> gives it */
+static char *
+jb_text(JsonbContainer *obj, const char *key)
+{
+	JsonbValue	v;
+	CdStr		s;
+
+	if (obj == NULL || !JsonContainerIsObject(obj)
+		|| getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL
+		|| !jsonb_value_text(&v, &s))
+		return NULL;
+	return pnstrdup(s.ptr, s.len);
+}
+
+/* (obj->>key)::float8; false for NULL */
+static bool
+jb_float(JsonbContainer *obj, const char *key, double *out)
+{
+	char	   *t = jb_text(obj, key);
+
+	if (t == NULL)
+		return false;
+	*out = DatumGetFloat8(DirectFunctionCall1(float8in, CStringGetDatum(t)));
+	return true;
+}
+
+/* the elements of obj->key as jsonb_array_elements() gives them: none for NULL */
+static int
+jb_array(const char *profile, const char *where, JsonbContainer *obj, const char *key,
+		 JsonbContainer **arr)
+{
+	JsonbValue	v;
+
+	*arr = NULL;
+	if (obj == NULL || !JsonContainerIsObject(obj)
+		|| getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL || v.type == jbvNull)
+		return 0;
+	if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data))
+		bad_profile(profile, where, psprintf("\"%s\" is not an array", key));
+	*arr = v.val.binary.data;
+	return JsonContainerSize(*arr);
+}
+
+/* element i of an array container, as a container (NULL for a scalar) */
+static JsonbContainer *
+jb_elem(JsonbContainer *arr, int i)
+{
+	JsonbValue *v = getIthJsonbValueFromContainer(arr, (uint32) i);
+
+	return (v != NULL && v->type == jbvBinary) ? v->val.binary.data : NULL;
+}
+
+/*
+ * Read a profile through SPI (one row of crmdedup.profiles) into cache memory; errors
+ * when it does not exist.  The compiled spec is read with the SQL's rules: x->>'key'
+ * cast to float8 or boolean with the types' input functions, missing arrays as none.
+ */
+static ProfileCache *
+load_profile(ScoreCache *cache, text *name_t)
+{
+	MemoryContext old;
+	ProfileCache *pc;
+	char	   *name = text_to_cstring(name_t);
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {PointerGetDatum(name_t)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Jsonb	   *compiled;
+	JsonbContainer *root;
+	JsonbContainer *farr;
+	int			nfields;
+	CdScoreLevel *levels;
+	int			nlevels_total = 0;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_plan(saved_plan(&plan_profile, SQL_PROFILE, 1, argtypes), args, NULL, true, 1)
+		!= SPI_OK_SELECT)
+		elog(ERROR, "could not read crmdedup.profiles");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("profile \"%s\" does not exist", name)));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	{
+		Datum		d = SPI_getbinval(tup, desc, 1, &isnull);
+
+		if (isnull)
+			bad_profile(name, NULL, "it is NULL");
+		compiled = DatumGetJsonbP(d);	/* in SPI memory, gone at SPI_finish */
+	}
+	root = &compiled->root;
+
+	old = MemoryContextSwitchTo(cache->datacxt);
+	pc = palloc0(sizeof(ProfileCache));
+	pc->name = pstrdup(name);
+	{
+		Datum		d = SPI_getbinval(tup, desc, 2, &isnull);
+
+		pc->prof.analyzed_rows = isnull ? 0 : DatumGetInt64(d);
+	}
+	pc->prof.unknown_freq = get_float(tup, desc, 3, &isnull);
+	if (!JsonContainerIsObject(root)
+		|| !jb_float(root, "prior", &pc->prof.prior)
+		|| !jb_float(root, "same", &pc->prof.same)
+		|| !jb_float(root, "maybe", &pc->prof.maybe))
+		bad_profile(name, NULL, "\"prior\", \"same\" and \"maybe\" must be numbers");
+
+	nfields = jb_array(name, NULL, root, "fields", &farr);
+	for (int i = 0; i < nfields; i++)
+	{
+		JsonbContainer *larr;
+
+		nlevels_total += jb_array(name, "?", jb_elem(farr, i), "levels", &larr);
+	}
+	pc->fields = palloc0(sizeof(CdScoreField) * Max(nfields, 1));
+	pc->field_names = palloc0(sizeof(char *) * Max(nfields, 1));
+	pc->role_names = palloc0(sizeof(char *) * Max(nfields, 1));
+	levels = palloc0(sizeof(CdScoreLevel) * Max(nlevels_total, 1));
+	for (int i = 0, li = 0; i < nfields; i++)
+	{
+		JsonbContainer *fo = jb_elem(farr, i);
+		CdScoreField *f = &pc->fields[i];
+		char	   *field = jb_text(fo, "field");
+		char	   *role = jb_text(fo, "role");
+		JsonbContainer *larr;
+		int			nl;
+
+		if (field == NULL)
+			bad_profile(name, "?", "it has no name");
+		pc->field_names[i] = field;
+		if (role == NULL || !cd_role_parse(role, strlen(role), &f->role))
+			bad_profile(name, field, "unknown role");
+		pc->role_names[i] = role;
+		if (!jb_float(fo, "weight", &f->weight))
+			bad_profile(name, field, "\"weight\" must be a number");
+		f->region = jb_text(fo, "region");
+		if (f->role == CD_ROLE_PHONE
+			&& (f->region == NULL || !cd_phone_region_known(f->region, strlen(f->region))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown phone region \"%s\"", f->region ? f->region : ""),
+					 errdetail("Field \"%s\" of profile \"%s\" has it.", field, name),
+					 errhint("Use an ISO 3166-1 alpha-2 country code such as 'RU', 'US' or 'CN', "
+							 "or 'ZZ' to accept only numbers written with a country code.")));
+		nl = jb_array(name, field, fo, "levels", &larr);
+		f->levels = &levels[li];
+		f->nlevels = nl;
+		for (int j = 0; j < nl; j++)
+		{
+			JsonbContainer *lo = jb_elem(larr, j);
+			CdScoreLevel *l = &levels[li++];
+			char	   *tf;
+
+			l->name = jb_text(lo, "level");
+			if (!jb_float(lo, "min", &l->min) || !jb_float(lo, "m", &l->m) || !jb_float(lo, "u", &l->u))
+				bad_profile(name, field, "each level needs numbers \"min\", \"m\" and \"u\"");
+			tf = jb_text(lo, "tf");
+			l->tf = tf != NULL && DatumGetBool(DirectFunctionCall1(boolin, CStringGetDatum(tf)));
+		}
+	}
+	pc->prof.fields = pc->fields;
+	pc->prof.nfields = nfields;
+	pc->terms = termhash_create(cache->datacxt, 256, NULL);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+
+	{
+		int			bad;
+		const char *reason;
+
+		if (cd_score_profile_check(&pc->prof, &bad, &reason) != CD_SCORE_OK)
+			bad_profile(name, bad >= 0 ? pc->field_names[bad] : NULL, reason);
+	}
+	pfree(name);
+	return pc;
+}
+
+static int
+field_index(ProfileCache *pc, const char *name, size_t len)
+{
+	for (int i = 0; i < pc->prof.nfields; i++)
+		if (strlen(pc->field_names[i]) == len && memcmp(pc->field_names[i], name, len) == 0)
+			return i;
+	return -1;
+}
+
+static TermEntry *
+term_insert(ScoreCache *cache, ProfileCache *pc, int field, const char *term, size_t len)
+{
+	TermKey		k = {field, (uint32) len, term};
+	bool		found;
+	TermEntry  *e = termhash_insert(pc->terms, k, &found);
+
+	if (!found)
+	{
+		char	   *copy = MemoryContextAlloc(cache->datacxt, len + 1);
+
+		memcpy(copy, term, len);
+		copy[len] = '\0';
+		e->key.term = copy;
+		e->known = false;
+		e->freq = -1;
+	}
+	return e;
+}
+
+/* read every term_stats row of the profile into the hash */
+static void
+load_all_terms(ScoreCache *cache, ProfileCache *pc)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	Portal		portal;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = CStringGetTextDatum(pc->name);
+	portal = SPI_cursor_open(NULL, saved_plan(&plan_terms_all, SQL_TERMS_ALL, 1, argtypes),
+							 args, NULL, true);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, TERM_FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			Datum		fdat = SPI_getbinval(t, desc, 1, &isnull);
+			text	   *field = isnull ? NULL : DatumGetTextPP(fdat);
+			int			fi = field ? field_index(pc, VARDATA_ANY(field), VARSIZE_ANY_EXHDR(field)) : -1;
+			text	   *term;
+			Datum		fd;
+			TermEntry  *e;
+
+			if (fi < 0)
+				continue;
+			term = DatumGetTextPP(SPI_getbinval(t, desc, 2, &isnull));
+			fd = SPI_getbinval(t, desc, 3, &isnull);
+			e = term_insert(cache, pc, fi, VARDATA_ANY(term), VARSIZE_ANY_EXHDR(term));
+			e->known = true;
+			e->freq = DatumGetFloat8(fd);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	pc->terms_all_loaded = true;
+	elog(DEBUG1, "crmdedup: read all term frequencies of profile \"%s\" (%u cached)",
+		 pc->name, (unsigned) pc->terms->members);
+}
+
+typedef struct TfCtx
+{
+	ScoreCache *cache;
+	ProfileCache *pc;
+} TfCtx;
+
+/* CdTermFreqFn over the cache: < 0 when term_stats has no row for the term */
+static double
+term_freq_cb(void *ctx, int field, const char *term, size_t len)
+{
+	TfCtx	   *tc = ctx;
+	ProfileCache *pc = tc->pc;
+	TermKey		k = {field, (uint32) len, term};
+	TermEntry  *e;
+
+	if (len > MaxAllocSize / 2)
+		return -1;
+	e = termhash_lookup(pc->terms, k);
+	if (e == NULL && !pc->terms_all_loaded)
+	{
+		if (++pc->terms_asked > TERM_BULK_AFTER)
+		{
+			load_all_terms(tc->cache, pc);
+			e = termhash_lookup(pc->terms, k);
+		}
+		else
+		{
+			Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+			Datum		args[3];
+
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			args[0] = CStringGetTextDatum(pc->name);
+			args[1] = CStringGetTextDatum(pc->field_names[field]);
+			args[2] = PointerGetDatum(cstring_to_text_with_len(term, (int) len));
+			if (SPI_execute_plan(saved_plan(&plan_term, SQL_TERM, 3, argtypes), args, NULL, true, 1)
+				!= SPI_OK_SELECT)
+				elog(ERROR, "could not read crmdedup.term_stats");
+			e = term_insert(tc->cache, pc, field, term, len);
+			if (SPI_processed > 0)
+			{
+				bool		isnull;
+
+				e->freq = get_float(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+				e->known = !isnull;
+			}
+			SPI_finish();
+		}
+	}
+	if (e == NULL || !e->known)
+		return -1;
+	/* the SQL takes ln(freq) */
+	if (e->freq == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_ARGUMENT_FOR_LOG),
+				 errmsg("cannot take logarithm of zero")));
+	if (e->freq < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_ARGUMENT_FOR_LOG),
+				 errmsg("cannot take logarithm of a negative number")));
+	return e->freq;
+}
+
+static ScoreCache *
+get_cache(FunctionCallInfo fcinfo)
+{
+	ScoreCache *cache = fcinfo->flinfo->fn_extra;
+
+	if (cache == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		TupleDesc	td;
+
+		cache = palloc0(sizeof(ScoreCache));
+		cache->datacxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "crmdedup score_rows profiles",
+											   ALLOCSET_DEFAULT_SIZES);
+		cache->callcxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "crmdedup score_rows call",
+											   ALLOCSET_DEFAULT_SIZES);
+		if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		cache->tupdesc = BlessTupleDesc(CreateTupleDescCopy(td));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+
+	/* drop what was read under another snapshot or command */
+	{
+		Snapshot	snap = ActiveSnapshotSet() ? GetActiveSnapshot() : NULL;
+		bool		same = cache->valid && snap != NULL && cache->lxid == MyProc->lxid
+			&& cache->xmin == snap->xmin && cache->xmax == snap->xmax
+			&& cache->curcid == snap->curcid
+			&& cache->completions == snap->snapXactCompletionCount;
+
+		if (!same)
+		{
+			MemoryContextReset(cache->datacxt);
+			cache->profiles = NULL;
+			cache->valid = snap != NULL;
+			if (snap != NULL)
+			{
+				cache->lxid = MyProc->lxid;
+				cache->xmin = snap->xmin;
+				cache->xmax = snap->xmax;
+				cache->curcid = snap->curcid;
+				cache->completions = snap->snapXactCompletionCount;
+			}
+		}
+	}
+	return cache;
+}
+
+static ProfileCache *
+get_profile(ScoreCache *cache, text *name)
+{
+	size_t		len = VARSIZE_ANY_EXHDR(name);
+	ProfileCache *pc;
+
+	for (pc = cache->profiles; pc != NULL; pc = pc->next)
+		if (strlen(pc->name) == len && memcmp(pc->name, VARDATA_ANY(name), len) == 0)
+			return pc;
+	pc = load_profile(cache, name);
+	pc->next = cache->profiles;
+	cache->profiles = pc;
+	return pc;
+}
+
+/* ---------------------------------------------------------------- values */
+
+/* text of a jsonb value as ->> and #>> give it; false for JSON null */
+static bool
+jsonb_value_text(JsonbValue *v, CdStr *out)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return false;
+		case jbvString:
+			out->ptr = v->val.string.val;
+			out->len = v->val.string.len;
+			return true;
+		case jbvNumeric:
+			out->ptr = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+			out->len = strlen(out->ptr);
+			return true;
+		case jbvBool:
+			out->ptr = v->val.boolean ? "true" : "false";
+			out->len = strlen(out->ptr);
+			return true;
+		case jbvBinary:
+			out->ptr = JsonbToCString(NULL, v->val.binary.data, v->val.binary.len);
+			out->len = strlen(out->ptr);
+			return true;
+		default:
+			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
+	}
+	return false;
+}
+
+static bool
+blank(const CdStr *s)
+{
+	for (size_t i = 0; i < s->len; i++)
+		if (s->ptr[i] != ' ')
+			return false;
+	return true;
+}
+
+static const char *const object_value_keys[] = {"value", "phone", "email", "number", "address"};
+
+/* crmdedup.field_values(row -> name) */
+static void
+field_values(Jsonb *row, const char *name, CdValues *out)
+{
+	JsonbValue	v;
+	CdStr	   *vals;
+	CdStr		s;
+
+	out->n = 0;
+	out->v = NULL;
+	if (!JB_ROOT_IS_OBJECT(row)
+		|| getKeyJsonValueFromContainer(&row->root, name, strlen(name), &v) == NULL)
+		return;
+
+	if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
+	{
+		JsonbContainer *arr = v.val.binary.data;
+		int			n = JsonContainerSize(arr);
+		JsonbIterator *it;
+		JsonbValue	e;
+		JsonbIteratorToken tok;
+
+		if (n == 0)
+			return;
+		vals = palloc(sizeof(CdStr) * n);
+		it = JsonbIteratorInit(arr);
+		while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		{
+			bool		have;
+
+			if (tok != WJB_ELEM)
+				continue;
+			if (e.type == jbvBinary && JsonContainerIsObject(e.val.binary.data))
+			{
+				have = false;
+				for (int k = 0; k < lengthof(object_value_keys) && !have; k++)
+				{
+					JsonbValue	ev;
+
+					if (getKeyJsonValueFromContainer(e.val.binary.data, object_value_keys[k],
+													 strlen(object_value_keys[k]), &ev) != NULL)
+						have = jsonb_value_text(&ev, &s);
+				}
+			}
+			else
+				have = jsonb_value_text(&e, &s);
+			if (have && !blank(&s) && out->n < n)
+				vals[out->n++] = s;
+		}
+		out->v = vals;
+		return;
+	}
+
+	if (!jsonb_value_text(&v, &s))
+		return;
+	if (v.type == jbvString && blank(&s))
+		return;
+	vals = palloc(sizeof(CdStr));
+	vals[0] = s;
+	out->v = vals;
+	out->n = 1;
+}
+
+/* ---------------------------------------------------------------- explanation */
+
+/*
+ * round(x::numeric, digits) as the SQL writes it: float8_numeric keeps 15 significant
+ * digits, numeric_round rounds half away from zero to "digits" places (the display
+ * scale).  Unless x * 10^digits lies within a hair of a rounding boundary (where the
+ * 15-digit form can decide), rounding x itself gives the same number, built without
+ * going through text; otherwise the SQL's own functions are called.
+ */
+static Numeric
+round_numeric(double x, int digits)
+{
+	static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+	double		y = fabs(x) * pow10[digits];
+
+	if (isfinite(y) && y < 1e12)
+	{
+		double		fl = floor(y);
+		double		f = y - fl;
+
+		if (fabs(f - 0.5) > y * 1e-13 + 1e-13)
+		{
+			int64		n = (int64) fl + (f > 0.5 ? 1 : 0);
+
+			return int64_div_fast_to_numeric(x < 0 ? -n : n, digits);
+		}
+	}
+	return DatumGetNumeric(DirectFunctionCall2(numeric_round,
+											   DirectFunctionCall1(float8_numeric, Float8GetDatum(x)),
+											   Int32GetDatum(digits)));
+}
+
+static void
+pair_key(JsonbPair *p, const char *k, int order)
+{
+	p->key.type = jbvString;
+	p->key.val.string.val = (char *) k;
+	p->key.val.string.len = (int) strlen(k);
+	p->order = order;
+}
+
+static void
+pair_text(JsonbPair *p, const char *k, int order, const char *s, size_t len)
+{
+	pair_key(p, k, order);
+	p->value.type = jbvString;
+	p->value.val.string.val = (char *) s;
+	p->value.val.string.len = (int) len;
+}
+
+static void
+pair_num(JsonbPair *p, const char *k, int order, Numeric n)
+{
+	pair_key(p, k, order);
+	p->value.type = jbvNumeric;
+	p->value.val.numeric = n;
+}
+
+static void
+set_object(JsonbValue *v, JsonbPair *pairs, int n)
+{
+	v->type = jbvObject;
+	v->val.object.nPairs = n;
+	v->val.object.pairs = pairs;
+}
+
+/*
+ * The explanation of match_rows(), built as a JsonbValue tree and serialized once.
+ * Object keys are written in jsonb's order (shorter first, then bytewise) and are
+ * unique, which is what JsonbValueToJsonb() needs of a tree it did not build itself:
+ *	top:	score, fields, profile, decision, prior_weight, total_weight
+ *	field:	a, b, m, u, role, field, level, weight, similarity
+ *	missing field:	role, field, level, weight
+ */
+static Jsonb *
+build_explanation(text *profile, ProfileCache *pc, const CdValues *va, const CdValues *vb,
+				  const CdRecordScore *rs)
+{
+	int			nf = pc->prof.nfields;
+	JsonbPair  *top = palloc(sizeof(JsonbPair) * 6);
+	JsonbPair  *pairs = palloc(sizeof(JsonbPair) * 9 * Max(nf, 1));
+	JsonbValue *elems = palloc(sizeof(JsonbValue) * Max(nf, 1));
+	JsonbValue	root;
+	const char *decision = cd_decision_name(rs->decision);
+
+	for (int i = 0; i < nf; i++)
+	{
+		const CdFieldScore *fs = &rs->fields[i];
+		JsonbPair  *p = &pairs[9 * i];
+		const char *field = pc->field_names[i];
+		const char *role = pc->role_names[i];
+		int			n = 0;
+
+		if (fs->level == CD_LEVEL_MISSING)
+		{
+			pair_text(&p[n++], "role", 0, role, strlen(role));
+			pair_text(&p[n++], "field", 1, field, strlen(field));
+			pair_text(&p[n++], "level", 2, "missing", 7);
+			pair_num(&p[n++], "weight", 3, int64_to_numeric(0));
+		}
+		else
+		{
+			const CdStr *a = &va[i].v[fs->best_a];
+			const CdStr *b = &vb[i].v[fs->best_b];
+
+			pair_text(&p[n++], "a", 0, a->ptr, a->len);
+			pair_text(&p[n++], "b", 1, b->ptr, b->len);
+			pair_num(&p[n++], "m", 2, round_numeric(fs->m, 6));
+			pair_num(&p[n++], "u", 3, round_numeric(fs->u, 8));
+			pair_text(&p[n++], "role", 4, role, strlen(role));
+			pair_text(&p[n++], "field", 5, field, strlen(field));
+			pair_text(&p[n++], "level", 6, fs->level_name, strlen(fs->level_name));
+			pair_num(&p[n++], "weight", 7, round_numeric(fs->weight, 2));
+			pair_num(&p[n++], "similarity", 8, round_numeric(fs->similarity, 3));
+		}
+		set_object(&elems[i], p, n);
+	}
+
+	pair_num(&top[0], "score", 0, round_numeric(rs->score, 4));
+	pair_key(&top[1], "fields", 1);
+	top[1].value.type = jbvArray;
+	top[1].value.val.array.nElems = nf;
+	top[1].value.val.array.elems = elems;
+	top[1].value.val.array.rawScalar = false;
+	pair_text(&top[2], "profile", 2, VARDATA_ANY(profile), VARSIZE_ANY_EXHDR(profile));
+	pair_text(&top[3], "decision", 3, decision, strlen(decision));
+	pair_num(&top[4], "prior_weight", 4, round_numeric(rs->prior_weight, 2));
+	pair_num(&top[5], "total_weight", 5, round_numeric(rs->total_weight, 2));
+	set_object(&root, top, 6);
+	return JsonbValueToJsonb(&root);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static void
+score_error(CdScoreStatus st, const CdRecordScore *rs, ProfileCache *pc)
+{
+	const char *func = rs->err_func ? rs->err_func : "score_rows";
+	const char *field = rs->err_field >= 0 && rs->err_field < pc->prof.nfields
+		? pc->field_names[rs->err_field] : "?";
+
+	switch (st)
+	{
+		case CD_SCORE_OK:
+			return;
+		case CD_SCORE_INVALID_UTF8:
+			ereport(ERROR,
+					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+					 errmsg("invalid UTF-8 in argument of %s", func),
+					 errdetail("A value of field \"%s\" of profile \"%s\".", field, pc->name)));
+			break;
+		case CD_SCORE_TOO_LONG:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("argument of %s is too long", func),
+					 errdetail("A value of field \"%s\" of profile \"%s\" is too long to compare.",
+							   field, pc->name)));
+			break;
+		case CD_SCORE_NOMEM:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory in %s", func)));
+			break;
+		case CD_SCORE_ICU_ERROR:
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("ICU transliteration failed in %s", func)));
+			break;
+		case CD_SCORE_BAD_PROFILE:
+			bad_profile(pc->name, rs->err_field >= 0 ? field : NULL, "rejected by the scorer");
+			break;
+	}
+}
+
+/* ---------------------------------------------------------------- score_rows */
+
+PG_FUNCTION_INFO_V1(score_rows);
+
+/*
+ * score_rows(profile text, a jsonb, b jsonb, explain boolean DEFAULT true,
+ *			  OUT score float8, OUT decision text, OUT weight float8, OUT explanation jsonb)
+ */
+Datum
+score_rows(PG_FUNCTION_ARGS)
+{
+	ScoreCache *cache;
+	ProfileCache *pc;
+	text	   *profile;
+	Jsonb	   *a;
+	Jsonb	   *b;
+	bool		explain;
+	MemoryContext old;
+	CdValues   *va;
+	CdValues   *vb;
+	CdRecordScore rs;
+	CdScoreStatus st;
+	TfCtx		tc;
+	Jsonb	   *expl = NULL;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	const char *decision;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("profile name must not be null")));
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rows to score must not be null"),
+				 errhint("Pass '{}' for a row without values.")));
+	explain = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
+	profile = PG_GETARG_TEXT_PP(0);
+	a = PG_GETARG_JSONB_P(1);
+	b = PG_GETARG_JSONB_P(2);
+
+	cd_check_input_length(0, "score_rows");	/* the database encoding */
+	cd_check_library_versions();
+
+	cache = get_cache(fcinfo);
+	pc = get_profile(cache, profile);
+
+	MemoryContextReset(cache->callcxt);
+	old = MemoryContextSwitchTo(cache->callcxt);
+
+	va = palloc(sizeof(CdValues) * Max(pc->prof.nfields, 1));
+	vb = palloc(sizeof(CdValues) * Max(pc->prof.nfields, 1));
+	for (int i = 0; i < pc->prof.nfields; i++)
+	{
+		field_values(a, pc->field_names[i], &va[i]);
+		field_values(b, pc->field_names[i], &vb[i]);
+	}
+	rs.fields = palloc(sizeof(CdFieldScore) * Max(pc->prof.nfields, 1));
+	tc.cache = cache;
+	tc.pc = pc;
+	st = cd_record_score(&pc->prof, va, vb, term_freq_cb, &tc, &cd_palloc_allocator, &rs);
+	if (st != CD_SCORE_OK)
+		score_error(st, &rs, pc);
+	if (explain)
+		expl = build_explanation(profile, pc, va, vb, &rs);
+
+	MemoryContextSwitchTo(old);
+
+	decision = cd_decision_name(rs.decision);
+	values[0] = Float8GetDatum(rs.score);
+	values[1] = CStringGetTextDatum(decision);
+	values[2] = Float8GetDatum(rs.total_weight);
+	if (expl != NULL)
+	{
+		Jsonb	   *copy = palloc(VARSIZE(expl));
+
+		memcpy(copy, expl, VARSIZE(expl));
+		values[3] = JsonbPGetDatum(copy);
+	}
+	else
+		nulls[3] = true;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cache->tupdesc, values, nulls)));
+}

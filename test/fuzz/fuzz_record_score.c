@@ -1,0 +1,306 @@
+/*
+ * fuzz_record_score.c
+ *		libFuzzer harness for record scoring (record_score.h): cd_record_score over
+ *		profiles and values made from the input.
+ *
+ * Input layout: byte 0 = number of fields (1 + b % 4); then 3 bytes per field: role
+ * (% 14), level set (% 6, see LEVEL_SETS), weight; then one byte for analyzed_rows and
+ * the term-frequency mode; the rest is split at 0x1F bytes into values, each value's
+ * first byte choosing its field (low bits) and side (bit 4), at most 4 values per side.
+ *
+ * Beyond not crashing it checks: a known status; on success a score in [0,1], the
+ * decision its thresholds give, the total weight as the prior weight plus the field
+ * weights in order (bit for bit), missing exactly when a side has no value, the best
+ * similarity and best pair equal to what cd_value_similarity finds (the first maximum
+ * in a-major order), the level the SQL loop reaches (first named level whose min is
+ * reached, else "different" with 1 - sum m and 1 - sum u), u within [1e-7, 0.5] when
+ * term frequencies were used, finite weights; with a and b swapped the same similarities
+ * and levels, and when not analyzed (no term frequencies) the same total; on failure
+ * the failing field named; and that a failing allocator gives NOMEM (or the same
+ * result) and leaks nothing.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record_score.h"
+
+#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+
+#define MAX_FIELDS 4
+#define MAX_VALUES 4
+
+typedef struct FailCtx
+{
+	int			allocs;
+	int			live;
+	int			fail_at;
+} FailCtx;
+
+static void *
+fail_alloc(size_t size, void *ctx)
+{
+	FailCtx    *c = ctx;
+
+	if (c->allocs++ >= c->fail_at)
+		return NULL;
+	c->live++;
+	return malloc(size);
+}
+
+static void *
+fail_resize(void *ptr, size_t size, void *ctx)
+{
+	FailCtx    *c = ctx;
+
+	if (c->allocs++ >= c->fail_at)
+		return NULL;
+	return realloc(ptr, size);
+}
+
+static void
+fail_release(void *ptr, void *ctx)
+{
+	FailCtx    *c = ctx;
+
+	c->live--;
+	free(ptr);
+}
+
+static const CdScoreLevel SET0[] = {
+	{"same", 0.98, 0.7, 0.002, true}, {"similar", 0.9, 0.2, 0.005, true}, {"weak", 0.75, 0.06, 0.03, false}};
+static const CdScoreLevel SET1[] = {{"same", 0.999, 0.8, 0.0005, false}, {"close", 0.8, 0.05, 0.0002, false}};
+static const CdScoreLevel SET2[] = {
+	{NULL, 0.99, 0.5, 0.01, true}, {"close", 0.85, 0.3, 0.02, true}, {NULL, 0.5, 0.1, 0.2, false}};
+static const CdScoreLevel SET3[] = {{"any", 0.0, 0.5, 0.25, true}};
+static const CdScoreLevel SET4[] = {{NULL, 0.5, 0.5, 0.25, true}};
+
+static const struct
+{
+	const CdScoreLevel *levels;
+	int			n;
+}			LEVEL_SETS[6] = {{SET0, 3}, {SET1, 2}, {SET2, 3}, {SET3, 1}, {SET4, 1}, {NULL, 0}};
+
+static double
+tf_cb(void *ctx, int field, const char *term, size_t len)
+{
+	unsigned	h = 2166136261u ^ (unsigned) field;
+	int			mode = *(int *) ctx;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char) term[i]) * 16777619u;
+	switch ((h >> 3) % (mode == 1 ? 4 : 8))
+	{
+		case 0:
+			return -1;
+		case 1:
+			return 0.5;
+		case 2:
+			return 1.0 / (1 + h % 100000);
+		case 3:
+			return 0.01;
+		case 4:
+			return 0;			/* log(0): a side's product 0, clamped to 1e-7 */
+		case 5:
+			return 3.0;
+		case 6:
+			return NAN;
+		default:
+			return 1e-300;
+	}
+}
+
+static void
+check_result(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdScoreStatus st,
+			 const CdRecordScore *rs)
+{
+	double		total;
+
+	CHECK(st >= CD_SCORE_OK && st <= CD_SCORE_BAD_PROFILE);
+	if (st != CD_SCORE_OK)
+	{
+		CHECK(st != CD_SCORE_BAD_PROFILE);
+		CHECK(rs->err_field >= 0 && rs->err_field < p->nfields);
+		if (st != CD_SCORE_NOMEM)
+			CHECK(rs->err_func != NULL);
+		return;
+	}
+	CHECK(rs->err_field == -1 && rs->err_func == NULL);
+	CHECK(rs->score >= 0 && rs->score <= 1);
+	CHECK(rs->decision == (rs->score >= p->same ? CD_DECISION_SAME
+						   : rs->score >= p->maybe ? CD_DECISION_MAYBE : CD_DECISION_DISTINCT));
+	total = rs->prior_weight;
+	for (int i = 0; i < p->nfields; i++)
+	{
+		const CdScoreField *f = &p->fields[i];
+		const CdFieldScore *fs = &rs->fields[i];
+		double		best = -1;
+		int			bi = -1;
+		int			bj = -1;
+		int			want = CD_LEVEL_DIFFERENT;
+		double		sum_m = 0;
+		double		sum_u = 0;
+
+		if (a[i].n == 0 || b[i].n == 0)
+		{
+			CHECK(fs->level == CD_LEVEL_MISSING && fs->weight == 0 && fs->best_a == -1);
+			CHECK(strcmp(fs->level_name, "missing") == 0);
+			continue;
+		}
+		for (int x = 0; x < a[i].n; x++)
+			for (int y = 0; y < b[i].n; y++)
+			{
+				double		s;
+				const char *ef;
+
+				CHECK(cd_value_similarity(f->role, a[i].v[x].ptr, a[i].v[x].len, b[i].v[y].ptr,
+										  b[i].v[y].len, f->region, &cd_malloc_allocator, &s, &ef)
+					  == CD_SCORE_OK);
+				CHECK(s >= 0 && s <= 1);
+				if (s > best)
+				{
+					best = s;
+					bi = x;
+					bj = y;
+				}
+			}
+		CHECK(fs->similarity == best && fs->best_a == bi && fs->best_b == bj);
+		for (int j = 0; j < f->nlevels; j++)
+		{
+			sum_m = sum_m + f->levels[j].m;
+			sum_u = sum_u + f->levels[j].u;
+			if (want == CD_LEVEL_DIFFERENT && f->levels[j].name != NULL && best >= f->levels[j].min)
+				want = j;
+		}
+		CHECK(fs->level == want);
+		if (want == CD_LEVEL_DIFFERENT)
+		{
+			CHECK(strcmp(fs->level_name, "different") == 0);
+			CHECK(fs->m == 1 - sum_m && fs->u == 1 - sum_u && !fs->tf_used);
+		}
+		else
+		{
+			CHECK(fs->level_name == f->levels[want].name);
+			CHECK(fs->m == f->levels[want].m);
+			if (fs->tf_used)
+				CHECK(f->levels[want].tf && p->analyzed_rows > 0 && fs->u >= 1e-7 && fs->u <= 0.5);
+			else
+				CHECK(fs->u == f->levels[want].u);
+		}
+		CHECK(isfinite(fs->weight));
+		total = total + fs->weight;
+	}
+	CHECK(total == rs->total_weight);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	CdScoreField fields[MAX_FIELDS];
+	CdScoreProfile p;
+	CdStr		store[MAX_FIELDS][2][MAX_VALUES];
+	CdValues	va[MAX_FIELDS];
+	CdValues	vb[MAX_FIELDS];
+	CdFieldScore fs1[MAX_FIELDS];
+	CdFieldScore fs2[MAX_FIELDS];
+	CdRecordScore r1 = {.fields = fs1};
+	CdRecordScore r2 = {.fields = fs2};
+	CdScoreStatus st;
+	int			tf_mode;
+	size_t		pos;
+	size_t		start;
+	int			nf;
+	static const char *const regions[] = {"RU", "US", "ZZ", "CN"};
+
+	if (size < 1)
+		return 0;
+	nf = 1 + data[0] % MAX_FIELDS;
+	if (size < 2 + 3 * (size_t) nf)
+		return 0;
+	for (int i = 0; i < nf; i++)
+	{
+		const uint8_t *d = data + 1 + 3 * i;
+
+		fields[i].role = (CdRole) (d[0] % CD_ROLE_COUNT);
+		fields[i].levels = LEVEL_SETS[d[1] % 6].levels;
+		fields[i].nlevels = LEVEL_SETS[d[1] % 6].n;
+		fields[i].weight = 0.25 + d[2] / 32.0;
+		fields[i].region = regions[(d[1] / 6) % 4];
+		va[i].v = store[i][0];
+		va[i].n = 0;
+		vb[i].v = store[i][1];
+		vb[i].n = 0;
+	}
+	memset(&p, 0, sizeof(p));
+	p.fields = fields;
+	p.nfields = nf;
+	p.prior = 0.001;
+	p.same = 0.9;
+	p.maybe = 0.5;
+	pos = 1 + 3 * (size_t) nf;
+	p.analyzed_rows = (int64_t[]){0, 1, 1000, 1000000}[data[pos] % 4];
+	tf_mode = (data[pos] / 4) % 3;	/* 0: no callback, 1: tame, 2: wild */
+	if (data[pos] & 0x80)
+		p.unknown_freq = 0.003;
+	pos++;
+
+	/* values */
+	start = pos;
+	for (size_t i = pos; i <= size; i++)
+	{
+		if (i == size || data[i] == 0x1F)
+		{
+			if (i > start)
+			{
+				int			sel = data[start];
+				int			fi = (sel & 0x0F) % nf;
+				int			sd = (sel & 0x10) ? 1 : 0;
+				CdValues   *side = sd ? &vb[fi] : &va[fi];
+
+				if (side->n < MAX_VALUES)
+				{
+					store[fi][sd][side->n].ptr = (const char *) data + start + 1;
+					store[fi][sd][side->n].len = i - start - 1;
+					side->n++;
+				}
+			}
+			start = i + 1;
+		}
+	}
+
+	st = cd_record_score(&p, va, vb, tf_mode ? tf_cb : NULL, &tf_mode, &cd_malloc_allocator, &r1);
+	check_result(&p, va, vb, st, &r1);
+
+	/*
+	 * a and b swapped: the same similarities and levels; the same total unless term
+	 * frequencies are on (which of several tied pairs is best, and so u, may change)
+	 */
+	if (st == CD_SCORE_OK)
+	{
+		CdScoreStatus st2 = cd_record_score(&p, vb, va, tf_mode ? tf_cb : NULL, &tf_mode,
+											&cd_malloc_allocator, &r2);
+
+		CHECK(st2 == CD_SCORE_OK);
+		for (int i = 0; i < nf; i++)
+			CHECK(fs2[i].similarity == fs1[i].similarity && fs2[i].level == fs1[i].level);
+		if (p.analyzed_rows == 0)
+			CHECK(r2.total_weight == r1.total_weight && r2.score == r1.score);
+	}
+
+	/* a failing allocator: NOMEM or the same result, nothing leaked */
+	{
+		FailCtx		c = {0, 0, (int) (size % 23)};
+		CdAllocator al = {fail_alloc, fail_resize, fail_release, &c};
+		CdScoreStatus st3 = cd_record_score(&p, va, vb, tf_mode ? tf_cb : NULL, &tf_mode, &al, &r2);
+
+		CHECK(c.live == 0);
+		if (st == CD_SCORE_OK)
+		{
+			CHECK(st3 == CD_SCORE_OK || st3 == CD_SCORE_NOMEM);
+			if (st3 == CD_SCORE_OK)
+				CHECK(r2.total_weight == r1.total_weight);
+		}
+	}
+	return 0;
+}

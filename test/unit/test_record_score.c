@@ -1,0 +1,1093 @@
+/*
+ * test_record_score.c
+ *		Unit tests of record scoring (record_score.c): roles, date digits, the
+ *		comparator of each role against the functions it stands for, levels (including
+ *		levels without a name and "different"), missing fields, the best value pair,
+ *		term frequencies (products, unknown terms, clamps, sides without terms), weights
+ *		and scores computed as the SQL does, decisions, profile checks, error statuses with
+ *		the field and function named, a failing allocator at every allocation (no leak),
+ *		symmetry, and a short table of ns per pair.
+ *
+ * The differential test against the PL/pgSQL reference is the regression test
+ * sql/score.sql; here the arithmetic is checked against closed forms.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "field_match.h"
+#include "name_key.h"
+#include "name_match.h"
+#include "record_score.h"
+#include "similarity.h"
+#include "translit.h"
+
+#define A (&cd_malloc_allocator)
+#define NELEM(x) ((int) (sizeof(x) / sizeof((x)[0])))
+
+/* ---------------------------------------------------------------- helpers */
+
+typedef struct CountCtx
+{
+	int			allocs;
+	int			live;
+	int			fail_at;		/* -1: never fail */
+} CountCtx;
+
+static void *
+count_alloc(size_t size, void *ctx)
+{
+	CountCtx   *c = ctx;
+
+	if (c->fail_at >= 0 && c->allocs++ >= c->fail_at)
+		return NULL;
+	if (c->fail_at < 0)
+		c->allocs++;
+	c->live++;
+	return malloc(size);
+}
+
+static void *
+count_resize(void *ptr, size_t size, void *ctx)
+{
+	CountCtx   *c = ctx;
+
+	if (c->fail_at >= 0 && c->allocs++ >= c->fail_at)
+		return NULL;
+	if (c->fail_at < 0)
+		c->allocs++;
+	return realloc(ptr, size);
+}
+
+static void
+count_release(void *ptr, void *ctx)
+{
+	CountCtx   *c = ctx;
+
+	c->live--;
+	free(ptr);
+}
+
+static const CdScoreLevel PHONE_LEVELS[] = {
+	{"same number", 0.999, 0.80, 0.0005, false},
+	{"one digit off", 0.8, 0.05, 0.0002, false},
+};
+
+static const CdScoreLevel PERSON_LEVELS[] = {
+	{"same name", 0.98, 0.70, 0.002, true},
+	{"similar name", 0.9, 0.20, 0.005, true},
+	{"somewhat similar", 0.75, 0.06, 0.03, false},
+};
+
+static const CdScoreLevel DATE_LEVELS[] = {
+	{"same date", 0.999, 0.85, 0.003, false},
+	{"one typo", 0.8, 0.08, 0.01, false},
+};
+
+static CdScoreProfile
+one_field_profile(const CdScoreField *f)
+{
+	CdScoreProfile p;
+
+	memset(&p, 0, sizeof(p));
+	p.fields = f;
+	p.nfields = 1;
+	p.prior = 0.001;
+	p.same = 0.9;
+	p.maybe = 0.5;
+	return p;
+}
+
+static CdValues
+vals(const CdStr *v, int n)
+{
+	CdValues	x = {v, n};
+
+	return x;
+}
+
+#define S(lit) {lit, sizeof(lit) - 1}
+
+/* score of one field; asserts OK */
+static CdFieldScore
+score1(const CdScoreProfile *p, const CdStr *a, int na, const CdStr *b, int nb,
+	   CdTermFreqFn fn, void *ctx, CdRecordScore *rs)
+{
+	static CdFieldScore fs[4];
+	CdValues	va = vals(a, na);
+	CdValues	vb = vals(b, nb);
+
+	rs->fields = fs;
+	ck_assert_int_eq(cd_record_score(p, &va, &vb, fn, ctx, A, rs), CD_SCORE_OK);
+	return fs[0];
+}
+
+/* ---------------------------------------------------------------- roles */
+
+START_TEST(test_roles)
+{
+	for (int r = 0; r < CD_ROLE_COUNT; r++)
+	{
+		const char *n = cd_role_name((CdRole) r);
+		CdRole		back;
+
+		ck_assert_ptr_nonnull(n);
+		ck_assert(cd_role_parse(n, strlen(n), &back));
+		ck_assert_int_eq(back, r);
+	}
+	{
+		CdRole		r;
+
+		ck_assert(!cd_role_parse("person", 6, &r));
+		ck_assert(!cd_role_parse("person_name ", 12, &r));
+		ck_assert(!cd_role_parse("", 0, &r));
+		ck_assert(cd_role_parse("person_name_x", 11, &r));	/* length is what counts */
+		ck_assert_int_eq(r, CD_ROLE_PERSON_NAME);
+	}
+	ck_assert_ptr_null(cd_role_name((CdRole) CD_ROLE_COUNT));
+	ck_assert_ptr_null(cd_role_name((CdRole) -1));
+	ck_assert_str_eq(cd_decision_name(CD_DECISION_SAME), "same");
+	ck_assert_str_eq(cd_decision_name(CD_DECISION_MAYBE), "maybe");
+	ck_assert_str_eq(cd_decision_name(CD_DECISION_DISTINCT), "distinct");
+}
+END_TEST
+
+/* ---------------------------------------------------------------- dates */
+
+START_TEST(test_date_digits)
+{
+	static const struct
+	{
+		const char *in;
+		const char *out;		/* NULL: does not parse */
+	}			cases[] = {
+		{"1980-05-17", "19800517"},
+		{"1980-5-7", "19800507"},
+		{"  1980-05-17T10:00:00", "19800517"},
+		{"1980-05-171", "19800517"},	/* a prefix: the rest is ignored */
+		{"1980-05-1x", "19800501"},
+		{"1980-17-05", "19801705"},	/* no calendar check, as the SQL */
+		{"\t\n1980-05-17 whatever", "19800517"},
+		{"1980-123-4", NULL},
+		{"198-05-17", NULL},
+		{"19800-05-17", NULL},
+		{"1980-05-", NULL},
+		{"1980/05/17", NULL},
+		{"17.05.1980", "19800517"},
+		{"7/5/1980", "19800507"},
+		{"1.2/1975", "19750201"},
+		{" 17/05/1980 \t", "19800517"},
+		{"17.05.1980x", NULL},
+		{"17.05.19801", NULL},
+		{"117.05.1980", NULL},
+		{"17..1980", NULL},
+		{"19800517", "19800517"},
+		{"  19800517  ", "19800517"},
+		{"\t19800517", "\t19800517"},	/* btrim() trims spaces only */
+		{"19800517\n ", "19800517\n"},
+		{"1980051", NULL},
+		{"198005171", NULL},
+		{"19800517x", NULL},
+		{"", NULL},
+		{"   ", NULL},
+		{"unknown", NULL},
+		{"１９８０-05-17", NULL},	/* fullwidth digits are not \d in the C locale */
+	};
+
+	for (int i = 0; i < NELEM(cases); i++)
+	{
+		char		buf[8];
+		const char *out = NULL;
+		size_t		len = 0;
+		bool		ok = cd_date_digits(cases[i].in, strlen(cases[i].in), buf, &out, &len);
+
+		if (cases[i].out == NULL)
+			ck_assert_msg(!ok, "\"%s\" parsed", cases[i].in);
+		else
+		{
+			ck_assert_msg(ok, "\"%s\" did not parse", cases[i].in);
+			ck_assert_msg(len == strlen(cases[i].out) && memcmp(out, cases[i].out, len) == 0,
+						  "\"%s\" gave \"%.*s\", expected \"%s\"", cases[i].in, (int) len, out,
+						  cases[i].out);
+		}
+	}
+}
+END_TEST
+
+/* ---------------------------------------------------------------- comparators */
+
+static double
+vs(CdRole role, const char *a, const char *b)
+{
+	double		r = -1;
+	const char *ef = NULL;
+
+	ck_assert_int_eq(cd_value_similarity(role, a, strlen(a), b, strlen(b), "RU", A, &r, &ef), CD_SCORE_OK);
+	ck_assert_ptr_null(ef);
+	ck_assert(r >= 0 && r <= 1);
+	return r;
+}
+
+static void
+key(CdTextStatus (*fn) (const char *, size_t, CdBuf *), const char *s, CdBuf *out)
+{
+	cd_buf_init(out, A);
+	ck_assert_int_eq(fn(s, strlen(s), out), CD_TEXT_OK);
+}
+
+START_TEST(test_value_similarity_roles)
+{
+	static const char *const names[][2] = {
+		{"Иванов Пётр", "Petr Ivanov"}, {"И. Петров", "Иван Петров"}, {"Anna Smith", "John Smith"},
+		{"王小明", "Wang Xiaoming"}, {"!!!", "Ivan"},
+	};
+	static const char *const texts[][2] = {
+		{"ул. Ленина, д. 5", "ulitsa Lenina 5"}, {"Москва", "Moskva"}, {"SW1A 2AA", "sw1a2aa"},
+		{"101000", "101001"}, {"...", "101"}, {"北京", "Beijing"},
+	};
+	double		r;
+
+	for (int i = 0; i < NELEM(names); i++)
+	{
+		const char *a = names[i][0];
+		const char *b = names[i][1];
+
+		ck_assert_int_eq(cd_name_similarity(a, strlen(a), b, strlen(b), A, &r), CD_MATCH_OK);
+		ck_assert(vs(CD_ROLE_PERSON_NAME, a, b) == r);
+		ck_assert(vs(CD_ROLE_FIRST_NAME, a, b) == r);
+		ck_assert(vs(CD_ROLE_LAST_NAME, a, b) == r);
+		ck_assert(vs(CD_ROLE_MIDDLE_NAME, a, b) == r);
+		ck_assert_int_eq(cd_company_similarity(a, strlen(a), b, strlen(b), A, &r), CD_MATCH_OK);
+		ck_assert(vs(CD_ROLE_COMPANY, a, b) == r);
+	}
+	ck_assert_int_eq(cd_phone_similarity("8 912 345 67 89", 15, "+7 912 345-67-98", 16, "RU", &r), CD_MATCH_OK);
+	ck_assert(vs(CD_ROLE_PHONE, "8 912 345 67 89", "+7 912 345-67-98") == r);
+	ck_assert(vs(CD_ROLE_PHONE, "8 912 345 67 89", "+79123456789") == 1);
+	ck_assert_int_eq(cd_email_similarity("ivan.petrov@gmial.com", 21, "ivanpetrov@gmail.com", 20, &r), CD_MATCH_OK);
+	ck_assert(vs(CD_ROLE_EMAIL, "ivan.petrov@gmial.com", "ivanpetrov@gmail.com") == r);
+
+	for (int i = 0; i < NELEM(texts); i++)
+	{
+		const char *a = texts[i][0];
+		const char *b = texts[i][1];
+		CdBuf		ta, tb, na, nb;
+		double		tok = 0, jw = 0, lev = 0;
+
+		key(cd_translit, a, &ta);
+		key(cd_translit, b, &tb);
+		key(cd_name_key, a, &na);
+		key(cd_name_key, b, &nb);
+		if (ta.len && tb.len)
+		{
+			ck_assert_int_eq(cd_token_similarity(ta.data, ta.len, tb.data, tb.len, A, &tok), CD_SIM_OK);
+			ck_assert_int_eq(cd_jaro_winkler(ta.data, ta.len, tb.data, tb.len, A, &jw), CD_SIM_OK);
+		}
+		if (na.len && nb.len)
+			ck_assert_int_eq(cd_levenshtein_similarity(na.data, na.len, nb.data, nb.len, A, &lev), CD_SIM_OK);
+		ck_assert(vs(CD_ROLE_ADDRESS, a, b) == tok);
+		ck_assert(vs(CD_ROLE_TEXT, a, b) == tok);
+		ck_assert(vs(CD_ROLE_CITY, a, b) == jw);
+		ck_assert(vs(CD_ROLE_POSTCODE, a, b) == lev);
+		ck_assert(vs(CD_ROLE_CODE, a, b) == lev);
+		ck_assert(vs(CD_ROLE_EXTERNAL_ID, a, b)
+				  == ((na.len && na.len == nb.len && memcmp(na.data, nb.data, na.len) == 0) ? 1 : 0));
+		cd_buf_free(&ta);
+		cd_buf_free(&tb);
+		cd_buf_free(&na);
+		cd_buf_free(&nb);
+	}
+	/* NULL keys (nothing usable) compare as 0, also with themselves */
+	ck_assert(vs(CD_ROLE_CITY, "!!!", "!!!") == 0);
+	ck_assert(vs(CD_ROLE_ADDRESS, "", "") == 0);
+	ck_assert(vs(CD_ROLE_POSTCODE, "—", "—") == 0);
+	ck_assert(vs(CD_ROLE_EXTERNAL_ID, "--", "--") == 0);
+	ck_assert(vs(CD_ROLE_EXTERNAL_ID, "INN 7701234567", "inn-7701234567") == 1);
+	ck_assert(vs(CD_ROLE_EXTERNAL_ID, "INN 7701234567", "inn7701234567") == 0);
+}
+END_TEST
+
+START_TEST(test_birth_date_similarity)
+{
+	double		lev;
+
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1980-05-17", "17.05.1980") == 1);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1980-05-17", "19800517") == 1);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1980-05-17", "1980-17-05") == 0.85);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1975-01-02", "1975-02-01") == 0.85);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "02.01.1975", "1975-01-02") == 1);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "02.01.1975", "1975-02-01") == 0.85);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "unknown", "unknown") == 0);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1980-05-17", "") == 0);
+	ck_assert_int_eq(cd_levenshtein_similarity("19800517", 8, "19800518", 8, A, &lev), CD_SIM_OK);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1980-05-17", "1980-05-18") == lev);
+	/* the untrimmed tab stays in the digits: one edit apart */
+	ck_assert_int_eq(cd_levenshtein_similarity("\t19800517", 9, "19800517", 8, A, &lev), CD_SIM_OK);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "\t19800517", "1980-05-17") == lev);
+	/* the swap test looks at characters 1-4, 5-6 and 7-8, whatever the length */
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "\t19800517", "\t19851007") == 0.85);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "\t19800517", "19801705") < 0.85);
+}
+END_TEST
+
+START_TEST(test_value_similarity_errors)
+{
+	char	   *big = malloc(5000);
+	double		r = 7;
+	const char *ef = NULL;
+
+	memset(big, 'a', 5000);
+	ck_assert_int_eq(cd_value_similarity(CD_ROLE_PERSON_NAME, big, 5000, "a", 1, NULL, A, &r, &ef),
+					 CD_SCORE_TOO_LONG);
+	ck_assert_str_eq(ef, "name_similarity");
+	ck_assert(r == 0);
+	ck_assert_int_eq(cd_value_similarity(CD_ROLE_CITY, big, 5000, "a", 1, NULL, A, &r, &ef), CD_SCORE_TOO_LONG);
+	ck_assert_str_eq(ef, "jaro_winkler");
+	ck_assert_int_eq(cd_value_similarity(CD_ROLE_POSTCODE, big, 5000, "a", 1, NULL, A, &r, &ef), CD_SCORE_TOO_LONG);
+	ck_assert_str_eq(ef, "levenshtein_similarity");
+	for (int i = 0; i < 5000; i += 2)
+		big[i + 1] = ' ';
+	ck_assert_int_eq(cd_value_similarity(CD_ROLE_TEXT, big, 5000, "a", 1, NULL, A, &r, &ef), CD_SCORE_TOO_LONG);
+	ck_assert_str_eq(ef, "token_similarity");
+	ck_assert_int_eq(cd_value_similarity(CD_ROLE_EMAIL, "a\xff@b.c", 6, "a@b.c", 5, NULL, A, &r, &ef),
+					 CD_SCORE_INVALID_UTF8);
+	ck_assert_str_eq(ef, "email_similarity");
+	ck_assert_int_eq(cd_value_similarity(CD_ROLE_CITY, "a\xff", 2, "a", 1, NULL, A, &r, &ef),
+					 CD_SCORE_INVALID_UTF8);
+	ck_assert_str_eq(ef, "translit");
+	ck_assert_int_eq(cd_value_similarity((CdRole) 99, "a", 1, "a", 1, NULL, A, &r, &ef), CD_SCORE_BAD_PROFILE);
+	free(big);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- scoring */
+
+START_TEST(test_score_phone_levels)
+{
+	CdScoreField f = {CD_ROLE_PHONE, 1.0, "RU", PHONE_LEVELS, 2};
+	CdScoreProfile p = one_field_profile(&f);
+	CdRecordScore rs;
+	CdStr		a[] = {S("8 (912) 345-67-89")};
+	CdStr		b[] = {S("+7 912 345 67 89")};
+	CdStr		c[] = {S("+7 912 345 67 98")};
+	CdStr		d[] = {S("+7 495 111 22 33")};
+	CdFieldScore fs;
+	double		prior_w = log(0.001 / (1 - 0.001)) / log(2.0);
+
+	fs = score1(&p, a, 1, b, 1, NULL, NULL, &rs);
+	ck_assert_int_eq(fs.level, 0);
+	ck_assert_str_eq(fs.level_name, "same number");
+	ck_assert(fs.similarity == 1);
+	ck_assert(fs.m == 0.80 && fs.u == 0.0005);
+	ck_assert(!fs.tf_used);
+	ck_assert(fs.weight == 1.0 * log(0.80 / 0.0005) / log(2.0));
+	ck_assert(rs.prior_weight == prior_w);
+	ck_assert(rs.total_weight == prior_w + fs.weight);
+	ck_assert(rs.score == 1.0 / (1.0 + pow(2.0, -rs.total_weight)));
+	ck_assert(rs.score > 0.6 && rs.score < 0.62);	/* 0.001 prior, one phone */
+	ck_assert_int_eq(rs.decision, CD_DECISION_MAYBE);
+	p.maybe = 0.7;
+	score1(&p, a, 1, b, 1, NULL, NULL, &rs);
+	ck_assert_int_eq(rs.decision, CD_DECISION_DISTINCT);
+	p.maybe = 0.6;
+	score1(&p, a, 1, b, 1, NULL, NULL, &rs);
+	ck_assert_int_eq(rs.decision, CD_DECISION_MAYBE);
+	p.same = rs.score;			/* >= same is same */
+	score1(&p, a, 1, b, 1, NULL, NULL, &rs);
+	ck_assert_int_eq(rs.decision, CD_DECISION_SAME);
+
+	fs = score1(&p, a, 1, c, 1, NULL, NULL, &rs);
+	ck_assert_int_eq(fs.level, 1);
+	ck_assert_str_eq(fs.level_name, "one digit off");
+	ck_assert(fabs(fs.similarity - 0.85) < 1e-12);
+
+	fs = score1(&p, a, 1, d, 1, NULL, NULL, &rs);
+	ck_assert_int_eq(fs.level, CD_LEVEL_DIFFERENT);
+	ck_assert_str_eq(fs.level_name, "different");
+	ck_assert(fs.similarity == 0);
+	ck_assert(fs.m == 1 - (0 + 0.80 + 0.05));
+	ck_assert(fs.u == 1 - (0 + 0.0005 + 0.0002));
+	ck_assert(fs.weight == log(fs.m / fs.u) / log(2.0));
+	ck_assert(fs.weight < 0);
+
+	/* weights scale the field's weight */
+	f.weight = 2.5;
+	fs = score1(&p, a, 1, b, 1, NULL, NULL, &rs);
+	ck_assert(fs.weight == 2.5 * log(0.80 / 0.0005) / log(2.0));
+}
+END_TEST
+
+START_TEST(test_missing)
+{
+	CdScoreField f[2] = {
+		{CD_ROLE_PHONE, 1.0, "RU", PHONE_LEVELS, 2},
+		{CD_ROLE_BIRTH_DATE, 1.0, NULL, DATE_LEVELS, 2},
+	};
+	CdScoreProfile p = one_field_profile(f);
+	CdFieldScore fs[2];
+	CdRecordScore rs = {.fields = fs};
+	CdStr		ph[] = {S("+79123456789")};
+	CdValues	a[2] = {{ph, 1}, {NULL, 0}};
+	CdValues	b[2] = {{NULL, 0}, {NULL, 0}};
+
+	p.nfields = 2;
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_OK);
+	for (int i = 0; i < 2; i++)
+	{
+		ck_assert_int_eq(fs[i].level, CD_LEVEL_MISSING);
+		ck_assert_str_eq(fs[i].level_name, "missing");
+		ck_assert(fs[i].weight == 0);
+		ck_assert_int_eq(fs[i].best_a, -1);
+	}
+	ck_assert(rs.total_weight == rs.prior_weight);
+	ck_assert(fabs(rs.score - 0.001) < 1e-15);
+	/* no fields at all */
+	p.nfields = 0;
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_OK);
+	ck_assert(rs.total_weight == rs.prior_weight);
+}
+END_TEST
+
+START_TEST(test_best_pair)
+{
+	CdScoreField f = {CD_ROLE_PHONE, 1.0, "RU", PHONE_LEVELS, 2};
+	CdScoreProfile p = one_field_profile(&f);
+	CdRecordScore rs;
+	CdStr		a[] = {S("+7 495 111 22 33"), S("+7 912 345 67 89"), S("8 912 345 67 89")};
+	CdStr		b[] = {S("+1 212 555 0143"), S("89123456789"), S("+7 495 111 22 33")};
+	CdFieldScore fs = score1(&p, a, 3, b, 3, NULL, NULL, &rs);
+
+	/* several pairs score 1: the first in a-major order wins */
+	ck_assert(fs.similarity == 1);
+	ck_assert_int_eq(fs.best_a, 0);
+	ck_assert_int_eq(fs.best_b, 2);
+	fs = score1(&p, a + 1, 2, b, 3, NULL, NULL, &rs);
+	ck_assert_int_eq(fs.best_a, 0);
+	ck_assert_int_eq(fs.best_b, 1);
+}
+END_TEST
+
+START_TEST(test_unnamed_levels)
+{
+	/* the SQL keeps looking while the level found has no name */
+	CdScoreLevel lv[] = {
+		{NULL, 0.99, 0.5, 0.01, true},
+		{"close", 0.85, 0.3, 0.02, false},
+		{NULL, 0.5, 0.05, 0.05, false},
+	};
+	CdScoreField f = {CD_ROLE_BIRTH_DATE, 1.0, NULL, lv, 3};
+	CdScoreProfile p = one_field_profile(&f);
+	CdRecordScore rs;
+	CdStr		a[] = {S("1980-05-17")};
+	CdStr		b[] = {S("17.05.1980")};
+	CdStr		c[] = {S("1980-05-18")};	/* 7/8 */
+	CdStr		d[] = {S("1981-06-18")};	/* 5/8 */
+	CdFieldScore fs;
+
+	p.analyzed_rows = 10;
+	fs = score1(&p, a, 1, b, 1, NULL, NULL, &rs);
+	ck_assert_int_eq(fs.level, 1);
+	ck_assert_str_eq(fs.level_name, "close");
+	ck_assert(fs.m == 0.3 && fs.u == 0.02);
+	fs = score1(&p, a, 1, c, 1, NULL, NULL, &rs);
+	ck_assert_int_eq(fs.level, 1);
+	/* only an unnamed level reached: different, with all levels' m and u */
+	fs = score1(&p, a, 1, d, 1, NULL, NULL, &rs);
+	ck_assert(fs.similarity == 0.625);
+	ck_assert_int_eq(fs.level, CD_LEVEL_DIFFERENT);
+	ck_assert_str_eq(fs.level_name, "different");
+	ck_assert(fs.m == 1 - (0 + 0.5 + 0.3 + 0.05));
+	ck_assert(fs.u == 1 - (0 + 0.01 + 0.02 + 0.05));
+	/* no levels at all: always different, weight 0 */
+	f.nlevels = 0;
+	fs = score1(&p, a, 1, b, 1, NULL, NULL, &rs);
+	ck_assert_int_eq(fs.level, CD_LEVEL_DIFFERENT);
+	ck_assert(fs.m == 1 && fs.u == 1 && fs.weight == 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- term frequencies */
+
+typedef struct TfTable
+{
+	const char *term[8];
+	double		freq[8];
+	int			calls;
+	int			last_field;
+} TfTable;
+
+static double
+tf_lookup(void *ctx, int field, const char *term, size_t len)
+{
+	TfTable    *t = ctx;
+
+	t->calls++;
+	t->last_field = field;
+	for (int i = 0; i < 8 && t->term[i]; i++)
+		if (strlen(t->term[i]) == len && memcmp(t->term[i], term, len) == 0)
+			return t->freq[i];
+	return -1;
+}
+
+START_TEST(test_tf_person)
+{
+	CdScoreField f = {CD_ROLE_PERSON_NAME, 1.0, NULL, PERSON_LEVELS, 3};
+	CdScoreProfile p = one_field_profile(&f);
+	CdRecordScore rs;
+	CdStr		a[] = {S("Петров Иван")};
+	CdStr		b[] = {S("Ivan Petrov")};
+	CdStr		c[] = {S("Пётр Щукин")};
+	CdStr		d[] = {S("Petr Shchukin")};
+	TfTable		t = {{"ivan", "petrov", "petr", NULL}, {0.01, 0.02, 0.3, 0}, 0, -1};
+	CdFieldScore fs;
+	double		expect;
+
+	/* not analyzed: the level's u, the callback never called */
+	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.u == 0.002 && !fs.tf_used);
+	ck_assert_int_eq(t.calls, 0);
+
+	p.analyzed_rows = 1000;
+	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
+	ck_assert_int_eq(fs.level, 0);
+	ck_assert(fs.tf_used);
+	ck_assert_int_eq(t.calls, 4);
+	ck_assert_int_eq(t.last_field, 0);
+	expect = exp(log(0.01) + log(0.02));	/* person_key "ivan petrov": both sides */
+	ck_assert(fs.u == expect);
+	ck_assert(fs.weight == log(0.70 / expect) / log(2.0));
+
+	/* unknown terms count 1/analyzed_rows; the larger side wins */
+	fs = score1(&p, c, 1, d, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.tf_used);
+	ck_assert(fs.u == exp(log(0.3) + log(1.0 / 1000)));
+	p.unknown_freq = 0.004;
+	fs = score1(&p, c, 1, d, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.u == exp(log(0.3) + log(0.004)));
+	p.unknown_freq = 0;
+
+	/* clamps: at most 0.5, at least 1e-7 */
+	t.freq[0] = 0.9;
+	t.freq[1] = 0.9;
+	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.u == 0.5);
+	t.freq[0] = 1e-5;
+	t.freq[1] = 1e-5;
+	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.u == 1e-7);
+	/* a product that underflows is clamped, not an error */
+	{
+		static char many[2000];
+		CdStr		m[1];
+		size_t		n = 0;
+
+		for (int i = 0; i < 120; i++)
+			n += (size_t) sprintf(many + n, "%sx%c%c", i ? " " : "", 'a' + i % 26, 'a' + i / 26);
+		m[0].ptr = many;
+		m[0].len = n;
+		p.analyzed_rows = 1000000;
+		fs = score1(&p, m, 1, m, 1, NULL, NULL, &rs);
+		ck_assert_int_eq(fs.level, 0);
+		ck_assert(fs.u == 1e-7);
+	}
+}
+END_TEST
+
+START_TEST(test_tf_sides_without_terms)
+{
+	/* a level reached at similarity 0 makes a side without a term reach TF */
+	CdScoreLevel lv[] = {{"any", 0.0, 0.5, 0.25, true}};
+	CdScoreField f = {CD_ROLE_PERSON_NAME, 1.0, NULL, lv, 1};
+	CdScoreProfile p = one_field_profile(&f);
+	CdRecordScore rs;
+	CdStr		none[] = {S("!!!")};
+	CdStr		ivan[] = {S("Ivan")};
+	TfTable		t = {{"ivan", NULL}, {0.01, 0}, 0, -1};
+	CdFieldScore fs;
+
+	p.analyzed_rows = 100;
+	/* person_name: a side without terms is left out (greatest() ignores NULL) */
+	fs = score1(&p, none, 1, ivan, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.similarity == 0);
+	ck_assert(fs.tf_used);
+	ck_assert(fs.u == exp(log(0.01)));
+	/* both sides without terms: the level's u */
+	fs = score1(&p, none, 1, none, 1, tf_lookup, &t, &rs);
+	ck_assert(!fs.tf_used && fs.u == 0.25);
+
+	/* other roles: an empty key is one unknown term (ARRAY[NULL]) */
+	f.role = CD_ROLE_FIRST_NAME;
+	fs = score1(&p, none, 1, none, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.tf_used);
+	ck_assert(fs.u == exp(log(1.0 / 100)));
+	fs = score1(&p, none, 1, ivan, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.u == fmax(exp(log(1.0 / 100)), exp(log(0.01))));
+}
+END_TEST
+
+typedef struct Seen
+{
+	char		term[8][64];
+	int			n;
+} Seen;
+
+static double
+tf_record(void *ctx, int field, const char *term, size_t len)
+{
+	Seen	   *s = ctx;
+
+	(void) field;
+	if (s->n < 8 && len < 64)
+	{
+		memcpy(s->term[s->n], term, len);
+		s->term[s->n][len] = '\0';
+		s->n++;
+	}
+	return -1;
+}
+
+START_TEST(test_term_keys_by_role)
+{
+	static const struct
+	{
+		CdRole		role;
+		const char *a;
+		const char *b;
+		const char *terms[4];
+	}			cases[] = {
+		{CD_ROLE_PERSON_NAME, "Петров Иван", "Ivan Petrov", {"ivan", "petrov", "ivan", "petrov"}},
+		{CD_ROLE_FIRST_NAME, "Пётр", "Petr", {"petr", "petr"}},
+		{CD_ROLE_LAST_NAME, "Щукин", "Shchukin", {"shchukin", "shchukin"}},
+		{CD_ROLE_CITY, "Москва", "Moskva", {"moskva", "moskva"}},
+		{CD_ROLE_COMPANY, "ООО «Ромашка»", "Romashka LLC", {"romashka", "romashka"}},
+		{CD_ROLE_POSTCODE, "SW1A 2AA", "sw1a 2aa", {"sw1a 2aa", "sw1a 2aa"}},
+		{CD_ROLE_CODE, "АВ-123", "ав 123", {"ав 123", "ав 123"}},
+	};
+
+	for (int i = 0; i < NELEM(cases); i++)
+	{
+		CdScoreLevel lv[] = {{"same", 0.5, 0.5, 0.25, true}};
+		CdScoreField f = {cases[i].role, 1.0, NULL, lv, 1};
+		CdScoreProfile p = one_field_profile(&f);
+		CdRecordScore rs;
+		CdStr		a = {cases[i].a, strlen(cases[i].a)};
+		CdStr		b = {cases[i].b, strlen(cases[i].b)};
+		Seen		seen = {.n = 0};
+		int			n = 0;
+
+		p.analyzed_rows = 10;
+		score1(&p, &a, 1, &b, 1, tf_record, &seen, &rs);
+		while (n < 4 && cases[i].terms[n])
+			n++;
+		ck_assert_msg(seen.n == n, "role %s: %d terms, expected %d", cd_role_name(cases[i].role), seen.n, n);
+		for (int k = 0; k < n; k++)
+			ck_assert_str_eq(seen.term[k], cases[i].terms[k]);
+		/* cd_term_key gives the same */
+		{
+			CdBuf		out;
+			const char *ef = NULL;
+
+			cd_buf_init(&out, A);
+			ck_assert_int_eq(cd_term_key(cases[i].role, cases[i].a, strlen(cases[i].a), &out, &ef), CD_SCORE_OK);
+			if (cases[i].role != CD_ROLE_PERSON_NAME)
+				ck_assert(out.len == strlen(cases[i].terms[0])
+						  && memcmp(out.data, cases[i].terms[0], out.len) == 0);
+			cd_buf_free(&out);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_score_clamp)
+{
+	CdScoreLevel lv[] = {{"same", 0.5, 0.999999, 1e-300, false}};
+	CdScoreField f = {CD_ROLE_CODE, 1.0, NULL, lv, 1};
+	CdScoreProfile p = one_field_profile(&f);
+	CdRecordScore rs;
+	CdStr		a[] = {S("AB-1")};
+	CdStr		b[] = {S("XY-9999")};
+
+	f.weight = 1e6;
+	score1(&p, a, 1, a, 1, NULL, NULL, &rs);
+	ck_assert(rs.total_weight > 1000);
+	ck_assert(rs.score == 1.0 / (1.0 + pow(2.0, -1000)));
+	ck_assert_int_eq(rs.decision, CD_DECISION_SAME);
+	score1(&p, a, 1, b, 1, NULL, NULL, &rs);
+	ck_assert(rs.total_weight < -1000);
+	ck_assert(rs.score == 1.0 / (1.0 + pow(2.0, 1000)));
+	ck_assert(rs.score > 0);
+	ck_assert_int_eq(rs.decision, CD_DECISION_DISTINCT);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- profile checks */
+
+START_TEST(test_profile_check)
+{
+	CdScoreLevel lv[] = {{"a", 0.9, 0.5, 0.1, false}, {"b", 0.5, 0.3, 0.1, false}};
+	CdScoreField f = {CD_ROLE_PHONE, 1.0, "RU", lv, 2};
+	CdScoreProfile p = one_field_profile(&f);
+	int			bad;
+	const char *reason;
+	CdFieldScore fs[1];
+	CdRecordScore rs = {.fields = fs};
+	CdValues	v = {NULL, 0};
+
+	ck_assert_int_eq(cd_score_profile_check(&p, &bad, &reason), CD_SCORE_OK);
+	ck_assert_int_eq(bad, -1);
+#define EXPECT_BAD(field) do { \
+		ck_assert_int_eq(cd_score_profile_check(&p, &bad, &reason), CD_SCORE_BAD_PROFILE); \
+		ck_assert_int_eq(bad, field); \
+		ck_assert_ptr_nonnull(reason); \
+		ck_assert_int_eq(cd_record_score(&p, &v, &v, NULL, NULL, A, &rs), CD_SCORE_BAD_PROFILE); \
+		ck_assert_int_eq(rs.err_field, field); \
+	} while (0)
+
+	p.prior = 0;
+	EXPECT_BAD(-1);
+	p.prior = 1;
+	EXPECT_BAD(-1);
+	p.prior = NAN;
+	EXPECT_BAD(-1);
+	p.prior = 0.001;
+	p.same = NAN;
+	EXPECT_BAD(-1);
+	p.same = 0.9;
+	f.region = NULL;
+	EXPECT_BAD(0);
+	f.region = "RU";
+	f.weight = INFINITY;
+	EXPECT_BAD(0);
+	f.weight = 1;
+	f.role = (CdRole) CD_ROLE_COUNT;
+	EXPECT_BAD(0);
+	f.role = CD_ROLE_PHONE;
+	lv[1].m = 0;
+	EXPECT_BAD(0);
+	lv[1].m = 0.5;				/* sum 1 */
+	EXPECT_BAD(0);
+	lv[1].m = 0.3;
+	lv[0].u = 0.95;
+	EXPECT_BAD(0);
+	lv[0].u = 0.1;
+	lv[0].min = NAN;
+	EXPECT_BAD(0);
+	lv[0].min = 0.9;
+	p.nfields = -1;
+	EXPECT_BAD(-1);
+	p.nfields = 1;
+	ck_assert_int_eq(cd_score_profile_check(&p, &bad, &reason), CD_SCORE_OK);
+#undef EXPECT_BAD
+}
+END_TEST
+
+/* ---------------------------------------------------------------- errors */
+
+START_TEST(test_errors_name_field)
+{
+	CdScoreField f[3] = {
+		{CD_ROLE_PHONE, 1.0, "RU", PHONE_LEVELS, 2},
+		{CD_ROLE_PERSON_NAME, 1.0, NULL, PERSON_LEVELS, 3},
+		{CD_ROLE_BIRTH_DATE, 1.0, NULL, DATE_LEVELS, 2},
+	};
+	CdScoreProfile p = one_field_profile(f);
+	CdFieldScore fs[3];
+	CdRecordScore rs = {.fields = fs};
+	char	   *big = malloc(5000);
+	CdStr		ph[] = {S("+79123456789")};
+	CdStr		nm[] = {S("Ivan"), {big, 5000}};
+	CdValues	a[3] = {{ph, 1}, {nm, 2}, {NULL, 0}};
+	CdValues	b[3] = {{ph, 1}, {nm, 1}, {NULL, 0}};
+
+	memset(big, 'x', 5000);
+	p.nfields = 3;
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_TOO_LONG);
+	ck_assert_int_eq(rs.err_field, 1);
+	ck_assert_str_eq(rs.err_func, "name_similarity");
+	/* the same value where it is not compared (missing on the other side) is fine */
+	b[1].n = 0;
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_OK);
+	ck_assert_int_eq(rs.err_field, -1);
+	ck_assert_ptr_null(rs.err_func);
+	free(big);
+}
+END_TEST
+
+/* every role, TF on, several values: a failing allocator at each allocation */
+static const CdScoreLevel TF_LEVELS[] = {
+	{"same", 0.9, 0.6, 0.01, true},
+	{"close", 0.5, 0.2, 0.05, true},
+};
+
+static void
+all_roles_profile(CdScoreField *f, CdScoreProfile *p)
+{
+	for (int r = 0; r < CD_ROLE_COUNT; r++)
+	{
+		f[r].role = (CdRole) r;
+		f[r].weight = 1.0 + r / 10.0;
+		f[r].region = "RU";
+		f[r].levels = TF_LEVELS;
+		f[r].nlevels = 2;
+	}
+	*p = one_field_profile(f);
+	p->nfields = CD_ROLE_COUNT;
+	p->analyzed_rows = 50;
+}
+
+static const CdStr ALL_A[CD_ROLE_COUNT][3] = {
+	{S("Петров Иван Сергеевич"), S("王小明"), S("")},
+	{S("Саша"), S("Alexander"), S("!")},
+	{S("Щукин"), S("Shchukin"), S("x")},
+	{S("Сергеевич"), S("S."), S("y")},
+	{S("ООО «Ромашка»"), S("Xiaomi"), S("ООО")},
+	{S("8 (912) 345-67-89"), S("+7 495 111 22 33"), S("n/a")},
+	{S("ivan.petrov@gmail.com"), S("info@romashka.ru"), S("bad")},
+	{S("ул. Ленина, д. 5, кв. 12"), S("北京市朝阳区建国路88号"), S("...")},
+	{S("Москва"), S("北京"), S("!!!")},
+	{S("101000"), S("SW1A 2AA"), S("—")},
+	{S("1980-05-17"), S("17.05.1980"), S("unknown")},
+	{S("INN 7701234567"), S("--"), S("A-1")},
+	{S("AB-123"), S("ав-123"), S("")},
+	{S("Called twice about the deal"), S("Позвонить завтра"), S("")},
+};
+
+static const CdStr ALL_B[CD_ROLE_COUNT][2] = {
+	{S("Ivan Petrov"), S("Wang Xiaoming")},
+	{S("Aleksandr"), S("Sasha")},
+	{S("Schukin"), S("Shchukina")},
+	{S("Sergeevich"), S("Сергеевна")},
+	{S("Romashka LLC"), S("小米")},
+	{S("+79123456789"), S("8 495 111 22 34")},
+	{S("IvanPetrov+crm@googlemail.com"), S("info@romashka.com")},
+	{S("ulitsa Lenina 5-12"), S("Jianguo Road 88")},
+	{S("Moskva"), S("Beijing")},
+	{S("101 000"), S("sw1a2aa")},
+	{S("1980-17-05"), S("19800517")},
+	{S("inn 7701234567"), S("A 1")},
+	{S("ab-123"), S("AB 124")},
+	{S("called twice about deal"), S("pozvonit zavtra")},
+};
+
+static double
+tf_some(void *ctx, int field, const char *term, size_t len)
+{
+	(void) ctx;
+	(void) term;
+	return (len % 3 == 0) ? -1 : 0.001 * (double) (field + 1) + 0.0001 * (double) len;
+}
+
+static void
+score_all(const CdAllocator *al, CdScoreStatus *st, CdRecordScore *rs)
+{
+	static CdScoreField f[CD_ROLE_COUNT];
+	static CdFieldScore fs[CD_ROLE_COUNT];
+	CdScoreProfile p;
+	CdValues	a[CD_ROLE_COUNT];
+	CdValues	b[CD_ROLE_COUNT];
+
+	all_roles_profile(f, &p);
+	for (int r = 0; r < CD_ROLE_COUNT; r++)
+	{
+		a[r].v = ALL_A[r];
+		a[r].n = ALL_A[r][2].len ? 3 : 2;
+		b[r].v = ALL_B[r];
+		b[r].n = 2;
+	}
+	rs->fields = fs;
+	*st = cd_record_score(&p, a, b, tf_some, NULL, al, rs);
+}
+
+START_TEST(test_failing_allocator)
+{
+	CdScoreStatus st;
+	CdRecordScore ref;
+	CdFieldScore ref_fields[CD_ROLE_COUNT];
+	int			total;
+	CountCtx	c = {0, 0, -1};
+	CdAllocator al = {count_alloc, count_resize, count_release, &c};
+
+	score_all(&al, &st, &ref);
+	ck_assert_int_eq(st, CD_SCORE_OK);
+	ck_assert_int_eq(c.live, 0);
+	memcpy(ref_fields, ref.fields, sizeof(ref_fields));
+	total = c.allocs;
+	ck_assert(total > 10);
+	for (int k = 0; k < total; k++)
+	{
+		CdRecordScore rs;
+
+		c.allocs = 0;
+		c.live = 0;
+		c.fail_at = k;
+		score_all(&al, &st, &rs);
+		ck_assert_msg(st == CD_SCORE_NOMEM || st == CD_SCORE_OK, "allocation %d: status %d", k, st);
+		ck_assert_msg(c.live == 0, "allocation %d: %d blocks leaked", k, c.live);
+		if (st == CD_SCORE_OK)
+			ck_assert(rs.total_weight == ref.total_weight);
+		else
+			ck_assert_int_ge(rs.err_field, 0);
+	}
+	/* what the scorer found for every role is what cd_value_similarity finds */
+	for (int r = 0; r < CD_ROLE_COUNT; r++)
+	{
+		double		best = -1;
+
+		for (int i = 0; i < 3 && (i < 2 || ALL_A[r][2].len); i++)
+			for (int j = 0; j < 2; j++)
+			{
+				double		s;
+				const char *ef;
+
+				ck_assert_int_eq(cd_value_similarity((CdRole) r, ALL_A[r][i].ptr, ALL_A[r][i].len,
+													 ALL_B[r][j].ptr, ALL_B[r][j].len, "RU", A, &s, &ef),
+								 CD_SCORE_OK);
+				if (s > best)
+					best = s;
+			}
+		ck_assert_msg(ref_fields[r].similarity == best, "role %s: %.17g vs %.17g",
+					  cd_role_name((CdRole) r), ref_fields[r].similarity, best);
+		ck_assert(ref_fields[r].level != CD_LEVEL_MISSING);
+	}
+}
+END_TEST
+
+START_TEST(test_symmetry)
+{
+	static CdScoreField f[CD_ROLE_COUNT];
+	static CdFieldScore f1[CD_ROLE_COUNT], f2[CD_ROLE_COUNT];
+	CdScoreProfile p;
+	CdValues	a[CD_ROLE_COUNT];
+	CdValues	b[CD_ROLE_COUNT];
+	CdRecordScore r1 = {.fields = f1};
+	CdRecordScore r2 = {.fields = f2};
+
+	all_roles_profile(f, &p);
+	p.analyzed_rows = 0;		/* no TF: which tied pair is best may differ with order */
+	for (int r = 0; r < CD_ROLE_COUNT; r++)
+	{
+		a[r].v = ALL_A[r];
+		a[r].n = 2;
+		b[r].v = ALL_B[r];
+		b[r].n = 2;
+	}
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &r1), CD_SCORE_OK);
+	ck_assert_int_eq(cd_record_score(&p, b, a, NULL, NULL, A, &r2), CD_SCORE_OK);
+	ck_assert(r1.total_weight == r2.total_weight);
+	ck_assert(r1.score == r2.score);
+	for (int r = 0; r < CD_ROLE_COUNT; r++)
+	{
+		ck_assert(f1[r].similarity == f2[r].similarity);
+		ck_assert_int_eq(f1[r].level, f2[r].level);
+	}
+}
+END_TEST
+
+/* ---------------------------------------------------------------- timing */
+
+static double
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+START_TEST(test_timing)
+{
+	/* a contact: name, phone, email, birth date; TF on names */
+	CdScoreField f[4] = {
+		{CD_ROLE_PERSON_NAME, 1.0, NULL, PERSON_LEVELS, 3},
+		{CD_ROLE_PHONE, 1.0, "RU", PHONE_LEVELS, 2},
+		{CD_ROLE_EMAIL, 1.0, NULL, TF_LEVELS, 2},
+		{CD_ROLE_BIRTH_DATE, 1.0, NULL, DATE_LEVELS, 2},
+	};
+	static const struct
+	{
+		const char *label;
+		CdStr		a[4];
+		CdStr		b[4];
+	}			cases[] = {
+		{"cyrillic/latin duplicate", {S("Петров Иван"), S("8 (912) 345-67-89"), S("ivan.petrov@gmail.com"), S("1980-05-17")},
+		{S("Ivan Petrov"), S("+79123456789"), S("ivanpetrov@gmail.com"), S("17.05.1980")}},
+		{"unrelated latin", {S("Anna Smith"), S("+1 212 555 0143"), S("anna@outlook.com"), S("1975-01-02")},
+		{S("John Miller"), S("+1 646 555 0199"), S("jm@gmail.com"), S("1990-12-30")}},
+		{"han/pinyin", {S("王小明"), S("138 0013 8000"), S("wang@qq.com"), S("1985-03-04")},
+		{S("Wang Xiaoming"), S("+86 13800138000"), S("wang.xm@qq.com"), S("1985-04-03")}},
+	};
+	CdScoreProfile p = one_field_profile(f);
+	TfTable		t = {{"ivan", "petrov", "wang", NULL}, {0.01, 0.02, 0.05, 0}, 0, -1};
+
+	p.nfields = 4;
+	p.analyzed_rows = 1000;
+	fprintf(stderr, "\n%-28s %10s\n", "cd_record_score (4 fields)", "ns/pair");
+	for (int i = 0; i < NELEM(cases); i++)
+	{
+		CdValues	a[4], b[4];
+		CdFieldScore fs[4];
+		CdRecordScore rs = {.fields = fs};
+		int			iters = 2000;
+		double		t0, t1;
+
+		for (int k = 0; k < 4; k++)
+		{
+			a[k].v = &cases[i].a[k];
+			a[k].n = 1;
+			b[k].v = &cases[i].b[k];
+			b[k].n = 1;
+		}
+		t0 = now_ns();
+		for (int k = 0; k < iters; k++)
+			ck_assert_int_eq(cd_record_score(&p, a, b, tf_lookup, &t, A, &rs), CD_SCORE_OK);
+		t1 = now_ns();
+		fprintf(stderr, "%-28s %10.0f\n", cases[i].label, (t1 - t0) / iters);
+	}
+}
+END_TEST
+
+/* ---------------------------------------------------------------- main */
+
+static Suite *
+record_score_suite(void)
+{
+	Suite	   *s = suite_create("record_score");
+	TCase	   *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_roles);
+	tcase_add_test(tc, test_date_digits);
+	tcase_add_test(tc, test_value_similarity_roles);
+	tcase_add_test(tc, test_birth_date_similarity);
+	tcase_add_test(tc, test_value_similarity_errors);
+	tcase_add_test(tc, test_score_phone_levels);
+	tcase_add_test(tc, test_missing);
+	tcase_add_test(tc, test_best_pair);
+	tcase_add_test(tc, test_unnamed_levels);
+	tcase_add_test(tc, test_tf_person);
+	tcase_add_test(tc, test_tf_sides_without_terms);
+	tcase_add_test(tc, test_term_keys_by_role);
+	tcase_add_test(tc, test_score_clamp);
+	tcase_add_test(tc, test_profile_check);
+	tcase_add_test(tc, test_errors_name_field);
+	tcase_add_test(tc, test_failing_allocator);
+	tcase_add_test(tc, test_symmetry);
+	tcase_add_test(tc, test_timing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner    *sr = srunner_create(record_score_suite());
+	int			failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
