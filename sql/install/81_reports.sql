@@ -1,0 +1,364 @@
+-- Reports: candidate pairs through blocking keys, clusters that do not chain, a summary,
+-- and auto_merge of the clusters above a high score.
+
+-- The rows of a profile's table as (id text, r jsonb), child-table fields filled in.
+CREATE FUNCTION @extschema@.report_rows_sql(profile text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    f jsonb;
+    extra text := '';
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields') WHERE value ? 'from' LOOP
+        extra := extra || format(' || jsonb_build_object(%L, (SELECT jsonb_agg(c.%I) FROM %s c WHERE c.%I = t.%I))',
+                                 f->>'field', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
+                                 p.compiled->>'id');
+    END LOOP;
+    RETURN format('SELECT t.%I::text AS id, to_jsonb(t)%s AS r FROM %s t', p.compiled->>'id', extra, p.table_oid);
+END;
+$$;
+
+-- Blocking keys of one row (as jsonb) under a profile: exact normalized values and sound keys.
+-- Frequent keys are dropped by the caller (block_cap), which is how common names stop
+-- producing huge blocks while rare ones still meet.
+CREATE FUNCTION @extschema@.blocking_keys(compiled jsonb, r jsonb)
+RETURNS SETOF text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT DISTINCT k FROM (
+        SELECT CASE f->>'role'
+                   WHEN 'phone' THEN 'p:' || @extschema@.phone_e164(v, f->>'region')
+                   WHEN 'email' THEN 'e:' || @extschema@.email_key(v)
+                   WHEN 'company' THEN 'c:' || @extschema@.company_key(v)
+                   WHEN 'external_id' THEN 'x:' || (f->>'field') || ':' || @extschema@.name_key(v)
+                   WHEN 'postcode' THEN 'z:' || (f->>'field') || ':' || @extschema@.name_key(v)
+                   WHEN 'birth_date' THEN 'd:' || (f->>'field') || ':' || @extschema@.date_digits(v)
+                   WHEN 'address' THEN 'a:' || @extschema@.name_key(@extschema@.translit(v))
+               END AS k
+          FROM jsonb_array_elements(compiled->'fields') f,
+               unnest(@extschema@.field_values(r->(f->>'field'))) v
+        UNION ALL
+        -- names: the whole name in any word order, its sound, and the sound of each longer word
+        SELECT unnest(ARRAY['n:' || @extschema@.person_key(v),
+                            'h:' || @extschema@.phonetic(@extschema@.person_key(v))])
+          FROM jsonb_array_elements(compiled->'fields') f,
+               unnest(@extschema@.field_values(r->(f->>'field'))) v
+         WHERE f->>'role' = 'person_name'
+        UNION ALL
+        SELECT 'w:' || (f->>'role') || ':' || @extschema@.phonetic(w)
+          FROM jsonb_array_elements(compiled->'fields') f,
+               unnest(@extschema@.field_values(r->(f->>'field'))) v,
+               unnest(string_to_array(@extschema@.translit(v), ' ')) w
+         WHERE f->>'role' IN ('person_name', 'last_name', 'first_name', 'company') AND length(w) >= 4
+    ) keys
+    WHERE k IS NOT NULL;
+END;
+
+COMMENT ON FUNCTION @extschema@.blocking_keys(jsonb, jsonb) IS
+'blocking keys of a row under a compiled profile: normalized phones, emails, company, ids, postcodes, name keys and sound keys';
+
+-- Fill pg_temp.cd_report_rows / cd_report_pairs with every candidate pair and its score.
+-- Progress goes to NOTICEs and to this backend's application_name, which another session
+-- can read in pg_stat_activity while the report runs.
+CREATE FUNCTION @extschema@.report_candidates(profile text, block_cap integer DEFAULT 100, batch integer DEFAULT 20000)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    npairs bigint;
+    done bigint := 0;
+    lo bigint := 0;
+    t0 timestamptz := clock_timestamp();
+    app text := current_setting('application_name');
+    eta numeric;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF block_cap IS NULL OR block_cap < 2 THEN
+        RAISE EXCEPTION 'block_cap must be at least 2' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    DROP TABLE IF EXISTS pg_temp.cd_report_rows, pg_temp.cd_report_keys, pg_temp.cd_report_pairs;
+    EXECUTE 'CREATE TEMP TABLE cd_report_rows AS ' || @extschema@.report_rows_sql(profile);
+    ALTER TABLE pg_temp.cd_report_rows ADD PRIMARY KEY (id);
+    CREATE TEMP TABLE cd_report_keys AS
+        SELECT r.id, k.k AS key FROM pg_temp.cd_report_rows r, @extschema@.blocking_keys(p.compiled, r.r) AS k(k);
+    RAISE NOTICE 'crmdedup: % rows, % blocking keys (% s)',
+        (SELECT count(*) FROM pg_temp.cd_report_rows), (SELECT count(*) FROM pg_temp.cd_report_keys),
+        round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    -- a pair appears once, however many keys it shares
+    CREATE TEMP TABLE cd_report_pairs AS
+        SELECT row_number() OVER () AS n, a, b, NULL::float8 AS score
+          FROM (SELECT DISTINCT x.id AS a, y.id AS b
+                  FROM (SELECT key FROM pg_temp.cd_report_keys GROUP BY key
+                         HAVING count(*) BETWEEN 2 AND block_cap) g
+                  JOIN pg_temp.cd_report_keys x ON x.key = g.key
+                  JOIN pg_temp.cd_report_keys y ON y.key = g.key AND x.id < y.id) s;
+    CREATE INDEX ON pg_temp.cd_report_pairs (n);
+    npairs := (SELECT count(*) FROM pg_temp.cd_report_pairs);
+    WHILE lo < npairs LOOP
+        UPDATE pg_temp.cd_report_pairs c
+           SET score = (@extschema@.score_rows(profile, ra.r, rb.r, false)).score
+          FROM pg_temp.cd_report_rows ra, pg_temp.cd_report_rows rb
+         WHERE c.n > lo AND c.n <= lo + batch AND ra.id = c.a AND rb.id = c.b;
+        lo := lo + batch;
+        done := least(lo, npairs);
+        eta := CASE WHEN done > 0 THEN round((extract(epoch FROM clock_timestamp() - t0) / done * (npairs - done))::numeric, 0) END;
+        RAISE NOTICE 'crmdedup: scored % of % candidate pairs (% %%), about % s left',
+            done, npairs, round(100.0 * done / greatest(npairs, 1)), eta;
+        PERFORM set_config('application_name',
+                           left(format('crmdedup %s: %s%% of %s pairs, %s s left', profile,
+                                       round(100.0 * done / greatest(npairs, 1)), npairs, eta), 63), true);
+    END LOOP;
+    PERFORM set_config('application_name', app, true);
+    RETURN npairs;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_candidates(text, integer, integer) IS
+'internal: candidate pairs of a profile''s table through blocking keys, scored, in session temp tables';
+
+CREATE FUNCTION @extschema@.find_duplicates(profile text, min_score float8 DEFAULT NULL, block_cap integer DEFAULT 100,
+                                            explain boolean DEFAULT true)
+RETURNS TABLE (a text, b text, score float8, decision text, explanation jsonb)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    threshold float8;
+BEGIN
+    PERFORM @extschema@.report_candidates(profile, block_cap);
+    threshold := coalesce(min_score, (SELECT (compiled->>'maybe')::float8 FROM @extschema@.profiles pr WHERE pr.name = profile));
+    RETURN QUERY
+        SELECT c.a, c.b, c.score,
+               CASE WHEN explain THEN s.decision ELSE NULL END,
+               CASE WHEN explain THEN s.explanation ELSE NULL END
+          FROM pg_temp.cd_report_pairs c
+          LEFT JOIN LATERAL (SELECT m.decision, m.explanation
+                               FROM pg_temp.cd_report_rows ra, pg_temp.cd_report_rows rb,
+                                    @extschema@.score_rows(profile, ra.r, rb.r, true) m
+                              WHERE explain AND ra.id = c.a AND rb.id = c.b) s ON true
+         WHERE c.score >= threshold
+         ORDER BY c.score DESC, c.a, c.b;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.find_duplicates(text, float8, integer, boolean) IS
+'every candidate pair of the profile''s table with score >= min_score (default: the profile''s maybe threshold), found through blocking keys, with reasons';
+
+-- Clusters: components of the pairs above min_score, split by average linkage so that a chain
+-- A~B~C of two different people never becomes one cluster.
+CREATE FUNCTION @extschema@.clusters(profile text, min_score float8 DEFAULT NULL, survivor text DEFAULT 'most_complete',
+                                     block_cap integer DEFAULT 100, survivor_column text DEFAULT NULL)
+RETURNS TABLE (cluster_id text, id text, score float8, is_survivor boolean, suggested_survivor text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    p record;
+    threshold float8;
+    changed bigint;
+    comp record;
+    refs text := '';
+    fk record;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF survivor IS NULL OR survivor NOT IN ('most_complete', 'oldest', 'newest', 'most_referenced') THEN
+        RAISE EXCEPTION 'invalid survivor rule "%"', coalesce(survivor, '')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use most_complete, oldest, newest or most_referenced.';
+    END IF;
+    IF survivor IN ('oldest', 'newest') AND NOT EXISTS (
+            SELECT 1 FROM pg_attribute WHERE attrelid = p.table_oid AND attname = coalesce(survivor_column, 'created_at')
+               AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'survivor rule % needs a timestamp column', survivor
+            USING ERRCODE = 'undefined_column', HINT = 'Name it with survivor_column (default created_at).';
+    END IF;
+    threshold := coalesce(min_score, (p.compiled->>'same')::float8);
+    PERFORM @extschema@.report_candidates(profile, block_cap);
+
+    -- connected components over the strong pairs, by label propagation
+    DROP TABLE IF EXISTS pg_temp.cd_report_comp, pg_temp.cd_report_clusters;
+    CREATE TEMP TABLE cd_report_comp AS
+        SELECT DISTINCT x AS id, x AS label
+          FROM pg_temp.cd_report_pairs, unnest(ARRAY[a, b]) x WHERE score >= threshold;
+    ALTER TABLE pg_temp.cd_report_comp ADD PRIMARY KEY (id);
+    LOOP
+        UPDATE pg_temp.cd_report_comp c SET label = m.label
+          FROM (SELECT e.x AS id, min(n.label) AS label
+                  FROM (SELECT a AS x, b AS y FROM pg_temp.cd_report_pairs WHERE score >= threshold
+                        UNION ALL SELECT b, a FROM pg_temp.cd_report_pairs WHERE score >= threshold) e
+                  JOIN pg_temp.cd_report_comp n ON n.id = e.y
+                 GROUP BY e.x) m
+         WHERE c.id = m.id AND m.label < c.label;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        EXIT WHEN changed = 0;
+    END LOOP;
+
+    CREATE TEMP TABLE cd_report_clusters (id text, cluster_id text, center text, score float8);
+    FOR comp IN SELECT label, array_agg(c.id ORDER BY c.id) AS ids FROM pg_temp.cd_report_comp c GROUP BY label LOOP
+        IF cardinality(comp.ids) = 2 THEN
+            INSERT INTO pg_temp.cd_report_clusters
+            SELECT x, comp.ids[1], comp.ids[1],
+                   CASE WHEN x = comp.ids[1] THEN 1 ELSE
+                       (SELECT max(pr.score) FROM pg_temp.cd_report_pairs pr WHERE pr.a = comp.ids[1] AND pr.b = comp.ids[2]) END
+              FROM unnest(comp.ids) x;
+        ELSE
+            -- every pair of the component is scored (pairs no key found are scored now), then clustered
+            INSERT INTO pg_temp.cd_report_clusters
+            SELECT k.id, k.cluster_id, k.center, k.score_to_center
+              FROM (SELECT array_agg(ia ORDER BY ia, ib) AS a, array_agg(ib ORDER BY ia, ib) AS b,
+                           array_agg(sc ORDER BY ia, ib) AS s
+                      FROM (SELECT ia, ib, coalesce(
+                                (SELECT max(pr.score) FROM pg_temp.cd_report_pairs pr
+                                  WHERE pr.a = comp.ids[ia] AND pr.b = comp.ids[ib]),
+                                (SELECT (@extschema@.score_rows(profile, ra.r, rb.r, false)).score
+                                   FROM pg_temp.cd_report_rows ra, pg_temp.cd_report_rows rb
+                                  WHERE ra.id = comp.ids[ia] AND rb.id = comp.ids[ib])) AS sc
+                              FROM generate_subscripts(comp.ids, 1) ia, generate_subscripts(comp.ids, 1) ib
+                             WHERE ia < ib) q) m,
+                   @extschema@.cluster_pairs(comp.ids, m.a, m.b, m.s, threshold) k;
+        END IF;
+    END LOOP;
+
+    -- the suggested survivor of each cluster
+    IF survivor = 'most_referenced' THEN
+        FOR fk IN SELECT c.conrelid::regclass AS child, a.attname AS col
+                    FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                   WHERE c.contype = 'f' AND c.confrelid = p.table_oid AND cardinality(c.conkey) = 1 LOOP
+            refs := refs || format(' + (SELECT count(*) FROM %s x WHERE x.%I::text = c.id)', fk.child, fk.col);
+        END LOOP;
+    END IF;
+    RETURN QUERY EXECUTE format(
+        'WITH m AS (SELECT c.*, r.r, %s AS rank_value
+                      FROM pg_temp.cd_report_clusters c JOIN pg_temp.cd_report_rows r ON r.id = c.id),
+              s AS (SELECT DISTINCT ON (cluster_id) cluster_id, id AS survivor
+                      FROM m WHERE cluster_id IN (SELECT cluster_id FROM m GROUP BY cluster_id HAVING count(*) > 1)
+                     ORDER BY cluster_id, rank_value %s NULLS LAST, id)
+         SELECT m.cluster_id, m.id, m.score, m.id = s.survivor, s.survivor
+           FROM m JOIN s USING (cluster_id)
+          ORDER BY m.cluster_id, m.id = s.survivor DESC, m.score DESC, m.id',
+        CASE survivor
+            WHEN 'most_complete' THEN '(SELECT count(*) FROM jsonb_each(r.r) e WHERE e.value NOT IN (''null''::jsonb, ''""''::jsonb, ''[]''::jsonb))'
+            WHEN 'most_referenced' THEN '0' || refs
+            ELSE format('(r.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
+        CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END);
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.clusters(text, float8, text, integer, text) IS
+'duplicate clusters of a profile''s table: members, their score against the cluster''s best record, and a suggested survivor';
+
+-- The numbers a manager asks for first.
+CREATE FUNCTION @extschema@.summary(profile text, min_score float8 DEFAULT NULL, block_cap integer DEFAULT 100)
+RETURNS TABLE (section text, item text, value numeric)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    nrows bigint;
+BEGIN
+    DROP TABLE IF EXISTS pg_temp.cd_summary_clusters;
+    CREATE TEMP TABLE cd_summary_clusters AS SELECT * FROM @extschema@.clusters(profile, min_score, 'most_complete', block_cap);
+    nrows := (SELECT count(*) FROM pg_temp.cd_report_rows);
+    RETURN QUERY
+        SELECT 'totals', 'rows', nrows::numeric
+        UNION ALL SELECT 'totals', 'rows in clusters', count(*)::numeric FROM pg_temp.cd_summary_clusters
+        UNION ALL SELECT 'totals', 'clusters', count(DISTINCT cluster_id)::numeric FROM pg_temp.cd_summary_clusters
+        UNION ALL SELECT 'totals', 'duplicate rows (would be merged away)',
+                         (count(*) - count(DISTINCT cluster_id))::numeric FROM pg_temp.cd_summary_clusters
+        UNION ALL SELECT 'totals', 'duplicate share %',
+                         round(100.0 * (count(*) - count(DISTINCT cluster_id)) / greatest(nrows, 1), 2)
+                    FROM pg_temp.cd_summary_clusters
+        UNION ALL
+        SELECT 'clusters by size', size || ' records', count(*)::numeric
+          FROM (SELECT cluster_id, count(*) AS size FROM pg_temp.cd_summary_clusters GROUP BY cluster_id) s
+         GROUP BY size
+        UNION ALL
+        -- why members match their cluster's best record: the fields that gave positive evidence
+        SELECT 'pairs by reason', reason, count(*)::numeric
+          FROM (SELECT (SELECT string_agg(f->>'level' || ' (' || (f->>'field') || ')', ' + '
+                                          ORDER BY (f->>'weight')::float8 DESC)
+                          FROM jsonb_array_elements(m.explanation->'fields') f
+                         WHERE (f->>'weight')::float8 > 0) AS reason
+                  FROM pg_temp.cd_summary_clusters c
+                  JOIN pg_temp.cd_report_rows ra ON ra.id = c.id
+                  JOIN pg_temp.cd_report_rows rb ON rb.id = c.suggested_survivor,
+                       @extschema@.score_rows(profile, ra.r, rb.r, true) m
+                 WHERE NOT c.is_survivor) x
+         GROUP BY reason;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.summary(text, float8, integer) IS
+'rows, rows in clusters, clusters by size, duplicate share and counts by reason of a profile''s table';
+
+-- auto_merge: merge every cluster at or above min_score into its suggested survivor, in
+-- batches that commit as they go.  No SET search_path: a procedure that commits cannot
+-- have one; every name below is schema-qualified instead.
+CREATE PROCEDURE @extschema@.auto_merge(profile text, min_score float8 DEFAULT 0.97, dry_run boolean DEFAULT true,
+                                       survivor text DEFAULT 'most_complete', batch_size integer DEFAULT 100,
+                                       rules jsonb DEFAULT '{}', INOUT merged integer DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    tbl regclass;
+    c record;
+    n integer := 0;
+    total integer;
+    mid bigint;
+BEGIN
+    SELECT pr.table_oid INTO tbl FROM @extschema@.profiles pr WHERE pr.name OPERATOR(pg_catalog.=) profile;
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF min_score IS NULL OR min_score OPERATOR(pg_catalog.<) 0.5 OR min_score OPERATOR(pg_catalog.>) 1 THEN
+        RAISE EXCEPTION 'min_score for auto_merge must be between 0.5 and 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    DROP TABLE IF EXISTS pg_temp.cd_auto_merge_plan;
+    CREATE TEMP TABLE cd_auto_merge_plan AS
+        SELECT k.cluster_id, k.suggested_survivor AS keep,
+               pg_catalog.array_agg(k.id ORDER BY k.score DESC, k.id) FILTER (WHERE NOT k.is_survivor) AS losers,
+               pg_catalog.min(k.score) AS weakest
+          FROM @extschema@.clusters(profile, min_score, survivor) k
+         GROUP BY k.cluster_id, k.suggested_survivor;
+    total := (SELECT pg_catalog.count(*) FROM pg_temp.cd_auto_merge_plan);
+    IF dry_run THEN
+        FOR c IN SELECT * FROM pg_temp.cd_auto_merge_plan ORDER BY cluster_id LOOP
+            RAISE NOTICE 'would merge % into % (weakest member score %)',
+                c.losers, c.keep, pg_catalog.round(c.weakest::numeric, 3);
+        END LOOP;
+        RAISE NOTICE 'dry run: % clusters would be merged; nothing was changed (plan in pg_temp.cd_auto_merge_plan)', total;
+        merged := 0;
+        RETURN;
+    END IF;
+    FOR c IN SELECT * FROM pg_temp.cd_auto_merge_plan ORDER BY cluster_id LOOP
+        CALL @extschema@.merge_text_keys(tbl, c.keep, c.losers, rules, mid);
+        n := n OPERATOR(pg_catalog.+) 1;
+        IF n OPERATOR(pg_catalog.%) batch_size OPERATOR(pg_catalog.=) 0 THEN
+            COMMIT;
+            RAISE NOTICE 'crmdedup auto_merge: % of % clusters merged', n, total;
+        END IF;
+    END LOOP;
+    RAISE NOTICE 'crmdedup auto_merge: % of % clusters merged', n, total;
+    merged := n;
+END;
+$$;
+
+COMMENT ON PROCEDURE @extschema@.auto_merge(text, float8, boolean, text, integer, jsonb, integer) IS
+'merge every cluster at or above min_score into its suggested survivor, committing every batch_size merges; dry_run shows the plan';

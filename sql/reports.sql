@@ -1,0 +1,92 @@
+-- Reports: candidate pairs, clusters that do not chain, summary, auto_merge.
+SET extra_float_digits = 0;
+SET client_min_messages = warning;
+
+CREATE TABLE r_contacts (
+    id int PRIMARY KEY,
+    full_name text,
+    phones text[],
+    email text,
+    created_at timestamptz
+);
+CREATE TABLE r_deals (id int PRIMARY KEY, contact_id int REFERENCES r_contacts, title text);
+INSERT INTO r_contacts VALUES
+-- one person, written three ways
+(1, 'Петров Иван', '{"8 (912) 345-67-89"}', 'ivan.petrov@gmail.com', '2024-01-01'),
+(2, 'Ivan Petrov', '{"+7 912 345 67 89"}', 'IvanPetrov+crm@googlemail.com', '2024-02-01'),
+(3, 'Иван Петров', NULL, 'ivan.petrov@gmail.com', '2024-03-01'),
+-- a chain: 11 ~ 12 share a phone, 12 ~ 13 share another; 11 and 13 share only a common name
+(11, 'Anna Smirnova', '{"+7 903 100 00 01"}', NULL, '2024-01-05'),
+(12, 'Anna Smirnova', '{"+7 903 100 00 01", "+7 905 777 66 55"}', NULL, '2024-01-06'),
+(13, 'Anna Smirnova', '{"+7 905 777 66 55"}', NULL, '2024-01-07'),
+-- different people
+(21, 'Wang Xiaoming', '{"+86 138 0013 8000"}', 'wangxm@qq.com', '2024-01-01'),
+(22, 'John Smith', '{"+1 212 555 0123"}', 'j.smith@outlook.com', '2024-01-01'),
+(23, '王小明', '{"138 0013 8001"}', NULL, '2024-01-01');
+INSERT INTO r_contacts SELECT 100 + g, 'Person ' || g, ARRAY['+7 916 ' || lpad(g::text, 7, '0')], NULL, '2024-01-01'
+  FROM generate_series(1, 200) g;
+INSERT INTO r_deals VALUES (1, 3, 'deal'), (2, 3, 'another deal'), (3, 2, 'third');
+
+SELECT crmdedup.create_profile('r_contacts', 'r_contacts',
+    '{"region": "RU", "fields": {"full_name": "person_name", "phones": "phone", "email": "email"}}');
+SELECT crmdedup.analyze('r_contacts');
+
+-- every candidate pair once, with its score and reasons
+SELECT a, b, round(score::numeric, 3) AS score, decision,
+       (SELECT string_agg(f->>'field' || ': ' || (f->>'level'), ', ' ORDER BY f->>'field')
+          FROM jsonb_array_elements(explanation->'fields') f WHERE (f->>'weight')::float8 > 0) AS reasons
+  FROM crmdedup.find_duplicates('r_contacts', min_score => 0.01)
+ ORDER BY a, b;
+SELECT count(*) = count(DISTINCT (a, b)) AS each_pair_once, bool_and(a < b) AS ordered
+  FROM crmdedup.find_duplicates('r_contacts', min_score => 0, explain => false);
+
+-- clusters: the chain 11 ~ 12 ~ 13 does not become one cluster
+SELECT cluster_id, id, round(score::numeric, 3) AS score, is_survivor, suggested_survivor
+  FROM crmdedup.clusters('r_contacts') ORDER BY cluster_id, id;
+SELECT count(*) AS chain_members_in_one_cluster
+  FROM crmdedup.clusters('r_contacts') WHERE id IN ('11', '12', '13')
+ GROUP BY cluster_id ORDER BY 1 DESC LIMIT 1;
+-- survivor rules
+SELECT DISTINCT suggested_survivor FROM crmdedup.clusters('r_contacts', survivor => 'oldest') WHERE id = '1';
+SELECT DISTINCT suggested_survivor FROM crmdedup.clusters('r_contacts', survivor => 'newest') WHERE id = '1';
+SELECT DISTINCT suggested_survivor FROM crmdedup.clusters('r_contacts', survivor => 'most_referenced') WHERE id = '1';
+SELECT * FROM crmdedup.clusters('r_contacts', survivor => 'tallest');
+SELECT * FROM crmdedup.clusters('r_contacts', survivor => 'oldest', survivor_column => 'nope');
+SELECT * FROM crmdedup.find_duplicates('nope');
+SELECT * FROM crmdedup.find_duplicates('r_contacts', block_cap => 1);
+
+-- the numbers a manager asks for first
+SELECT section, item, value FROM crmdedup.summary('r_contacts') ORDER BY section, item;
+
+-- results can be kept and exported
+CREATE TEMP TABLE kept AS SELECT * FROM crmdedup.clusters('r_contacts');
+COPY (SELECT cluster_id, id FROM kept ORDER BY 1, 2) TO stdout WITH (FORMAT csv, HEADER);
+
+-- a long report can be cancelled cleanly, and runs again afterwards
+SET statement_timeout = '5ms';
+SELECT count(*) FROM crmdedup.find_duplicates('r_contacts', min_score => 0) f, generate_series(1, 100000) g;
+RESET statement_timeout;
+SELECT count(*) > 0 AS runs_again FROM crmdedup.find_duplicates('r_contacts');
+
+-- auto_merge: a dry run changes nothing; the real run merges and can be undone
+CALL crmdedup.auto_merge('r_contacts', min_score => 0.95, dry_run => true);
+SELECT keep, losers, round(weakest::numeric, 3) AS weakest FROM pg_temp.cd_auto_merge_plan ORDER BY keep;
+SELECT count(*) FROM r_contacts;
+CALL crmdedup.auto_merge('r_contacts', min_score => 0.95, dry_run => false, survivor => 'most_referenced');
+SELECT id, full_name FROM r_contacts WHERE id < 100 ORDER BY id;
+SELECT contact_id, count(*) FROM r_deals GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS merges FROM crmdedup.merge_log WHERE tbl = 'r_contacts'::regclass;
+CALL crmdedup.auto_merge('r_contacts', min_score => 0.2);
+
+-- clean up (merge_log rows are undone first so the table can go)
+DO $$
+DECLARE m bigint;
+BEGIN
+  FOR m IN SELECT merge_id FROM crmdedup.merge_log WHERE tbl = 'r_contacts'::regclass ORDER BY merge_id DESC LOOP
+    CALL crmdedup.unmerge(m);
+  END LOOP;
+END $$;
+SELECT count(*) AS restored FROM r_contacts;
+DELETE FROM crmdedup.merge_log WHERE tbl = 'r_contacts'::regclass;
+SELECT crmdedup.drop_profile('r_contacts');
+DROP TABLE r_deals, r_contacts;
