@@ -71,6 +71,8 @@ CREATE FUNCTION @extschema@.report_candidates(profile text, block_cap integer DE
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- many small queries whose row estimates are poor: JIT compiling each costs more than running it
+SET jit = off
 AS $$
 DECLARE
     p record;
@@ -99,12 +101,14 @@ BEGIN
     -- a pair appears once, however many keys it shares
     CREATE TEMP TABLE cd_report_pairs AS
         SELECT row_number() OVER () AS n, a, b, NULL::float8 AS score
-          FROM (SELECT DISTINCT x.id AS a, y.id AS b
-                  FROM (SELECT key FROM pg_temp.cd_report_keys GROUP BY key
-                         HAVING count(*) BETWEEN 2 AND block_cap) g
-                  JOIN pg_temp.cd_report_keys x ON x.key = g.key
-                  JOIN pg_temp.cd_report_keys y ON y.key = g.key AND x.id < y.id) s;
+          FROM (SELECT DISTINCT x AS a, y AS b
+                  FROM (SELECT array_agg(id) AS ids FROM pg_temp.cd_report_keys GROUP BY key
+                         HAVING count(*) BETWEEN 2 AND block_cap) g,
+                       unnest(g.ids) x, unnest(g.ids) y
+                 WHERE x < y) s;
     CREATE INDEX ON pg_temp.cd_report_pairs (n);
+    ANALYZE pg_temp.cd_report_rows;
+    ANALYZE pg_temp.cd_report_pairs;
     npairs := (SELECT count(*) FROM pg_temp.cd_report_pairs);
     WHILE lo < npairs LOOP
         UPDATE pg_temp.cd_report_pairs c
@@ -133,6 +137,8 @@ CREATE FUNCTION @extschema@.find_duplicates(profile text, min_score float8 DEFAU
 RETURNS TABLE (a text, b text, score float8, decision text, explanation jsonb)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- many small queries whose row estimates are poor: JIT compiling each costs more than running it
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -164,6 +170,8 @@ CREATE FUNCTION @extschema@.clusters(profile text, min_score float8 DEFAULT NULL
 RETURNS TABLE (cluster_id text, id text, score float8, is_survivor boolean, suggested_survivor text)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- many small queries whose row estimates are poor: JIT compiling each costs more than running it
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -173,6 +181,7 @@ DECLARE
     comp record;
     refs text := '';
     fk record;
+    t0 timestamptz := clock_timestamp();
 BEGIN
     SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
     IF NOT FOUND THEN
@@ -193,10 +202,14 @@ BEGIN
 
     -- connected components over the strong pairs, by label propagation
     DROP TABLE IF EXISTS pg_temp.cd_report_comp, pg_temp.cd_report_clusters;
+    RAISE NOTICE 'crmdedup: clustering (% s so far)', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
     CREATE TEMP TABLE cd_report_comp AS
         SELECT DISTINCT x AS id, x AS label
           FROM pg_temp.cd_report_pairs, unnest(ARRAY[a, b]) x WHERE score >= threshold;
     ALTER TABLE pg_temp.cd_report_comp ADD PRIMARY KEY (id);
+    CREATE INDEX ON pg_temp.cd_report_pairs (a, b);
+    ANALYZE pg_temp.cd_report_comp;
+    ANALYZE pg_temp.cd_report_pairs;
     LOOP
         UPDATE pg_temp.cd_report_comp c SET label = m.label
           FROM (SELECT e.x AS id, min(n.label) AS label
@@ -209,15 +222,18 @@ BEGIN
         EXIT WHEN changed = 0;
     END LOOP;
 
-    CREATE TEMP TABLE cd_report_clusters (id text, cluster_id text, center text, score float8);
-    FOR comp IN SELECT label, array_agg(c.id ORDER BY c.id) AS ids FROM pg_temp.cd_report_comp c GROUP BY label LOOP
-        IF cardinality(comp.ids) = 2 THEN
-            INSERT INTO pg_temp.cd_report_clusters
-            SELECT x, comp.ids[1], comp.ids[1],
-                   CASE WHEN x = comp.ids[1] THEN 1 ELSE
-                       (SELECT max(pr.score) FROM pg_temp.cd_report_pairs pr WHERE pr.a = comp.ids[1] AND pr.b = comp.ids[2]) END
-              FROM unnest(comp.ids) x;
-        ELSE
+    RAISE NOTICE 'crmdedup: % records in % components above %',
+        (SELECT count(*) FROM pg_temp.cd_report_comp), (SELECT count(DISTINCT label) FROM pg_temp.cd_report_comp), threshold;
+    -- a component of two is a cluster of two: set-based, no loop
+    CREATE TEMP TABLE cd_report_clusters AS
+        SELECT x AS id, g.ids[1] AS cluster_id, g.ids[1] AS center,
+               CASE WHEN x = g.ids[1] THEN 1 ELSE
+                   (SELECT max(pr.score) FROM pg_temp.cd_report_pairs pr WHERE pr.a = g.ids[1] AND pr.b = g.ids[2]) END AS score
+          FROM (SELECT array_agg(c.id ORDER BY c.id) AS ids FROM pg_temp.cd_report_comp c GROUP BY label
+                HAVING count(*) = 2) g, unnest(g.ids) x;
+    FOR comp IN SELECT label, array_agg(c.id ORDER BY c.id) AS ids FROM pg_temp.cd_report_comp c GROUP BY label
+                HAVING count(*) > 2 LOOP
+        BEGIN
             -- every pair of the component is scored (pairs no key found are scored now), then clustered
             INSERT INTO pg_temp.cd_report_clusters
             SELECT k.id, k.cluster_id, k.center, k.score_to_center
@@ -232,9 +248,11 @@ BEGIN
                               FROM generate_subscripts(comp.ids, 1) ia, generate_subscripts(comp.ids, 1) ib
                              WHERE ia < ib) q) m,
                    @extschema@.cluster_pairs(comp.ids, m.a, m.b, m.s, threshold) k;
-        END IF;
+        END;
     END LOOP;
 
+    RAISE NOTICE 'crmdedup: % clusters (% s)', (SELECT count(DISTINCT cluster_id) FROM pg_temp.cd_report_clusters),
+        round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
     -- the suggested survivor of each cluster
     IF survivor = 'most_referenced' THEN
         FOR fk IN SELECT c.conrelid::regclass AS child, a.attname AS col
@@ -268,6 +286,8 @@ CREATE FUNCTION @extschema@.summary(profile text, min_score float8 DEFAULT NULL,
 RETURNS TABLE (section text, item text, value numeric)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- many small queries whose row estimates are poor: JIT compiling each costs more than running it
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
