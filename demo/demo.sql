@@ -298,9 +298,45 @@ INSERT INTO crm.leads (full_name, phone, email, note) VALUES
 SELECT id, full_name, phone, email, duplicate_of, note FROM crm.leads ORDER BY id;
 
 -- ======================================================================================
--- LATER STAGES: add their demo steps below this line, in this order:
---   duplicate reports, merges that can be undone.
--- They can use the temp tables above: demo_keys, demo_pairs, demo_true_pairs.
+-- Stage 4: the duplicate report
 -- ======================================================================================
 \echo
-\echo '=== Later stages (reports, merges) add their steps here ==='
+\echo '=== 10. Report: duplicate clusters of crm.contacts (profile demo_contacts) ==='
+\echo
+SELECT section, item, value FROM crmdedup.summary('demo_contacts') ORDER BY section, value DESC, item LIMIT 14;
+CREATE TEMP TABLE demo_clusters AS SELECT * FROM crmdedup.clusters('demo_contacts');
+\echo 'pairwise precision and recall of the clusters against crm.demo_truth:'
+WITH pred AS (SELECT x.id::bigint AS a, y.id::bigint AS b FROM demo_clusters x
+                JOIN demo_clusters y ON y.cluster_id = x.cluster_id AND x.id::bigint < y.id::bigint)
+SELECT (SELECT count(*) FROM pred) AS predicted_pairs,
+       (SELECT count(*) FROM pred JOIN demo_true_pairs USING (a, b)) AS true_pairs_found,
+       round(100.0 * (SELECT count(*) FROM pred JOIN demo_true_pairs USING (a, b)) / greatest((SELECT count(*) FROM pred), 1), 1) AS precision_pct,
+       round(100.0 * (SELECT count(*) FROM pred JOIN demo_true_pairs USING (a, b)) / (SELECT count(*) FROM demo_true_pairs), 1) AS recall_pct;
+\echo 'the largest clusters:'
+SELECT k.cluster_id, k.id, c.full_name, round(k.score::numeric, 3) AS score, k.is_survivor
+  FROM demo_clusters k JOIN crm.contacts c ON c.id = k.id::bigint
+ WHERE k.cluster_id IN (SELECT cluster_id FROM demo_clusters GROUP BY cluster_id ORDER BY count(*) DESC, cluster_id LIMIT 2)
+ ORDER BY k.cluster_id, k.is_survivor DESC, k.id;
+
+-- ======================================================================================
+-- Stage 5: merges that can be undone
+-- ======================================================================================
+\echo
+\echo '=== 11. Merge: the largest cluster folded into its survivor, then undone ==='
+\echo
+SELECT suggested_survivor AS keep, array_agg(id ORDER BY id) FILTER (WHERE NOT is_survivor) AS losers
+  FROM demo_clusters WHERE cluster_id = (SELECT cluster_id FROM demo_clusters GROUP BY cluster_id ORDER BY count(*) DESC, cluster_id LIMIT 1)
+ GROUP BY suggested_survivor \gset
+SELECT (SELECT count(*) FROM crm.deals WHERE contact_id = :'keep'::bigint) AS survivor_deals_before,
+       (SELECT count(*) FROM crm.deals WHERE contact_id = ANY (:'losers'::bigint[])) AS loser_deals_before;
+CALL crmdedup.merge('crm.contacts', keep => :'keep'::bigint, losers => :'losers'::bigint[]);
+SELECT (SELECT count(*) FROM crm.deals WHERE contact_id = :'keep'::bigint) AS survivor_deals_after,
+       (SELECT count(*) FROM crm.contacts WHERE id = ANY (:'losers'::bigint[])) AS losers_left;
+SELECT max(merge_id) AS merge_id FROM crmdedup.merge_log \gset
+CALL crmdedup.unmerge(:merge_id);
+SELECT (SELECT count(*) FROM crm.contacts WHERE id = ANY (:'losers'::bigint[])) AS losers_restored,
+       (SELECT count(*) FROM crm.deals WHERE contact_id = :'keep'::bigint) AS survivor_deals_restored;
+\echo 'auto_merge dry run: what merging every cluster scoring 0.97 or more would do (nothing changes):'
+CALL crmdedup.auto_merge('demo_contacts', min_score => 0.97, dry_run => true);
+SELECT count(*) AS clusters_to_merge, sum(cardinality(losers)) AS records_to_merge_away FROM pg_temp.cd_auto_merge_plan;
+
