@@ -50,6 +50,7 @@ SELECT crmdedup.create_profile('bad', 'contacts', '{"fields": {"phones": "phone"
 SELECT crmdedup.create_profile('bad', 'contacts', '{"fields": {"phones": "phone"}, "thresholds": {"same": 0.3, "maybe": 0.8}}');
 SELECT crmdedup.create_profile('bad', 'contacts', '{"fields": {"phones": {"role": "phone", "levels": [{"min": 0.5, "m": 0.9, "u": 0.1}, {"min": 0.9, "m": 0.05, "u": 0.1}]}}}');
 SELECT crmdedup.create_profile('bad', 'contacts', '[1, 2]');
+SELECT crmdedup.create_profile('bad', 'contacts', '{"fields": {"phones": "phone"}, "survivor": "tallest"}');
 SELECT crmdedup.create_profile('bad', 'contacts', '{"fields": {"x": {"role": "phone", "from": {"table": "contact_phones"}}}}');
 SELECT crmdedup.create_profile('contacts', 'contacts', '{"fields": {"phones": "phone"}}');
 SELECT crmdedup.create_profile('deep', 'contacts', (repeat('{"a":', 1000) || '1' || repeat('}', 1000))::jsonb);

@@ -46,6 +46,7 @@ _PG_init(void)
 {
 	cd_phone_type_init();
 	cd_guard_init();
+	cd_name_ops_init();
 	MarkGUCPrefixReserved("crmdedup");
 }
 

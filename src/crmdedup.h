@@ -28,4 +28,7 @@ extern void cd_phone_type_init(void);
 extern bool cd_guards_enabled;
 extern void cd_guard_init(void);
 
+/* GUC crmdedup.name_threshold: least name similarity of the %~ operator (name_ops.c) */
+extern void cd_name_ops_init(void);
+
 #endif							/* CRMDEDUP_H */

@@ -116,10 +116,10 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     FOR k IN SELECT jsonb_object_keys(spec) LOOP
-        IF k NOT IN ('id', 'region', 'fields', 'thresholds', 'prior') THEN
+        IF k NOT IN ('id', 'region', 'fields', 'thresholds', 'prior', 'survivor') THEN
             RAISE EXCEPTION 'invalid profile spec: unknown key "%"', k
                 USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Known keys: id, region, fields, thresholds, prior.';
+                      HINT = 'Known keys: id, region, fields, thresholds, prior, survivor.';
         END IF;
     END LOOP;
 
@@ -267,6 +267,11 @@ BEGIN
         RAISE EXCEPTION 'invalid profile spec: thresholds must satisfy 0 < maybe <= same < 1'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- which member of a cluster survives a merge (reports and auto_merge)
+    IF spec ? 'survivor' AND (spec->>'survivor') NOT IN ('most_complete', 'oldest', 'newest', 'most_referenced') THEN
+        RAISE EXCEPTION 'invalid profile spec: "survivor" must be most_complete, oldest, newest or most_referenced'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     prior := coalesce((spec->>'prior')::float8, 0.001);
     IF NOT (0 < prior AND prior < 1) THEN
         RAISE EXCEPTION 'invalid profile spec: "prior" must be in (0,1)'
@@ -276,7 +281,8 @@ BEGIN
     RETURN jsonb_build_object('table', tbl::text, 'id', idcol,
                               'id_type', (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
                                            WHERE attrelid = tbl AND attname = idcol),
-                              'fields', fields, 'same', same, 'maybe', maybe, 'prior', prior);
+                              'fields', fields, 'same', same, 'maybe', maybe, 'prior', prior,
+                              'survivor', coalesce(spec->>'survivor', 'most_complete'));
 END;
 $$;
 

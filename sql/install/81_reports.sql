@@ -332,7 +332,7 @@ COMMENT ON FUNCTION @extschema@.summary(text, float8, integer) IS
 -- batches that commit as they go.  No SET search_path: a procedure that commits cannot
 -- have one; every name below is schema-qualified instead.
 CREATE PROCEDURE @extschema@.auto_merge(profile text, min_score float8 DEFAULT 0.97, dry_run boolean DEFAULT true,
-                                       survivor text DEFAULT 'most_complete', batch_size integer DEFAULT 100,
+                                       survivor text DEFAULT NULL, batch_size integer DEFAULT 100,
                                        rules jsonb DEFAULT '{}', INOUT merged integer DEFAULT NULL)
 LANGUAGE plpgsql
 AS $$
@@ -355,7 +355,9 @@ BEGIN
         SELECT k.cluster_id, k.suggested_survivor AS keep,
                pg_catalog.array_agg(k.id ORDER BY k.score DESC, k.id) FILTER (WHERE NOT k.is_survivor) AS losers,
                pg_catalog.min(k.score) AS weakest
-          FROM @extschema@.clusters(profile, min_score, survivor) k
+          FROM @extschema@.clusters(profile, min_score,
+                   coalesce(survivor, (SELECT pr.compiled->>'survivor' FROM @extschema@.profiles pr
+                                        WHERE pr.name OPERATOR(pg_catalog.=) profile), 'most_complete')) k
          GROUP BY k.cluster_id, k.suggested_survivor;
     total := (SELECT pg_catalog.count(*) FROM pg_temp.cd_auto_merge_plan);
     IF dry_run THEN

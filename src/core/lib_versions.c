@@ -13,8 +13,11 @@
 #include <utf8proc.h>
 
 #include "email.h"
+#include "name_grams.h"
 #include "name_key.h"
 #include "phone.h"
+#include "phonetic.h"
+#include "name_match.h"
 #include "translit.h"
 
 static void
@@ -43,4 +46,7 @@ cd_lib_versions(CdComponentVersion out[CD_NUM_COMPONENTS])
 	set(&out[6], "email data", cd_email_data_version());
 	set(&out[7], "translit data", cd_translit_data_version());
 	set(&out[8], "legal forms data", cd_legal_forms_data_version());
+	set(&out[9], "nicknames data", cd_nicknames_data_version());
+	set(&out[10], "phonetic keys", CD_PHONETIC_VERSION);
+	set(&out[11], "name index keys", CD_NAME_GRAMS_VERSION);
 }

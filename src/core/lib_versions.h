@@ -17,7 +17,7 @@ typedef struct CdComponentVersion
 	char		version[CD_VERSION_LEN];
 } CdComponentVersion;
 
-#define CD_NUM_COMPONENTS 9
+#define CD_NUM_COMPONENTS 12
 
 /* fills out[0..CD_NUM_COMPONENTS) with the versions of the running code and libraries */
 extern void cd_lib_versions(CdComponentVersion out[CD_NUM_COMPONENTS]);

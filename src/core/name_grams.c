@@ -1,0 +1,1657 @@
+/*
+ * name_grams.c
+ *		Index keys of person names and the similarity bound of a query (see name_grams.h).
+ *
+ * Layout: word analysis (the same words, folds, phonetic keys, initials and patronymics
+ * as name_match.c), the other readings, the keys of a word for a stored name or for a
+ * query, cd_name_grams (stored names), the query plan, and the bound.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "name_grams.h"
+#include "name_match.h"
+#include "phonetic.h"
+#include "translit.h"
+
+#define MAXN CD_NAME_MAX_WORDS
+#define MAXW CD_NAME_MAX_WORD
+#define FOLD_SIZE CD_SPELL_FOLD_SIZE(MAXW)
+#define CMP_MAX 64				/* the typo rule compares folds on this many letters */
+#define ALT_KEY 32				/* keys of other readings count on this many classes */
+#define RD_SIZE (3 * MAXW + 1)	/* a reading at most triples a word (j -> dzh) */
+#define MAX_RUNS ((MAXN - 1) + (MAXN - 2) + (MAXN - 3))
+#define NSLOTS 5				/* trigram lengths of a query word: its own +- 2 */
+#define SLOT_SAME 2
+#define NEED_NONE INT16_MAX		/* no typo reaches that length */
+#define MAX_TRIGRAMS (CMP_MAX + 1)
+#define HASH_MASK 0x1FFFFFFFu
+
+/* ---------------------------------------------------------------- words */
+
+typedef struct GWord
+{
+	char		raw[MAXW + 1];	/* transliterated word, at most MAXW letters */
+	char		fold[FOLD_SIZE];	/* its spelling fold */
+	char		phon[FOLD_SIZE];	/* its phonetic key */
+	size_t		rlen;
+	size_t		flen;
+	size_t		plen;
+	bool		initial;
+	bool		patronymic;
+} GWord;
+
+typedef struct GSide
+{
+	GWord		w[MAXN];
+	int			n;
+} GSide;
+
+typedef struct Lit
+{
+	const char *s;
+	size_t		n;
+} Lit;
+
+#define LIT(x) {x, sizeof(x) - 1}
+
+static bool
+ends_with(const char *s, size_t n, const char *suf, size_t sn)
+{
+	return n >= sn && memcmp(s + n - sn, suf, sn) == 0;
+}
+
+static bool
+is_vowel6(char c)
+{
+	return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
+}
+
+/* an initial: one letter, or what one Cyrillic letter gives (name_match.c) */
+static const Lit initial_multi[] = {
+	LIT("zh"), LIT("kh"), LIT("ts"), LIT("ch"), LIT("sh"), LIT("shch"), LIT("yu"),
+	LIT("ya"), LIT("yo"), LIT("ye"), LIT("yi"), LIT("ie")
+};
+
+#define N_INITIAL_MULTI (sizeof(initial_multi) / sizeof(initial_multi[0]))
+
+static bool
+initial_like(const char *s, size_t n)
+{
+	size_t		i;
+
+	if (n == 1)
+		return true;
+	if (n > 4)
+		return false;
+	for (i = 0; i < N_INITIAL_MULTI; i++)
+		if (initial_multi[i].n == n && memcmp(initial_multi[i].s, s, n) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The folds of every initial (36 letters and digits, and the multi-letter ones): a
+ * word's fold prefixes that are one of them are the initials it can begin with.
+ * Computed once per process.
+ */
+#define N_FOLD_INITIALS (36 + N_INITIAL_MULTI)
+#define FOLD_INITIAL_SIZE CD_SPELL_FOLD_SIZE(4)
+
+static char fold_initials[N_FOLD_INITIALS][FOLD_INITIAL_SIZE];
+static size_t fold_initials_len[N_FOLD_INITIALS];
+static size_t fold_initials_max;
+static bool fold_initials_done;
+
+static void
+init_fold_initials(void)
+{
+	static const char letters[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	size_t		i;
+
+	if (fold_initials_done)
+		return;
+	fold_initials_max = 0;
+	for (i = 0; i < N_FOLD_INITIALS; i++)
+	{
+		char		src[5];
+		size_t		n;
+
+		if (i < 36)
+		{
+			src[0] = letters[i];
+			n = 1;
+		}
+		else
+		{
+			n = initial_multi[i - 36].n;
+			memcpy(src, initial_multi[i - 36].s, n);
+		}
+		src[n] = '\0';
+		fold_initials_len[i] = cd_spell_fold_word(src, n, fold_initials[i]);
+		if (fold_initials_len[i] > fold_initials_max)
+			fold_initials_max = fold_initials_len[i];
+	}
+	fold_initials_done = true;
+}
+
+static bool
+is_fold_initial(const char *s, size_t n)
+{
+	size_t		i;
+
+	for (i = 0; i < N_FOLD_INITIALS; i++)
+		if (fold_initials_len[i] == n && memcmp(fold_initials[i], s, n) == 0)
+			return true;
+	return false;
+}
+
+/* patronymic by its form; "-ich" alone only in a name of 3+ words and not first */
+static bool
+patronymic_raw(const char *raw, size_t rlen, int pos, int nwords)
+{
+	static const Lit endings[] = {
+		LIT("ovich"), LIT("evich"), LIT("ovych"), LIT("evych"), LIT("ovna"), LIT("evna"),
+		LIT("ichna"), LIT("ivna")
+	};
+	static const Lit particles[] = {
+		LIT("ogly"), LIT("ogli"), LIT("oglu"), LIT("kyzy"), LIT("kizi"), LIT("qizi"),
+		LIT("uly"), LIT("uulu")
+	};
+	bool		ich = ends_with(raw, rlen, "ich", 3) && nwords >= 3 && pos > 0;
+	size_t		i;
+
+	if (rlen <= 4)
+	{
+		for (i = 0; i < sizeof(particles) / sizeof(particles[0]); i++)
+			if (particles[i].n == rlen && memcmp(particles[i].s, raw, rlen) == 0)
+				return true;
+		return false;
+	}
+	if (rlen < 6)
+		return ich;
+	for (i = 0; i < sizeof(endings) / sizeof(endings[0]); i++)
+		if (ends_with(raw, rlen, endings[i].s, endings[i].n))
+			return true;
+	return ich;
+}
+
+static inline bool
+patronymic_like(const GWord *w, int pos, int nwords)
+{
+	return patronymic_raw(w->raw, w->rlen, pos, nwords);
+}
+
+static void
+fill_word(GWord *w, const char *s, size_t n)
+{
+	if (n > MAXW)
+		n = MAXW;
+	memcpy(w->raw, s, n);
+	w->raw[n] = '\0';
+	w->rlen = n;
+	w->flen = cd_spell_fold_word(w->raw, n, w->fold);
+	w->plen = cd_phonetic_folded_word(w->fold, w->flen, w->phon);
+	w->initial = initial_like(w->raw, n);
+	w->patronymic = false;
+}
+
+/* the first MAXN words of transliterated text, with their patronymic marks */
+static void
+split_words(const char *t, size_t len, GSide *side)
+{
+	size_t		i = 0;
+	int			k;
+
+	side->n = 0;
+	while (i < len && side->n < MAXN)
+	{
+		size_t		start;
+
+		while (i < len && t[i] == ' ')
+			i++;
+		start = i;
+		while (i < len && t[i] != ' ')
+			i++;
+		if (i > start)
+			fill_word(&side->w[side->n++], t + start, i - start);
+	}
+	for (k = 0; k < side->n; k++)
+		side->w[k].patronymic = patronymic_like(&side->w[k], k, side->n);
+}
+
+/*
+ * The concatenation of words [i, i + r) (cat, MAXW + 1 bytes) and its fold, as
+ * name_match.c joins them; false when the concatenation is longer than MAXW (such runs
+ * are never joined).
+ */
+static bool
+run_fold(const GSide *side, int i, int r, char *cat, size_t *catlen, char *fold, size_t *flen)
+{
+	size_t		clen = 0;
+	int			k;
+
+	for (k = 0; k < r; k++)
+	{
+		const GWord *w = &side->w[i + k];
+
+		if (clen + w->rlen > MAXW)
+			return false;
+		memcpy(cat + clen, w->raw, w->rlen);
+		clen += w->rlen;
+	}
+	cat[clen] = '\0';
+	*catlen = clen;
+	*flen = cd_spell_fold_word(cat, clen, fold);
+	return true;
+}
+
+/* ---------------------------------------------------------------- readings */
+
+/*
+ * Other readings of a Latin spelling, as name_match.c applies them before comparing
+ * sound keys (English j = дж, French ch = ш, pinyin x = с, ...).  Keys that follow
+ * these rules let the pairs that meet only by a reading through; the tests measure how
+ * many pairs of name_similarity() the keys miss.
+ */
+typedef enum RdCtx
+{
+	RC_ANY,
+	RC_START,
+	RC_FRONT,
+	RC_VOWEL,
+	RC_END
+} RdCtx;
+
+typedef struct RdRule
+{
+	const char *from;
+	const char *to;
+	RdCtx		ctx;
+} RdRule;
+
+static const RdRule rd_english[] = {
+	{"j", "dzh", RC_ANY}, {"g", "dzh", RC_FRONT}, {NULL, NULL, RC_ANY}
+};
+static const RdRule rd_french[] = {
+	{"j", "zh", RC_ANY}, {"ge", "zh", RC_VOWEL}, {"g", "zh", RC_FRONT},
+	{"ch", "sh", RC_ANY}, {"qu", "k", RC_ANY}, {"gu", "g", RC_FRONT},
+	{"es", "", RC_END}, {"s", "", RC_END}, {"t", "", RC_END}, {"d", "", RC_END},
+	{"x", "", RC_END}, {NULL, NULL, RC_ANY}
+};
+static const RdRule rd_german[] = {
+	{"sch", "sh", RC_ANY}, {"ch", "kh", RC_ANY}, {"st", "sht", RC_START},
+	{"sp", "shp", RC_START}, {"sz", "sh", RC_ANY}, {"rz", "zh", RC_ANY},
+	{"v", "f", RC_ANY}, {NULL, NULL, RC_ANY}
+};
+static const RdRule rd_italian[] = {
+	{"sci", "sh", RC_VOWEL}, {"sc", "sh", RC_FRONT}, {"ch", "k", RC_ANY},
+	{"cci", "ch", RC_VOWEL}, {"cc", "ch", RC_FRONT}, {"ci", "ch", RC_VOWEL},
+	{"c", "ch", RC_FRONT}, {"ggi", "dzh", RC_VOWEL}, {"gg", "dzh", RC_FRONT},
+	{"gli", "ly", RC_VOWEL}, {"gi", "dzh", RC_VOWEL}, {"g", "dzh", RC_FRONT},
+	{"gn", "ny", RC_VOWEL}, {NULL, NULL, RC_ANY}
+};
+static const RdRule rd_spanish[] = {
+	{"j", "kh", RC_ANY}, {"g", "kh", RC_FRONT}, {"qu", "k", RC_FRONT},
+	{"gu", "g", RC_FRONT}, {NULL, NULL, RC_ANY}
+};
+static const RdRule rd_japanese[] = {
+	{"sh", "s", RC_ANY}, {"ch", "t", RC_ANY}, {"j", "dz", RC_ANY}, {NULL, NULL, RC_ANY}
+};
+static const RdRule rd_hungarian[] = {
+	{"sz", "s", RC_ANY}, {"cs", "ch", RC_ANY}, {"zs", "zh", RC_ANY},
+	{"sh", "sh", RC_ANY}, {"s", "sh", RC_ANY}, {"ch", "kh", RC_ANY},
+	{"c", "ts", RC_ANY}, {NULL, NULL, RC_ANY}
+};
+static const RdRule rd_pinyin[] = {
+	{"zh", "chzh", RC_ANY}, {"ch", "ch", RC_ANY}, {"sh", "sh", RC_ANY},
+	{"j", "tsz", RC_ANY}, {"q", "ts", RC_ANY}, {"x", "s", RC_ANY},
+	{"z", "tsz", RC_ANY}, {"c", "ts", RC_ANY}, {"r", "zh", RC_START},
+	{"ong", "un", RC_ANY}, {"ng", "n", RC_ANY}, {NULL, NULL, RC_ANY}
+};
+
+static const RdRule *const readings[] = {
+	rd_english, rd_french, rd_german, rd_italian, rd_spanish, rd_japanese, rd_hungarian,
+	rd_pinyin
+};
+
+#define N_READINGS (sizeof(readings) / sizeof(readings[0]))
+#define RD_ALL ((1u << N_READINGS) - 1)
+#define RD_PINYIN (1u << (N_READINGS - 1))
+
+static bool
+rd_applies(const char *w, size_t n, size_t i, const RdRule *r)
+{
+	size_t		k = strlen(r->from);
+	char		nx;
+
+	if (k > n - i || memcmp(w + i, r->from, k) != 0)
+		return false;
+	nx = i + k < n ? w[i + k] : '\0';
+	switch (r->ctx)
+	{
+		case RC_START:
+			return i == 0;
+		case RC_FRONT:
+			return nx == 'e' || nx == 'i' || nx == 'y';
+		case RC_VOWEL:
+			return nx != '\0' && is_vowel6(nx);
+		case RC_END:
+			return i + k == n;
+		default:
+			return true;
+	}
+}
+
+/* w rewritten by one reading into out (RD_SIZE bytes); 0 when nothing changed */
+static size_t
+rd_rewrite(const char *w, size_t n, const RdRule *rules, char *out)
+{
+	size_t		i = 0,
+				o = 0;
+	bool		changed = false;
+
+	while (i < n)
+	{
+		const RdRule *r;
+
+		for (r = rules; r->from; r++)
+			if (rd_applies(w, n, i, r))
+				break;
+		if (r->from)
+		{
+			size_t		fl = strlen(r->from),
+						tl = strlen(r->to);
+
+			memcpy(out + o, r->to, tl);
+			o += tl;
+			i += fl;
+			if (fl != tl || memcmp(r->from, r->to, fl) != 0)
+				changed = true;
+		}
+		else
+			out[o++] = w[i++];
+	}
+	return changed ? o : 0;
+}
+
+/* the phonetic key of w[0..n) (n <= MAXW) read as pinyin; key: CD_SPELL_FOLD_SIZE(RD_SIZE) */
+static size_t
+pinyin_key(const char *w, size_t n, char *key)
+{
+	char		rw[RD_SIZE];
+	char		fold[CD_SPELL_FOLD_SIZE(RD_SIZE)];
+	size_t		rl = rd_rewrite(w, n, rd_pinyin, rw);
+	size_t		fl;
+
+	if (rl == 0)
+	{
+		memcpy(rw, w, n);
+		rl = n;
+	}
+	rw[rl] = '\0';
+	fl = cd_spell_fold_word(rw, rl, fold);
+	return cd_phonetic_folded_word(fold, fl, key);
+}
+
+/*
+ * Which readings the words of a text may have: all when it has Latin letters, the
+ * pinyin one when it has Han characters (a superset of what name_match.c allows).
+ */
+static unsigned
+text_readings(const char *s, size_t len)
+{
+	size_t		i = 0;
+	unsigned	mask = 0;
+
+	while (i < len)
+	{
+		int32_t		cp;
+		int			k = cd_utf8_decode((const unsigned char *) s + i, len - i, &cp);
+
+		if (k < 0)
+			return RD_ALL;		/* cannot happen: the text was validated */
+		i += (size_t) k;
+		if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+			(cp >= 0xC0 && cp <= 0x24F) || (cp >= 0x1E00 && cp <= 0x1EFF) ||
+			(cp >= 0xFF21 && cp <= 0xFF5A))
+			return RD_ALL;
+		if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+			(cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x2FFFF))
+			mask = RD_PINYIN;
+	}
+	return mask;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+/* a bijective 32-bit mixer (xorshift-multiply), so that near grams spread */
+static uint32_t
+mix32(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x7feb352dU;
+	h ^= h >> 15;
+	h *= 0x846ca68bU;
+	h ^= h >> 16;
+	return h;
+}
+
+/* FNV-1a over a tag and a string, mixed */
+static uint32_t
+hash_gram(const char *tag, const char *s, size_t n)
+{
+	uint32_t	h = 2166136261U;
+	size_t		i;
+
+	for (; *tag; tag++)
+	{
+		h ^= (unsigned char) *tag;
+		h *= 16777619U;
+	}
+	h ^= 0xFF;					/* separates the tag from the gram */
+	h *= 16777619U;
+	for (i = 0; i < n; i++)
+	{
+		h ^= (unsigned char) s[i];
+		h *= 16777619U;
+	}
+	return mix32(h);
+}
+
+static inline uint32_t
+make_key(CdGramClass cls, uint32_t h)
+{
+	return ((uint32_t) cls << 29) | (h & HASH_MASK);
+}
+
+static inline uint32_t
+trigram_key(uint32_t packed, size_t len)
+{
+	return make_key(CD_GRAM_TRIGRAM, mix32(((uint32_t) len << 24) | packed));
+}
+
+static uint32_t
+shape_key(int what, int n)
+{
+	return make_key(CD_GRAM_SHAPE, ((uint32_t) what << 8) | (uint32_t) n);
+}
+
+#define SHAPE_WORDS 1
+#define SHAPE_PATRONYMICS 2
+#define WORDS_CAP 8				/* the shape key of 8 words stands for 8 or more */
+#define PATRONYMICS_CAP 4		/* likewise for 4 patronymics */
+
+/* growable array of keys from the allocator */
+typedef struct KeyVec
+{
+	uint32_t   *v;
+	size_t		n;
+	size_t		cap;
+	bool		failed;
+	const CdAllocator *al;
+} KeyVec;
+
+static void
+kv_push(KeyVec *kv, uint32_t key)
+{
+	if (kv->failed)
+		return;
+	if (kv->n == kv->cap)
+	{
+		size_t		ncap = kv->cap ? kv->cap * 2 : 256;
+		uint32_t   *p = kv->v ? kv->al->resize(kv->v, ncap * sizeof(uint32_t), kv->al->ctx)
+			: kv->al->alloc(ncap * sizeof(uint32_t), kv->al->ctx);
+
+		if (p == NULL)
+		{
+			kv->failed = true;
+			return;
+		}
+		kv->v = p;
+		kv->cap = ncap;
+	}
+	kv->v[kv->n++] = key;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t	x = *(const uint32_t *) a;
+	uint32_t	y = *(const uint32_t *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* sort v[0..n) and drop duplicates; returns the new length */
+static size_t
+sort_unique(uint32_t *v, size_t n)
+{
+	size_t		i,
+				o = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(uint32_t), cmp_u32);
+	for (i = 0; i < n; i++)
+		if (o == 0 || v[o - 1] != v[i])
+			v[o++] = v[i];
+	return o;
+}
+
+/* the packed trigrams of a fold (first CMP_MAX letters, padded "  w" ... "d "); count */
+static int
+fold_trigrams(const char *fold, size_t flen, uint32_t *out)
+{
+	unsigned char p[CMP_MAX + 3];
+	size_t		xl = flen < CMP_MAX ? flen : CMP_MAX;
+	size_t		i;
+
+	p[0] = p[1] = ' ';
+	memcpy(p + 2, fold, xl);
+	p[xl + 2] = ' ';
+	for (i = 0; i + 3 <= xl + 3; i++)
+		out[i] = ((uint32_t) p[i] << 16) | ((uint32_t) p[i + 1] << 8) | p[i + 2];
+	return (int) (xl + 1);
+}
+
+/* trigram keys of a fold at the given word length, distinct, appended to kv */
+static void
+push_trigrams(KeyVec *kv, const uint32_t *tri, int ntri, size_t len)
+{
+	size_t		from = kv->n;
+	int			i;
+
+	for (i = 0; i < ntri; i++)
+		kv_push(kv, trigram_key(tri[i], len));
+	if (!kv->failed)
+		kv->n = from + sort_unique(kv->v + from, kv->n - from);
+}
+
+/*
+ * The letters of a fold (first CMP_MAX), each with its occurrence number ("a" 1, "n" 1,
+ * "n" 2, "a" 2 for "anna"), keyed with a word length: a substitution or a deletion
+ * takes one such key away, an insertion or a swap none, so a word within d edits of
+ * another holds all but d of its letter keys.  Only for folds of LETTERS_FROM letters
+ * and more, where name_match.c allows two edits (trigrams alone let the common endings
+ * of long words, -ovich -evna -enko, through).  Packed with a first byte 0x01, which no
+ * trigram has.
+ */
+#define LETTERS_FROM 7
+
+static void
+push_letters(KeyVec *kv, const char *fold, size_t flen, size_t len)
+{
+	unsigned char seen[256] = {0};
+	size_t		xl = flen < CMP_MAX ? flen : CMP_MAX;
+	size_t		i;
+
+	for (i = 0; i < xl; i++)
+	{
+		unsigned char c = (unsigned char) fold[i];
+
+		if (seen[c] < 255)
+			seen[c]++;
+		kv_push(kv, trigram_key((0x01u << 16) | ((uint32_t) c << 8) | seen[c], len));
+	}
+}
+
+/*
+ * Most trigram positions of a word that edits can destroy when the other word is
+ * delta letters longer, with at most lim edits (OSA: a transposition touches 4
+ * positions, a substitution or deletion 3, an insertion 2).
+ */
+static int
+destroyed_positions(int delta, int lim)
+{
+	if (lim == 1)
+		return delta == 0 ? 4 : delta > 0 ? 2 : 3;
+	switch (delta)
+	{
+		case 0:
+			return 8;			/* two transpositions */
+		case 1:
+			return 6;			/* an insertion and a transposition */
+		case -1:
+			return 7;			/* a deletion and a transposition */
+		case 2:
+			return 4;			/* two insertions */
+		default:
+			return 6;			/* two deletions */
+	}
+}
+
+/*
+ * Can the typo rule of name_match.c pair folds of lengths xl and yl (both cut at
+ * CMP_MAX) by trigrams?  Sets *lim.  Folds of up to 5 letters pair only by a swap of
+ * two letters, which the SWAP key covers.
+ */
+static bool
+typo_by_trigrams(int xl, int yl, int *lim)
+{
+	int			maxl = xl > yl ? xl : yl;
+	int			minl = xl < yl ? xl : yl;
+
+	if (minl < 4 || maxl <= 5)
+		return false;
+	*lim = maxl >= 9 ? 2 : 1;
+	return maxl - minl <= *lim;
+}
+
+/*
+ * The role of an initial or gender key: a stored word and a query word that can pair
+ * ask for opposite roles, so that two full words beginning alike, or two male forms,
+ * do not meet.
+ */
+typedef enum Side2
+{
+	SIDE_STORED,
+	SIDE_QUERY
+} Side2;
+
+static void
+push_gender(KeyVec *kv, Side2 side, bool male, const char *stem, size_t n)
+{
+	/* stored male and queried female forms write "m", the others "f" */
+	const char *tag = (male == (side == SIDE_STORED)) ? "m" : "f";
+
+	kv_push(kv, make_key(CD_GRAM_GENDER, hash_gram(tag, stem, n)));
+}
+
+/*
+ * Stems of the male and female forms of name_match.c's gender rule; the rules share
+ * one key space (a stem of one rule meeting a stem of another only lets a pair through
+ * to the recheck).
+ */
+static void
+push_gender_keys(KeyVec *kv, Side2 side, const GWord *w)
+{
+	const char *f = w->fold;
+	size_t		n = w->flen;
+
+	/* "" / "a" after a consonant: Ivanov/Ivanova, Ivan/Ivana */
+	if (n >= 3 && !is_vowel6(f[n - 1]))
+		push_gender(kv, side, true, f, n);
+	if (n >= 4 && f[n - 1] == 'a' && !is_vowel6(f[n - 2]))
+		push_gender(kv, side, false, f, n - 1);
+	/* i/aya, i/ya, oi/aya */
+	if (n >= 3 && f[n - 1] == 'i')
+		push_gender(kv, side, true, f, n - 1);
+	if (n >= 4 && ends_with(f, n, "oi", 2))
+		push_gender(kv, side, true, f, n - 2);
+	if (n >= 5 && ends_with(f, n, "aya", 3))
+		push_gender(kv, side, false, f, n - 3);
+	if (n >= 4 && ends_with(f, n, "ya", 2))
+		push_gender(kv, side, false, f, n - 2);
+}
+
+static void
+push_initial(KeyVec *kv, bool own, const char *s, size_t n)
+{
+	kv_push(kv, make_key(CD_GRAM_INITIAL, hash_gram(own ? "o" : "p", s, n)));
+}
+
+/*
+ * An initial writes itself, a full word the initials it begins with (raw and folded: one
+ * key when they are the same letters), in opposite roles on the two sides: a stored
+ * initial meets a queried full word and the other way round (name_match.c: an initial
+ * that begins a word that is none).
+ */
+static void
+push_initial_keys(KeyVec *kv, Side2 side, const GWord *w)
+{
+	size_t		k;
+
+	if (w->initial)
+	{
+		bool		own = side == SIDE_STORED;
+
+		push_initial(kv, own, w->raw, w->rlen);
+		if (w->flen > 0 && (w->flen != w->rlen || memcmp(w->fold, w->raw, w->rlen) != 0))
+			push_initial(kv, own, w->fold, w->flen);
+		return;
+	}
+	for (k = 1; k <= 4 && k < w->rlen; k++)
+		if (initial_like(w->raw, k))
+			push_initial(kv, side == SIDE_QUERY, w->raw, k);
+	for (k = 1; k <= fold_initials_max && k < w->flen; k++)
+		if (is_fold_initial(w->fold, k) &&
+			!(k < w->rlen && memcmp(w->fold, w->raw, k) == 0 && initial_like(w->raw, k)))
+			push_initial(kv, side == SIDE_QUERY, w->fold, k);
+}
+
+/* a sound key of two classes, with the length of the fold it came from */
+static void
+push_short_sound(KeyVec *kv, const char *tag, const char *key, size_t flen)
+{
+	char		k[3] = {key[0], key[1], (char) (flen < 255 ? flen : 255)};
+
+	kv_push(kv, make_key(CD_GRAM_SOUND, hash_gram(tag, k, 3)));
+}
+
+/*
+ * The phonetic key of a word and of its other readings.  Keys of 3+ classes meet any
+ * equal key.  A key of two classes is common (Jon, Jan, Min): name_match.c lets such a
+ * key of another reading meet only a word's own key, from folds at most one letter
+ * apart in length, so those are written in two roles ("o" own, "a" another reading)
+ * with the fold length, and a query asks for the other role at lengths +-1.
+ */
+static void
+push_sound_keys(KeyVec *kv, Side2 side, const GWord *w, unsigned mask)
+{
+	size_t		r;
+	int			d;
+
+	if (w->plen >= 3)
+		kv_push(kv, make_key(CD_GRAM_SOUND, hash_gram("s", w->phon, w->plen)));
+	else if (w->plen == 2)
+	{
+		if (side == SIDE_STORED)
+			push_short_sound(kv, "o", w->phon, w->flen);
+		else
+			for (d = -1; d <= 1; d++)
+				if ((int) w->flen + d >= 0)
+					push_short_sound(kv, "a", w->phon, (size_t) ((int) w->flen + d));
+	}
+	for (r = 0; r < N_READINGS; r++)
+	{
+		char		rw[RD_SIZE];
+		char		fold[CD_SPELL_FOLD_SIZE(RD_SIZE)];
+		char		key[CD_SPELL_FOLD_SIZE(RD_SIZE)];
+		size_t		rl,
+					fl,
+					kl;
+
+		if (!(mask & (1u << r)))
+			continue;
+		rl = rd_rewrite(w->raw, w->rlen, readings[r], rw);
+		if (rl == 0)
+			continue;
+		rw[rl] = '\0';
+		fl = cd_spell_fold_word(rw, rl, fold);
+		kl = cd_phonetic_folded_word(fold, fl, key);
+		if (kl > ALT_KEY)
+			kl = ALT_KEY;
+		if (kl >= 3)
+			kv_push(kv, make_key(CD_GRAM_SOUND, hash_gram("s", key, kl)));
+		else if (kl == 2)
+		{
+			if (side == SIDE_STORED)
+				push_short_sound(kv, "a", key, fl);
+			else
+				for (d = -1; d <= 1; d++)
+					if ((int) fl + d >= 0)
+						push_short_sound(kv, "o", key, (size_t) ((int) fl + d));
+		}
+	}
+}
+
+static void
+push_nickname_keys(KeyVec *kv, const GWord *w)
+{
+	size_t		lo = 0,
+				hi = cd_nickname_nentries;
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (strcmp(cd_nickname_entries[mid].key, w->fold) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < cd_nickname_nentries && strcmp(cd_nickname_entries[lo].key, w->fold) == 0; lo++)
+	{
+		const char *canon = cd_nickname_canonicals[cd_nickname_entries[lo].group];
+
+		kv_push(kv, make_key(CD_GRAM_NICKNAME, hash_gram("n", canon, strlen(canon))));
+	}
+}
+
+static void
+push_swap_key(KeyVec *kv, const GWord *w)
+{
+	char		s[6];
+	size_t		i,
+				j;
+
+	if (w->flen < 4 || w->flen > 5)
+		return;
+	memcpy(s, w->fold, w->flen);
+	for (i = 1; i < w->flen; i++)
+		for (j = i; j > 0 && s[j - 1] > s[j]; j--)
+		{
+			char		t = s[j];
+
+			s[j] = s[j - 1];
+			s[j - 1] = t;
+		}
+	kv_push(kv, make_key(CD_GRAM_SWAP, hash_gram("w", s, w->flen)));
+}
+
+/*
+ * A run of r words joins into a word of the other side by its fold ("j": "xiao ming" =
+ * "xiaoming") or, read as pinyin, by its phonetic key ("p": 王小明 "wang xiao ming" =
+ * Ван Сяомин "van syaomin").  The key tells a run of 2 from a longer one: a join of r
+ * words takes r - 1 words from the count of its side.
+ */
+static inline uint32_t
+joined_key(char how, int r, const char *s, size_t n)
+{
+	char		tag[3] = {how, r == 2 ? '2' : '3', '\0'};	/* runs of 3 and 4 share one */
+
+	return make_key(CD_GRAM_JOINED, hash_gram(tag, s, n));
+}
+
+/* the fold of a stored word: a run of the query whose concatenation is that word joins */
+static inline uint32_t
+fold_key(const char *fold, size_t n)
+{
+	return make_key(CD_GRAM_JOINED, hash_gram("w", fold, n));
+}
+
+/* a stored name holds the same run key twice: a join may then take more words */
+static inline uint32_t
+repeat_key(void)
+{
+	return make_key(CD_GRAM_JOINED, hash_gram("repeat", "", 0));
+}
+
+/* a run of a stored name would be a patronymic once joined (a join may add one) */
+static inline uint32_t
+patronymic_run_key(void)
+{
+	return make_key(CD_GRAM_JOINED, hash_gram("patronymic", "", 0));
+}
+
+static CdMatchStatus
+text_status(CdTextStatus ts)
+{
+	switch (ts)
+	{
+		case CD_TEXT_OK:
+			return CD_MATCH_OK;
+		case CD_TEXT_INVALID_UTF8:
+			return CD_MATCH_INVALID_UTF8;
+		case CD_TEXT_NOMEM:
+			return CD_MATCH_NOMEM;
+		default:
+			return CD_MATCH_ICU_ERROR;
+	}
+}
+
+/* checks and transliteration shared by both sides; *mask: the readings its words may have */
+static CdMatchStatus
+read_side(const char *in, size_t len, const CdAllocator *al, GSide *side, unsigned *mask)
+{
+	CdBuf		tr;
+	CdTextStatus ts;
+
+	side->n = 0;
+	*mask = 0;
+	if (len > CD_MATCH_MAX_BYTES)
+		return CD_MATCH_TOO_LONG;
+	if (!cd_utf8_valid(in, len))
+		return CD_MATCH_INVALID_UTF8;
+	init_fold_initials();
+	*mask = text_readings(in, len);
+	cd_buf_init(&tr, al);
+	ts = cd_translit(in, len, &tr);
+	if (ts == CD_TEXT_OK)
+		split_words(tr.data, tr.len, side);
+	cd_buf_free(&tr);
+	return text_status(ts);
+}
+
+/* ---------------------------------------------------------------- stored names */
+
+/* the keys of a stored name, appended to kv (unsorted) */
+static void
+push_stored_keys(KeyVec *kv, const GSide *side, unsigned mask)
+{
+	int			i,
+				r,
+				npatr = 0;
+	size_t		runs_from;
+	bool		patronymic_run = false;
+
+	if (side->n == 0)
+		return;
+	for (i = 0; i < side->n; i++)
+	{
+		const GWord *w = &side->w[i];
+		uint32_t	tri[MAX_TRIGRAMS];
+		int			ntri = fold_trigrams(w->fold, w->flen, tri);
+
+		push_trigrams(kv, tri, ntri, w->flen < CMP_MAX ? w->flen : CMP_MAX);
+		if (w->flen >= LETTERS_FROM)
+			push_letters(kv, w->fold, w->flen, w->flen < CMP_MAX ? w->flen : CMP_MAX);
+		kv_push(kv, fold_key(w->fold, w->flen));
+		push_sound_keys(kv, SIDE_STORED, w, mask);
+		push_nickname_keys(kv, w);
+		push_gender_keys(kv, SIDE_STORED, w);
+		push_initial_keys(kv, SIDE_STORED, w);
+		push_swap_key(kv, w);
+		if (w->patronymic)
+			npatr++;
+	}
+	runs_from = kv->n;
+	for (i = 0; i + 1 < side->n; i++)
+		for (r = 2; r <= 4 && i + r <= side->n; r++)
+		{
+			char		fold[FOLD_SIZE];
+			char		key[CD_SPELL_FOLD_SIZE(RD_SIZE)];
+			char		cat[MAXW + 1];
+			size_t		flen,
+						clen,
+						kl;
+
+			if (!run_fold(side, i, r, cat, &clen, fold, &flen))
+				continue;
+			kv_push(kv, joined_key('j', r, fold, flen));
+			if ((mask & RD_PINYIN) && (kl = pinyin_key(cat, clen, key)) >= 3)
+				kv_push(kv, joined_key('p', r, key, kl));
+			if (patronymic_raw(cat, clen, 1, MAXN))
+				patronymic_run = true;
+		}
+	if (!kv->failed && kv->n - runs_from > 1)
+	{
+		size_t		nruns = kv->n - runs_from;
+		size_t		distinct = sort_unique(kv->v + runs_from, nruns);
+
+		kv->n = runs_from + distinct;
+		if (distinct < nruns)
+			kv_push(kv, repeat_key());
+	}
+	if (patronymic_run)
+		kv_push(kv, patronymic_run_key());
+	kv_push(kv, shape_key(SHAPE_WORDS, side->n < WORDS_CAP ? side->n : WORDS_CAP));
+	kv_push(kv, shape_key(SHAPE_PATRONYMICS, npatr < PATRONYMICS_CAP ? npatr : PATRONYMICS_CAP));
+}
+
+CdMatchStatus
+cd_name_grams(const char *in, size_t len, const CdAllocator *al, uint32_t **keys, int *nkeys)
+{
+	GSide		side;
+	KeyVec		kv = {NULL, 0, 0, false, al};
+	CdMatchStatus st;
+	unsigned	mask;
+
+	*keys = NULL;
+	*nkeys = 0;
+	st = read_side(in, len, al, &side, &mask);
+	if (st != CD_MATCH_OK || side.n == 0)
+		return st;
+	push_stored_keys(&kv, &side, mask);
+	if (kv.failed)
+	{
+		if (kv.v)
+			al->release(kv.v, al->ctx);
+		return CD_MATCH_NOMEM;
+	}
+	*keys = kv.v;
+	*nkeys = (int) sort_unique(kv.v, kv.n);
+	return CD_MATCH_OK;
+}
+
+/* ---------------------------------------------------------------- queries */
+
+/* a list of key indices: [off, off + n) of the plan's index pool */
+typedef struct Range
+{
+	uint32_t	off;
+	uint32_t	n;
+} Range;
+
+typedef struct QWord
+{
+	Range		trg[NSLOTS];	/* trigram keys at lengths xl - 2 .. xl + 2 */
+	int16_t		need[NSLOTS];	/* present trigrams that make a typo possible */
+	Range		let[NSLOTS];	/* letter keys, where two edits are allowed */
+	int16_t		need_let[NSLOTS];	/* present letters that make such a typo possible */
+	Range		sound;
+	Range		nick;
+	Range		gender;
+	Range		initial;
+	Range		swap;
+	Range		fold;			/* a stored word has the same fold */
+	Range		joined[2];		/* a stored run of 2, or 3-4, words joins into it */
+	bool		patronymic;		/* a patronymic at its place in the query */
+	bool		patronymic_like;	/* a patronymic at some place and word count */
+} QWord;
+
+typedef struct QRun
+{
+	int			first;			/* words [first, first + len) */
+	int			len;
+	Range		fold;			/* the run's fold is a stored word */
+	Range		sounds;			/* read as pinyin, the run sounds like a stored word */
+	Range		joined[2];		/* it joins with a stored run of 2, or 3-4, words */
+} QRun;
+
+struct CdNameQuery
+{
+	const CdAllocator *al;
+	int			nkeys;
+	uint32_t   *keys;			/* the query keys, sorted */
+	uint32_t   *idx;			/* pool of indices into keys, cut by the Ranges */
+	int			nstored;
+	uint32_t   *stored;			/* the keys of the same name when stored, sorted */
+	uint8_t    *scratch;		/* nkeys states for cd_name_query_bound_keys */
+	int			nwords;
+	int			npatr;
+	int			nruns;
+	QWord		words[MAXN];
+	QRun		runs[MAX_RUNS];
+	Range		nw[WORDS_CAP + 1];	/* "k words", k = 1..WORDS_CAP */
+	Range		np[PATRONYMICS_CAP + 1];	/* "p patronymics", p = 0..PATRONYMICS_CAP */
+	Range		repeat;			/* the item holds a run key twice */
+	Range		patronymic_run;	/* a run of the item reads as a patronymic */
+};
+
+static inline Range
+range_begin(const KeyVec *kv)
+{
+	Range		r = {(uint32_t) kv->n, 0};
+
+	return r;
+}
+
+static inline void
+range_end(const KeyVec *kv, Range *r)
+{
+	r->n = (uint32_t) (kv->n - r->off);
+}
+
+static void
+plan_word(KeyVec *kv, const GWord *w, unsigned mask, QWord *qw)
+{
+	uint32_t	tri[MAX_TRIGRAMS];
+	int			ntri = fold_trigrams(w->fold, w->flen, tri);
+	int			xl = w->flen < CMP_MAX ? (int) w->flen : CMP_MAX;
+	int			s;
+
+	for (s = 0; s < NSLOTS; s++)
+	{
+		int			delta = s - SLOT_SAME;
+		int			yl = xl + delta;
+		int			lim = 0;
+		bool		typo = yl >= 0 && yl <= CMP_MAX && typo_by_trigrams(xl, yl, &lim);
+
+		qw->need[s] = NEED_NONE;
+		qw->need_let[s] = 0;
+		qw->trg[s] = range_begin(kv);
+		if (s == SLOT_SAME || typo)
+			push_trigrams(kv, tri, ntri, (size_t) yl);
+		range_end(kv, &qw->trg[s]);
+		qw->let[s] = range_begin(kv);
+		if (typo && lim == 2 && delta >= -1 && delta <= 1)
+		{
+			/* both folds have 7+ letters here: the item's word has letter keys */
+			push_letters(kv, w->fold, w->flen, (size_t) yl);
+			qw->need_let[s] = (int16_t) (xl - lim);
+		}
+		range_end(kv, &qw->let[s]);
+		if (typo)
+			qw->need[s] = (int16_t) ((int) qw->trg[s].n - destroyed_positions(delta, lim));
+	}
+	qw->sound = range_begin(kv);
+	push_sound_keys(kv, SIDE_QUERY, w, mask);
+	range_end(kv, &qw->sound);
+	qw->nick = range_begin(kv);
+	push_nickname_keys(kv, w);
+	range_end(kv, &qw->nick);
+	qw->gender = range_begin(kv);
+	push_gender_keys(kv, SIDE_QUERY, w);
+	range_end(kv, &qw->gender);
+	qw->initial = range_begin(kv);
+	push_initial_keys(kv, SIDE_QUERY, w);
+	range_end(kv, &qw->initial);
+	qw->swap = range_begin(kv);
+	push_swap_key(kv, w);
+	range_end(kv, &qw->swap);
+	qw->fold = range_begin(kv);
+	kv_push(kv, fold_key(w->fold, w->flen));
+	range_end(kv, &qw->fold);
+	for (int r = 2; r <= 3; r++)
+	{
+		qw->joined[r - 2] = range_begin(kv);
+		kv_push(kv, joined_key('j', r, w->fold, w->flen));
+		if (w->plen >= 3)
+			kv_push(kv, joined_key('p', r, w->phon, w->plen));
+		range_end(kv, &qw->joined[r - 2]);
+	}
+	qw->patronymic = w->patronymic;
+	qw->patronymic_like = patronymic_like(w, 1, MAXN);
+}
+
+static void
+plan_runs(KeyVec *kv, const GSide *side, unsigned mask, CdNameQuery *plan)
+{
+	int			w,
+				r;
+
+	for (w = 0; w + 1 < side->n; w++)
+		for (r = 2; r <= 4 && w + r <= side->n; r++)
+		{
+			char		fold[FOLD_SIZE];
+			char		key[CD_SPELL_FOLD_SIZE(RD_SIZE)];
+			char		cat[MAXW + 1];
+			size_t		flen,
+						clen,
+						kl;
+			QRun	   *run;
+
+			if (!run_fold(side, w, r, cat, &clen, fold, &flen))
+				continue;
+			run = &plan->runs[plan->nruns++];
+			run->first = w;
+			run->len = r;
+			run->fold = range_begin(kv);
+			kv_push(kv, fold_key(fold, flen));
+			range_end(kv, &run->fold);
+			kl = (mask & RD_PINYIN) ? pinyin_key(cat, clen, key) : 0;
+			run->sounds = range_begin(kv);
+			if (kl >= 3)
+				kv_push(kv, make_key(CD_GRAM_SOUND, hash_gram("s", key, kl)));
+			range_end(kv, &run->sounds);
+			for (int rr = 2; rr <= 3; rr++)
+			{
+				run->joined[rr - 2] = range_begin(kv);
+				kv_push(kv, joined_key('j', rr, fold, flen));
+				if (kl >= 3)
+					kv_push(kv, joined_key('p', rr, key, kl));
+				range_end(kv, &run->joined[rr - 2]);
+			}
+		}
+}
+
+CdMatchStatus
+cd_name_query_new(const char *in, size_t len, const CdAllocator *al, CdNameQuery **out)
+{
+	GSide		side;
+	CdNameQuery plan;
+	CdNameQuery *q;
+	KeyVec		kv = {NULL, 0, 0, false, al};
+	KeyVec		sk = {NULL, 0, 0, false, al};
+	uint32_t   *sorted = NULL;
+	size_t		nsorted = 0,
+				nstored,
+				i;
+	CdMatchStatus st;
+	unsigned	mask;
+	int			w,
+				k;
+
+	*out = NULL;
+	st = read_side(in, len, al, &side, &mask);
+	if (st != CD_MATCH_OK)
+		return st;
+
+	memset(&plan, 0, sizeof(plan));
+	plan.al = al;
+	plan.nwords = side.n;
+	for (w = 0; w < side.n; w++)
+	{
+		plan_word(&kv, &side.w[w], mask, &plan.words[w]);
+		if (side.w[w].patronymic)
+			plan.npatr++;
+	}
+	plan_runs(&kv, &side, mask, &plan);
+	if (side.n > 0)
+	{
+		for (k = 1; k <= WORDS_CAP; k++)
+		{
+			plan.nw[k] = range_begin(&kv);
+			kv_push(&kv, shape_key(SHAPE_WORDS, k));
+			range_end(&kv, &plan.nw[k]);
+		}
+		for (k = 0; k <= PATRONYMICS_CAP; k++)
+		{
+			plan.np[k] = range_begin(&kv);
+			kv_push(&kv, shape_key(SHAPE_PATRONYMICS, k));
+			range_end(&kv, &plan.np[k]);
+		}
+		plan.repeat = range_begin(&kv);
+		kv_push(&kv, repeat_key());
+		range_end(&kv, &plan.repeat);
+		plan.patronymic_run = range_begin(&kv);
+		kv_push(&kv, patronymic_run_key());
+		range_end(&kv, &plan.patronymic_run);
+	}
+	push_stored_keys(&sk, &side, mask);
+	nstored = sk.failed ? 0 : sort_unique(sk.v, sk.n);
+	if (kv.failed || sk.failed)
+		goto nomem;
+
+	/* the distinct keys, and the pool rewritten as indices into them */
+	if (kv.n > 0)
+	{
+		sorted = al->alloc(kv.n * sizeof(uint32_t), al->ctx);
+		if (sorted == NULL)
+			goto nomem;
+		memcpy(sorted, kv.v, kv.n * sizeof(uint32_t));
+		nsorted = sort_unique(sorted, kv.n);
+	}
+	for (i = 0; i < kv.n; i++)
+	{
+		uint32_t   *hit = bsearch(&kv.v[i], sorted, nsorted, sizeof(uint32_t), cmp_u32);
+
+		kv.v[i] = (uint32_t) (hit - sorted);
+	}
+
+	q = al->alloc(sizeof(CdNameQuery) + (nsorted + kv.n + nstored) * sizeof(uint32_t) +
+				  nsorted, al->ctx);
+	if (q == NULL)
+		goto nomem;
+	*q = plan;
+	q->keys = (uint32_t *) (q + 1);
+	q->idx = q->keys + nsorted;
+	q->stored = q->idx + kv.n;
+	q->scratch = (uint8_t *) (q->stored + nstored);
+	q->nkeys = (int) nsorted;
+	q->nstored = (int) nstored;
+	if (nsorted)
+		memcpy(q->keys, sorted, nsorted * sizeof(uint32_t));
+	if (kv.n)
+		memcpy(q->idx, kv.v, kv.n * sizeof(uint32_t));
+	if (nstored)
+		memcpy(q->stored, sk.v, nstored * sizeof(uint32_t));
+	if (sorted)
+		al->release(sorted, al->ctx);
+	if (kv.v)
+		al->release(kv.v, al->ctx);
+	if (sk.v)
+		al->release(sk.v, al->ctx);
+	*out = q;
+	return CD_MATCH_OK;
+
+nomem:
+	if (sorted)
+		al->release(sorted, al->ctx);
+	if (kv.v)
+		al->release(kv.v, al->ctx);
+	if (sk.v)
+		al->release(sk.v, al->ctx);
+	return CD_MATCH_NOMEM;
+}
+
+void
+cd_name_query_free(CdNameQuery *q)
+{
+	if (q)
+		q->al->release(q, q->al->ctx);
+}
+
+int
+cd_name_query_nkeys(const CdNameQuery *q)
+{
+	return q->nkeys;
+}
+
+const uint32_t *
+cd_name_query_keys(const CdNameQuery *q)
+{
+	return q->keys;
+}
+
+int
+cd_name_query_nwords(const CdNameQuery *q)
+{
+	return q->nwords;
+}
+
+const uint32_t *
+cd_name_query_stored_keys(const CdNameQuery *q, int *nkeys)
+{
+	*nkeys = q->nstored;
+	return q->stored;
+}
+
+/* ---------------------------------------------------------------- bound */
+
+static int
+count_present(const CdNameQuery *q, Range r, const uint8_t *state)
+{
+	int			c = 0;
+	uint32_t	i;
+
+	for (i = 0; i < r.n; i++)
+		if (state[q->idx[r.off + i]] != CD_GRAM_ABSENT)
+			c++;
+	return c;
+}
+
+static inline bool
+any_present(const CdNameQuery *q, Range r, const uint8_t *state)
+{
+	uint32_t	i;
+
+	for (i = 0; i < r.n; i++)
+		if (state[q->idx[r.off + i]] != CD_GRAM_ABSENT)
+			return true;
+	return false;
+}
+
+static inline bool
+all_present(const CdNameQuery *q, Range r, const uint8_t *state)
+{
+	return r.n > 0 && count_present(q, r, state) == (int) r.n;
+}
+
+/* the best score a query word can get with any word of the item, by the keys it holds */
+static double
+word_credit(const CdNameQuery *q, const QWord *w, const uint8_t *state)
+{
+	int			s;
+
+	if (any_present(q, w->fold, state) || all_present(q, w->trg[SLOT_SAME], state))
+		return 1.0;				/* same fold */
+	if (any_present(q, w->nick, state) || any_present(q, w->swap, state))
+		return 0.95;			/* nickname group; a swap of two letters */
+	for (s = 0; s < NSLOTS; s++)
+		if (w->need[s] != NEED_NONE &&
+			(w->need[s] <= 0 || count_present(q, w->trg[s], state) >= w->need[s]) &&
+			(w->need_let[s] <= 0 || count_present(q, w->let[s], state) >= w->need_let[s]))
+			return 0.95;		/* a typo (Jaro-Winkler, capped at 0.95) */
+	if (any_present(q, w->sound, state))
+		return 0.9;				/* same sound, in some reading */
+	if (any_present(q, w->gender, state))
+		return 0.85;
+	if (any_present(q, w->initial, state))
+		return 0.8;
+	return 0;
+}
+
+/*
+ * The counts whose shape key an item may hold (present or unknown), as a bit set; 0
+ * when none may: then nothing is known of the count.  A real item holds exactly one key
+ * of each kind, so the bound for an item is the best over this set.
+ */
+static uint32_t
+possible_counts(const CdNameQuery *q, const Range *keys, int from, int to, const uint8_t *state)
+{
+	uint32_t	set = 0;
+
+	for (int k = from; k <= to; k++)
+		if (state[q->idx[keys[k].off]] != CD_GRAM_ABSENT)
+			set |= 1u << k;
+	return set;
+}
+
+/*
+ * The least name_match.c can charge for uq unpaired query words (at most pq_max of them
+ * patronymics, at most oq_max others) and ur unpaired item words (likewise pr_max,
+ * or_max): patronymics pair with patronymics at 0.5, other words with other words at 1,
+ * what is left over costs 0.1 (patronymic) or 0.25.
+ */
+static double
+min_charge(int uq, int pq_max, int oq_max, int ur, int pr_max, int or_max)
+{
+	double		best = -1;
+	int			pq,
+				pr;
+
+	for (pq = uq - oq_max > 0 ? uq - oq_max : 0; pq <= pq_max && pq <= uq; pq++)
+		for (pr = ur - or_max > 0 ? ur - or_max : 0; pr <= pr_max && pr <= ur; pr++)
+		{
+			int			oq = uq - pq,
+						or_ = ur - pr,
+						kp = pr < pq ? pr : pq,
+						kn = or_ < oq ? or_ : oq;
+			double		c = 0.5 * kp + kn + 0.1 * (pr + pq - 2 * kp) +
+				0.25 * (or_ + oq - 2 * kn);
+
+			if (best < 0 || c < best)
+				best = c;
+		}
+	return best < 0 ? 0 : best;
+}
+
+/*
+ * The best S / (m + charge) over m pairs: credits sorted in descending order; the query
+ * has uq_words words that are charged when unpaired, cq of them with a credit (so at
+ * most that many of them pair), pq_max of them may be patronymics, oq_max others; the
+ * item has k words (k < 0: unknown, then none of its words need be left over), pr_max
+ * of which may be patronymics and or_max others.
+ */
+static double
+best_score(const double *credit, int n, int uq_words, int cq, int pq_max, int oq_max,
+		   int k, int pr_max, int or_max)
+{
+	double		best = 0,
+				sum = 0;
+	int			m;
+
+	for (m = 1; m <= n && credit[m - 1] > 0; m++)
+	{
+		int			uq = uq_words - (m < cq ? m : cq);
+		double		charge,
+					b;
+
+		if (k >= 0 && m > k)
+			break;
+		sum += credit[m - 1];
+		if (k >= 0)
+			charge = min_charge(uq, pq_max, oq_max, k - m, pr_max, or_max);
+		else
+			charge = min_charge(uq, pq_max, oq_max, 0, 0, 0);
+		b = sum / (m + charge);
+		if (b > best)
+			best = b;
+	}
+	return best > 1 ? 1 : best;
+}
+
+static void
+sort_descending(double *v, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] < v[j]; j--)
+		{
+			double		t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+}
+
+/*
+ * The bound when no words are joined: the best over the word counts (ks) and
+ * patronymic counts (ps) the item may have; nothing known of the count: any.
+ */
+static double
+plain_bound(const double *credit, int n, int credited, int npatr, uint32_t ks, uint32_t ps)
+{
+	double		best = 0;
+
+	if (ks == 0)
+		return best_score(credit, n, n, credited, npatr, n - npatr, -1, 0, 0);
+	for (int k = 1; k <= MAXN; k++)
+	{
+		uint32_t	pk = ps & ((2u << k) - 1);	/* the patronymic counts that fit */
+
+		if (!(ks & (1u << k)))
+			continue;
+		if (pk == 0)
+		{
+			double		b = best_score(credit, n, n, credited, npatr, n - npatr, k, k, k);
+
+			if (b > best)
+				best = b;
+			continue;
+		}
+		for (int p = 0; p <= k; p++)
+			if (pk & (1u << p))
+			{
+				double		b = best_score(credit, n, n, credited, npatr, n - npatr, k, p, k - p);
+
+				if (b > best)
+					best = b;
+			}
+	}
+	return best;
+}
+
+double
+cd_name_query_bound(const CdNameQuery *q, const uint8_t *state)
+{
+	double		credit[MAXN + MAX_RUNS];
+	bool		in_join[MAXN] = {false};
+	bool		joined = false;
+	uint32_t	ks,
+				ps;
+	int			n = q->nwords,
+				reduction = 0,
+				hits = 0,
+				runs_hit = 0,
+				chargeable = 0,
+				credited = 0,
+				patr_like = 0,
+				i,
+				r,
+				k;
+	double		best;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+	{
+		credit[i] = word_credit(q, &q->words[i], state);
+		for (r = 0; r < 2; r++)
+			if (any_present(q, q->words[i].joined[r], state))
+			{
+				/* a stored run of 2, or 3-4, words may join into this word, at 1 */
+				credit[i] = 1.0;
+				reduction += r == 0 ? 1 : 3;
+				hits++;
+				joined = true;
+			}
+	}
+	for (i = 0; i < q->nruns; i++)
+	{
+		const QRun *run = &q->runs[i];
+		bool		hit = any_present(q, run->fold, state) || any_present(q, run->sounds, state);
+
+		for (r = 0; r < 2; r++)
+			if (any_present(q, run->joined[r], state))
+			{
+				hit = true;
+				reduction += r == 0 ? 1 : 3;
+				hits++;
+			}
+		if (hit)
+		{
+			/* the run's words may become one word that pairs at 1 */
+			joined = true;
+			runs_hit++;
+			for (int w = run->first; w < run->first + run->len; w++)
+				in_join[w] = true;
+		}
+	}
+
+	ks = possible_counts(q, q->nw, 1, WORDS_CAP, state);
+	ps = possible_counts(q, q->np, 0, PATRONYMICS_CAP, state);
+	/* the last key of each kind stands for it and every larger count */
+	if (ks & (1u << WORDS_CAP))
+		ks |= ((2u << MAXN) - 1) & ~((1u << WORDS_CAP) - 1);
+	if (ps & (1u << PATRONYMICS_CAP))
+		ps |= ((2u << MAXN) - 1) & ~((1u << PATRONYMICS_CAP) - 1);
+
+	/* without joins: every word counts, with its own patronymic mark */
+	{
+		double		plain[MAXN];
+		int			credited_all = 0;
+
+		for (i = 0; i < n; i++)
+		{
+			plain[i] = credit[i];
+			if (credit[i] > 0)
+				credited_all++;
+		}
+		sort_descending(plain, n);
+		best = plain_bound(plain, n, credited_all, q->npatr, ks, ps);
+	}
+	if (!joined)
+		return best;
+
+	/*
+	 * Words may be joined on either side (name_match.c joins runs of 2-4 adjacent words
+	 * whose concatenation is a word of the other side).  Each run of the query that
+	 * may join adds a unit that pairs at 1, and its words cost nothing when left over
+	 * (they may have been joined); the item has between k - reduction and k words, of
+	 * which at most p, and one more per join when a run of the item reads as a
+	 * patronymic, are patronymics; any query word may be one (places change).  The
+	 * bound is the better of this and the bound without joins.
+	 */
+	for (i = 0; i < n; i++)
+	{
+		/* counted over all words, so that a run found joinable never lowers the bound */
+		if (q->words[i].patronymic_like)
+			patr_like++;
+		if (in_join[i])
+			continue;
+		chargeable++;
+		if (credit[i] > 0)
+			credited++;
+	}
+	for (i = 0; i < runs_hit; i++)
+		credit[n + i] = 1.0;
+	sort_descending(credit, n + runs_hit);
+	if (ks == 0 || any_present(q, q->repeat, state))
+	{
+		double		b = best_score(credit, n + runs_hit, chargeable, credited, patr_like,
+								   chargeable, -1, 0, 0);
+
+		return b > best ? b : best;
+	}
+	for (k = 1; k <= MAXN; k++)
+	{
+		int			pmax = k;
+
+		if (!(ks & (1u << k)))
+			continue;
+		/* the most patronymics an item of k words may hold, before joins */
+		if ((ps & ((2u << k) - 1)) != 0)
+			for (pmax = k; pmax > 0 && !(ps & (1u << pmax)); pmax--)
+				;
+		if (pmax < k && any_present(q, q->patronymic_run, state))
+			pmax += hits;
+		for (int kk = k - reduction > 1 ? k - reduction : 1; kk <= k; kk++)
+		{
+			double		b = best_score(credit, n + runs_hit, chargeable, credited, patr_like,
+									   chargeable, kk, pmax < kk ? pmax : kk, kk);
+
+			if (b > best)
+				best = b;
+		}
+	}
+	return best;
+}
+
+double
+cd_name_query_bound_keys(CdNameQuery *q, const uint32_t *keys, int nkeys)
+{
+	int			i = 0,
+				j = 0;
+
+	/* both sorted: a merge */
+	while (i < q->nkeys)
+	{
+		while (j < nkeys && keys[j] < q->keys[i])
+			j++;
+		q->scratch[i] = (j < nkeys && keys[j] == q->keys[i]) ? CD_GRAM_PRESENT : CD_GRAM_ABSENT;
+		i++;
+	}
+	return cd_name_query_bound(q, q->scratch);
+}
+
+double
+cd_name_evidence(CdNameQuery *a, CdNameQuery *b)
+{
+	double		ab = cd_name_query_bound_keys(a, b->stored, b->nstored);
+	double		ba = cd_name_query_bound_keys(b, a->stored, a->nstored);
+
+	return ab < ba ? ab : ba;
+}

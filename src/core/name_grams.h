@@ -1,0 +1,145 @@
+/*
+ * name_grams.h
+ *		Index keys of person names across scripts, and the query plan that decides from
+ *		the keys an item holds whether name_similarity() can reach a threshold: the pure
+ *		core of the GIN opclass crmdedup.name_ops and its operator %~.
+ *
+ * Both sides are transliterated (cd_translit: Петров Иван -> "petrov ivan", 王小明 ->
+ * "wang xiao ming") and split into words, the way cd_name_similarity() reads them: the
+ * first CD_NAME_MAX_WORDS words, the first CD_NAME_MAX_WORD letters of a word.  Every
+ * word gets its spelling fold and phonetic key (phonetic.h).  A key is a uint32: the
+ * class in the top 3 bits, a hash of the gram in the low 29 (classes never collide; a
+ * collision inside a class only makes an item look closer than it is).  Keys of a
+ * stored name, per word:
+ *		TRIGRAM   the trigrams of the fold (first 64 letters, the part the typo rule
+ *		          compares), padded as pg_trgm pads a word ("  w", " wo", ..., "rd "),
+ *		          each hashed with the length of the fold, so that a query word looks
+ *		          only at words of the lengths a typo can reach; for folds of 7+
+ *		          letters also each letter with its occurrence number (the typo rule
+ *		          allows two edits from 9 letters on, and trigrams alone let the common
+ *		          endings -ovich -evna through)
+ *		SOUND     the phonetic key, and the keys of the word's other readings (English,
+ *		          French, German, Italian, Spanish, Japanese, Hungarian and pinyin
+ *		          spellings: Джон = John by the English reading of "j"), these for
+ *		          Latin or Han text only
+ *		NICKNAME  the canonical name of every nickname group of the fold (Саша, Sasha,
+ *		          Aleksandr -> "aleksandr"), also when it is the word itself
+ *		GENDER    the stem of a male or female form (Ivanov/Ivanova, -iy/-aya, -oy/-aya)
+ *		INITIAL   an initial ("i", "yu", "shch"), or the initials a full word begins with
+ *		SWAP      for folds of 4-5 letters, the sorted letters (Jonh = John)
+ *		JOINED    the fold of the word; for runs of 2-4 adjacent words, the fold of their
+ *		          concatenation ("xiao ming" -> "xiaoming": 王小明 meets Wang Xiaoming)
+ *		          and, for Latin or Han text, the phonetic key of the run read as
+ *		          pinyin (Ван Сяомин); a mark when a run key repeats or a run reads as
+ *		          a patronymic
+ *		SHAPE     the number of words (8 for 8 or more) and of patronymics (4 for 4+)
+ *
+ * The query side (cd_name_query_new) asks for the matching keys of every query word
+ * (trigrams at each length a typo can reach, the other role of initials and gender
+ * stems), of its runs of 2-4 words, and of every possible shape.  Given which of them an
+ * item holds, cd_name_query_bound() bounds from above how similar the item can be: each
+ * query word is credited with the best word-pair score of name_match.h its shared keys
+ * allow (1 same fold, 0.95 nickname group or typo (enough trigrams, and letters, at a
+ * length a typo reaches, or the same sorted letters), 0.9 sound in some reading, 0.85
+ * gender form, 0.8 initial, 0 without a shared key), and the unpaired words are
+ * charged the least the formula of name_match.h can charge, given the word and
+ * patronymic counts the item may have.  Joins (a JOINED key of a word or run, or a run
+ * that sounds like a stored word, present) change the counts: then the better of the
+ * bound without joins and a looser one that allows them counts.  A real item holds
+ * exactly one shape key of each kind; for such an item, keys turned unknown
+ * (CD_GRAM_MAYBE) never lower the bound, nor do word keys turned present (GIN's skipping
+ * relies on the first).
+ *
+ * The evidence of a pair (cd_name_evidence) is the smaller of the two bounds, each name
+ * read once as query and once as stored.  The operator %~ asks for name_similarity and
+ * the evidence to reach its threshold; the index keeps the items whose bound reaches it
+ * and rechecks the operator.  So the index returns exactly the rows a sequential scan
+ * returns, whatever name_similarity() learns later.  The word rules mirrored here
+ * (initials, patronymics, gender forms, the typo limits, readings, joins; from
+ * name_match.c) only decide how many pairs that name_similarity() puts at the threshold
+ * also have the evidence: today all (the bound is at least the similarity on every
+ * pair test_name_grams.c and fuzz_name_grams.c try).  Keys change only with
+ * CD_NAME_GRAMS_VERSION, the transliteration tables, the phonetic key and the nickname
+ * data: an index built with other versions must be rebuilt (REINDEX).
+ *
+ * Statuses as in field_match.h: TOO_LONG (more than CD_MATCH_MAX_BYTES), INVALID_UTF8,
+ * NOMEM, ICU_ERROR.  All memory comes from the allocator; on error nothing is left
+ * allocated.  Not thread-safe (per-process caches of the transliteration).
+ */
+#ifndef CD_NAME_GRAMS_H
+#define CD_NAME_GRAMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cd_buf.h"
+#include "field_match.h"
+
+#define CD_NAME_GRAMS_VERSION "name-grams-1"
+
+/* key classes: the top 3 bits of a key */
+typedef enum CdGramClass
+{
+	CD_GRAM_TRIGRAM = 0,
+	CD_GRAM_SOUND,
+	CD_GRAM_NICKNAME,
+	CD_GRAM_GENDER,
+	CD_GRAM_INITIAL,
+	CD_GRAM_SWAP,
+	CD_GRAM_JOINED,
+	CD_GRAM_SHAPE
+} CdGramClass;
+
+#define CD_GRAM_CLASS(key) ((CdGramClass) ((uint32_t) (key) >> 29))
+
+/*
+ * Keys of a stored name: *keys (from al, sorted ascending, no duplicates; NULL when
+ * there are none) and *nkeys.  A name without letters or digits has no keys.  On error
+ * *keys = NULL and *nkeys = 0.  The caller releases *keys with al.
+ */
+extern CdMatchStatus cd_name_grams(const char *in, size_t len, const CdAllocator *al,
+								   uint32_t **keys, int *nkeys);
+
+/* what an index item is known to hold of a query key */
+#define CD_GRAM_ABSENT	0
+#define CD_GRAM_PRESENT 1
+#define CD_GRAM_MAYBE	2		/* unknown (GIN's GIN_MAYBE): counted as present */
+
+typedef struct CdNameQuery CdNameQuery;
+
+/*
+ * Plan a query for the name in[0..len).  *out is one block from al (release it with
+ * cd_name_query_free).  A query without words has no keys; its bound is always 0.
+ * The plan also holds the keys of the same name when stored (for cd_name_evidence).
+ */
+extern CdMatchStatus cd_name_query_new(const char *in, size_t len, const CdAllocator *al,
+									   CdNameQuery **out);
+extern void cd_name_query_free(CdNameQuery *q);
+
+/* the query's keys: sorted ascending, no duplicates */
+extern int	cd_name_query_nkeys(const CdNameQuery *q);
+extern const uint32_t *cd_name_query_keys(const CdNameQuery *q);
+/* number of words of the query that count (at most CD_NAME_MAX_WORDS) */
+extern int	cd_name_query_nwords(const CdNameQuery *q);
+
+/*
+ * Upper bound in [0,1] of cd_name_similarity(query, item) for an item that holds the
+ * query keys as state[i] says (one of CD_GRAM_ABSENT, CD_GRAM_PRESENT, CD_GRAM_MAYBE
+ * for key i of cd_name_query_keys).  No memory is allocated.
+ */
+extern double cd_name_query_bound(const CdNameQuery *q, const uint8_t *state);
+
+/* the keys of the query's name when stored: what cd_name_grams() returns for it */
+extern const uint32_t *cd_name_query_stored_keys(const CdNameQuery *q, int *nkeys);
+
+/* the bound for an item with the given stored keys (sorted ascending); uses q's scratch */
+extern double cd_name_query_bound_keys(CdNameQuery *q, const uint32_t *keys, int nkeys);
+
+/*
+ * Evidence that two names can be alike: the smaller of the bound of a against b's
+ * stored keys and of b against a's.  Not more than what the index checks, so an
+ * operator that asks for it is answered the same with or without the index.
+ */
+extern double cd_name_evidence(CdNameQuery *a, CdNameQuery *b);
+
+#endif							/* CD_NAME_GRAMS_H */
