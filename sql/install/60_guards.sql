@@ -82,7 +82,6 @@ DECLARE
     keys text[] := '{}';
     conds text[] := '{}';
     cols text[] := '{}';
-    kexpr text;
     cexpr text;
     iexpr text;
     used text[] := '{}';
@@ -151,19 +150,18 @@ BEGIN
         coltype := (SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = tbl AND attname = f->>'field');
         listcast := CASE WHEN coltype IN ('text[]', 'character varying[]') THEN 'text[]'
                          WHEN coltype IN ('jsonb', 'json') THEN 'jsonb' END;
-        IF listcast IS NULL THEN
-            kexpr := format('ARRAY[($1).%I::text]', f->>'field');
-        ELSIF f->>'role' NOT IN ('phone', 'email') THEN
+        IF listcast IS NOT NULL AND f->>'role' NOT IN ('phone', 'email') THEN
             RAISE EXCEPTION '% field "%" must be a scalar column to be guarded', f->>'role', f->>'field'
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
         CASE f->>'role'
         WHEN 'phone' THEN
             IF listcast IS NULL THEN
-                keys := keys || format('SELECT ''p:'' || k FROM unnest(@extschema@.phone_keys(%s, %L)) k', kexpr, f->>'region');
+                -- plain C calls on a scalar: an SQL-language helper per row costs more than the probe
+                keys := keys || format('SELECT ''p:'' || @extschema@.phone_e164(($1).%I::text, %L)', f->>'field', f->>'region');
                 iexpr := format('@extschema@.phone_e164(%I::text, %L)', f->>'field', f->>'region');
-                cexpr := format('t.%I::text IS NOT NULL AND @extschema@.phone_e164(t.%I::text, %L) = ANY (@extschema@.phone_keys(%s, %L))',
-                                f->>'field', f->>'field', f->>'region', kexpr, f->>'region');
+                cexpr := format('@extschema@.phone_e164(t.%I::text, %L) = @extschema@.phone_e164(($1).%I::text, %L)',
+                                f->>'field', f->>'region', f->>'field', f->>'region');
             ELSE
                 keys := keys || format('SELECT ''p:'' || k FROM unnest(@extschema@.phone_keys(($1).%I::%s, %L)) k',
                                        f->>'field', listcast, f->>'region');
@@ -173,10 +171,10 @@ BEGIN
             END IF;
         WHEN 'email' THEN
             IF listcast IS NULL THEN
-                keys := keys || format('SELECT ''e:'' || k FROM unnest(@extschema@.email_keys(%s)) k', kexpr);
+                keys := keys || format('SELECT ''e:'' || @extschema@.email_key(($1).%I::text)', f->>'field');
                 iexpr := format('@extschema@.email_key(%I::text)', f->>'field');
-                cexpr := format('t.%I::text IS NOT NULL AND @extschema@.email_key(t.%I::text) = ANY (@extschema@.email_keys(%s))',
-                                f->>'field', f->>'field', kexpr);
+                cexpr := format('@extschema@.email_key(t.%I::text) = @extschema@.email_key(($1).%I::text)',
+                                f->>'field', f->>'field');
             ELSE
                 keys := keys || format('SELECT ''e:'' || k FROM unnest(@extschema@.email_keys(($1).%I::%s)) k',
                                        f->>'field', listcast);
@@ -186,21 +184,21 @@ BEGIN
             END IF;
         WHEN 'person_name' THEN
             -- the sorted transliterated words, and their sound keys (typos, spelling variants)
-            keys := keys || format('SELECT ''n:'' || @extschema@.person_key(k) FROM unnest(%s) k', kexpr)
-                         || format('SELECT ''h:'' || @extschema@.phonetic(@extschema@.person_key(k)) FROM unnest(%s) k', kexpr);
+            keys := keys || format('SELECT ''n:'' || @extschema@.person_key(($1).%I::text)', f->>'field')
+                         || format('SELECT ''h:'' || @extschema@.phonetic(@extschema@.person_key(($1).%I::text))', f->>'field');
             iexpr := format('@extschema@.person_key(%I::text)', f->>'field');
-            cexpr := format('t.%I::text IS NOT NULL AND @extschema@.person_key(t.%I::text) = @extschema@.person_key(($1).%I::text)',
-                            f->>'field', f->>'field', f->>'field');
+            cexpr := format('@extschema@.person_key(t.%I::text) = @extschema@.person_key(($1).%I::text)',
+                            f->>'field', f->>'field');
         WHEN 'company' THEN
-            keys := keys || format('SELECT ''c:'' || @extschema@.company_key(k) FROM unnest(%s) k', kexpr);
+            keys := keys || format('SELECT ''c:'' || @extschema@.company_key(($1).%I::text)', f->>'field');
             iexpr := format('@extschema@.company_key(%I::text)', f->>'field');
-            cexpr := format('t.%I::text IS NOT NULL AND @extschema@.company_key(t.%I::text) = @extschema@.company_key(($1).%I::text)',
-                            f->>'field', f->>'field', f->>'field');
+            cexpr := format('@extschema@.company_key(t.%I::text) = @extschema@.company_key(($1).%I::text)',
+                            f->>'field', f->>'field');
         ELSE    -- external_id
-            keys := keys || format('SELECT ''x:'' || %L || '':'' || @extschema@.name_key(k) FROM unnest(%s) k', f->>'field', kexpr);
+            keys := keys || format('SELECT ''x:'' || %L || '':'' || @extschema@.name_key(($1).%I::text)', f->>'field', f->>'field');
             iexpr := format('@extschema@.name_key(%I::text)', f->>'field');
-            cexpr := format('t.%I::text IS NOT NULL AND @extschema@.name_key(t.%I::text) = @extschema@.name_key(($1).%I::text)',
-                            f->>'field', f->>'field', f->>'field');
+            cexpr := format('@extschema@.name_key(t.%I::text) = @extschema@.name_key(($1).%I::text)',
+                            f->>'field', f->>'field');
         END CASE;
         conds := conds || cexpr;
         cols := cols || (f->>'field');
