@@ -31,9 +31,15 @@ SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) ~ 'USING gin' AS gin
 INSERT INTO g_contacts (full_name, phone, emails, company)
 VALUES ('Петров Иван', '8 (912) 345-67-89', '{ivan.petrov@gmail.com}', 'ООО «Ромашка»');
 -- the application sees an ordinary unique violation naming the guard and the existing row
-\set VERBOSITY verbose
-INSERT INTO g_contacts (full_name, phone) VALUES ('Ivan Petrov', '+7 912 345 67 89');
-\set VERBOSITY default
+DO $$
+DECLARE st text; con text; tab text; msg text; det text;
+BEGIN
+  INSERT INTO g_contacts (full_name, phone) VALUES ('Ivan Petrov', '+7 912 345 67 89');
+EXCEPTION WHEN unique_violation THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, con = CONSTRAINT_NAME, tab = TABLE_NAME,
+                          msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+  RAISE WARNING 'sqlstate %, constraint %, table %: % / %', st, con, tab, msg, det;
+END $$;
 INSERT INTO g_contacts (full_name, emails) VALUES ('Somebody', '{x@y.ru, IvanPetrov+crm@GoogleMail.com}');
 INSERT INTO g_contacts (full_name, phone) VALUES ('Анна Смирнова', '+7 903 111 22 33');
 -- updates are guarded too, but a row never matches itself

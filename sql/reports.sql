@@ -88,5 +88,6 @@ BEGIN
 END $$;
 SELECT count(*) AS restored FROM r_contacts;
 DELETE FROM crmdedup.merge_log WHERE tbl = 'r_contacts'::regclass;
+SELECT setval(pg_get_serial_sequence('crmdedup.merge_log', 'merge_id'), 1, false) IS NOT NULL AS merge_ids_reset;
 SELECT crmdedup.drop_profile('r_contacts');
 DROP TABLE r_deals, r_contacts;

@@ -60,9 +60,15 @@ cd_guard_init(void)
 							 NULL, NULL, NULL);
 }
 
-/* what one guard needs, loaded once per statement (fn_extra) */
+/*
+ * What one guard needs.  Loaded once per backend and trigger: a web form's single-row
+ * transactions would otherwise pay for reading the guard and planning its two queries on
+ * every insert.  A guard is changed by dropping and creating it again, which makes a new
+ * trigger with a new OID; the saved plans follow table changes through the plan cache.
+ */
 typedef struct GuardCache
 {
+	struct GuardCache *next;
 	Oid			tgoid;
 	char	   *name;
 	char	   *action;
@@ -72,26 +78,15 @@ typedef struct GuardCache
 	double		min_score;
 	SPIPlanPtr	keys_plan;
 	SPIPlanPtr	probe_plan;
-	MemoryContextCallback free_plans;
 } GuardCache;
 
-static void
-free_guard_plans(void *arg)
-{
-	GuardCache *cache = (GuardCache *) arg;
-
-	if (cache->keys_plan)
-		SPI_freeplan(cache->keys_plan);
-	if (cache->probe_plan)
-		SPI_freeplan(cache->probe_plan);
-	cache->keys_plan = cache->probe_plan = NULL;
-}
+static GuardCache *guard_caches = NULL;
 
 static GuardCache *
-load_guard(FunctionCallInfo fcinfo, Trigger *trigger, Relation rel)
+load_guard(Trigger *trigger, Relation rel)
 {
-	GuardCache *cache = (GuardCache *) fcinfo->flinfo->fn_extra;
-	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+	GuardCache *cache;
+	MemoryContext mcxt = TopMemoryContext;
 	Oid			argtypes[2];
 	Datum		arg;
 	int			ret;
@@ -101,8 +96,9 @@ load_guard(FunctionCallInfo fcinfo, Trigger *trigger, Relation rel)
 	char	   *keys_sql;
 	char	   *probe_sql;
 
-	if (cache != NULL && cache->tgoid == trigger->tgoid)
-		return cache;
+	for (cache = guard_caches; cache != NULL; cache = cache->next)
+		if (cache->tgoid == trigger->tgoid)
+			return cache;
 
 	arg = CStringGetTextDatum(trigger->tgargs[0]);
 	ret = SPI_execute_with_args("SELECT g.name, g.action, g.min_score, g.link_column, g.keys_sql, g.probe_sql, "
@@ -122,17 +118,8 @@ load_guard(FunctionCallInfo fcinfo, Trigger *trigger, Relation rel)
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 
-	if (cache == NULL)
-	{
-		cache = MemoryContextAllocZero(mcxt, sizeof(GuardCache));
-		cache->free_plans.func = free_guard_plans;
-		cache->free_plans.arg = cache;
-		MemoryContextRegisterResetCallback(mcxt, &cache->free_plans);
-		fcinfo->flinfo->fn_extra = cache;
-	}
-	else
-		free_guard_plans(cache);
-
+	/* linked in only once complete: an error below leaves no half-made entry */
+	cache = MemoryContextAllocZero(mcxt, sizeof(GuardCache));
 	cache->tgoid = trigger->tgoid;
 	cache->name = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 1));
 	cache->action = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 2));
@@ -157,6 +144,8 @@ load_guard(FunctionCallInfo fcinfo, Trigger *trigger, Relation rel)
 		elog(ERROR, "could not prepare the probe of crmdedup guard \"%s\": %s",
 			 cache->name, SPI_result_code_string(SPI_result));
 	SPI_keepplan(cache->probe_plan);
+	cache->next = guard_caches;
+	guard_caches = cache;
 	return cache;
 }
 
@@ -343,7 +332,7 @@ guard_trigger(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	cache = load_guard(fcinfo, trigger, rel);
+	cache = load_guard(trigger, rel);
 	row = heap_copy_tuple_as_datum(newtuple, tupdesc);
 
 	lock_keys(cache, rel, row);
