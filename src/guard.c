@@ -74,7 +74,6 @@ typedef struct GuardCache
 	char	   *action;
 	char	   *idcol;
 	char	   *link_column;
-	char	   *profile;
 	double		min_score;
 	SPIPlanPtr	keys_plan;
 	SPIPlanPtr	probe_plan;
@@ -102,7 +101,7 @@ load_guard(Trigger *trigger, Relation rel)
 
 	arg = CStringGetTextDatum(trigger->tgargs[0]);
 	ret = SPI_execute_with_args("SELECT g.name, g.action, g.min_score, g.link_column, g.keys_sql, g.probe_sql, "
-								"g.profile, p.compiled->>'id' "
+								"p.compiled->>'id' "
 								"FROM crmdedup.guards g JOIN crmdedup.profiles p ON p.name = g.profile "
 								"WHERE g.name = $1 AND g.table_oid = $2",
 								2, (Oid[]) {TEXTOID, OIDOID},
@@ -129,8 +128,7 @@ load_guard(Trigger *trigger, Relation rel)
 		cache->link_column = MemoryContextStrdup(mcxt, cache->link_column);
 	keys_sql = SPI_getvalue(tup, desc, 5);
 	probe_sql = SPI_getvalue(tup, desc, 6);
-	cache->profile = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 7));
-	cache->idcol = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 8));
+	cache->idcol = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 7));
 
 	argtypes[0] = RelationGetForm(rel)->reltype;
 	argtypes[1] = FLOAT8OID;
