@@ -18,6 +18,7 @@ extern const CdAllocator cd_palloc_allocator;
 
 extern void cd_check_input_length(size_t len, const char *funcname);
 extern void cd_check_library_versions(void);
+extern void cd_check_phone_region(const char *region, size_t len);
 extern void _PG_init(void);
 
 /* GUC crmdedup.default_region: region for crmdedup.phone input without a country code */

@@ -137,12 +137,7 @@ phone_similarity(PG_FUNCTION_ARGS)
 	char	   *r = text_to_cstring(region);
 	double		result;
 
-	if (!cd_phone_region_known(r, strlen(r)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown phone region \"%s\"", r),
-				 errhint("Use an ISO 3166-1 alpha-2 country code such as 'RU', 'US' or 'CN', "
-						 "or 'ZZ' to accept only numbers written with a country code.")));
+	cd_check_phone_region(r, strlen(r));
 	cd_check_library_versions();
 	check_match_status(cd_phone_similarity(VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a),
 										   VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), r, &result),

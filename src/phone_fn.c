@@ -14,17 +14,17 @@
 /* Longer text is never a phone number; it is rejected without being scanned. */
 #define PHONE_MAX_RAW 1024
 
-/* region argument: must be known; raises 22023 otherwise (an argument error, not data) */
-static void
-check_region(text *region)
+/*
+ * A region argument must be known; an unknown one is an error in the call (22023), not in
+ * the data.  Shared by every function that takes a region.
+ */
+void
+cd_check_phone_region(const char *region, size_t len)
 {
-	const char *r = VARDATA_ANY(region);
-	size_t		rlen = VARSIZE_ANY_EXHDR(region);
-
-	if (!cd_phone_region_known(r, rlen))
+	if (!cd_phone_region_known(region, len))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown phone region \"%s\"", text_to_cstring(region)),
+				 errmsg("unknown phone region \"%s\"", pnstrdup(region, len)),
 				 errhint("Use an ISO 3166-1 alpha-2 country code such as 'RU', 'US' or 'CN', "
 						 "or 'ZZ' to accept only numbers written with a country code.")));
 }
@@ -34,7 +34,7 @@ parse_args(text *raw, text *region, CdPhoneResult *res)
 {
 	size_t		len = VARSIZE_ANY_EXHDR(raw);
 
-	check_region(region);
+	cd_check_phone_region(VARDATA_ANY(region), VARSIZE_ANY_EXHDR(region));
 	cd_check_library_versions();
 	memset(res, 0, sizeof(*res));
 	if (len > PHONE_MAX_RAW)

@@ -62,12 +62,9 @@ parse_phone(const char *raw, size_t len, const char *region, const char *typname
 	CdPhoneResult res;
 	CdPhoneStatus st;
 
+	cd_check_phone_region(region, strlen(region));
 	cd_check_library_versions();
 	st = cd_phone_parse(raw, len, region, strlen(region), &res);
-	if (st == CD_PHONE_UNKNOWN_REGION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown phone region \"%s\"", region)));
 	if (st != CD_PHONE_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),

@@ -87,6 +87,18 @@ END::jsonb;
 COMMENT ON FUNCTION @extschema@.default_levels(text) IS
 'default comparison levels (similarity threshold, m and u probabilities) of a field role; NULL for an unknown role';
 
+-- The column of a table's single-column primary key, or NULL (profiles and merges key rows by it).
+CREATE FUNCTION @extschema@.primary_key_column(tbl regclass)
+RETURNS name
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT a.attname
+      FROM pg_catalog.pg_index i
+      JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
+                                    AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
+     WHERE i.indrelid OPERATOR(pg_catalog.=) tbl AND i.indisprimary AND i.indnkeyatts OPERATOR(pg_catalog.=) 1;
+END;
+
 -- Check a spec against the table and fill in defaults.  Every error names the bad key.
 CREATE FUNCTION @extschema@.compile_profile_spec(tbl regclass, spec jsonb)
 RETURNS jsonb
@@ -131,9 +143,7 @@ BEGIN
         END IF;
         idcol := spec->>'id';
     ELSE
-        SELECT a.attname INTO idcol
-          FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-         WHERE i.indrelid = tbl AND i.indisprimary AND i.indnatts = 1;
+        idcol := @extschema@.primary_key_column(tbl);
         IF idcol IS NULL THEN
             RAISE EXCEPTION 'invalid profile spec: table % has no single-column primary key', tbl
                 USING ERRCODE = 'invalid_parameter_value',

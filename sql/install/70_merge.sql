@@ -227,9 +227,7 @@ BEGIN
                 USING ERRCODE = 'undefined_column';
         END IF;
     ELSE
-        SELECT a.attname INTO keycol
-          FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-         WHERE i.indrelid = tbl AND i.indisprimary AND i.indnkeyatts = 1;
+        keycol := @extschema@.primary_key_column(tbl);
         IF keycol IS NULL THEN
             RAISE EXCEPTION 'merge: table % has no single-column primary key', tbl
                 USING ERRCODE = 'invalid_parameter_value',
