@@ -5,7 +5,15 @@
 set -euo pipefail
 
 CD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
+# CD_PG_PREFIX=/tmp/pg-x: use a private, relocated copy of the PostgreSQL 15 installation
+# (made by scripts/private-pg), so several checkouts can build, install and test at once
+# without overwriting each other's crmdedup.so.
+if [ -n "${CD_PG_PREFIX:-}" ]; then
+	PGBIN=$CD_PG_PREFIX/usr/lib/postgresql/15/bin
+	export PG_CONFIG=$PGBIN/pg_config
+else
+	PGBIN=/usr/lib/postgresql/15/bin
+fi
 CD_PGUSER_OS=${CD_PGUSER_OS:-crmdedup}
 CD_PORT=${CD_PORT:-54329}
 
@@ -40,7 +48,7 @@ build_install() {
 	log "building and installing crmdedup"
 	make -C "$CD_ROOT" -s clean >/dev/null
 	make -C "$CD_ROOT" -s -j2
-	as_root make -C "$CD_ROOT" -s install
+	as_root make -C "$CD_ROOT" -s install ${PG_CONFIG:+PG_CONFIG=$PG_CONFIG}
 }
 
 # Run a command as the cluster's OS user (PostgreSQL refuses to run as root).
