@@ -12,7 +12,7 @@ OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 # The install script is assembled from sql/install/*.sql in name order (pg_partman's way);
 # upgrade scripts are written by hand and never edited after a release.
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard sql/updates/*.sql)
+DATA = $(wildcard sql/released/*.sql) $(wildcard sql/updates/*.sql)
 
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --load-extension=$(EXTENSION) --encoding=UTF8 --no-locale
