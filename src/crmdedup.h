@@ -32,4 +32,13 @@ extern void cd_guard_init(void);
 /* GUC crmdedup.name_threshold: least name similarity of the %~ operator (name_ops.c) */
 extern void cd_name_ops_init(void);
 
+/*
+ * Record scoring for C callers (score_fn.c): a scorer of one profile, kept across
+ * statements, that reads the profile again only when its row changed.  The rows are
+ * jsonb Datums as to_jsonb() gives them.
+ */
+typedef struct CdScorer CdScorer;
+extern CdScorer *cd_scorer_create(MemoryContext parent, const char *profile);
+extern double cd_scorer_score(CdScorer *s, Datum a, Datum b, bool explain, Datum *explanation);
+
 #endif							/* CRMDEDUP_H */

@@ -20,22 +20,38 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/relscan.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/varlena.h"
 
 #include "crmdedup.h"
 
@@ -60,53 +76,114 @@ cd_guard_init(void)
 							 NULL, NULL, NULL);
 }
 
+/* the C key functions behind the SQL ones the guard's keys and indexes use */
+extern Datum phone_e164(PG_FUNCTION_ARGS);
+extern Datum email_key(PG_FUNCTION_ARGS);
+extern Datum person_key(PG_FUNCTION_ARGS);
+extern Datum company_key(PG_FUNCTION_ARGS);
+extern Datum name_key(PG_FUNCTION_ARGS);
+extern Datum phonetic(PG_FUNCTION_ARGS);
+
+typedef enum GuardRole
+{
+	GR_PHONE,
+	GR_EMAIL,
+	GR_PERSON,
+	GR_COMPANY,
+	GR_EXTID
+} GuardRole;
+
+/* a guarded scalar column: its key function, and the btree index on that key */
+typedef struct GuardField
+{
+	char	   *field;
+	GuardRole	role;
+	char	   *region;			/* phones */
+	text	   *region_t;
+	AttrNumber	attnum;
+	Oid			funcid;			/* crmdedup.phone_e164(text, text), ... as the index calls it */
+	Oid			indexoid;
+	Oid			eqproc;			/* the index's text equality */
+	Oid			collation;
+} GuardField;
+
 /*
  * What one guard needs.  Loaded once per backend and trigger: a web form's single-row
- * transactions would otherwise pay for reading the guard and planning its two queries on
+ * transactions would otherwise pay for reading the guard and planning its queries on
  * every insert.  A guard is changed by dropping and creating it again, which makes a new
- * trigger with a new OID; the saved plans follow table changes through the plan cache.
+ * trigger with a new OID.
+ *
+ * When every guarded field is a scalar text column with its key index in place (what
+ * guard() creates), the trigger works without SPI or the executor per row ("fast"): it
+ * computes the keys with the C key functions, looks the keys up in those btree indexes
+ * directly and scores only the rows found, with a scorer that keeps the profile.  List
+ * columns (text[], jsonb: GIN indexes), other types, or a missing or changed index use
+ * the guard's generated SQL (keys_sql, probe_sql) through SPI, as before.
  */
 typedef struct GuardCache
 {
 	struct GuardCache *next;
 	Oid			tgoid;
 	char	   *name;
+	char	   *profile;
 	char	   *action;
 	char	   *idcol;
 	char	   *link_column;
 	double		min_score;
-	SPIPlanPtr	keys_plan;
+	char	   *keys_sql;
+	char	   *probe_sql;
+	SPIPlanPtr	keys_plan;		/* prepared when first needed */
 	SPIPlanPtr	probe_plan;
+	/* the direct path */
+	int			nfields;
+	GuardField *fields;			/* NULL: some guarded field is not a scalar text column */
+	TupleDesc	checked_desc;	/* the relcache descriptor the attnums were checked against */
+	bool		fast;
+	AttrNumber	idattnum;
+	FmgrInfo	id_out;
+	FmgrInfo	to_jsonb;		/* to_jsonb(row of the table), as the probe calls it */
+	CdScorer   *scorer;
 } GuardCache;
 
 static GuardCache *guard_caches = NULL;
+
+static GuardRole
+parse_role(const char *role)
+{
+	if (strcmp(role, "phone") == 0)
+		return GR_PHONE;
+	if (strcmp(role, "email") == 0)
+		return GR_EMAIL;
+	if (strcmp(role, "person_name") == 0)
+		return GR_PERSON;
+	if (strcmp(role, "company") == 0)
+		return GR_COMPANY;
+	return GR_EXTID;
+}
 
 static GuardCache *
 load_guard(Trigger *trigger, Relation rel)
 {
 	GuardCache *cache;
 	MemoryContext mcxt = TopMemoryContext;
-	Oid			argtypes[2];
-	Datum		arg;
+	Datum		args[2];
 	int			ret;
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
-	char	   *keys_sql;
-	char	   *probe_sql;
+	int			nguarded;
 
 	for (cache = guard_caches; cache != NULL; cache = cache->next)
 		if (cache->tgoid == trigger->tgoid)
 			return cache;
 
-	arg = CStringGetTextDatum(trigger->tgargs[0]);
+	args[0] = CStringGetTextDatum(trigger->tgargs[0]);
+	args[1] = ObjectIdGetDatum(RelationGetRelid(rel));
 	ret = SPI_execute_with_args("SELECT g.name, g.action, g.min_score, g.link_column, g.keys_sql, g.probe_sql, "
-								"p.compiled->>'id' "
+								"p.compiled->>'id', g.profile, pg_catalog.cardinality(g.fields) "
 								"FROM crmdedup.guards g JOIN crmdedup.profiles p ON p.name = g.profile "
 								"WHERE g.name = $1 AND g.table_oid = $2",
-								2, (Oid[]) {TEXTOID, OIDOID},
-								(Datum[]) {arg, ObjectIdGetDatum(RelationGetRelid(rel))},
-								NULL, true, 1);
+								2, (Oid[]) {TEXTOID, OIDOID}, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -126,25 +203,259 @@ load_guard(Trigger *trigger, Relation rel)
 	cache->link_column = SPI_getvalue(tup, desc, 4);
 	if (cache->link_column)
 		cache->link_column = MemoryContextStrdup(mcxt, cache->link_column);
-	keys_sql = SPI_getvalue(tup, desc, 5);
-	probe_sql = SPI_getvalue(tup, desc, 6);
+	cache->keys_sql = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 5));
+	cache->probe_sql = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 6));
 	cache->idcol = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 7));
+	cache->profile = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 8));
+	nguarded = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
 
-	argtypes[0] = RelationGetForm(rel)->reltype;
-	argtypes[1] = FLOAT8OID;
-	cache->keys_plan = SPI_prepare(keys_sql, 1, argtypes);
-	if (cache->keys_plan == NULL)
-		elog(ERROR, "could not prepare the keys query of crmdedup guard \"%s\": %s",
-			 cache->name, SPI_result_code_string(SPI_result));
-	SPI_keepplan(cache->keys_plan);
-	cache->probe_plan = SPI_prepare(probe_sql, 2, argtypes);
-	if (cache->probe_plan == NULL)
-		elog(ERROR, "could not prepare the probe of crmdedup guard \"%s\": %s",
-			 cache->name, SPI_result_code_string(SPI_result));
-	SPI_keepplan(cache->probe_plan);
+	/* the guarded fields' roles, as guard() read them from the profile */
+	ret = SPI_execute_with_args("SELECT f->>'field', f->>'role', f->>'region' "
+								"FROM crmdedup.guards g JOIN crmdedup.profiles p ON p.name = g.profile, "
+								"pg_catalog.jsonb_array_elements(p.compiled->'fields') f "
+								"WHERE g.name = $1 AND g.table_oid = $2 AND f->>'field' = ANY (g.fields) "
+								"AND f->>'role' IN ('phone', 'email', 'person_name', 'company', 'external_id') "
+								"AND NOT f ? 'from'",
+								2, (Oid[]) {TEXTOID, OIDOID}, args, NULL, true, 0);
+	if (ret == SPI_OK_SELECT && SPI_processed > 0 && (int) SPI_processed == nguarded)
+	{
+		cache->nfields = (int) SPI_processed;
+		cache->fields = MemoryContextAllocZero(mcxt, sizeof(GuardField) * cache->nfields);
+		for (int i = 0; i < cache->nfields; i++)
+		{
+			GuardField *f = &cache->fields[i];
+			char	   *region;
+
+			tup = SPI_tuptable->vals[i];
+			desc = SPI_tuptable->tupdesc;
+			f->field = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 1));
+			f->role = parse_role(SPI_getvalue(tup, desc, 2));
+			region = SPI_getvalue(tup, desc, 3);
+			if (f->role == GR_PHONE)
+			{
+				MemoryContext old = MemoryContextSwitchTo(mcxt);
+
+				if (region == NULL)
+					cache->fields = NULL;	/* the SQL path reports it */
+				else
+				{
+					f->region = pstrdup(region);
+					f->region_t = cstring_to_text(region);
+				}
+				MemoryContextSwitchTo(old);
+				if (cache->fields == NULL)
+					break;
+			}
+		}
+	}
+	cache->scorer = cd_scorer_create(mcxt, cache->profile);
 	cache->next = guard_caches;
 	guard_caches = cache;
 	return cache;
+}
+
+/* the guard's SQL, planned once per backend and guard; the plan cache follows table changes */
+static void
+prepare_spi(GuardCache *cache, Relation rel)
+{
+	Oid			argtypes[2];
+
+	if (cache->keys_plan != NULL && cache->probe_plan != NULL)
+		return;
+	argtypes[0] = RelationGetForm(rel)->reltype;
+	argtypes[1] = FLOAT8OID;
+	if (cache->keys_plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(cache->keys_sql, 1, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare the keys query of crmdedup guard \"%s\": %s",
+				 cache->name, SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		cache->keys_plan = p;
+	}
+	if (cache->probe_plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(cache->probe_sql, 2, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare the probe of crmdedup guard \"%s\": %s",
+				 cache->name, SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		cache->probe_plan = p;
+	}
+}
+
+/* ---------------------------------------------------------------- direct path: set-up */
+
+/* the column, seen through a binary-compatible cast (varchar::text) */
+static bool
+is_column(Node *n, AttrNumber attnum)
+{
+	while (n && IsA(n, RelabelType))
+		n = (Node *) ((RelabelType *) n)->arg;
+	return n && IsA(n, Var) && ((Var *) n)->varattno == attnum && ((Var *) n)->varlevelsup == 0;
+}
+
+static bool
+is_text_const(Node *n, const char *value)
+{
+	Const	   *c;
+
+	if (n == NULL || !IsA(n, Const))
+		return false;
+	c = (Const *) n;
+	return c->consttype == TEXTOID && !c->constisnull
+		&& strcmp(TextDatumGetCString(c->constvalue), value) == 0;
+}
+
+/*
+ * Find a btree index whose one key is exactly the field's key expression, as guard()
+ * creates it: phone_e164(column, 'RU'), email_key(column), person_key(column)...  An
+ * index found by name alone could be anything; one with a predicate, another opclass
+ * or another function would return other rows.
+ */
+static bool
+find_key_index(GuardField *f, Relation rel, List *indexes)
+{
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		Relation	idx = index_open(indexoid, AccessShareLock);
+		Form_pg_index ind = idx->rd_index;
+		bool		ok = false;
+
+		if (idx->rd_rel->relam == BTREE_AM_OID && ind->indnatts == 1 && ind->indkey.values[0] == 0
+			&& ind->indisvalid && ind->indisready && ind->indislive
+			&& RelationGetIndexPredicate(idx) == NIL
+			&& idx->rd_opcintype[0] == TEXTOID)
+		{
+			List	   *exprs = RelationGetIndexExpressions(idx);
+			Node	   *e = list_length(exprs) == 1 ? (Node *) linitial(exprs) : NULL;
+
+			if (e && IsA(e, FuncExpr) && ((FuncExpr *) e)->funcid == f->funcid)
+			{
+				List	   *fargs = ((FuncExpr *) e)->args;
+
+				ok = list_length(fargs) >= 1 && is_column(linitial(fargs), f->attnum);
+				if (f->role == GR_PHONE)
+					ok = ok && list_length(fargs) == 2 && is_text_const(lsecond(fargs), f->region);
+				else
+					ok = ok && list_length(fargs) == 1;
+			}
+			if (ok)
+			{
+				Oid			eqop = get_opfamily_member(idx->rd_opfamily[0], TEXTOID, TEXTOID,
+													   BTEqualStrategyNumber);
+
+				ok = OidIsValid(eqop) && get_collation_isdeterministic(idx->rd_indcollation[0]);
+				if (ok)
+				{
+					f->indexoid = indexoid;
+					f->eqproc = get_opcode(eqop);
+					f->collation = idx->rd_indcollation[0];
+				}
+			}
+		}
+		index_close(idx, AccessShareLock);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+static Oid
+key_funcid(const char *nsp, GuardRole role)
+{
+	static const char *const names[] = {"phone_e164", "email_key", "person_key", "company_key", "name_key"};
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+
+	return LookupFuncName(list_make2(makeString(pstrdup(nsp)), makeString(pstrdup(names[role]))),
+						  role == GR_PHONE ? 2 : 1, argtypes, true);
+}
+
+/*
+ * Can this guard take the direct path on the table as it is now?  Checked when the
+ * guard is loaded and again whenever the table's descriptor or index list changes.
+ */
+static void
+check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	List	   *indexes;
+	char	   *nsp;
+	bool		fast = cache->fields != NULL;
+
+	cache->fast = false;
+	cache->checked_desc = tupdesc;
+	if (!fast)
+		return;
+	nsp = get_namespace_name(get_func_namespace(fn_oid));
+	indexes = RelationGetIndexList(rel);
+	for (int i = 0; i < cache->nfields && fast; i++)
+	{
+		GuardField *f = &cache->fields[i];
+		int			attnum = SPI_fnumber(tupdesc, f->field);
+		Oid			typid = attnum > 0 ? TupleDescAttr(tupdesc, attnum - 1)->atttypid : InvalidOid;
+
+		f->attnum = attnum;
+		f->funcid = key_funcid(nsp, f->role);
+		f->indexoid = InvalidOid;
+		fast = attnum > 0 && (typid == TEXTOID || typid == VARCHAROID) && OidIsValid(f->funcid)
+			&& find_key_index(f, rel, indexes);
+	}
+	cache->idattnum = SPI_fnumber(tupdesc, cache->idcol);
+	fast = fast && cache->idattnum > 0;
+	if (fast)
+	{
+		Oid			typoutput;
+		bool		varlena;
+		FuncExpr   *fexpr;
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		getTypeOutputInfo(TupleDescAttr(tupdesc, cache->idattnum - 1)->atttypid, &typoutput, &varlena);
+		fmgr_info_cxt(typoutput, &cache->id_out, TopMemoryContext);
+		/* to_jsonb(anyelement) learns its argument's type from the call expression */
+		fmgr_info_cxt(F_TO_JSONB, &cache->to_jsonb, TopMemoryContext);
+		fexpr = makeFuncExpr(F_TO_JSONB, JSONBOID,
+							 list_make1(makeNullConst(RelationGetForm(rel)->reltype, -1, InvalidOid)),
+							 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		fmgr_info_set_expr((Node *) fexpr, &cache->to_jsonb);
+		MemoryContextSwitchTo(old);
+	}
+	list_free(indexes);
+	cache->fast = fast;
+	elog(DEBUG1, "crmdedup guard \"%s\" probes %s", cache->name,
+		 fast ? "its key indexes directly" : "through its SQL");
+}
+
+/* are the indexes the direct path uses still there? (dropped, rebuilt: new OIDs) */
+static bool
+fast_still_valid(GuardCache *cache, Relation rel)
+{
+	List	   *indexes;
+	bool		ok = true;
+
+	if (cache->checked_desc != RelationGetDescr(rel))
+		return false;
+	if (!cache->fast)
+		return true;
+	/* the columns are still the ones checked (cheap, and safe against a reused descriptor) */
+	for (int i = 0; i < cache->nfields; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), cache->fields[i].attnum - 1);
+
+		if (att->attisdropped || (att->atttypid != TEXTOID && att->atttypid != VARCHAROID)
+			|| strcmp(NameStr(att->attname), cache->fields[i].field) != 0)
+			return false;
+	}
+	indexes = RelationGetIndexList(rel);
+	for (int i = 0; i < cache->nfields && ok; i++)
+		ok = list_member_oid(indexes, cache->fields[i].indexoid);
+	list_free(indexes);
+	return ok;
 }
 
 static int
@@ -161,36 +472,21 @@ cmp_uint32(const void *a, const void *b)
  * each other crosswise.
  */
 static void
-lock_keys(GuardCache *cache, Relation rel, Datum row)
+lock_keys(Relation rel, text **keys, int nkeys)
 {
-	Datum		keys;
-	bool		isnull;
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nelems;
 	uint32	   *slots;
 	int			nslots = 0;
 
-	if (SPI_execute_plan(cache->keys_plan, &row, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "keys query of crmdedup guard \"%s\" failed", cache->name);
-	keys = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (isnull)
+	if (nkeys == 0)
 		return;
-	arr = DatumGetArrayTypeP(keys);
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
-	if (nelems == 0)
-		return;
-
-	slots = palloc(sizeof(uint32) * nelems);
-	for (int i = 0; i < nelems; i++)
+	slots = palloc(sizeof(uint32) * nkeys);
+	for (int i = 0; i < nkeys; i++)
 	{
-		text	   *k;
+		text	   *k = keys[i];
 		uint32		h;
 
-		if (nulls[i])
+		if (k == NULL)
 			continue;
-		k = DatumGetTextPP(elems[i]);
 		/* the table is part of the key: guards of different tables never wait on each other */
 		h = hash_combine(hash_bytes_uint32(RelationGetRelid(rel)),
 						 hash_bytes((const unsigned char *) VARDATA_ANY(k), VARSIZE_ANY_EXHDR(k)));
@@ -208,6 +504,113 @@ lock_keys(GuardCache *cache, Relation rel, Datum row)
 	}
 }
 
+/* the keys through the guard's SQL (list columns) */
+static void
+lock_keys_spi(GuardCache *cache, Relation rel, Datum row)
+{
+	Datum		keys;
+	bool		isnull;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	text	  **texts;
+
+	if (SPI_execute_plan(cache->keys_plan, &row, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "keys query of crmdedup guard \"%s\" failed", cache->name);
+	keys = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;
+	deconstruct_array(DatumGetArrayTypeP(keys), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
+	texts = palloc(sizeof(text *) * Max(nelems, 1));
+	for (int i = 0; i < nelems; i++)
+		texts[i] = nulls[i] ? NULL : DatumGetTextPP(elems[i]);
+	lock_keys(rel, texts, nelems);
+}
+
+/* a STRICT key function called directly; NULL when it gives no key */
+static text *
+call_key(PGFunction fn, Datum arg, text *region)
+{
+	LOCAL_FCINFO(fcinfo, 2);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, region ? 2 : 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = arg;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = PointerGetDatum(region);
+	fcinfo->args[1].isnull = false;
+	result = fn(fcinfo);
+	return fcinfo->isnull ? NULL : DatumGetTextPP(result);
+}
+
+/* prefix || key, as the keys SQL writes it */
+static text *
+prefixed(const char *prefix, text *key)
+{
+	size_t		plen = strlen(prefix);
+	size_t		klen = VARSIZE_ANY_EXHDR(key);
+	text	   *t = palloc(VARHDRSZ + plen + klen);
+
+	SET_VARSIZE(t, VARHDRSZ + plen + klen);
+	memcpy(VARDATA(t), prefix, plen);
+	memcpy(VARDATA(t) + plen, VARDATA_ANY(key), klen);
+	return t;
+}
+
+/*
+ * The new row's keys, computed in C from the tuple exactly as the guard's keys SQL does:
+ * probe[i] is field i's index key (NULL: none), locks[] the prefixed lock keys.
+ */
+static int
+fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text **locks)
+{
+	int			nlocks = 0;
+
+	for (int i = 0; i < cache->nfields; i++)
+	{
+		GuardField *f = &cache->fields[i];
+		bool		isnull;
+		Datum		v = heap_getattr(tuple, f->attnum, desc, &isnull);
+		text	   *k = NULL;
+
+		probe[i] = NULL;
+		if (isnull)
+			continue;
+		switch (f->role)
+		{
+			case GR_PHONE:
+				if ((k = call_key(phone_e164, v, f->region_t)) != NULL)
+					locks[nlocks++] = prefixed("p:", k);
+				break;
+			case GR_EMAIL:
+				if ((k = call_key(email_key, v, NULL)) != NULL)
+					locks[nlocks++] = prefixed("e:", k);
+				break;
+			case GR_PERSON:
+				if ((k = call_key(person_key, v, NULL)) != NULL)
+				{
+					/* and its sound key: typos and spelling variants wait on each other too */
+					text	   *h = call_key(phonetic, PointerGetDatum(k), NULL);
+
+					locks[nlocks++] = prefixed("n:", k);
+					if (h != NULL)
+						locks[nlocks++] = prefixed("h:", h);
+				}
+				break;
+			case GR_COMPANY:
+				if ((k = call_key(company_key, v, NULL)) != NULL)
+					locks[nlocks++] = prefixed("c:", k);
+				break;
+			case GR_EXTID:
+				if ((k = call_key(name_key, v, NULL)) != NULL)
+					locks[nlocks++] = prefixed(psprintf("x:%s:", f->field), k);
+				break;
+		}
+		probe[i] = k;
+	}
+	return nlocks;
+}
+
 typedef struct GuardMatch
 {
 	char	   *id;
@@ -218,7 +621,7 @@ typedef struct GuardMatch
 
 /* run the probe with a snapshot; matches are copied into mcxt */
 static int
-probe(GuardCache *cache, Datum row, Snapshot snap, MemoryContext mcxt, GuardMatch *out)
+probe_spi(GuardCache *cache, Datum row, Snapshot snap, MemoryContext mcxt, GuardMatch *out)
 {
 	Datum		args[2] = {row, Float8GetDatum(cache->min_score)};
 	int			n;
@@ -241,6 +644,213 @@ probe(GuardCache *cache, Datum row, Snapshot snap, MemoryContext mcxt, GuardMatc
 		out[i].reasons = pstrdup(reasons ? reasons : "similar record");
 		out[i].explanation = isnull ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(expl));
 		MemoryContextSwitchTo(old);
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------------- direct path: probe */
+
+typedef struct ReasonItem
+{
+	double		weight;
+	char	   *text;
+} ReasonItem;
+
+/*
+ * The DETAIL's reasons from an explanation, as the probe SQL builds them: each field
+ * with a positive weight as "level (field)", or "level similarity (field)" below 0.999,
+ * heaviest first (ties in the explanation's order, as a sort of so few rows keeps them).
+ */
+static char *
+reasons_of(Datum explanation)
+{
+	Jsonb	   *j = DatumGetJsonbP(explanation);
+	JsonbValue	v;
+	JsonbContainer *arr;
+	ReasonItem *items;
+	int			n = 0;
+	int			nf;
+	StringInfoData buf;
+
+	if (getKeyJsonValueFromContainer(&j->root, "fields", 6, &v) == NULL || v.type != jbvBinary
+		|| !JsonContainerIsArray(v.val.binary.data))
+		return NULL;
+	arr = v.val.binary.data;
+	nf = JsonContainerSize(arr);
+	items = palloc(sizeof(ReasonItem) * Max(nf, 1));
+	for (int i = 0; i < nf; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(arr, (uint32) i);
+		JsonbValue	w,
+					lv,
+					fv,
+					sv;
+		double		weight;
+		double		sim = 1;
+		StringInfoData t;
+
+		if (e == NULL || e->type != jbvBinary
+			|| getKeyJsonValueFromContainer(e->val.binary.data, "weight", 6, &w) == NULL
+			|| w.type != jbvNumeric)
+			continue;
+		weight = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(w.val.numeric)));
+		if (!(weight > 0))
+			continue;
+		if (getKeyJsonValueFromContainer(e->val.binary.data, "level", 5, &lv) == NULL || lv.type != jbvString
+			|| getKeyJsonValueFromContainer(e->val.binary.data, "field", 5, &fv) == NULL || fv.type != jbvString)
+			return NULL;
+		initStringInfo(&t);
+		appendBinaryStringInfo(&t, lv.val.string.val, lv.val.string.len);
+		if (getKeyJsonValueFromContainer(e->val.binary.data, "similarity", 10, &sv) != NULL
+			&& sv.type == jbvNumeric)
+		{
+			sim = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(sv.val.numeric)));
+			if (sim < 0.999)
+				appendStringInfo(&t, " %s",
+								 DatumGetCString(DirectFunctionCall1(numeric_out,
+																	 NumericGetDatum(sv.val.numeric))));
+		}
+		else
+			return NULL;
+		appendStringInfoString(&t, " (");
+		appendBinaryStringInfo(&t, fv.val.string.val, fv.val.string.len);
+		appendStringInfoChar(&t, ')');
+		/* insertion: stable, heaviest first */
+		{
+			int			k = n++;
+
+			while (k > 0 && items[k - 1].weight < weight)
+			{
+				items[k] = items[k - 1];
+				k--;
+			}
+			items[k].weight = weight;
+			items[k].text = t.data;
+		}
+	}
+	if (n == 0)
+		return NULL;
+	initStringInfo(&buf);
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, items[i].text);
+	}
+	return buf.data;
+}
+
+static int
+cmp_match(const void *a, const void *b)
+{
+	const GuardMatch *x = a;
+	const GuardMatch *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	/* ORDER BY score DESC, id::text: the default collation */
+	return varstr_cmp(x->id, strlen(x->id), y->id, strlen(y->id), DEFAULT_COLLATION_OID);
+}
+
+/*
+ * The probe without SQL: look each key up in its btree index with the snapshot, score
+ * each row found once, keep those reaching min_score, best first (score, then id), as
+ * the probe SQL orders them.  A row never matches a row with its own id (an UPDATE).
+ */
+static int
+probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *new_id,
+		   Snapshot snap, bool explain, GuardMatch *out)
+{
+	TupleTableSlot *slot = NULL;
+	ItemPointerData *seen = NULL;
+	int			nseen = 0;
+	int			maxseen = 0;
+	GuardMatch *found = NULL;
+	int			nfound = 0;
+	int			maxfound = 0;
+	Datum		row_jsonb = (Datum) 0;
+	int			n;
+
+	for (int i = 0; i < cache->nfields; i++)
+	{
+		GuardField *f = &cache->fields[i];
+		Relation	idx;
+		IndexScanDesc scan;
+		ScanKeyData skey;
+
+		if (keys[i] == NULL)
+			continue;
+		if (slot == NULL)
+			slot = table_slot_create(rel, NULL);
+		idx = index_open(f->indexoid, AccessShareLock);
+		ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid, f->collation,
+							   f->eqproc, PointerGetDatum(keys[i]));
+		scan = index_beginscan(rel, idx, snap, 1, 0);
+		index_rescan(scan, &skey, 1, NULL, 0);
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			bool		dup = false;
+			bool		isnull;
+			Datum		idd;
+			char	   *id;
+			Datum		cand;
+			Datum		expl = (Datum) 0;
+			double		score;
+
+			/* a row sharing two keys is found twice, and scored once */
+			for (int k = 0; k < nseen && !dup; k++)
+				dup = ItemPointerEquals(&seen[k], &slot->tts_tid);
+			if (dup)
+				continue;
+			if (nseen == maxseen)
+			{
+				maxseen = Max(8, maxseen * 2);
+				seen = seen ? repalloc(seen, sizeof(ItemPointerData) * maxseen)
+					: palloc(sizeof(ItemPointerData) * maxseen);
+			}
+			seen[nseen++] = slot->tts_tid;
+
+			/* t.id IS DISTINCT FROM (NEW).id */
+			idd = slot_getattr(slot, cache->idattnum, &isnull);
+			id = isnull ? NULL : OutputFunctionCall(&cache->id_out, idd);
+			if ((id == NULL && new_id == NULL) || (id != NULL && new_id != NULL && strcmp(id, new_id) == 0))
+				continue;
+
+			if (row_jsonb == (Datum) 0)
+				row_jsonb = FunctionCall1(&cache->to_jsonb, row);
+			cand = FunctionCall1(&cache->to_jsonb, ExecFetchSlotHeapTupleDatum(slot));
+			score = cd_scorer_score(cache->scorer, row_jsonb, cand, explain, &expl);
+			if (!(score >= cache->min_score))
+				continue;
+			if (id == NULL)
+				continue;		/* the SQL's LIMIT keeps it, but a NULL id names nothing */
+			if (nfound == maxfound)
+			{
+				maxfound = Max(4, maxfound * 2);
+				found = found ? repalloc(found, sizeof(GuardMatch) * maxfound)
+					: palloc(sizeof(GuardMatch) * maxfound);
+			}
+			found[nfound].id = id;
+			found[nfound].score = score;
+			found[nfound].explanation = expl;
+			found[nfound].reasons = NULL;
+			nfound++;
+		}
+		index_endscan(scan);
+		index_close(idx, NoLock);
+	}
+	if (slot != NULL)
+		ExecDropSingleTupleTableSlot(slot);
+	if (nfound > 1)
+		qsort(found, nfound, sizeof(GuardMatch), cmp_match);
+	n = Min(nfound, CD_GUARD_MAX_MATCHES);
+	for (int i = 0; i < n; i++)
+	{
+		out[i] = found[i];
+		if (explain && out[i].explanation != (Datum) 0)
+			out[i].reasons = reasons_of(out[i].explanation);
+		if (out[i].reasons == NULL)
+			out[i].reasons = "similar record";
 	}
 	return n;
 }
@@ -272,6 +882,25 @@ flag_matches(GuardCache *cache, Relation rel, const char *new_id, GuardMatch *m,
 	}
 }
 
+/* the probe of either path, with a snapshot */
+static int
+probe(GuardCache *cache, Relation rel, text **keys, Datum row, const char *new_id, Snapshot snap,
+	  bool explain, MemoryContext mcxt, GuardMatch *out)
+{
+	if (cache->fast)
+	{
+		MemoryContext old = MemoryContextSwitchTo(mcxt);
+		int			n;
+
+		PushActiveSnapshot(snap);	/* what the scorer's reads, if any, see */
+		n = probe_fast(cache, rel, keys, row, new_id, GetActiveSnapshot(), explain, out);
+		PopActiveSnapshot();
+		MemoryContextSwitchTo(old);
+		return n;
+	}
+	return probe_spi(cache, row, snap, mcxt, out);
+}
+
 PG_FUNCTION_INFO_V1(guard_trigger);
 
 Datum
@@ -282,15 +911,17 @@ guard_trigger(PG_FUNCTION_ARGS)
 	Relation	rel;
 	TupleDesc	tupdesc;
 	HeapTuple	newtuple;
-	GuardCache *cache;
+	GuardCache *cache = NULL;
 	Oid			save_userid;
 	int			save_sec;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	Datum		row;
 	GuardMatch	matches[CD_GUARD_MAX_MATCHES];
 	int			nmatches;
-	char	   *new_id;
-	int			idnum;
+	char	   *new_id = NULL;
+	bool		spi = false;
+	bool		explain;
+	text	  **keys = NULL;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -328,12 +959,48 @@ guard_trigger(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(RelationGetForm(rel)->relowner,
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	cache = load_guard(trigger, rel);
+	for (GuardCache *c = guard_caches; c != NULL; c = c->next)
+		if (c->tgoid == trigger->tgoid)
+			cache = c;
+	if (cache == NULL)
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		spi = true;
+		cache = load_guard(trigger, rel);
+		check_fast(cache, rel, fcinfo->flinfo->fn_oid);
+	}
+	else if (!fast_still_valid(cache, rel))
+		check_fast(cache, rel, fcinfo->flinfo->fn_oid);
+	if (!cache->fast && !spi)
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		spi = true;
+	}
+	if (!cache->fast)
+		prepare_spi(cache, rel);
+
+	{
+		int			idnum = SPI_fnumber(tupdesc, cache->idcol);
+
+		new_id = idnum > 0 ? SPI_getvalue(newtuple, tupdesc, idnum) : NULL;
+		if (new_id)
+			new_id = MemoryContextStrdup(caller_cxt, new_id);
+	}
 	row = heap_copy_tuple_as_datum(newtuple, tupdesc);
 
-	lock_keys(cache, rel, row);
+	if (cache->fast)
+	{
+		text	  **locks = palloc(sizeof(text *) * (cache->nfields * 2 + 1));
+		int			nlocks;
+
+		keys = palloc(sizeof(text *) * cache->nfields);
+		nlocks = fast_keys(cache, newtuple, tupdesc, keys, locks);
+		lock_keys(rel, locks, nlocks);
+	}
+	else
+		lock_keys_spi(cache, rel, row);
 
 	/*
 	 * The latest snapshot sees every row committed before our locks were granted; the
@@ -342,7 +1009,14 @@ guard_trigger(PG_FUNCTION_ARGS)
 	 * trigger's queries do.
 	 */
 	CommandCounterIncrement();
-	nmatches = probe(cache, row, GetLatestSnapshot(), caller_cxt, matches);
+	/* a link only needs the best row's id; block and flag say why */
+	explain = strcmp(cache->action, "link") != 0;
+	{
+		Snapshot	latest = RegisterSnapshot(GetLatestSnapshot());
+
+		nmatches = probe(cache, rel, keys, row, new_id, latest, explain, caller_cxt, matches);
+		UnregisterSnapshot(latest);
+	}
 
 	if (nmatches > 0 && IsolationUsesXactSnapshot())
 	{
@@ -352,7 +1026,7 @@ guard_trigger(PG_FUNCTION_ARGS)
 		/* the transaction's snapshot, seeing this transaction's own rows up to now */
 		PushCopiedSnapshot(GetTransactionSnapshot());
 		UpdateActiveSnapshotCommandId();
-		nvisible = probe(cache, row, GetActiveSnapshot(), caller_cxt, visible);
+		nvisible = probe(cache, rel, keys, row, new_id, GetActiveSnapshot(), false, caller_cxt, visible);
 		PopActiveSnapshot();
 
 		for (int i = 0; i < nmatches; i++)
@@ -370,11 +1044,6 @@ guard_trigger(PG_FUNCTION_ARGS)
 						 errhint("Retry the transaction.")));
 		}
 	}
-
-	idnum = SPI_fnumber(tupdesc, cache->idcol);
-	new_id = idnum > 0 ? SPI_getvalue(newtuple, tupdesc, idnum) : NULL;
-	if (new_id)
-		new_id = MemoryContextStrdup(caller_cxt, new_id);
 
 	if (nmatches > 0 && strcmp(cache->action, "block") == 0)
 		ereport(ERROR,
@@ -394,10 +1063,17 @@ guard_trigger(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NOT_NULL_VIOLATION),
 					 errmsg("crmdedup guard \"%s\" needs the key column \"%s\" set before the row is stored",
 							cache->name, cache->idcol)));
+		if (!spi)
+		{
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			spi = true;
+		}
 		flag_matches(cache, rel, new_id, matches, nmatches);
 	}
 
-	SPI_finish();
+	if (spi)
+		SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	if (nmatches > 0 && strcmp(cache->action, "link") == 0)

@@ -24,7 +24,9 @@
 
 #include <math.h>
 
+#include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -36,6 +38,8 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "storage/bufmgr.h"
+#include "storage/itemptr.h"
 #include "utils/snapmgr.h"
 
 #include "crmdedup.h"
@@ -97,6 +101,10 @@ typedef struct ProfileCache
 {
 	struct ProfileCache *next;
 	char	   *name;
+	/* the profiles row version read: a scorer kept across statements checks it is still current */
+	Oid			row_rel;
+	ItemPointerData row_tid;
+	TransactionId row_xmin;
 	CdScoreProfile prof;
 	CdScoreField *fields;
 	char	  **field_names;
@@ -145,7 +153,8 @@ saved_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 static const char *const SQL_PROFILE =
 "SELECT p.compiled, p.analyzed_rows,"
 "       CASE WHEN p.analyzed_rows OPERATOR(pg_catalog.>) 0"
-"            THEN (1.0 OPERATOR(pg_catalog./) p.analyzed_rows)::pg_catalog.float8 END"
+"            THEN (1.0 OPERATOR(pg_catalog./) p.analyzed_rows)::pg_catalog.float8 END,"
+"       p.tableoid, p.ctid, p.xmin"
 "  FROM crmdedup.profiles p WHERE p.name OPERATOR(pg_catalog.=) $1";
 
 static const char *const SQL_TERM =
@@ -287,6 +296,9 @@ load_profile(ScoreCache *cache, text *name_t)
 		pc->prof.analyzed_rows = isnull ? 0 : DatumGetInt64(d);
 	}
 	pc->prof.unknown_freq = get_float(tup, desc, 3, &isnull);
+	pc->row_rel = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
+	pc->row_tid = *(ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 5, &isnull));
+	pc->row_xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 6, &isnull));
 	if (!JsonContainerIsObject(root)
 		|| !jb_float(root, "prior", &pc->prof.prior)
 		|| !jb_float(root, "same", &pc->prof.same)
@@ -928,4 +940,118 @@ score_rows(PG_FUNCTION_ARGS)
 	else
 		nulls[3] = true;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cache->tupdesc, values, nulls)));
+}
+
+/* ---------------------------------------------------------------- scorer for C callers */
+
+/*
+ * A scorer kept by a C caller (the guard trigger) across statements and transactions.
+ * score_rows() drops its cache whenever the snapshot changes, which for a trigger is every
+ * row: reading the profile again through SPI cost more than the rest of the guard.  This
+ * one keeps the profile and its term frequencies for as long as the profiles row it read
+ * is still the current version under the active snapshot (the snapshot its SPI reads use):
+ * alter_profile() and analyze() update that row, so a new version, committed or made by
+ * this transaction, makes the next score read the profile again.  Checking costs one heap
+ * fetch by TID.
+ */
+struct CdScorer
+{
+	ScoreCache	cache;
+	text	   *profile;
+	ProfileCache *pc;
+};
+
+CdScorer *
+cd_scorer_create(MemoryContext parent, const char *profile)
+{
+	CdScorer   *s = MemoryContextAllocZero(parent, sizeof(CdScorer));
+
+	s->cache.datacxt = AllocSetContextCreate(parent, "crmdedup scorer profile", ALLOCSET_DEFAULT_SIZES);
+	s->cache.callcxt = AllocSetContextCreate(parent, "crmdedup scorer call", ALLOCSET_SMALL_SIZES);
+	s->profile = (text *) MemoryContextAlloc(parent, strlen(profile) + VARHDRSZ);
+	SET_VARSIZE(s->profile, strlen(profile) + VARHDRSZ);
+	memcpy(VARDATA(s->profile), profile, strlen(profile));
+	return s;
+}
+
+/* is the profiles row version the cache was read from still visible to snap? */
+static bool
+profile_row_current(ProfileCache *pc, Snapshot snap)
+{
+	Relation	r;
+	HeapTupleData tup;
+	Buffer		buf;
+	bool		ok = false;
+
+	r = table_open(pc->row_rel, AccessShareLock);
+	/* a TID past the end (the table was truncated or rewritten) is simply not current */
+	if (ItemPointerIsValid(&pc->row_tid)
+		&& ItemPointerGetBlockNumber(&pc->row_tid) < RelationGetNumberOfBlocks(r))
+	{
+		tup.t_self = pc->row_tid;
+		if (heap_fetch(r, snap, &tup, &buf, false))
+		{
+			/* the slot may hold another row after VACUUM: the inserting transaction says */
+			ok = TransactionIdEquals(HeapTupleHeaderGetRawXmin(tup.t_data), pc->row_xmin);
+			ReleaseBuffer(buf);
+		}
+	}
+	table_close(r, AccessShareLock);
+	return ok;
+}
+
+/*
+ * Score rows a and b (jsonb, as to_jsonb() gives rows) with the scorer's profile.  With
+ * explain, *explanation receives match_rows()'s explanation in CurrentMemoryContext.
+ */
+double
+cd_scorer_score(CdScorer *s, Datum a_datum, Datum b_datum, bool explain, Datum *explanation)
+{
+	ProfileCache *pc;
+	Jsonb	   *a = DatumGetJsonbP(a_datum);
+	Jsonb	   *b = DatumGetJsonbP(b_datum);
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext old;
+	CdValues   *va;
+	CdValues   *vb;
+	CdRecordScore rs;
+	CdScoreStatus st;
+	TfCtx		tc;
+	double		score;
+
+	if (s->pc != NULL && !(ActiveSnapshotSet() && profile_row_current(s->pc, GetActiveSnapshot())))
+	{
+		MemoryContextReset(s->cache.datacxt);
+		s->pc = NULL;
+	}
+	if (s->pc == NULL)
+		s->pc = load_profile(&s->cache, s->profile);
+	pc = s->pc;
+
+	MemoryContextReset(s->cache.callcxt);
+	old = MemoryContextSwitchTo(s->cache.callcxt);
+	va = palloc(sizeof(CdValues) * Max(pc->prof.nfields, 1));
+	vb = palloc(sizeof(CdValues) * Max(pc->prof.nfields, 1));
+	for (int i = 0; i < pc->prof.nfields; i++)
+	{
+		field_values(a, pc->field_names[i], &va[i]);
+		field_values(b, pc->field_names[i], &vb[i]);
+	}
+	rs.fields = palloc(sizeof(CdFieldScore) * Max(pc->prof.nfields, 1));
+	tc.cache = &s->cache;
+	tc.pc = pc;
+	st = cd_record_score(&pc->prof, va, vb, term_freq_cb, &tc, &cd_palloc_allocator, &rs);
+	if (st != CD_SCORE_OK)
+		score_error(st, &rs, pc);
+	score = rs.score;
+	if (explain)
+	{
+		Jsonb	   *expl = build_explanation(s->profile, pc, va, vb, &rs);
+		Jsonb	   *copy = MemoryContextAlloc(caller, VARSIZE(expl));
+
+		memcpy(copy, expl, VARSIZE(expl));
+		*explanation = JsonbPGetDatum(copy);
+	}
+	MemoryContextSwitchTo(old);
+	return score;
 }
