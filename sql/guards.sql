@@ -218,6 +218,17 @@ INSERT INTO g_scalar (full_name, phone) VALUES ('Path', '+7 999 000 00 03');
 RESET client_min_messages;
 SET client_min_messages = warning;
 SELECT crmdedup.unguard('g_s_path');
+-- the SQL probe reads inheritance children too, which the parent's indexes do not cover
+SELECT crmdedup.guard('g_scalar', 'block', name => 'g_s_inh', fields => ARRAY['phone'], min_score => 0);
+CREATE TABLE g_scalar_child () INHERITS (g_scalar);
+INSERT INTO g_scalar_child (id, full_name, phone) VALUES (1000, 'Child', '+7 999 000 00 09');
+SET client_min_messages = debug1;
+INSERT INTO g_scalar (full_name, phone) VALUES ('Parent', '8 999 000 00 09');
+RESET client_min_messages;
+SET client_min_messages = warning;
+SELECT crmdedup.unguard('g_s_inh');
+DROP TABLE g_scalar_child;
+DROP INDEX crmdedup_g_scalar_phone_phone;
 TRUNCATE g_scalar RESTART IDENTITY;
 -- an index bearing the guard's index name but another definition is not used
 DROP INDEX crmdedup_g_scalar_full_name_person_name, crmdedup_g_scalar_email_email,

@@ -390,8 +390,15 @@ check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
 
 	cache->fast = false;
 	cache->checked_desc = tupdesc;
-	if (!fast)
+	/*
+	 * The probe SQL reads the table with its inheritance children; the indexes cover the
+	 * table alone.  (A partition is no guarded table: its guard is its parent's.)
+	 */
+	if (!fast || rel->rd_rel->relhassubclass || rel->rd_rel->relispartition)
+	{
+		elog(DEBUG1, "crmdedup guard \"%s\" probes through its SQL", cache->name);
 		return;
+	}
 	nsp = get_namespace_name(get_func_namespace(fn_oid));
 	indexes = RelationGetIndexList(rel);
 	for (int i = 0; i < cache->nfields && fast; i++)
@@ -442,6 +449,8 @@ fast_still_valid(GuardCache *cache, Relation rel)
 		return false;
 	if (!cache->fast)
 		return true;
+	if (rel->rd_rel->relhassubclass)
+		return false;
 	/* the columns are still the ones checked (cheap, and safe against a reused descriptor) */
 	for (int i = 0; i < cache->nfields; i++)
 	{

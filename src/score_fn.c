@@ -983,7 +983,9 @@ profile_row_current(ProfileCache *pc, Snapshot snap)
 	Buffer		buf;
 	bool		ok = false;
 
-	r = table_open(pc->row_rel, AccessShareLock);
+	r = try_table_open(pc->row_rel, AccessShareLock);
+	if (r == NULL)
+		return false;			/* the extension was dropped and created again */
 	/* a TID past the end (the table was truncated or rewritten) is simply not current */
 	if (ItemPointerIsValid(&pc->row_tid)
 		&& ItemPointerGetBlockNumber(&pc->row_tid) < RelationGetNumberOfBlocks(r))
