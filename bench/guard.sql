@@ -3,6 +3,7 @@
 --   (a) the table with its unique indexes only (raw phone, lower(email))
 --   (b) crmdedup guard, action link (exact phone/email keys + name keys, scored by the profile)
 --   (c) the PL/pgSQL trigger + pg_trgm GIN index a DBA writes for the same checks
+--   (k) for the record: (b)'s key indexes without its trigger, the part of (b) that is index upkeep
 -- Per-row cost in batches of 1,000 rows per transaction, and single-row durable transactions;
 -- the set-ups take turns so that all three see the same machine.
 \set ON_ERROR_STOP 1
@@ -44,12 +45,19 @@ BEGIN
   EXECUTE format('INSERT INTO %I (id, full_name, phone, email) OVERRIDING SYSTEM VALUE SELECT id, full_name, phone, email FROM existing', name);
   EXECUTE format('SELECT setval(pg_get_serial_sequence(%L, ''id''), (SELECT max(id) FROM %I))', name, name);
 END $$;
-SELECT pg_temp.make_table('setup_a'), pg_temp.make_table('setup_b'), pg_temp.make_table('setup_c');
+SELECT pg_temp.make_table('setup_a'), pg_temp.make_table('setup_b'), pg_temp.make_table('setup_c'),
+       pg_temp.make_table('setup_k');
 
 -- (b) crmdedup: the guard creates its own key indexes
 SELECT crmdedup.create_profile('bench', 'setup_b',
     '{"region": "RU", "fields": {"full_name": "person_name", "phone": "phone", "email": "email"}}');
 SELECT crmdedup.guard('bench', 'link', link_column => 'duplicate_of');
+-- (k) not a set-up of its own: the guard's key indexes without its trigger (unguard keeps them),
+-- what (b) costs before its trigger does anything
+SELECT crmdedup.create_profile('bench_k', 'setup_k',
+    '{"region": "RU", "fields": {"full_name": "person_name", "phone": "phone", "email": "email"}}');
+SELECT crmdedup.guard('bench_k', 'link', name => 'bench_k', link_column => 'duplicate_of');
+SELECT crmdedup.unguard('bench_k');
 
 -- (c) what a DBA writes: exact keys by regexp, names by pg_trgm
 CREATE FUNCTION pg_temp.norm_phone(p text) RETURNS text LANGUAGE sql IMMUTABLE AS
@@ -65,22 +73,22 @@ BEGIN
   RETURN NEW;
 END $$;
 CREATE TRIGGER dba_guard BEFORE INSERT ON setup_c FOR EACH ROW EXECUTE FUNCTION pg_temp.dba_guard();
-VACUUM ANALYZE setup_a; VACUUM ANALYZE setup_b; VACUUM ANALYZE setup_c;
+VACUUM ANALYZE setup_a; VACUUM ANALYZE setup_b; VACUUM ANALYZE setup_c; VACUUM ANALYZE setup_k;
 CHECKPOINT;
 
 CREATE TABLE results (setup text, mode text, rows int, seconds float8, linked int);
-INSERT INTO results SELECT s, m, 0, 0, NULL FROM unnest(ARRAY['setup_a', 'setup_b', 'setup_c']) s,
+INSERT INTO results SELECT s, m, 0, 0, NULL FROM unnest(ARRAY['setup_a', 'setup_b', 'setup_c', 'setup_k']) s,
                                                  unnest(ARRAY['batch', 'single-row durable']) m;
 
 -- batches of 1,000 rows per transaction (10 batches), then 300 single-row durable transactions;
 -- the set-ups take turns (batch by batch, row by row) so that they share the machine's moods
 CREATE PROCEDURE pg_temp.run() LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz; b int; r record; tbl text; el float8[] := '{0,0,0}'; i int;
+DECLARE t0 timestamptz; b int; r record; tbl text; el float8[] := '{0,0,0,0}'; i int;
 BEGIN
   SET LOCAL synchronous_commit = on;
   FOR b IN 0..9 LOOP
     i := 0;
-    FOREACH tbl IN ARRAY ARRAY['setup_a', 'setup_b', 'setup_c'] LOOP
+    FOREACH tbl IN ARRAY ARRAY['setup_a', 'setup_b', 'setup_c', 'setup_k'] LOOP
       i := i + 1;
       t0 := clock_timestamp();
       EXECUTE format('INSERT INTO %I (full_name, phone, email) SELECT full_name, phone, email FROM incoming WHERE n > $1 AND n <= $1 + 1000', tbl)
@@ -89,13 +97,13 @@ BEGIN
       el[i] := el[i] + extract(epoch FROM clock_timestamp() - t0);
     END LOOP;
   END LOOP;
-  UPDATE results SET rows = 10000, seconds = el[CASE setup WHEN 'setup_a' THEN 1 WHEN 'setup_b' THEN 2 ELSE 3 END]
+  UPDATE results SET rows = 10000, seconds = el[CASE setup WHEN 'setup_a' THEN 1 WHEN 'setup_b' THEN 2 WHEN 'setup_c' THEN 3 ELSE 4 END]
    WHERE mode = 'batch';
   COMMIT;
-  el := '{0,0,0}';
+  el := '{0,0,0,0}';
   FOR r IN SELECT * FROM incoming WHERE n > 11000 ORDER BY n LOOP
     i := 0;
-    FOREACH tbl IN ARRAY ARRAY['setup_a', 'setup_b', 'setup_c'] LOOP
+    FOREACH tbl IN ARRAY ARRAY['setup_a', 'setup_b', 'setup_c', 'setup_k'] LOOP
       i := i + 1;
       t0 := clock_timestamp();
       EXECUTE format('INSERT INTO %I (full_name, phone, email) VALUES ($1, $2, $3)', tbl) USING r.full_name, r.phone, r.email;
@@ -103,7 +111,7 @@ BEGIN
       el[i] := el[i] + extract(epoch FROM clock_timestamp() - t0);
     END LOOP;
   END LOOP;
-  UPDATE results SET rows = 300, seconds = el[CASE setup WHEN 'setup_a' THEN 1 WHEN 'setup_b' THEN 2 ELSE 3 END]
+  UPDATE results SET rows = 300, seconds = el[CASE setup WHEN 'setup_a' THEN 1 WHEN 'setup_b' THEN 2 WHEN 'setup_c' THEN 3 ELSE 4 END]
    WHERE mode = 'single-row durable';
   COMMIT;
 END $$;

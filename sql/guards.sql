@@ -230,6 +230,19 @@ SELECT crmdedup.unguard('g_s_inh');
 DROP TABLE g_scalar_child;
 DROP INDEX crmdedup_g_scalar_phone_phone;
 TRUNCATE g_scalar RESTART IDENTITY;
+-- a hash index on the key serves the direct probe as well as a btree
+CREATE TABLE g_hash (id int PRIMARY KEY, full_name text, phone text);
+SELECT crmdedup.create_profile('g_hash', 'g_hash', '{"region": "RU", "fields": {"full_name": "person_name", "phone": "phone"}}');
+CREATE INDEX crmdedup_g_hash_phone_phone ON g_hash USING hash (crmdedup.phone_e164(phone, 'RU'));
+SELECT crmdedup.guard('g_hash', 'block', name => 'g_h', fields => ARRAY['phone'], min_score => 0);
+SET client_min_messages = debug1;
+INSERT INTO g_hash VALUES (1, 'Hash', '+7 999 000 00 07');
+INSERT INTO g_hash VALUES (2, 'Hash Again', '8 (999) 000-00-07');
+RESET client_min_messages;
+SET client_min_messages = warning;
+SELECT crmdedup.unguard('g_h');
+SELECT crmdedup.drop_profile('g_hash');
+DROP TABLE g_hash;
 -- an index bearing the guard's index name but another definition is not used
 DROP INDEX crmdedup_g_scalar_full_name_person_name, crmdedup_g_scalar_email_email,
            crmdedup_g_scalar_company_company;
@@ -237,7 +250,7 @@ CREATE INDEX crmdedup_g_scalar_full_name_person_name ON g_scalar (crmdedup.perso
   WHERE id > 0;
 CREATE INDEX crmdedup_g_scalar_phone_phone ON g_scalar (crmdedup.phone_e164(phone, 'US'));
 CREATE INDEX crmdedup_g_scalar_email_email ON g_scalar (crmdedup.email_key(company));
-CREATE INDEX crmdedup_g_scalar_company_company ON g_scalar USING hash (crmdedup.company_key(company));
+CREATE INDEX crmdedup_g_scalar_company_company ON g_scalar USING hash (crmdedup.company_key(full_name));
 SELECT pg_temp.all_attempts('sql');
 SELECT guard, n, outcome FROM g_outcomes WHERE path = 'direct' ORDER BY guard, n;
 -- the direct probe and the SQL probe agree on every attempt

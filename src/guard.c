@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/hash.h"
 #include "access/htup_details.h"
 #include "access/nbtree.h"
 #include "access/relscan.h"
@@ -104,6 +105,7 @@ typedef struct GuardField
 	Oid			funcid;			/* crmdedup.phone_e164(text, text), ... as the index calls it */
 	Oid			indexoid;
 	Oid			eqproc;			/* the index's text equality */
+	StrategyNumber eqstrategy;	/* its strategy number: btree or hash */
 	Oid			collation;
 } GuardField;
 
@@ -310,9 +312,9 @@ is_text_const(Node *n, const char *value)
 }
 
 /*
- * Find a btree index whose one key is exactly the field's key expression, as guard()
- * creates it: phone_e164(column, 'RU'), email_key(column), person_key(column)...  An
- * index found by name alone could be anything; one with a predicate, another opclass
+ * Find a btree (or hash) index whose one key is exactly the field's key expression, as
+ * guard() creates it: phone_e164(column, 'RU'), email_key(column), person_key(column)...
+ * An index found by name alone could be anything; one with a predicate, another opclass
  * or another function would return other rows.
  */
 static bool
@@ -327,7 +329,10 @@ find_key_index(GuardField *f, Relation rel, List *indexes)
 		Form_pg_index ind = idx->rd_index;
 		bool		ok = false;
 
-		if (idx->rd_rel->relam == BTREE_AM_OID && ind->indnatts == 1 && ind->indkey.values[0] == 0
+		bool		btree = idx->rd_rel->relam == BTREE_AM_OID;
+		StrategyNumber strategy = btree ? BTEqualStrategyNumber : HTEqualStrategyNumber;
+
+		if ((btree || idx->rd_rel->relam == HASH_AM_OID) && ind->indnatts == 1 && ind->indkey.values[0] == 0
 			&& ind->indisvalid && ind->indisready && ind->indislive
 			&& RelationGetIndexPredicate(idx) == NIL
 			&& idx->rd_opcintype[0] == TEXTOID)
@@ -347,14 +352,14 @@ find_key_index(GuardField *f, Relation rel, List *indexes)
 			}
 			if (ok)
 			{
-				Oid			eqop = get_opfamily_member(idx->rd_opfamily[0], TEXTOID, TEXTOID,
-													   BTEqualStrategyNumber);
+				Oid			eqop = get_opfamily_member(idx->rd_opfamily[0], TEXTOID, TEXTOID, strategy);
 
 				ok = OidIsValid(eqop) && get_collation_isdeterministic(idx->rd_indcollation[0]);
 				if (ok)
 				{
 					f->indexoid = indexoid;
 					f->eqproc = get_opcode(eqop);
+					f->eqstrategy = strategy;
 					f->collation = idx->rd_indcollation[0];
 				}
 			}
@@ -792,7 +797,7 @@ probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *
 		if (slot == NULL)
 			slot = table_slot_create(rel, NULL);
 		idx = index_open(f->indexoid, AccessShareLock);
-		ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid, f->collation,
+		ScanKeyEntryInitialize(&skey, 0, 1, f->eqstrategy, InvalidOid, f->collation,
 							   f->eqproc, PointerGetDatum(keys[i]));
 		scan = index_beginscan(rel, idx, snap, 1, 0);
 		index_rescan(scan, &skey, 1, NULL, 0);
