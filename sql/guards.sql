@@ -206,6 +206,30 @@ BEGIN
   PERFORM crmdedup.unguard('g_s_link');
 END $$;
 SELECT pg_temp.all_attempts('direct');
+-- the direct path keeps the profile per backend, and reads it again when alter_profile() or
+-- analyze() changed it: each queued score is what score_rows() says for the pair right now
+SELECT crmdedup.guard('g_scalar', 'flag', name => 'g_s_prof', min_score => 0);
+CREATE FUNCTION pg_temp.pair_score_ok() RETURNS boolean LANGUAGE sql AS $$
+  SELECT bool_and(abs(r.score - (crmdedup.score_rows('g_scalar', to_jsonb(e), to_jsonb(n))).score) < 1e-9)
+         AND count(*) > 0
+    FROM crmdedup.review r JOIN g_scalar e ON e.id::text = r.existing_id JOIN g_scalar n ON n.id::text = r.new_id
+   WHERE r.table_oid = 'g_scalar'::regclass AND r.id = (SELECT max(id) FROM crmdedup.review) $$;
+INSERT INTO g_scalar (full_name, phone, company) VALUES ('Ivan Petrov', '+7 999 000 00 11', 'Romashka');
+INSERT INTO g_scalar (full_name, phone, company) VALUES ('Petrov Ivan', '8 999 000 00 11', 'Romashka');
+SELECT pg_temp.pair_score_ok() AS first_score;
+SELECT crmdedup.alter_profile('g_scalar', '{"region": "RU", "fields": {"full_name": "person_name", "phone": "phone"}}');
+INSERT INTO g_scalar (full_name, phone, company) VALUES ('Ivan Petroff', '+7 (999) 000-00-11', 'Other');
+SELECT pg_temp.pair_score_ok() AS after_alter_profile;
+SELECT crmdedup.analyze('g_scalar') > 0 AS analyzed;
+INSERT INTO g_scalar (full_name, phone, company) VALUES ('I. Petrov', '89990000011', 'Other');
+SELECT pg_temp.pair_score_ok() AS after_analyze;
+SELECT crmdedup.unguard('g_s_prof');
+DELETE FROM crmdedup.review WHERE table_oid = 'g_scalar'::regclass;
+TRUNCATE g_scalar RESTART IDENTITY;
+DELETE FROM crmdedup.term_stats WHERE profile = 'g_scalar';
+UPDATE crmdedup.profiles SET analyzed_at = NULL, analyzed_rows = NULL WHERE name = 'g_scalar';
+SELECT crmdedup.alter_profile('g_scalar', '{"region": "RU",
+  "fields": {"full_name": "person_name", "phone": "phone", "email": "email", "company": "company"}}');
 -- the path taken is logged at DEBUG1
 SELECT crmdedup.guard('g_scalar', 'block', name => 'g_s_path', fields => ARRAY['phone'], min_score => 0);
 SET client_min_messages = debug1;

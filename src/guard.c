@@ -465,10 +465,10 @@ fast_still_valid(GuardCache *cache, Relation rel)
 			|| strcmp(NameStr(att->attname), cache->fields[i].field) != 0)
 			return false;
 	}
-	indexes = RelationGetIndexList(rel);
+	/* the relcache's own list when it is valid: no copy per row */
+	indexes = rel->rd_indexvalid ? rel->rd_indexlist : RelationGetIndexList(rel);
 	for (int i = 0; i < cache->nfields && ok; i++)
 		ok = list_member_oid(indexes, cache->fields[i].indexoid);
-	list_free(indexes);
 	return ok;
 }
 

@@ -127,6 +127,7 @@ typedef struct ScoreCache
 	TransactionId xmax;
 	CommandId	curcid;
 	uint64		completions;
+	bool		one_by_one;		/* never read all term_stats rows (a scorer kept by a backend) */
 } ScoreCache;
 
 /* saved plans, for the life of the backend */
@@ -471,7 +472,7 @@ term_freq_cb(void *ctx, int field, const char *term, size_t len)
 	e = termhash_lookup(pc->terms, k);
 	if (e == NULL && !pc->terms_all_loaded)
 	{
-		if (++pc->terms_asked > TERM_BULK_AFTER)
+		if (++pc->terms_asked > TERM_BULK_AFTER && !tc->cache->one_by_one)
 		{
 			load_all_terms(tc->cache, pc);
 			e = termhash_lookup(pc->terms, k);
@@ -954,6 +955,8 @@ score_rows(PG_FUNCTION_ARGS)
  * this transaction, makes the next score read the profile again.  Checking costs one heap
  * fetch by TID.
  */
+#define SCORER_MAX_TERMS 100000
+
 struct CdScorer
 {
 	ScoreCache	cache;
@@ -968,6 +971,11 @@ cd_scorer_create(MemoryContext parent, const char *profile)
 
 	s->cache.datacxt = AllocSetContextCreate(parent, "crmdedup scorer profile", ALLOCSET_DEFAULT_SIZES);
 	s->cache.callcxt = AllocSetContextCreate(parent, "crmdedup scorer call", ALLOCSET_SMALL_SIZES);
+	/*
+	 * Kept for the life of the backend: reading every term of a million-row table into each
+	 * backend would cost more memory than the one-by-one lookups save.
+	 */
+	s->cache.one_by_one = true;
 	s->profile = (text *) MemoryContextAlloc(parent, strlen(profile) + VARHDRSZ);
 	SET_VARSIZE(s->profile, strlen(profile) + VARHDRSZ);
 	memcpy(VARDATA(s->profile), profile, strlen(profile));
@@ -1021,7 +1029,9 @@ cd_scorer_score(CdScorer *s, Datum a_datum, Datum b_datum, bool explain, Datum *
 	TfCtx		tc;
 	double		score;
 
-	if (s->pc != NULL && !(ActiveSnapshotSet() && profile_row_current(s->pc, GetActiveSnapshot())))
+	/* read again when the profile changed, or when the terms looked up grow too many */
+	if (s->pc != NULL && (s->pc->terms->members > SCORER_MAX_TERMS
+						  || !(ActiveSnapshotSet() && profile_row_current(s->pc, GetActiveSnapshot()))))
 	{
 		MemoryContextReset(s->cache.datacxt);
 		s->pc = NULL;
