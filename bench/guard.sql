@@ -95,13 +95,22 @@ BEGIN
       EXECUTE format('INSERT INTO %I (full_name, phone, email) SELECT full_name, phone, email FROM incoming WHERE n > $1 AND n <= $1 + 1000', tbl)
         USING b * 1000;
       COMMIT;
-      el[i] := el[i] + extract(epoch FROM clock_timestamp() - t0);
+      e := extract(epoch FROM clock_timestamp() - t0);
+      el[i] := el[i] + e;
+      times[i * 1000 + b] := e / 1000;
     END LOOP;
   END LOOP;
   UPDATE results SET rows = 10000, seconds = el[CASE setup WHEN 'setup_a' THEN 1 WHEN 'setup_b' THEN 2 WHEN 'setup_c' THEN 3 ELSE 4 END]
    WHERE mode = 'batch';
+  -- the median batch too: one batch caught by another user's burst moves the mean
+  UPDATE results SET median_us = round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY times[j]) * 1e6
+                                          FROM generate_series(0, 9) g,
+                                               LATERAL (SELECT (CASE setup WHEN 'setup_a' THEN 1 WHEN 'setup_b' THEN 2
+                                                                WHEN 'setup_c' THEN 3 ELSE 4 END) * 1000 + g) x(j))::numeric, 1)
+   WHERE mode = 'batch';
   COMMIT;
   el := '{0,0,0,0}';
+  times := '{}';
   FOR r IN SELECT * FROM incoming WHERE n > 11000 ORDER BY n LOOP
     i := 0;
     FOREACH tbl IN ARRAY ARRAY['setup_a', 'setup_b', 'setup_c', 'setup_k'] LOOP
@@ -136,7 +145,7 @@ SELECT r.mode, r.setup, r.rows, round((r.seconds * 1e6 / r.rows)::numeric, 1) AS
        round((r.median_us / a.median_us)::numeric, 2) AS median_vs_a, r.linked AS rows_linked
   FROM results r JOIN results a ON a.setup = 'setup_a' AND a.mode = r.mode
  ORDER BY r.mode, r.setup;
-SELECT round((c.seconds / b.seconds)::numeric, 1) AS c_over_b_batch
+SELECT round((c.seconds / b.seconds)::numeric, 1) AS c_over_b_batch, round((c.median_us / b.median_us)::numeric, 1) AS c_over_b_median
   FROM results b JOIN results c ON c.mode = b.mode WHERE b.setup = 'setup_b' AND c.setup = 'setup_c' AND b.mode = 'batch';
 -- what each found among the 2,000 + 60 duplicates sent
 SELECT 'setup_b' AS setup, count(*) FILTER (WHERE duplicate_of IS NOT NULL) AS linked FROM setup_b WHERE id > :rows

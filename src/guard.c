@@ -468,7 +468,23 @@ fast_still_valid(GuardCache *cache, Relation rel)
 	/* the relcache's own list when it is valid: no copy per row */
 	indexes = rel->rd_indexvalid ? rel->rd_indexlist : RelationGetIndexList(rel);
 	for (int i = 0; i < cache->nfields && ok; i++)
+	{
+		Relation	idx;
+
 		ok = list_member_oid(indexes, cache->fields[i].indexoid);
+		if (!ok)
+			break;
+		/*
+		 * DROP INDEX CONCURRENTLY and REINDEX CONCURRENTLY stop maintaining an index before
+		 * it leaves the list: such an index would miss new rows.  The executor has opened
+		 * and locked the table's indexes, so the relcache entry is at hand.
+		 */
+		idx = RelationIdGetRelation(cache->fields[i].indexoid);
+		ok = idx != NULL && idx->rd_index->indisvalid && idx->rd_index->indisready
+			&& idx->rd_index->indislive;
+		if (idx != NULL)
+			RelationClose(idx);
+	}
 	return ok;
 }
 
