@@ -17,6 +17,11 @@
  * The probe runs as the table's owner (as PostgreSQL's foreign-key triggers do), so rows
  * the inserting role cannot see (row-level security, column privileges) still count; the
  * messages reveal only the matched row's id and which fields agreed, never their values.
+ *
+ * Per row, a guard over scalar text columns runs no SQL: the keys come from the C key
+ * functions, the probe is an index scan per key on the guard's own key indexes (as
+ * PostgreSQL's unique checks scan an index), and only the rows found are scored.  The
+ * guard's generated SQL remains for what those indexes cannot answer (see GuardCache).
  */
 #include "postgres.h"
 
@@ -24,10 +29,8 @@
 #include "access/hash.h"
 #include "access/htup_details.h"
 #include "access/nbtree.h"
-#include "access/relscan.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/index.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_index.h"
@@ -40,7 +43,6 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
-#include "nodes/nodeFuncs.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/array.h"
