@@ -214,6 +214,17 @@ SELECT id, name FROM people WHERE name %~ 'Zinaida Zyuzyukina' ORDER BY id;
 DELETE FROM people WHERE id = 1;
 SELECT id, name FROM people WHERE name %~ 'Zinaida Zyuzyukina' ORDER BY id;
 
+-- <~>: 1 - name_similarity, for the top k of the rows %~ found through the index
+SELECT a, b, round((a <~> b)::numeric, 3) AS dist,
+       round((a <~> b)::numeric, 6) = round((1 - name_similarity(a, b))::numeric, 6) AS is_1_minus_sim
+  FROM (VALUES ('Петров Иван', 'Ivan Petrov'), ('Ivan Petrov', 'Anna Smith'),
+               ('王小明', 'Wang Xiaoming')) v(a, b);
+SELECT NULL::text <~> 'Ivan' AS null_left;
+EXPLAIN (COSTS OFF)
+SELECT id, name FROM people WHERE name %~ 'Петров Иван' ORDER BY name <~> 'Петров Иван', id LIMIT 5;
+SELECT name, round((name <~> 'Петров Иван')::numeric, 3) AS dist
+  FROM people WHERE name %~ 'Петров Иван' ORDER BY name <~> 'Петров Иван', id LIMIT 5;
+
 -- pg_trgm cannot do this: its trigrams are of the script the name is written in, so two
 -- scripts share none.  (This test database has the C locale, where pg_trgm also sees no
 -- letters outside ASCII; under a UTF-8 locale the pairs below still share no trigram.)

@@ -60,3 +60,23 @@ FOR TYPE text USING gin AS
 
 COMMENT ON OPERATOR CLASS @extschema@.name_ops USING gin IS
 'candidates for %~ across scripts: CREATE INDEX ... USING gin (full_name crmdedup.name_ops)';
+
+-- a <~> b = 1 - name_similarity(a, b), for ORDER BY over the rows %~ found through the index:
+--   WHERE name %~ 'q' ORDER BY name <~> 'q' LIMIT 10.  No GiST opclass orders by it (README).
+CREATE FUNCTION @extschema@.name_distance(a text, b text)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'name_distance'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
+
+COMMENT ON FUNCTION @extschema@.name_distance(text, text) IS
+'1 - name_similarity(a, b): the distance of the <~> operator';
+
+CREATE OPERATOR @extschema@.<~> (
+    LEFTARG = text,
+    RIGHTARG = text,
+    FUNCTION = @extschema@.name_distance,
+    COMMUTATOR = OPERATOR(@extschema@.<~>)
+);
+
+COMMENT ON OPERATOR @extschema@.<~> (text, text) IS
+'name distance, 1 - name_similarity: ORDER BY name <~> ''query'' after a %~ filter';

@@ -459,10 +459,30 @@ hash_gram(const char *tag, const char *s, size_t n)
 	return mix32(h);
 }
 
+/*
+ * Keys of words and runs (sounds, gender stems, sorted letters) take one of 2^BUCKET_BITS
+ * values per class, joined runs (nearly one of their own per name) one of 2^JOINED_BITS:
+ * a rare key alone costs a GIN entry tuple of about 30 bytes on a half-full entry page
+ * (GIN splits entry pages in the middle, and builds in key order), a posting in a
+ * shared list 1-4 bytes.  Sharing a value only makes an item look closer than it is,
+ * and the recheck drops it: on test_name_grams.c's corpus 16 and 14 bits let 11 % more
+ * pairs reach the threshold than whole hashes, 12 bits for joined keys 30 % (a shared
+ * joined key credits a word with 1).  Trigram, nickname, initial and shape keys come
+ * from small sets and keep their values.
+ */
+#define BUCKET_BITS 16
+#define JOINED_BITS 14
+
 static inline uint32_t
 make_key(CdGramClass cls, uint32_t h)
 {
-	return ((uint32_t) cls << 29) | (h & HASH_MASK);
+	uint32_t	mask = HASH_MASK;
+
+	if (cls == CD_GRAM_JOINED)
+		mask = (1u << JOINED_BITS) - 1;
+	else if (cls == CD_GRAM_SOUND || cls == CD_GRAM_GENDER || cls == CD_GRAM_SWAP)
+		mask = (1u << BUCKET_BITS) - 1;
+	return ((uint32_t) cls << 29) | (h & mask);
 }
 
 static inline uint32_t
@@ -566,34 +586,6 @@ push_trigrams(KeyVec *kv, const uint32_t *tri, int ntri, size_t len)
 		kv_push(kv, trigram_key(tri[i], len));
 	if (!kv->failed)
 		kv->n = from + sort_unique(kv->v + from, kv->n - from);
-}
-
-/*
- * The letters of a fold (first CMP_MAX), each with its occurrence number ("a" 1, "n" 1,
- * "n" 2, "a" 2 for "anna"), keyed with a word length: a substitution or a deletion
- * takes one such key away, an insertion or a swap none, so a word within d edits of
- * another holds all but d of its letter keys.  Only for folds of LETTERS_FROM letters
- * and more, where name_match.c allows two edits (trigrams alone let the common endings
- * of long words, -ovich -evna -enko, through).  Packed with a first byte 0x01, which no
- * trigram has.
- */
-#define LETTERS_FROM 7
-
-static void
-push_letters(KeyVec *kv, const char *fold, size_t flen, size_t len)
-{
-	unsigned char seen[256] = {0};
-	size_t		xl = flen < CMP_MAX ? flen : CMP_MAX;
-	size_t		i;
-
-	for (i = 0; i < xl; i++)
-	{
-		unsigned char c = (unsigned char) fold[i];
-
-		if (seen[c] < 255)
-			seen[c]++;
-		kv_push(kv, trigram_key((0x01u << 16) | ((uint32_t) c << 8) | seen[c], len));
-	}
 }
 
 /*
@@ -844,13 +836,6 @@ joined_key(char how, int r, const char *s, size_t n)
 	return make_key(CD_GRAM_JOINED, hash_gram(tag, s, n));
 }
 
-/* the fold of a stored word: a run of the query whose concatenation is that word joins */
-static inline uint32_t
-fold_key(const char *fold, size_t n)
-{
-	return make_key(CD_GRAM_JOINED, hash_gram("w", fold, n));
-}
-
 /* a stored name holds the same run key twice: a join may then take more words */
 static inline uint32_t
 repeat_key(void)
@@ -925,9 +910,6 @@ push_stored_keys(KeyVec *kv, const GSide *side, unsigned mask)
 		int			ntri = fold_trigrams(w->fold, w->flen, tri);
 
 		push_trigrams(kv, tri, ntri, w->flen < CMP_MAX ? w->flen : CMP_MAX);
-		if (w->flen >= LETTERS_FROM)
-			push_letters(kv, w->fold, w->flen, w->flen < CMP_MAX ? w->flen : CMP_MAX);
-		kv_push(kv, fold_key(w->fold, w->flen));
 		push_sound_keys(kv, SIDE_STORED, w, mask);
 		push_nickname_keys(kv, w);
 		push_gender_keys(kv, SIDE_STORED, w);
@@ -1008,14 +990,11 @@ typedef struct QWord
 {
 	Range		trg[NSLOTS];	/* trigram keys at lengths xl - 2 .. xl + 2 */
 	int16_t		need[NSLOTS];	/* present trigrams that make a typo possible */
-	Range		let[NSLOTS];	/* letter keys, where two edits are allowed */
-	int16_t		need_let[NSLOTS];	/* present letters that make such a typo possible */
 	Range		sound;
 	Range		nick;
 	Range		gender;
 	Range		initial;
 	Range		swap;
-	Range		fold;			/* a stored word has the same fold */
 	Range		joined[2];		/* a stored run of 2, or 3-4, words joins into it */
 	bool		patronymic;		/* a patronymic at its place in the query */
 	bool		patronymic_like;	/* a patronymic at some place and word count */
@@ -1025,7 +1004,8 @@ typedef struct QRun
 {
 	int			first;			/* words [first, first + len) */
 	int			len;
-	Range		fold;			/* the run's fold is a stored word */
+	Range		trg;			/* the trigrams of the run's fold, at its length: when an
+								 * item holds them all, a stored word may be that fold */
 	Range		sounds;			/* read as pinyin, the run sounds like a stored word */
 	Range		joined[2];		/* it joins with a stored run of 2, or 3-4, words */
 } QRun;
@@ -1080,19 +1060,10 @@ plan_word(KeyVec *kv, const GWord *w, unsigned mask, QWord *qw)
 		bool		typo = yl >= 0 && yl <= CMP_MAX && typo_by_trigrams(xl, yl, &lim);
 
 		qw->need[s] = NEED_NONE;
-		qw->need_let[s] = 0;
 		qw->trg[s] = range_begin(kv);
 		if (s == SLOT_SAME || typo)
 			push_trigrams(kv, tri, ntri, (size_t) yl);
 		range_end(kv, &qw->trg[s]);
-		qw->let[s] = range_begin(kv);
-		if (typo && lim == 2 && delta >= -1 && delta <= 1)
-		{
-			/* both folds have 7+ letters here: the item's word has letter keys */
-			push_letters(kv, w->fold, w->flen, (size_t) yl);
-			qw->need_let[s] = (int16_t) (xl - lim);
-		}
-		range_end(kv, &qw->let[s]);
 		if (typo)
 			qw->need[s] = (int16_t) ((int) qw->trg[s].n - destroyed_positions(delta, lim));
 	}
@@ -1111,9 +1082,6 @@ plan_word(KeyVec *kv, const GWord *w, unsigned mask, QWord *qw)
 	qw->swap = range_begin(kv);
 	push_swap_key(kv, w);
 	range_end(kv, &qw->swap);
-	qw->fold = range_begin(kv);
-	kv_push(kv, fold_key(w->fold, w->flen));
-	range_end(kv, &qw->fold);
 	for (int r = 2; r <= 3; r++)
 	{
 		qw->joined[r - 2] = range_begin(kv);
@@ -1148,9 +1116,14 @@ plan_runs(KeyVec *kv, const GSide *side, unsigned mask, CdNameQuery *plan)
 			run = &plan->runs[plan->nruns++];
 			run->first = w;
 			run->len = r;
-			run->fold = range_begin(kv);
-			kv_push(kv, fold_key(fold, flen));
-			range_end(kv, &run->fold);
+			run->trg = range_begin(kv);
+			{
+				uint32_t	tri[MAX_TRIGRAMS];
+				int			ntri = fold_trigrams(fold, flen, tri);
+
+				push_trigrams(kv, tri, ntri, flen < CMP_MAX ? flen : CMP_MAX);
+			}
+			range_end(kv, &run->trg);
 			kl = (mask & RD_PINYIN) ? pinyin_key(cat, clen, key) : 0;
 			run->sounds = range_begin(kv);
 			if (kl >= 3)
@@ -1346,14 +1319,13 @@ word_credit(const CdNameQuery *q, const QWord *w, const uint8_t *state)
 {
 	int			s;
 
-	if (any_present(q, w->fold, state) || all_present(q, w->trg[SLOT_SAME], state))
-		return 1.0;				/* same fold */
+	if (all_present(q, w->trg[SLOT_SAME], state))
+		return 1.0;				/* same fold: a stored word of its length with its trigrams */
 	if (any_present(q, w->nick, state) || any_present(q, w->swap, state))
 		return 0.95;			/* nickname group; a swap of two letters */
 	for (s = 0; s < NSLOTS; s++)
 		if (w->need[s] != NEED_NONE &&
-			(w->need[s] <= 0 || count_present(q, w->trg[s], state) >= w->need[s]) &&
-			(w->need_let[s] <= 0 || count_present(q, w->let[s], state) >= w->need_let[s]))
+			(w->need[s] <= 0 || count_present(q, w->trg[s], state) >= w->need[s]))
 			return 0.95;		/* a typo (Jaro-Winkler, capped at 0.95) */
 	if (any_present(q, w->sound, state))
 		return 0.9;				/* same sound, in some reading */
@@ -1532,7 +1504,7 @@ cd_name_query_bound(const CdNameQuery *q, const uint8_t *state)
 	for (i = 0; i < q->nruns; i++)
 	{
 		const QRun *run = &q->runs[i];
-		bool		hit = any_present(q, run->fold, state) || any_present(q, run->sounds, state);
+		bool		hit = all_present(q, run->trg, state) || any_present(q, run->sounds, state);
 
 		for (r = 0; r < 2; r++)
 			if (any_present(q, run->joined[r], state))

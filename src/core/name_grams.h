@@ -8,16 +8,19 @@
  * "wang xiao ming") and split into words, the way cd_name_similarity() reads them: the
  * first CD_NAME_MAX_WORDS words, the first CD_NAME_MAX_WORD letters of a word.  Every
  * word gets its spelling fold and phonetic key (phonetic.h).  A key is a uint32: the
- * class in the top 3 bits, a hash of the gram in the low 29 (classes never collide; a
- * collision inside a class only makes an item look closer than it is).  Keys of a
- * stored name, per word:
+ * class in the top 3 bits, a hash of the gram in the low bits (classes never collide; a
+ * collision inside a class only makes an item look closer than it is).  Trigram,
+ * nickname, initial and shape keys come from small sets and keep 29 bits; sound,
+ * gender and swap keys keep 16 bits and joined keys 14: a rare key of its own costs a
+ * GIN entry tuple (about 30 bytes on a half-full page), a posting in a shared list 1-4
+ * bytes, and the recheck drops the items a shared value lets through.  Keys of a stored
+ * name, per word:
  *		TRIGRAM   the trigrams of the fold (first 64 letters, the part the typo rule
  *		          compares), padded as pg_trgm pads a word ("  w", " wo", ..., "rd "),
  *		          each hashed with the length of the fold, so that a query word looks
- *		          only at words of the lengths a typo can reach; for folds of 7+
- *		          letters also each letter with its occurrence number (the typo rule
- *		          allows two edits from 9 letters on, and trigrams alone let the common
- *		          endings -ovich -evna through)
+ *		          only at words of the lengths a typo can reach (a word of the same
+ *		          length holding all of a query word's trigrams may be that word: the
+ *		          index has no key of whole words)
  *		SOUND     the phonetic key, and the keys of the word's other readings (English,
  *		          French, German, Italian, Spanish, Japanese, Hungarian and pinyin
  *		          spellings: Джон = John by the English reading of "j"), these for
@@ -27,7 +30,7 @@
  *		GENDER    the stem of a male or female form (Ivanov/Ivanova, -iy/-aya, -oy/-aya)
  *		INITIAL   an initial ("i", "yu", "shch"), or the initials a full word begins with
  *		SWAP      for folds of 4-5 letters, the sorted letters (Jonh = John)
- *		JOINED    the fold of the word; for runs of 2-4 adjacent words, the fold of their
+ *		JOINED    for runs of 2-4 adjacent words, the fold of their
  *		          concatenation ("xiao ming" -> "xiaoming": 王小明 meets Wang Xiaoming)
  *		          and, for Latin or Han text, the phonetic key of the run read as
  *		          pinyin (Ван Сяомин); a mark when a run key repeats or a run reads as
@@ -36,10 +39,11 @@
  *
  * The query side (cd_name_query_new) asks for the matching keys of every query word
  * (trigrams at each length a typo can reach, the other role of initials and gender
- * stems), of its runs of 2-4 words, and of every possible shape.  Given which of them an
+ * stems), of its runs of 2-4 words (their joined keys, and the trigrams of their
+ * concatenation: a stored word may be the run joined), and of every possible shape.  Given which of them an
  * item holds, cd_name_query_bound() bounds from above how similar the item can be: each
  * query word is credited with the best word-pair score of name_match.h its shared keys
- * allow (1 same fold, 0.95 nickname group or typo (enough trigrams, and letters, at a
+ * allow (1 same fold (all its trigrams), 0.95 nickname group or typo (enough trigrams at a
  * length a typo reaches, or the same sorted letters), 0.9 sound in some reading, 0.85
  * gender form, 0.8 initial, 0 without a shared key), and the unpaired words are
  * charged the least the formula of name_match.h can charge, given the word and
@@ -75,7 +79,7 @@
 #include "cd_buf.h"
 #include "field_match.h"
 
-#define CD_NAME_GRAMS_VERSION "name-grams-1"
+#define CD_NAME_GRAMS_VERSION "name-grams-2"
 
 /* key classes: the top 3 bits of a key */
 typedef enum CdGramClass
