@@ -946,6 +946,7 @@ guard_trigger(PG_FUNCTION_ARGS)
 	GuardCache *cache = NULL;
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	Datum		row;
 	GuardMatch	matches[CD_GUARD_MAX_MATCHES];
@@ -990,6 +991,17 @@ guard_trigger(PG_FUNCTION_ARGS)
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(RelationGetForm(rel)->relowner,
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+
+	/*
+	 * The guard's queries run as the table owner but would resolve names and operators
+	 * through the inserting role's search_path, where an object in a writable schema (a
+	 * public "=(regclass, oid)", say) beats pg_catalog's by a closer type match.  Pin the
+	 * path for the trigger's duration, as a SECURITY DEFINER function's SET clause does;
+	 * an error unwinds it with the transaction.
+	 */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 
 	for (GuardCache *c = guard_caches; c != NULL; c = c->next)
 		if (c->tgoid == trigger->tgoid)
@@ -1106,6 +1118,7 @@ guard_trigger(PG_FUNCTION_ARGS)
 
 	if (spi)
 		SPI_finish();
+	AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	if (nmatches > 0 && strcmp(cache->action, "link") == 0)
