@@ -1,13 +1,14 @@
 /*
  * match_fn.c
  *		SQL glue for field matching: phonetic, nickname_canonical, name_similarity,
- *		company_similarity, phone_similarity, email_similarity.
+ *		company_similarity, address_similarity, phone_similarity, email_similarity.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "address_match.h"
 #include "crmdedup.h"
 #include "field_match.h"
 #include "name_match.h"
@@ -110,6 +111,13 @@ Datum
 company_similarity(PG_FUNCTION_ARGS)
 {
 	return pair_call(fcinfo, cd_company_similarity, "company_similarity");
+}
+
+PG_FUNCTION_INFO_V1(address_similarity);
+Datum
+address_similarity(PG_FUNCTION_ARGS)
+{
+	return pair_call(fcinfo, cd_address_similarity, "address_similarity");
 }
 
 PG_FUNCTION_INFO_V1(email_similarity);

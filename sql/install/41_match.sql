@@ -46,7 +46,7 @@ RETURN CASE role
     WHEN 'company' THEN @extschema@.company_similarity(a, b)
     WHEN 'phone' THEN @extschema@.phone_similarity(a, b, region)
     WHEN 'email' THEN @extschema@.email_similarity(a, b)
-    WHEN 'address' THEN coalesce(@extschema@.token_similarity(@extschema@.translit(a), @extschema@.translit(b)), 0)
+    WHEN 'address' THEN @extschema@.address_similarity(a, b)
     WHEN 'text' THEN coalesce(@extschema@.token_similarity(@extschema@.translit(a), @extschema@.translit(b)), 0)
     WHEN 'city' THEN coalesce(@extschema@.jaro_winkler(@extschema@.translit(a), @extschema@.translit(b)), 0)
     WHEN 'postcode' THEN coalesce(@extschema@.levenshtein_similarity(@extschema@.name_key(a), @extschema@.name_key(b)), 0)

@@ -745,9 +745,13 @@ pair_score(const Word *x, const Word *y, bool person, const CdAllocator *al,
 
 		/*
 		 * In words of up to 5 letters one changed letter is more often another name
-		 * (Mary/Mark, Jane/June, Lena/Lana) than a typo: there only a swap counts.
+		 * (Mary/Mark, Jane/June, Lena/Lana) than a typo: there only a swap counts, and
+		 * a letter dropped or doubled (Sarah/Sara, Eliza/Elisa is a change) unless the
+		 * nickname data knows both words as names of their own (Eric/Erica).
 		 */
-		if (maxl - minl <= (size_t) lim && (maxl > 5 || swapped_pair(x->fold, y->fold, xl, yl)))
+		if (maxl - minl <= (size_t) lim &&
+			(maxl > 5 || swapped_pair(x->fold, y->fold, xl, yl) ||
+			 (maxl == minl + 1 && !both_known_apart)))
 		{
 			int			d = 0;
 			double		jw = 0;
