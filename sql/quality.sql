@@ -3,8 +3,11 @@
 -- m, u and the prior estimated from the table by crmdedup.estimate().
 SET extra_float_digits = 0;
 
--- names: one letter dropped or doubled in a short name is a typo; a changed one is another name
-SELECT a, b, round(crmdedup.name_similarity(a, b)::numeric, 3) AS sim
+-- one part of a name (first, last, middle name fields): a letter dropped or doubled in a short
+-- name is a typo, a changed one is another name; name_similarity (whole names, and the name_ops
+-- index) keeps the stricter rule
+SELECT a, b, round(crmdedup.name_part_similarity(a, b)::numeric, 3) AS part_sim,
+       round(crmdedup.name_similarity(a, b)::numeric, 3) AS name_sim
   FROM (VALUES ('Sarah', 'Sara'), ('sara', 'SARAH'), ('Sarah Smith', 'Sara Smith'), ('Hnry', 'Henry'),
                ('Mary', 'Mark'), ('Jane', 'June'), ('Sara', 'Sera'), ('Eric', 'Erica'),
                ('Jon', 'Jo'), ('Matthew', 'Mathew')) v(a, b);
@@ -78,11 +81,12 @@ SELECT count(*) FILTER (WHERE b.id = a.id + 1000) AS twins_same, count(*) FILTER
        LATERAL crmdedup.match_rows('q_people', to_jsonb(a), to_jsonb(b)) s
  WHERE s.decision = 'same';
 SELECT count(*) AS twins FROM q_people WHERE id > 1000;
--- a spec's own levels and prior are kept
+-- a spec's own levels and prior are kept; with these three fields EM splits the candidates by
+-- name instead (last name agreeing would count against duplicates): the estimate is not used
 SELECT crmdedup.alter_profile('q_people', '{"prior": 0.01, "fields": {"first_name": "first_name",
     "last_name": "last_name", "dob": "birth_date",
     "city": {"role": "city", "levels": [{"level": "same", "min": 0.95, "m": 0.9, "u": 0.1}]}}}');
-SELECT crmdedup.estimate('q_people') IS NOT NULL;
+SELECT e->'rejected' AS rejected FROM crmdedup.estimate('q_people') e;
 SELECT (compiled->>'prior')::float8 AS prior,
        (SELECT f->'levels' FROM jsonb_array_elements(compiled->'fields') f WHERE f->>'field' = 'city') AS city_levels
   FROM crmdedup.profiles WHERE name = 'q_people';

@@ -1,7 +1,7 @@
 -- crmdedup.score_rows (C) against the PL/pgSQL record scoring of 0.1.0.
 -- pg_temp.ref_match_rows_010 below is that PL/pgSQL match_rows, verbatim, and
 -- pg_temp.ref_match_rows adds the one rule of 0.2.0 (names in swapped columns) around
--- it; address similarity comes from crmdedup.value_similarity, as in 0.1.0: a few hundred
+-- it; address and name-part similarity come from crmdedup.value_similarity, as in 0.1.0: a few hundred
 -- generated pairs (Cyrillic, Latin, Han and Hangul names, phones in every JSON shape,
 -- child-table phones, emails, companies, dates in every accepted form, every role) must
 -- get the same weights (to 1e-9), the same levels and the same explanation, before and
@@ -11,7 +11,7 @@ SET client_min_messages = warning;
 
 -- best name similarity of two fields' values, 0 when a side has none
 CREATE FUNCTION pg_temp.best_sim(x jsonb, y jsonb) RETURNS float8 LANGUAGE sql STABLE
-RETURN coalesce((SELECT max(crmdedup.name_similarity(u, v))
+RETURN coalesce((SELECT max(crmdedup.name_part_similarity(u, v))
                    FROM unnest(crmdedup.field_values(x)) u, unnest(crmdedup.field_values(y)) v), 0);
 
 CREATE FUNCTION pg_temp.ref_match_rows_010(profile text, a jsonb, b jsonb,

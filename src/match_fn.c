@@ -1,6 +1,7 @@
 /*
  * match_fn.c
  *		SQL glue for field matching: phonetic, nickname_canonical, name_similarity,
+ *		name_part_similarity,
  *		company_similarity, address_similarity, phone_similarity, email_similarity.
  */
 #include "postgres.h"
@@ -104,6 +105,13 @@ Datum
 name_similarity(PG_FUNCTION_ARGS)
 {
 	return pair_call(fcinfo, cd_name_similarity, "name_similarity");
+}
+
+PG_FUNCTION_INFO_V1(name_part_similarity);
+Datum
+name_part_similarity(PG_FUNCTION_ARGS)
+{
+	return pair_call(fcinfo, cd_name_part_similarity, "name_part_similarity");
 }
 
 PG_FUNCTION_INFO_V1(company_similarity);

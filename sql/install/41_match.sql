@@ -40,9 +40,9 @@ RETURNS float8
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE role
     WHEN 'person_name' THEN @extschema@.name_similarity(a, b)
-    WHEN 'first_name' THEN @extschema@.name_similarity(a, b)
-    WHEN 'last_name' THEN @extschema@.name_similarity(a, b)
-    WHEN 'middle_name' THEN @extschema@.name_similarity(a, b)
+    WHEN 'first_name' THEN @extschema@.name_part_similarity(a, b)
+    WHEN 'last_name' THEN @extschema@.name_part_similarity(a, b)
+    WHEN 'middle_name' THEN @extschema@.name_part_similarity(a, b)
     WHEN 'company' THEN @extschema@.company_similarity(a, b)
     WHEN 'phone' THEN @extschema@.phone_similarity(a, b, region)
     WHEN 'email' THEN @extschema@.email_similarity(a, b)

@@ -192,6 +192,24 @@ BEGIN
         EXIT WHEN it >= max_iterations OR delta < 1e-7;
     END LOOP;
 
+    -- EM can settle on another split of the candidates than duplicates / the rest (in a table
+    -- where the blocking keys gather many records of one common first name, on "same first
+    -- name").  Such a split shows as a field whose top level then counts against being
+    -- duplicates (m below u): the estimate is not used, the defaults stay.
+    IF EXISTS (SELECT 1 FROM pg_temp.cd_est_par pr WHERE pr.li = 0 AND NOT pr.fixed
+                  AND pr.m < greatest(pr.u_rand, least(pr.u0, 1.0 / greatest(nrand, 1)))) THEN
+        summary := jsonb_build_object('rows', nrows, 'candidate_pairs', ncand, 'random_pairs', nrand,
+                                      'iterations', it, 'rejected', true);
+        RAISE WARNING 'crmdedup: the estimate for profile "%" was not used: it makes agreeing on field "%" count against duplicates',
+            profile, (SELECT string_agg(e.fv->>'field', ', ') FROM jsonb_array_elements(c->'fields') WITH ORDINALITY AS e(fv, o)
+                        JOIN pg_temp.cd_est_par pr ON pr.fi = e.o AND pr.li = 0 AND NOT pr.fixed
+                         AND pr.m < greatest(pr.u_rand, least(pr.u0, 1.0 / greatest(nrand, 1))))
+            USING HINT = 'The profile keeps its default m, u and prior.  Try again with a lower block_cap, or give the levels in the spec.';
+        DROP TABLE IF EXISTS pg_temp.cd_est_rows, pg_temp.cd_est_keys, pg_temp.cd_est_pairs, pg_temp.cd_est_pat,
+            pg_temp.cd_est_pv, pg_temp.cd_est_par, pg_temp.cd_est_post, pg_temp.cd_est_lv, pg_temp.cd_est_ex;
+        RETURN summary;
+    END IF;
+
     -- The prior: the duplicates EM counts among the candidates, over all pairs; but the blocking
     -- keys skip big blocks, where the duplicates of a frequent name sit, so the share of
     -- duplicates among the random pairs is estimated too (the same E step over the random

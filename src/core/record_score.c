@@ -434,11 +434,14 @@ compare_raw(CdRole role, const char *a, size_t alen, const char *b, size_t blen,
 	switch (role)
 	{
 		case CD_ROLE_PERSON_NAME:
+			ms = cd_name_similarity(a, alen, b, blen, al, out);
+			*err_func = "name_similarity";
+			break;
 		case CD_ROLE_FIRST_NAME:
 		case CD_ROLE_LAST_NAME:
 		case CD_ROLE_MIDDLE_NAME:
-			ms = cd_name_similarity(a, alen, b, blen, al, out);
-			*err_func = "name_similarity";
+			ms = cd_name_part_similarity(a, alen, b, blen, al, out);
+			*err_func = "name_part_similarity";
 			break;
 		case CD_ROLE_COMPANY:
 			ms = cd_company_similarity(a, alen, b, blen, al, out);

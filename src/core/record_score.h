@@ -202,8 +202,8 @@ extern CdScoreStatus cd_record_score(const CdScoreProfile *p, const CdValues *a,
 /* ---- the building blocks, each equal to its SQL counterpart in 41_match.sql ---- */
 
 /*
- * crmdedup.value_similarity(role, a, b, region) (coalesced to 0): person, first, last
- * and middle names cd_name_similarity; company cd_company_similarity; phone
+ * crmdedup.value_similarity(role, a, b, region) (coalesced to 0): person names
+ * cd_name_similarity; first, last and middle names cd_name_part_similarity; company cd_company_similarity; phone
  * cd_phone_similarity(region); email cd_email_similarity; address and text
  * cd_token_similarity of the cd_translit of each, for address capped by
  * cd_address_number_cap (= cd_address_similarity); city cd_jaro_winkler of the

@@ -260,6 +260,7 @@ START_TEST(test_value_similarity_roles)
 
 		ck_assert_int_eq(cd_name_similarity(a, strlen(a), b, strlen(b), A, &r), CD_MATCH_OK);
 		ck_assert(vs(CD_ROLE_PERSON_NAME, a, b) == r);
+		ck_assert_int_eq(cd_name_part_similarity(a, strlen(a), b, strlen(b), A, &r), CD_MATCH_OK);
 		ck_assert(vs(CD_ROLE_FIRST_NAME, a, b) == r);
 		ck_assert(vs(CD_ROLE_LAST_NAME, a, b) == r);
 		ck_assert(vs(CD_ROLE_MIDDLE_NAME, a, b) == r);
