@@ -5,6 +5,10 @@
 -- 1. the profiles, as a user creates them, and their term frequencies
 SELECT count(crmdedup.create_profile(ds, format('q.%I', ds)::regclass, spec)) AS profiles FROM q.setup;
 SELECT string_agg(ds || ' ' || crmdedup.analyze(ds), ', ' ORDER BY ord) AS "analyzed (rows)" FROM q.setup;
+-- m, u and the prior estimated from each table by crmdedup itself (EM; no answers read)
+SELECT ds AS dataset, e->'prior' AS prior, e->'duplicate_share_of_candidates' AS "dup share of candidates",
+       e->'candidate_pairs' AS candidates, e->'iterations' AS iterations, e->'rejected' AS rejected
+  FROM (SELECT ds, ord, crmdedup.estimate(ds) AS e FROM q.setup) s ORDER BY ord;
 
 -- 2. records collapsed by the values the profile compares: rows whose compared fields are all equal
 --    get one value id (vid); a pair of vids is scored once and its score holds for all their rows.

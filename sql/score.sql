@@ -1,5 +1,7 @@
 -- crmdedup.score_rows (C) against the PL/pgSQL record scoring of 0.1.0.
--- pg_temp.ref_match_rows below is that PL/pgSQL match_rows, verbatim: a few hundred
+-- pg_temp.ref_match_rows_010 below is that PL/pgSQL match_rows, verbatim, and
+-- pg_temp.ref_match_rows adds the one rule of 0.2.0 (names in swapped columns) around
+-- it; address and name-part similarity come from crmdedup.value_similarity, as in 0.1.0: a few hundred
 -- generated pairs (Cyrillic, Latin, Han and Hangul names, phones in every JSON shape,
 -- child-table phones, emails, companies, dates in every accepted form, every role) must
 -- get the same weights (to 1e-9), the same levels and the same explanation, before and
@@ -7,7 +9,12 @@
 SET extra_float_digits = 0;
 SET client_min_messages = warning;
 
-CREATE FUNCTION pg_temp.ref_match_rows(profile text, a jsonb, b jsonb,
+-- best name similarity of two fields' values, 0 when a side has none
+CREATE FUNCTION pg_temp.best_sim(x jsonb, y jsonb) RETURNS float8 LANGUAGE sql STABLE
+RETURN coalesce((SELECT max(crmdedup.name_part_similarity(u, v))
+                   FROM unnest(crmdedup.field_values(x)) u, unnest(crmdedup.field_values(y)) v), 0);
+
+CREATE FUNCTION pg_temp.ref_match_rows_010(profile text, a jsonb, b jsonb,
     OUT score float8, OUT decision text, OUT weight float8, OUT explanation jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -34,7 +41,7 @@ DECLARE
     sum_u float8;
     details jsonb := '[]';
 BEGIN
-    SELECT * INTO p FROM crmdedup.profiles pr WHERE pr.name = ref_match_rows.profile;
+    SELECT * INTO p FROM crmdedup.profiles pr WHERE pr.name = ref_match_rows_010.profile;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
     END IF;
@@ -119,6 +126,35 @@ BEGIN
                                       'decision', decision, 'total_weight', round(weight::numeric, 2),
                                       'prior_weight', round((ln((c->>'prior')::float8 / (1 - (c->>'prior')::float8)) / ln(2))::numeric, 2),
                                       'fields', details);
+END;
+$$;
+
+-- 0.2.0: first and last names typed in each other's columns.  With exactly one first_name
+-- and one last_name field, b's two name fields change places when the crosswise best
+-- similarities sum higher than the straight ones (a missing side counts 0); the 0.1.0
+-- scoring then runs as before (term frequencies of the field scored, b's values shown).
+CREATE FUNCTION pg_temp.ref_match_rows(profile text, a jsonb, b jsonb,
+    OUT score float8, OUT decision text, OUT weight float8, OUT explanation jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c jsonb;
+    ff text;
+    lf text;
+BEGIN
+    SELECT pr.compiled INTO c FROM crmdedup.profiles pr WHERE pr.name = ref_match_rows.profile;
+    IF (SELECT count(*) FROM jsonb_array_elements(c->'fields') f WHERE f->>'role' = 'first_name') = 1
+       AND (SELECT count(*) FROM jsonb_array_elements(c->'fields') f WHERE f->>'role' = 'last_name') = 1
+       AND jsonb_typeof(a) = 'object' AND jsonb_typeof(b) = 'object' THEN
+        ff := (SELECT f->>'field' FROM jsonb_array_elements(c->'fields') f WHERE f->>'role' = 'first_name');
+        lf := (SELECT f->>'field' FROM jsonb_array_elements(c->'fields') f WHERE f->>'role' = 'last_name');
+        IF pg_temp.best_sim(a->ff, b->lf) + pg_temp.best_sim(a->lf, b->ff)
+           > pg_temp.best_sim(a->ff, b->ff) + pg_temp.best_sim(a->lf, b->lf) THEN
+            b := b || jsonb_build_object(ff, b->lf, lf, b->ff);
+        END IF;
+    END IF;
+    SELECT * INTO score, decision, weight, explanation FROM pg_temp.ref_match_rows_010(profile, a, b);
 END;
 $$;
 
@@ -315,7 +351,10 @@ INSERT INTO shapes VALUES
 (11, '{"birth": 1980.0517}', '{"birth": [" 17/05/1980 ", "1980-05-17"]}'),
 (12, '{"email": ["a@b.com", "IVAN.PETROV@gmail.com"], "inn": 7701234567}', '{"email": {"email": "ivanpetrov@gmail.com"}, "inn": "7701234567"}'),
 (14, '{"city": "Moscow", "postcode": 101000, "code": "AB-123", "notes": ["VIP", "vip client"]}', '{"city": ["Москва"], "postcode": "101 000", "code": ["ab 123"], "notes": "VIP client"}'),
-(15, '{}', '{}');
+(15, '{}', '{}'),
+(16, '{"first_name": "Freddie", "last_name": "Bradley"}', '{"first_name": "Bradley", "last_name": "Freddie"}'),
+(17, '{"first_name": "Simmons", "last_name": "Henry"}', '{"first_name": "Hnry"}'),
+(18, '{"first_name": "Ivan", "last_name": "Petrov", "address": "1200 W 12th St"}', '{"first_name": "Ivan", "last_name": "Petrov", "address": "1201 W 12th St"}');
 SELECT s.i, pr.name,
        abs(r.weight - d.weight) <= 1e-9 AS same_weight, r.explanation = d.explanation AS same_explanation,
        pg_temp.levels(d.explanation) AS levels

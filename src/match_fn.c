@@ -1,13 +1,15 @@
 /*
  * match_fn.c
  *		SQL glue for field matching: phonetic, nickname_canonical, name_similarity,
- *		company_similarity, phone_similarity, email_similarity.
+ *		name_part_similarity,
+ *		company_similarity, address_similarity, phone_similarity, email_similarity.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "address_match.h"
 #include "crmdedup.h"
 #include "field_match.h"
 #include "name_match.h"
@@ -105,11 +107,25 @@ name_similarity(PG_FUNCTION_ARGS)
 	return pair_call(fcinfo, cd_name_similarity, "name_similarity");
 }
 
+PG_FUNCTION_INFO_V1(name_part_similarity);
+Datum
+name_part_similarity(PG_FUNCTION_ARGS)
+{
+	return pair_call(fcinfo, cd_name_part_similarity, "name_part_similarity");
+}
+
 PG_FUNCTION_INFO_V1(company_similarity);
 Datum
 company_similarity(PG_FUNCTION_ARGS)
 {
 	return pair_call(fcinfo, cd_company_similarity, "company_similarity");
+}
+
+PG_FUNCTION_INFO_V1(address_similarity);
+Datum
+address_similarity(PG_FUNCTION_ARGS)
+{
+	return pair_call(fcinfo, cd_address_similarity, "address_similarity");
 }
 
 PG_FUNCTION_INFO_V1(email_similarity);

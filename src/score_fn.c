@@ -787,7 +787,8 @@ build_explanation(text *profile, ProfileCache *pc, const CdValues *va, const CdV
 		else
 		{
 			const CdStr *a = &va[i].v[fs->best_a];
-			const CdStr *b = &vb[i].v[fs->best_b];
+			/* b's value may come from the other name field (names in swapped columns) */
+			const CdStr *b = &vb[fs->b_field].v[fs->best_b];
 
 			pair_text(&p[n++], "a", 0, a->ptr, a->len);
 			pair_text(&p[n++], "b", 1, b->ptr, b->len);

@@ -40,6 +40,22 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.phone_similarity(text, text, text) IS
 '1 for the same number in any format; high for one mistyped or transposed digit';
 
+CREATE FUNCTION @extschema@.name_part_similarity(a text, b text)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'name_part_similarity'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.name_part_similarity(text, text) IS
+'similarity of one part of a person''s name (a first, last or middle name): name_similarity, and a letter dropped or doubled in a short name is a typo (Sarah/Sara)';
+
+CREATE FUNCTION @extschema@.address_similarity(a text, b text)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'address_similarity'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.address_similarity(text, text) IS
+'similarity of two street addresses in [0,1]: words in any order with typos, across scripts; at most 0.6 when their house and street numbers disagree';
+
 CREATE FUNCTION @extschema@.email_similarity(a text, b text)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'email_similarity'

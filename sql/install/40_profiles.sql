@@ -68,11 +68,13 @@ RETURN CASE role
     WHEN 'middle_name' THEN '[{"level":"same","min":0.98,"m":0.70,"u":0.05},
                               {"level":"similar","min":0.85,"m":0.10,"u":0.05}]'
     WHEN 'company' THEN '[{"level":"same company","min":0.98,"m":0.70,"u":0.01,"tf":true},
-                          {"level":"similar company","min":0.85,"m":0.15,"u":0.01}]'
+                          {"level":"similar company","min":0.85,"m":0.15,"u":0.01},
+                          {"level":"somewhat similar","min":0.6,"m":0.07,"u":0.03}]'
     WHEN 'address' THEN '[{"level":"same address","min":0.95,"m":0.70,"u":0.001},
                           {"level":"similar address","min":0.8,"m":0.15,"u":0.005},
                           {"level":"somewhat similar","min":0.6,"m":0.07,"u":0.02}]'
-    WHEN 'city' THEN '[{"level":"same","min":0.95,"m":0.85,"u":0.05,"tf":true}]'
+    WHEN 'city' THEN '[{"level":"same","min":0.95,"m":0.85,"u":0.05,"tf":true},
+                       {"level":"similar","min":0.85,"m":0.05,"u":0.02}]'
     WHEN 'postcode' THEN '[{"level":"same","min":0.999,"m":0.85,"u":0.01,"tf":true},
                            {"level":"one character off","min":0.75,"m":0.08,"u":0.02}]'
     WHEN 'birth_date' THEN '[{"level":"same date","min":0.999,"m":0.85,"u":0.003},

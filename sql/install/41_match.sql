@@ -40,13 +40,13 @@ RETURNS float8
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE role
     WHEN 'person_name' THEN @extschema@.name_similarity(a, b)
-    WHEN 'first_name' THEN @extschema@.name_similarity(a, b)
-    WHEN 'last_name' THEN @extschema@.name_similarity(a, b)
-    WHEN 'middle_name' THEN @extschema@.name_similarity(a, b)
+    WHEN 'first_name' THEN @extschema@.name_part_similarity(a, b)
+    WHEN 'last_name' THEN @extschema@.name_part_similarity(a, b)
+    WHEN 'middle_name' THEN @extschema@.name_part_similarity(a, b)
     WHEN 'company' THEN @extschema@.company_similarity(a, b)
     WHEN 'phone' THEN @extschema@.phone_similarity(a, b, region)
     WHEN 'email' THEN @extschema@.email_similarity(a, b)
-    WHEN 'address' THEN coalesce(@extschema@.token_similarity(@extschema@.translit(a), @extschema@.translit(b)), 0)
+    WHEN 'address' THEN @extschema@.address_similarity(a, b)
     WHEN 'text' THEN coalesce(@extschema@.token_similarity(@extschema@.translit(a), @extschema@.translit(b)), 0)
     WHEN 'city' THEN coalesce(@extschema@.jaro_winkler(@extschema@.translit(a), @extschema@.translit(b)), 0)
     WHEN 'postcode' THEN coalesce(@extschema@.levenshtein_similarity(@extschema@.name_key(a), @extschema@.name_key(b)), 0)

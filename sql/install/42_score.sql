@@ -1,6 +1,8 @@
 -- Record scoring in C: the same scores, levels and explanations as the PL/pgSQL
 -- crmdedup.match_rows() of 0.1.0 (kept as the reference in sql/score.sql), at about
--- 10-15 us per pair (src/score_fn.c, src/core/record_score.c).
+-- 10-15 us per pair (src/score_fn.c, src/core/record_score.c); since 0.2.0 first and
+-- last names typed in each other's columns are also compared crosswise (the reference
+-- wraps the 0.1.0 code with that rule).  Values compare with value_similarity().
 --
 -- Values are read from a and b by field name with the rules of crmdedup.field_values().
 -- A field whose values live in a child table ("from" in the profile) is read from a and

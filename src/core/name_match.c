@@ -695,7 +695,7 @@ swapped_pair(const char *a, const char *b, size_t al, size_t bl)
 }
 
 static CdMatchStatus
-pair_score(const Word *x, const Word *y, bool person, const CdAllocator *al,
+pair_score(const Word *x, const Word *y, bool person, bool short_typos, const CdAllocator *al,
 		   double *score, PairKind *kind)
 {
 	bool		both_known_apart;
@@ -746,8 +746,14 @@ pair_score(const Word *x, const Word *y, bool person, const CdAllocator *al,
 		/*
 		 * In words of up to 5 letters one changed letter is more often another name
 		 * (Mary/Mark, Jane/June, Lena/Lana) than a typo: there only a swap counts.
+		 * Comparing one part of a name (short_typos: cd_name_part_similarity), a letter
+		 * dropped or doubled counts too (Sarah/Sara, Hnry/Henry) unless the nickname
+		 * data knows both words as names of their own (Eric/Erica).  Not in
+		 * cd_name_similarity: name_grams.c bounds it with the rule as it stands.
 		 */
-		if (maxl - minl <= (size_t) lim && (maxl > 5 || swapped_pair(x->fold, y->fold, xl, yl)))
+		if (maxl - minl <= (size_t) lim &&
+			(maxl > 5 || swapped_pair(x->fold, y->fold, xl, yl) ||
+			 (short_typos && maxl == minl + 1 && !both_known_apart)))
 		{
 			int			d = 0;
 			double		jw = 0;
@@ -918,7 +924,7 @@ assign_greedy(int nr, int nc, const double s[MAXN][MAXN], int *row_to_col)
 }
 
 static CdMatchStatus
-score_sides(Side *a, Side *b, bool person, const CdAllocator *al, double *out)
+score_sides(Side *a, Side *b, bool person, bool short_typos, const CdAllocator *al, double *out)
 {
 	Side	   *rows = a->n >= b->n ? a : b;
 	Side	   *cols = a->n >= b->n ? b : a;
@@ -945,7 +951,7 @@ score_sides(Side *a, Side *b, bool person, const CdAllocator *al, double *out)
 	for (r = 0; r < rows->n; r++)
 		for (c = 0; c < cols->n; c++)
 		{
-			CdMatchStatus st = pair_score(&rows->w[r], &cols->w[c], person, al,
+			CdMatchStatus st = pair_score(&rows->w[r], &cols->w[c], person, short_typos, al,
 										  &s[r][c], &kind[r][c]);
 
 			if (st != CD_MATCH_OK)
@@ -1026,7 +1032,7 @@ mark_patronymics(Side *side)
 
 /* compare two transliterated texts; ra, rb: the readings their words may have */
 static CdMatchStatus
-compare_translit(const CdBuf *ta, const CdBuf *tb, bool person, unsigned ra, unsigned rb,
+compare_translit(const CdBuf *ta, const CdBuf *tb, bool person, bool short_typos, unsigned ra, unsigned rb,
 				 const CdAllocator *al, double *out)
 {
 	Side		sa,
@@ -1051,12 +1057,12 @@ compare_translit(const CdBuf *ta, const CdBuf *tb, bool person, unsigned ra, uns
 		mark_patronymics(&sa);
 		mark_patronymics(&sb);
 	}
-	return score_sides(&sa, &sb, person, al, out);
+	return score_sides(&sa, &sb, person, short_typos, al, out);
 }
 
-CdMatchStatus
-cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
-				   const CdAllocator *al, double *out)
+static CdMatchStatus
+person_similarity(const char *a, size_t alen, const char *b, size_t blen, bool short_typos,
+				  const CdAllocator *al, double *out)
 {
 	CdMatchStatus st;
 	CdBuf		ta,
@@ -1075,8 +1081,8 @@ cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
 	if (ts == CD_TEXT_OK)
 		ts = cd_translit(b, blen, &tb);
 	if (ts == CD_TEXT_OK)
-		st = compare_translit(&ta, &tb, true, text_readings(a, alen), text_readings(b, blen),
-							  al, out);
+		st = compare_translit(&ta, &tb, true, short_typos, text_readings(a, alen),
+							  text_readings(b, blen), al, out);
 	else
 		st = text_status(ts);
 	cd_buf_free(&ta);
@@ -1084,6 +1090,20 @@ cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
 	if (st != CD_MATCH_OK)
 		*out = 0;
 	return st;
+}
+
+CdMatchStatus
+cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
+				   const CdAllocator *al, double *out)
+{
+	return person_similarity(a, alen, b, blen, false, al, out);
+}
+
+CdMatchStatus
+cd_name_part_similarity(const char *a, size_t alen, const char *b, size_t blen,
+						const CdAllocator *al, double *out)
+{
+	return person_similarity(a, alen, b, blen, true, al, out);
 }
 
 /* company key, then transliterated */
@@ -1123,7 +1143,7 @@ cd_company_similarity(const char *a, size_t alen, const char *b, size_t blen,
 		ts = company_translit(b, blen, &tmp, &tb);
 	}
 	if (ts == CD_TEXT_OK)
-		st = compare_translit(&ta, &tb, false, 0, 0, al, out);
+		st = compare_translit(&ta, &tb, false, false, 0, 0, al, out);
 	else
 		st = text_status(ts);
 	cd_buf_free(&tmp);

@@ -86,6 +86,15 @@
 
 extern CdMatchStatus cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
 										const CdAllocator *al, double *out);
+
+/*
+ * One part of a person's name (a first, last or middle name field): cd_name_similarity,
+ * and in words of up to 5 letters a letter dropped or doubled is a typo too (Sarah/Sara
+ * 0.95, Hnry/Henry), unless the nickname data knows both words as names of their own.
+ * Kept apart from cd_name_similarity, whose pairs the name_ops index bounds.
+ */
+extern CdMatchStatus cd_name_part_similarity(const char *a, size_t alen, const char *b,
+											 size_t blen, const CdAllocator *al, double *out);
 extern CdMatchStatus cd_company_similarity(const char *a, size_t alen, const char *b, size_t blen,
 										   const CdAllocator *al, double *out);
 

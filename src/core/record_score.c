@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "address_match.h"
 #include "field_match.h"
 #include "name_key.h"
 #include "name_match.h"
@@ -381,6 +382,14 @@ compare_keys(CdRole role, const char *a, size_t alen, const char *b, size_t blen
 			st = from_sim_status(cd_token_similarity(a, alen, b, blen, al, out));
 			if (st != CD_SCORE_OK)
 				*err_func = "token_similarity";
+			/* crmdedup.address_similarity: the numbers must agree too */
+			else if (role == CD_ROLE_ADDRESS)
+			{
+				double		cap = cd_address_number_cap(a, alen, b, blen);
+
+				if (*out > cap)
+					*out = cap;
+			}
 			break;
 		case CD_ROLE_CITY:
 			st = from_sim_status(cd_jaro_winkler(a, alen, b, blen, al, out));
@@ -425,11 +434,14 @@ compare_raw(CdRole role, const char *a, size_t alen, const char *b, size_t blen,
 	switch (role)
 	{
 		case CD_ROLE_PERSON_NAME:
+			ms = cd_name_similarity(a, alen, b, blen, al, out);
+			*err_func = "name_similarity";
+			break;
 		case CD_ROLE_FIRST_NAME:
 		case CD_ROLE_LAST_NAME:
 		case CD_ROLE_MIDDLE_NAME:
-			ms = cd_name_similarity(a, alen, b, blen, al, out);
-			*err_func = "name_similarity";
+			ms = cd_name_part_similarity(a, alen, b, blen, al, out);
+			*err_func = "name_part_similarity";
 			break;
 		case CD_ROLE_COMPANY:
 			ms = cd_company_similarity(a, alen, b, blen, al, out);
@@ -710,6 +722,7 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 	double		sum_u = 0;
 
 	fs->tf_used = false;
+	fs->b_field = fi;
 	if (va->n <= 0 || vb->n <= 0)
 	{
 		fs->level = CD_LEVEL_MISSING;
@@ -814,6 +827,70 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 	return CD_SCORE_OK;
 }
 
+/* best similarity of a field, 0 when a side is missing */
+static double
+field_sim(const CdFieldScore *fs)
+{
+	return fs->level == CD_LEVEL_MISSING ? 0 : fs->similarity;
+}
+
+/*
+ * First and last names typed in each other's columns (a CRM form filled in the wrong
+ * order, an import that swapped columns, a name written family-name first): compare
+ * them crosswise too and keep the reading whose best similarities sum higher.  Only
+ * for a profile with exactly one first_name and one last_name field.
+ */
+static CdScoreStatus
+swapped_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
+			  CdTermFreqFn fn, void *ctx, SideKeys *ka, SideKeys *kb, CdBuf *scratch,
+			  const CdAllocator *al, CdRecordScore *out)
+{
+	int			ff = -1;
+	int			lf = -1;
+	int			nfirst = 0;
+	int			nlast = 0;
+	CdFieldScore cf;
+	CdFieldScore cl;
+	const char *err_func = NULL;
+	CdScoreStatus st;
+
+	for (int i = 0; i < p->nfields; i++)
+	{
+		if (p->fields[i].role == CD_ROLE_FIRST_NAME)
+		{
+			ff = i;
+			nfirst++;
+		}
+		else if (p->fields[i].role == CD_ROLE_LAST_NAME)
+		{
+			lf = i;
+			nlast++;
+		}
+	}
+	if (nfirst != 1 || nlast != 1)
+		return CD_SCORE_OK;
+	/* nothing to gain when neither a's names nor b's could change places */
+	if ((a[ff].n <= 0 && a[lf].n <= 0) || (b[ff].n <= 0 && b[lf].n <= 0))
+		return CD_SCORE_OK;
+	st = score_field(p, ff, &a[ff], &b[lf], fn, ctx, ka, kb, scratch, al, &cf, &err_func);
+	if (st == CD_SCORE_OK)
+		st = score_field(p, lf, &a[lf], &b[ff], fn, ctx, ka, kb, scratch, al, &cl, &err_func);
+	if (st != CD_SCORE_OK)
+	{
+		out->err_field = ff;
+		out->err_func = err_func;
+		return st;
+	}
+	if (field_sim(&cf) + field_sim(&cl) > field_sim(&out->fields[ff]) + field_sim(&out->fields[lf]))
+	{
+		cf.b_field = lf;
+		cl.b_field = ff;
+		out->fields[ff] = cf;
+		out->fields[lf] = cl;
+	}
+	return CD_SCORE_OK;
+}
+
 CdScoreStatus
 cd_record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 				CdTermFreqFn term_freq_fn, void *tf_ctx, const CdAllocator *al,
@@ -853,9 +930,12 @@ cd_record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 			out->err_func = err_func;
 			break;
 		}
+	}
+	if (st == CD_SCORE_OK)
+		st = swapped_names(p, a, b, term_freq_fn, tf_ctx, &ka, &kb, &scratch, al, out);
+	for (int i = 0; st == CD_SCORE_OK && i < p->nfields; i++)
 		if (out->fields[i].level != CD_LEVEL_MISSING)
 			total = total + out->fields[i].weight;
-	}
 	side_keys_free(&ka);
 	side_keys_free(&kb);
 	cd_buf_free(&scratch);

@@ -20,6 +20,12 @@
  *	  larger of the two sides, clamped to [1e-7, 0.5].  A person_name side without any
  *	  term is left out (SQL greatest() ignores NULL); when both are, u stays the level's;
  *	- the weight w = weight * log(m/u) / log(2).
+ * Names typed in each other's columns (0.2.0): when the profile has exactly one
+ * first_name and one last_name field, they are also compared crosswise (a's first
+ * name with b's last name under the first_name field's levels, a's last name with b's
+ * first name under the last_name field's), and the crosswise scores replace both
+ * straight ones when the sum of their best similarities is higher (a missing side
+ * counts 0); term frequencies are looked up in the statistics of the field scored.
  * total = log(prior / (1 - prior)) / log(2) + sum(w);  score = 1 / (1 + 2^(-total)) with
  * the exponent clamped to [-1000, 1000];  decision "same" when score >= same, "maybe"
  * when score >= maybe, else "distinct".
@@ -151,6 +157,10 @@ typedef struct CdFieldScore
 	double		similarity;		/* best similarity; 0 when missing */
 	int			best_a;			/* index of the best value of a; -1 when missing */
 	int			best_b;			/* index of the best value of b; -1 when missing */
+	int			b_field;		/* the field of b whose values were compared (best_b
+								 * indexes them): the field itself, or the other name
+								 * field when first and last names were typed in each
+								 * other's columns (see cd_record_score) */
 	double		m;				/* 0 when missing */
 	double		u;				/* after the term-frequency adjustment; 0 when missing */
 	bool		tf_used;		/* u came from term frequencies */
@@ -192,10 +202,11 @@ extern CdScoreStatus cd_record_score(const CdScoreProfile *p, const CdValues *a,
 /* ---- the building blocks, each equal to its SQL counterpart in 41_match.sql ---- */
 
 /*
- * crmdedup.value_similarity(role, a, b, region) (coalesced to 0): person, first, last
- * and middle names cd_name_similarity; company cd_company_similarity; phone
+ * crmdedup.value_similarity(role, a, b, region) (coalesced to 0): person names
+ * cd_name_similarity; first, last and middle names cd_name_part_similarity; company cd_company_similarity; phone
  * cd_phone_similarity(region); email cd_email_similarity; address and text
- * cd_token_similarity of the cd_translit of each; city cd_jaro_winkler of the
+ * cd_token_similarity of the cd_translit of each, for address capped by
+ * cd_address_number_cap (= cd_address_similarity); city cd_jaro_winkler of the
  * cd_translit of each; postcode and code cd_levenshtein_similarity of the cd_name_key
  * of each; external_id 1 when the cd_name_keys are equal (and not empty), else 0;
  * birth_date by cd_date_digits: 0 when a side does not parse, 1 when equal, 0.85 when

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "address_match.h"
 #include "field_match.h"
 #include "name_match.h"
 #include "phonetic.h"
@@ -73,7 +74,9 @@ typedef enum Fn
 	FN_NAME,
 	FN_COMPANY,
 	FN_PHONE,
-	FN_EMAIL
+	FN_EMAIL,
+	FN_ADDRESS,
+	FN_NAME_PART
 } Fn;
 
 static CdMatchStatus
@@ -88,13 +91,17 @@ run_fn(Fn fn, const char *a, size_t alen, const char *b, size_t blen, const char
 			return cd_company_similarity(a, alen, b, blen, al, out);
 		case FN_PHONE:
 			return cd_phone_similarity(a, alen, b, blen, region, out);
+		case FN_ADDRESS:
+			return cd_address_similarity(a, alen, b, blen, al, out);
+		case FN_NAME_PART:
+			return cd_name_part_similarity(a, alen, b, blen, al, out);
 		case FN_EMAIL:
 		default:
 			return cd_email_similarity(a, alen, b, blen, out);
 	}
 }
 
-static const char *const fn_names[] = {"name", "company", "phone", "email"};
+static const char *const fn_names[] = {"name", "company", "phone", "email", "address", "name_part"};
 
 /* f(a, b), checking OK, range and exact symmetry on the way */
 static double
@@ -223,6 +230,15 @@ static const SimCase sim_cases[] = {
 	LE(FN_NAME, "Ivanov", "Ivanova Ivanovna Maria", 0.7),
 	LE(FN_NAME, "Jane Smith", "June Smith", 0.6),
 	LE(FN_NAME, "Evan Smith", "Ivan Smith", 0.6),
+	/* one part of a name: a letter dropped or doubled in a short name is a typo (0.2.0) */
+	IN(FN_NAME_PART, "Sarah", "Sara", 0.9, 0.95),
+	IN(FN_NAME_PART, "Hnry", "Henry", 0.9, 0.95),
+	LE(FN_NAME_PART, "Sara", "Sera", 0.0),
+	LE(FN_NAME_PART, "Mary", "Mark", 0.0),
+	IN(FN_NAME_PART, "Eric", "Erica", 0.0, 0.9),
+	EQ(FN_NAME_PART, "Иван", "Ivan", 1.0),
+	/* not in name_similarity, whose pairs the name_ops index bounds */
+	LE(FN_NAME, "Sarah", "Sara", 0.0),
 	/* exact and near */
 	EQ(FN_NAME, "Иван Петров", "иван  ПЕТРОВ", 1.0),
 	EQ(FN_NAME, "Ivan Petrov", "Petrov, Ivan", 1.0),
@@ -266,6 +282,18 @@ static const SimCase sim_cases[] = {
 	PH("", "+79123456789", "RU", 0.0),
 	PH("+7 912 345-67-89", "+7 912 345-67-89", "RU", 1.0),
 	PH("+7 ９１２ ３４５ ６７ ８９", "+79123456789", "RU", 1.0),
+
+	/* addresses: words in any order with typos, but the numbers must agree (0.2.0) */
+	GE(FN_ADDRESS, "1200 W 12th St", "1200 w. 12th st", 0.99),
+	EQ(FN_ADDRESS, "1200 W 12th St", "1201 W 12th St", 0.6),
+	EQ(FN_ADDRESS, "1200 W 12th St", "1200 W 13th St", 0.6),
+	GE(FN_ADDRESS, "W 12th St", "1200 W 12th St", 0.9),
+	GE(FN_ADDRESS, "5 Main St Apt 3", "5 Main St Apt. 3", 0.99),
+	GE(FN_ADDRESS, "5 Main Street", "5 Main Street Apt 3", 0.8),
+	GE(FN_ADDRESS, "ул. Ленина, д. 5", "ulitsa Lenina 5", 0.9),
+	EQ(FN_ADDRESS, "ул. Ленина, д. 5", "ulitsa Lenina 7", 0.6),
+	EQ(FN_ADDRESS, "", "5 Main St", 0.0),
+	LE(FN_ADDRESS, "5 Main St", "17 Oak Avenue", 0.5),
 
 	/* emails */
 	EQ(FN_EMAIL, "Ivan.Petrov@gmail.com", "ivanpetrov@gmail.com", 1.0),

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "address_match.h"
 #include "field_match.h"
 #include "name_key.h"
 #include "name_match.h"
@@ -247,7 +248,8 @@ START_TEST(test_value_similarity_roles)
 	};
 	static const char *const texts[][2] = {
 		{"ул. Ленина, д. 5", "ulitsa Lenina 5"}, {"Москва", "Moskva"}, {"SW1A 2AA", "sw1a2aa"},
-		{"101000", "101001"}, {"...", "101"}, {"北京", "Beijing"},
+		{"101000", "101001"}, {"...", "101"}, {"北京", "Beijing"}, {"1200 W 12th St", "1201 w 12th st"},
+		{"12 Oak Ave Apt 3", "12 Oak Avenue"},
 	};
 	double		r;
 
@@ -258,6 +260,7 @@ START_TEST(test_value_similarity_roles)
 
 		ck_assert_int_eq(cd_name_similarity(a, strlen(a), b, strlen(b), A, &r), CD_MATCH_OK);
 		ck_assert(vs(CD_ROLE_PERSON_NAME, a, b) == r);
+		ck_assert_int_eq(cd_name_part_similarity(a, strlen(a), b, strlen(b), A, &r), CD_MATCH_OK);
 		ck_assert(vs(CD_ROLE_FIRST_NAME, a, b) == r);
 		ck_assert(vs(CD_ROLE_LAST_NAME, a, b) == r);
 		ck_assert(vs(CD_ROLE_MIDDLE_NAME, a, b) == r);
@@ -288,7 +291,14 @@ START_TEST(test_value_similarity_roles)
 		}
 		if (na.len && nb.len)
 			ck_assert_int_eq(cd_levenshtein_similarity(na.data, na.len, nb.data, nb.len, A, &lev), CD_SIM_OK);
-		ck_assert(vs(CD_ROLE_ADDRESS, a, b) == tok);
+		{
+			double		adr = -1;
+
+			ck_assert_int_eq(cd_address_similarity(a, strlen(a), b, strlen(b), A, &adr), CD_MATCH_OK);
+			ck_assert(vs(CD_ROLE_ADDRESS, a, b) == adr);
+			ck_assert(adr == (tok < cd_address_number_cap(ta.data, ta.len, tb.data, tb.len) ? tok
+							  : cd_address_number_cap(ta.data, ta.len, tb.data, tb.len)));
+		}
 		ck_assert(vs(CD_ROLE_TEXT, a, b) == tok);
 		ck_assert(vs(CD_ROLE_CITY, a, b) == jw);
 		ck_assert(vs(CD_ROLE_POSTCODE, a, b) == lev);
@@ -448,6 +458,73 @@ START_TEST(test_missing)
 	p.nfields = 0;
 	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_OK);
 	ck_assert(rs.total_weight == rs.prior_weight);
+}
+END_TEST
+
+static const CdScoreLevel FIRST_LEVELS[] = {
+	{"same", 0.98, 0.85, 0.02, false},
+	{"similar", 0.9, 0.10, 0.02, false},
+};
+
+static const CdScoreLevel LAST_LEVELS[] = {
+	{"same", 0.98, 0.85, 0.005, false},
+	{"similar", 0.9, 0.10, 0.005, false},
+};
+
+/* first and last names typed in each other's columns are compared crosswise (0.2.0) */
+START_TEST(test_swapped_names)
+{
+	static const struct
+	{
+		const char *af,
+				   *al,
+				   *bf,
+				   *bl;
+		bool		crossed;
+		const char *first_level;
+		const char *last_level;
+	}			cases[] = {
+		{"Freddie", "Bradley", "Bradley", "Freddie", true, "same", "same"},
+		{"Freddie", "Bradley", "Freddie", "Bradley", false, "same", "same"},
+		{"Henry", NULL, NULL, "Henry", true, "same", "missing"},
+		{"Simmons", "Henry", "Hnry", NULL, true, "missing", "similar"},
+		{"Evelyn", NULL, "May", "Evelyn", true, "same", "missing"},
+		{"Anna", "Smith", "John", "Smith", false, "different", "same"},
+		{"Thomas", "Thomas", "Thomas", "Thomas", false, "same", "same"},
+		{NULL, NULL, "Bradley", "Freddie", false, "missing", "missing"},
+	};
+	CdScoreField f[3] = {
+		{CD_ROLE_FIRST_NAME, 1.0, NULL, FIRST_LEVELS, 2},
+		{CD_ROLE_PHONE, 1.0, "RU", PHONE_LEVELS, 2},
+		{CD_ROLE_LAST_NAME, 1.0, NULL, LAST_LEVELS, 2},
+	};
+	CdScoreProfile p = one_field_profile(f);
+
+	p.nfields = 3;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		CdFieldScore fs[3];
+		CdRecordScore rs = {.fields = fs};
+		CdStr		af = {cases[i].af, cases[i].af ? strlen(cases[i].af) : 0};
+		CdStr		al = {cases[i].al, cases[i].al ? strlen(cases[i].al) : 0};
+		CdStr		bf = {cases[i].bf, cases[i].bf ? strlen(cases[i].bf) : 0};
+		CdStr		bl = {cases[i].bl, cases[i].bl ? strlen(cases[i].bl) : 0};
+		CdValues	a[3] = {{&af, cases[i].af ? 1 : 0}, {NULL, 0}, {&al, cases[i].al ? 1 : 0}};
+		CdValues	b[3] = {{&bf, cases[i].bf ? 1 : 0}, {NULL, 0}, {&bl, cases[i].bl ? 1 : 0}};
+		double		sum = 0;
+
+		ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_OK);
+		ck_assert_msg(strcmp(fs[0].level_name, cases[i].first_level) == 0 &&
+					  strcmp(fs[2].level_name, cases[i].last_level) == 0,
+					  "case %zu: levels %s/%s", i, fs[0].level_name, fs[2].level_name);
+		ck_assert_int_eq(fs[0].b_field, cases[i].crossed ? 2 : 0);
+		ck_assert_int_eq(fs[2].b_field, cases[i].crossed ? 0 : 2);
+		ck_assert_int_eq(fs[1].b_field, 1);
+		for (int k = 0; k < 3; k++)
+			if (fs[k].level != CD_LEVEL_MISSING)
+				sum += fs[k].weight;
+		ck_assert(fabs(rs.total_weight - (rs.prior_weight + sum)) < 1e-12);
+	}
 }
 END_TEST
 
@@ -1065,6 +1142,7 @@ record_score_suite(void)
 	tcase_add_test(tc, test_value_similarity_errors);
 	tcase_add_test(tc, test_score_phone_levels);
 	tcase_add_test(tc, test_missing);
+	tcase_add_test(tc, test_swapped_names);
 	tcase_add_test(tc, test_best_pair);
 	tcase_add_test(tc, test_unnamed_levels);
 	tcase_add_test(tc, test_tf_person);

@@ -1,0 +1,117 @@
+-- Matching quality rules of 0.2.0 (issue 3), table-driven: short names one letter apart,
+-- first and last names in each other's columns, house and street numbers in addresses, and
+-- m, u and the prior estimated from the table by crmdedup.estimate().
+SET extra_float_digits = 0;
+
+-- one part of a name (first, last, middle name fields): a letter dropped or doubled in a short
+-- name is a typo, a changed one is another name; name_similarity (whole names, and the name_ops
+-- index) keeps the stricter rule
+SELECT a, b, round(crmdedup.name_part_similarity(a, b)::numeric, 3) AS part_sim,
+       round(crmdedup.name_similarity(a, b)::numeric, 3) AS name_sim
+  FROM (VALUES ('Sarah', 'Sara'), ('sara', 'SARAH'), ('Sarah Smith', 'Sara Smith'), ('Hnry', 'Henry'),
+               ('Mary', 'Mark'), ('Jane', 'June'), ('Sara', 'Sera'), ('Eric', 'Erica'),
+               ('Jon', 'Jo'), ('Matthew', 'Mathew')) v(a, b);
+
+-- addresses: the words with typos in any order, but house and street numbers must agree
+SELECT a, b, round(crmdedup.address_similarity(a, b)::numeric, 3) AS sim,
+       round(crmdedup.token_similarity(crmdedup.translit(a), crmdedup.translit(b))::numeric, 3) AS words_only
+  FROM (VALUES ('1200 W 12th St', '1200 w. 12th st'), ('1200 W 12th St', '1201 W 12th St'),
+               ('1200 W 12th St', '1200 W 13th St'), ('W 12th St', '1200 W 12th St'),
+               ('5 Main St Apt 3', '5 Main Street'), ('5 Main St Apt 3', '5 Main St Apt 4'),
+               ('ул. Ленина, д. 5', 'ulitsa Lenina 5'), ('ул. Ленина, д. 5', 'ulitsa Lenina 7'),
+               ('Main Street', 'Main St'), ('', '5 Main St')) v(a, b);
+SELECT crmdedup.address_similarity('1 Main St', NULL) IS NULL AS strict;
+SELECT crmdedup.value_similarity('address', '1200 W 12th St', '1201 W 12th St', 'US') AS value_similarity;
+
+-- first and last names typed in each other's columns
+CREATE TABLE q_people (id int PRIMARY KEY, first_name text, last_name text, dob text, city text, email text);
+SELECT crmdedup.create_profile('q_people', 'q_people', '{"fields": {"first_name": "first_name",
+    "last_name": "last_name", "dob": "birth_date", "city": "city", "email": "email"}}');
+SELECT x.note, s.decision,
+       (SELECT string_agg(format('%s:%s(%s/%s)', f->>'field', f->>'level', f->>'a', f->>'b'), ' ' ORDER BY f->>'field')
+          FROM jsonb_array_elements(s.explanation->'fields') f WHERE f->>'role' IN ('first_name', 'last_name')) AS names
+  FROM (VALUES
+    ('swapped', '{"first_name": "Freddie", "last_name": "Bradley", "dob": "2020-05-20"}'::jsonb,
+                '{"first_name": "Bradley", "last_name": "Freddie", "dob": "2020-05-20"}'::jsonb),
+    ('straight', '{"first_name": "Freddie", "last_name": "Bradley", "dob": "2020-05-20"}',
+                 '{"first_name": "Freddie", "last_name": "Bradley", "dob": "2020-05-20"}'),
+    ('one side, other column', '{"first_name": "Henry", "dob": "1990-01-02"}',
+                               '{"last_name": "Henry", "dob": "1990-01-02"}'),
+    ('swapped with a typo', '{"first_name": "Simmons", "last_name": "Henry", "dob": "2019-01-31"}',
+                            '{"first_name": "Hnry", "dob": "2019-01-31"}'),
+    ('same surname, other first name', '{"first_name": "Anna", "last_name": "Smith", "dob": "1980-01-01"}',
+                                       '{"first_name": "John", "last_name": "Smith", "dob": "1980-01-01"}')) x(note, a, b),
+       LATERAL crmdedup.match_rows('q_people', x.a, x.b) s;
+
+-- estimate(): a small table of people, a few typed twice with typos, swapped names, other dates
+INSERT INTO q_people
+SELECT i, (ARRAY['Anna', 'John', 'Maria', 'Peter', 'Olga', 'Ivan', 'Sarah', 'Paul', 'Lena', 'Mark'])[1 + i % 10],
+       (ARRAY['Smith', 'Petrov', 'Brown', 'Kuznetsov', 'Taylor', 'Ivanova', 'Wilson', 'Moore', 'Clark',
+              'Lewis', 'Walker', 'Hall', 'Young'])[1 + (i * 7) % 13],
+       format('19%s-%s-%s', 50 + i % 47, lpad((1 + i % 12)::text, 2, '0'), lpad((1 + (i * 3) % 28)::text, 2, '0')),
+       (ARRAY['London', 'Leeds', 'York', 'Bath'])[1 + i % 4],
+       CASE WHEN i % 3 = 0 THEN 'person' || i || '@example.com' END
+  FROM generate_series(1, 300) i;
+INSERT INTO q_people
+SELECT 1000 + id,
+       CASE WHEN id % 12 = 0 THEN last_name ELSE first_name || 'h' END,
+       CASE WHEN id % 12 = 0 THEN first_name ELSE last_name END,
+       CASE WHEN id % 5 = 0 THEN '1901-01-01' ELSE dob END,
+       city, email
+  FROM q_people WHERE id % 6 = 0;
+SELECT crmdedup.analyze('q_people');
+SELECT e->'rows' AS rows, e->'candidate_pairs' AS candidates, e->'random_pairs' AS random_pairs,
+       round((e->>'prior')::numeric, 6) AS prior, round((e->>'duplicate_share_of_candidates')::numeric, 4) AS dup_share,
+       (e->>'iterations')::int BETWEEN 2 AND 100 AS converged
+  FROM crmdedup.estimate('q_people') e;
+-- the compiled profile holds the estimates: m and u of every level, the prior, a summary
+SELECT f->>'field' AS field, l->>'level' AS level, round((l->>'m')::numeric, 3) AS m, round((l->>'u')::numeric, 4) AS u
+  FROM crmdedup.profiles p, jsonb_array_elements(p.compiled->'fields') f, jsonb_array_elements(f->'levels') l
+ WHERE p.name = 'q_people' ORDER BY 1, (l->>'min')::float8 DESC;
+SELECT round((compiled->>'prior')::numeric, 5) AS prior, compiled ? 'estimated' AS summarized
+  FROM crmdedup.profiles WHERE name = 'q_people';
+-- the same table gives the same estimate
+SELECT (SELECT compiled FROM crmdedup.profiles WHERE name = 'q_people') AS before \gset
+SELECT crmdedup.estimate('q_people') IS NOT NULL AS again;
+SELECT (compiled - 'estimated') = (:'before'::jsonb - 'estimated') AS same_estimate
+  FROM crmdedup.profiles WHERE name = 'q_people';
+-- duplicates found with the estimates: every twin, how many others
+SELECT count(*) FILTER (WHERE b.id = a.id + 1000) AS twins_same, count(*) FILTER (WHERE b.id <> a.id + 1000) AS others_same
+  FROM q_people a JOIN q_people b ON a.id < b.id,
+       LATERAL crmdedup.match_rows('q_people', to_jsonb(a), to_jsonb(b)) s
+ WHERE s.decision = 'same';
+SELECT count(*) AS twins FROM q_people WHERE id > 1000;
+-- a spec's own levels and prior are kept; with these three fields EM splits the candidates by
+-- name instead (last name agreeing would count against duplicates): the estimate is not used
+SELECT crmdedup.alter_profile('q_people', '{"prior": 0.01, "fields": {"first_name": "first_name",
+    "last_name": "last_name", "dob": "birth_date",
+    "city": {"role": "city", "levels": [{"level": "same", "min": 0.95, "m": 0.9, "u": 0.1}]}}}');
+SELECT e->'rejected' AS rejected FROM crmdedup.estimate('q_people') e;
+SELECT (compiled->>'prior')::float8 AS prior,
+       (SELECT f->'levels' FROM jsonb_array_elements(compiled->'fields') f WHERE f->>'field' = 'city') AS city_levels
+  FROM crmdedup.profiles WHERE name = 'q_people';
+-- alter_profile starts from the defaults again
+SELECT crmdedup.alter_profile('q_people', '{"fields": {"first_name": "first_name", "last_name": "last_name"}}');
+SELECT compiled ? 'estimated' AS estimated, (compiled->>'prior')::float8 AS prior FROM crmdedup.profiles WHERE name = 'q_people';
+
+-- errors
+\set VERBOSITY terse
+SELECT crmdedup.estimate('no_such_profile');
+SELECT crmdedup.estimate('q_people', block_cap => 1);
+SELECT crmdedup.estimate('q_people', sample_pairs => 10);
+SELECT crmdedup.estimate('q_people', max_iterations => 0);
+CREATE TABLE q_tiny (id int PRIMARY KEY, name text);
+INSERT INTO q_tiny VALUES (1, 'Anna'), (2, 'Boris');
+SELECT crmdedup.create_profile('q_tiny', 'q_tiny', '{"fields": {"name": "person_name"}}');
+SELECT crmdedup.estimate('q_tiny');
+INSERT INTO q_tiny VALUES (3, 'Clara');
+SELECT crmdedup.estimate('q_tiny');
+-- only the table's owner may estimate its profile
+CREATE ROLE q_quality_other;
+SET ROLE q_quality_other;
+SELECT crmdedup.estimate('q_people');
+RESET ROLE;
+DROP ROLE q_quality_other;
+\set VERBOSITY default
+SELECT crmdedup.drop_profile('q_people'), crmdedup.drop_profile('q_tiny');
+DROP TABLE q_people, q_tiny;
