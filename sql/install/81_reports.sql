@@ -1,7 +1,10 @@
 -- Reports: candidate pairs through blocking keys, clusters that do not chain, a summary,
 -- and auto_merge of the clusters above a high score.
 
--- The rows of a profile's table as (id text, r jsonb), child-table fields filled in.
+-- The rows of a profile's table as (id text, r jsonb), child-table fields filled in.  Each
+-- child table is aggregated once and joined (a hash join) rather than looked up per row by a
+-- correlated subquery: PostgreSQL 15 does not run correlated subqueries in parallel workers,
+-- and a million index lookups per child table cost more than one pass over it.
 CREATE FUNCTION @extschema@.report_rows_sql(profile text)
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -11,17 +14,21 @@ DECLARE
     p record;
     f jsonb;
     extra text := '';
+    joins text := '';
+    i integer := 0;
 BEGIN
     SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
     END IF;
     FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields') WHERE value ? 'from' LOOP
-        extra := extra || format(' || jsonb_build_object(%L, (SELECT jsonb_agg(c.%I) FROM %s c WHERE c.%I = t.%I))',
-                                 f->>'field', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
-                                 p.compiled->>'id');
+        i := i + 1;
+        extra := extra || format(' || jsonb_build_object(%L, j%s.v)', f->>'field', i);
+        joins := joins || format(' LEFT JOIN (SELECT c.%I AS k, jsonb_agg(c.%I) AS v FROM %s c GROUP BY c.%I) j%s ON j%s.k = t.%I',
+                                 f->'from'->>'key', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
+                                 i, i, p.compiled->>'id');
     END LOOP;
-    RETURN format('SELECT t.%I::text AS id, to_jsonb(t)%s AS r FROM %s t', p.compiled->>'id', extra, p.table_oid);
+    RETURN format('SELECT t.%I::text AS id, to_jsonb(t)%s AS r FROM %s t%s', p.compiled->>'id', extra, p.table_oid, joins);
 END;
 $$;
 
@@ -64,12 +71,15 @@ END;
 COMMENT ON FUNCTION @extschema@.blocking_keys(jsonb, jsonb) IS
 'blocking keys of a row under a compiled profile: normalized phones, emails, company, ids, postcodes, name keys and sound keys';
 
--- The blocking keys of a whole relation of report rows (id, r, s) as one query: a UNION ALL
--- branch per profile field, with the same keys as blocking_keys().  One set-based query is
--- planned once and can run in parallel workers; calling the SQL function blocking_keys()
--- once per row cost about 1.1 ms a row (50,000 demo contacts: 55 s), almost all of it the
--- function's per-call planning and executor start-up.
-CREATE FUNCTION @extschema@.report_keys_sql(profile text, rows_rel text)
+-- The blocking keys of every row of a profile's table as one query giving (id, key): a UNION
+-- ALL branch per profile field that reads the table (or the field's child table) directly,
+-- with the same keys as blocking_keys().  Measured on 50,000 demo contacts: calling the SQL
+-- function blocking_keys() once per row cost about 1.1 ms a row (55 s), almost all of it
+-- per-call planning; reading the fields out of the row's jsonb with field_values() still cost
+-- about 30 µs per field and row (that function is not inlined: it uses its argument more than
+-- once).  Plain column reads leave the key functions in C as the main cost, and every branch
+-- is a scan PostgreSQL can split among parallel workers.
+CREATE FUNCTION @extschema@.report_keys_sql(profile text)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -79,49 +89,94 @@ DECLARE
     f jsonb;
     branches text[] := '{}';
     expr text;
-    vals text;
+    rel regclass;
+    col text;
+    idcol text;
+    typ oid;
+    cat "char";
+    src text;
+    jsonvals constant text :=
+        'jsonb_array_elements(CASE WHEN jsonb_typeof(%1$s) = ''array'' THEN %1$s ELSE jsonb_build_array(%1$s) END) e, '
+        'LATERAL (SELECT CASE jsonb_typeof(e) WHEN ''string'' THEN e #>> ''{}'' '
+        'WHEN ''object'' THEN coalesce(e->>''value'', e->>''phone'', e->>''email'', e->>''number'', e->>''address'') '
+        'WHEN ''null'' THEN NULL ELSE e #>> ''{}'' END AS v) x';
+    present constant text := 'x.v IS NOT NULL AND btrim(x.v) <> ''''';
 BEGIN
     SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
     END IF;
     FOR f IN SELECT value FROM jsonb_array_elements(p.compiled->'fields') LOOP
-        vals := format('unnest(@extschema@.field_values(t.r->%L)) v', f->>'field');
+        IF f ? 'from' THEN
+            rel := (f->'from'->>'table')::regclass;
+            col := f->'from'->>'column';
+            idcol := f->'from'->>'key';
+        ELSE
+            rel := p.table_oid;
+            col := f->>'field';
+            idcol := p.compiled->>'id';
+        END IF;
+        typ := NULL;
+        SELECT a.atttypid, t.typcategory INTO typ, cat
+          FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+         WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+        -- the values x.v of the field, as field_values() reads them from the row's jsonb
+        src := CASE
+            WHEN typ IS NULL THEN   -- not a column of its own: read it from the row as jsonb
+                format('%s c, ', rel) || format(jsonvals, format('(to_jsonb(c)->%L)', col))
+            WHEN typ IN ('json'::regtype, 'jsonb'::regtype) THEN
+                format('%s c, ', rel) || format(jsonvals, format('c.%I::jsonb', col))
+            WHEN cat = 'A' THEN
+                format('%s c, LATERAL (SELECT to_jsonb(u) #>> ''{}'' AS v FROM unnest(c.%I) u) x', rel, col)
+            WHEN cat = 'S' THEN
+                format('%s c, LATERAL (SELECT c.%I::text AS v) x', rel, col)
+            ELSE   -- dates, numbers: written as to_jsonb() writes them (ISO dates, whatever DateStyle)
+                format('%s c, LATERAL (SELECT to_jsonb(c.%I) #>> ''{}'' AS v) x', rel, col)
+            END;
         expr := CASE f->>'role'
-                    WHEN 'phone' THEN format('''p:'' || @extschema@.phone_e164(v, %L)', f->>'region')
-                    WHEN 'email' THEN '''e:'' || @extschema@.email_key(v)'
-                    WHEN 'company' THEN '''c:'' || @extschema@.company_key(v)'
-                    WHEN 'external_id' THEN format('%L || @extschema@.name_key(v)', 'x:' || (f->>'field') || ':')
-                    WHEN 'postcode' THEN format('%L || @extschema@.name_key(v)', 'z:' || (f->>'field') || ':')
-                    WHEN 'birth_date' THEN format('%L || @extschema@.date_digits(v)', 'd:' || (f->>'field') || ':')
-                    WHEN 'address' THEN '''a:'' || @extschema@.name_key(@extschema@.translit(v))'
+                    WHEN 'phone' THEN format('''p:'' || @extschema@.phone_e164(x.v, %L)', f->>'region')
+                    WHEN 'email' THEN '''e:'' || @extschema@.email_key(x.v)'
+                    WHEN 'company' THEN '''c:'' || @extschema@.company_key(x.v)'
+                    WHEN 'external_id' THEN format('%L || @extschema@.name_key(x.v)', 'x:' || (f->>'field') || ':')
+                    WHEN 'postcode' THEN format('%L || @extschema@.name_key(x.v)', 'z:' || (f->>'field') || ':')
+                    WHEN 'birth_date' THEN format('%L || @extschema@.date_digits(x.v)', 'd:' || (f->>'field') || ':')
+                    WHEN 'address' THEN '''a:'' || @extschema@.name_key(@extschema@.translit(x.v))'
                 END;
+        -- a date column needs no parsing: date_digits() of its ISO text is its YYYYMMDD, and
+        -- date_digits() (regular expressions in SQL) cost about 250 µs a call
+        IF f->>'role' = 'birth_date' AND typ = 'date'::regtype THEN
+            src := format('%s c, LATERAL (SELECT to_char(c.%I, ''YYYYMMDD'') AS v) x', rel, col);
+            expr := format('%L || x.v', 'd:' || (f->>'field') || ':');
+        END IF;
         IF expr IS NOT NULL THEN
-            branches := branches || format('SELECT t.id, t.s, %s AS key FROM %s t, %s', expr, rows_rel, vals);
+            branches := branches || format('SELECT c.%I::text AS id, %s AS key FROM %s WHERE %s', idcol, expr, src, present);
         END IF;
         -- names: the whole name in any word order and its sound
         IF f->>'role' = 'person_name' THEN
             branches := branches || format(
-                'SELECT t.id, t.s, k.key FROM %s t, %s, @extschema@.person_key(v) pk, '
-                'unnest(ARRAY[''n:'' || pk, ''h:'' || @extschema@.phonetic(pk)]) k(key)', rows_rel, vals);
+                'SELECT c.%I::text, k.key FROM %s, @extschema@.person_key(x.v) pk, '
+                'unnest(ARRAY[''n:'' || pk, ''h:'' || @extschema@.phonetic(pk)]) k(key) WHERE %s', idcol, src, present);
         END IF;
         -- the sound of each longer word
         IF f->>'role' IN ('person_name', 'last_name', 'first_name', 'company') THEN
             branches := branches || format(
-                'SELECT t.id, t.s, %L || @extschema@.phonetic(w) FROM %s t, %s, '
-                'unnest(string_to_array(@extschema@.translit(v), '' '')) w WHERE length(w) >= 4',
-                'w:' || (f->>'role') || ':', rows_rel, vals);
+                'SELECT c.%I::text, %L || @extschema@.phonetic(w) FROM %s, '
+                'unnest(string_to_array(@extschema@.translit(x.v), '' '')) w WHERE %s AND length(w) >= 4',
+                idcol, 'w:' || (f->>'role') || ':', src, present);
         END IF;
     END LOOP;
     IF cardinality(branches) = 0 THEN
-        RETURN 'SELECT NULL::text AS id, NULL::text AS s, NULL::text AS key WHERE false';
+        RETURN 'SELECT NULL::text AS id, NULL::text AS key WHERE false';
     END IF;
-    RETURN 'SELECT DISTINCT id, s, key FROM (' || array_to_string(branches, ' UNION ALL ') || ') k WHERE key IS NOT NULL';
+    -- no DISTINCT and no key IS NOT NULL here: a filter on the union would be pushed into every
+    -- branch and compute each key twice, and a repeated (id, key) (the same phone twice) costs
+    -- the pair step nothing, while removing repeats here cost a sort or hash of every key
+    RETURN array_to_string(branches, ' UNION ALL ');
 END;
 $$;
 
-COMMENT ON FUNCTION @extschema@.report_keys_sql(text, text) IS
-'internal: a query giving (id, s, key) for every blocking key of every row of rows_rel (id, r, s), the keys of blocking_keys()';
+COMMENT ON FUNCTION @extschema@.report_keys_sql(text) IS
+'internal: a query giving (id, key) for every blocking key of every row of a profile''s table (the keys of blocking_keys(); NULL keys and repeats not removed)';
 
 -- The expression giving a row's sort key for sorted-neighbourhood blocking: its first name
 -- key (word order ignored), else its company key, else nothing (then id order).
@@ -131,10 +186,10 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT coalesce(
-        (SELECT format('@extschema@.person_key((@extschema@.field_values(%s.r->%L))[1])', rel, f->>'field')
+        (SELECT format('@extschema@.person_key(coalesce(%1$s.r->%2$L->>0, %1$s.r->>%2$L))', rel, f->>'field')
            FROM @extschema@.profiles pr, jsonb_array_elements(pr.compiled->'fields') f
           WHERE pr.name = profile AND f->>'role' = 'person_name' LIMIT 1),
-        (SELECT format('@extschema@.company_key((@extschema@.field_values(%s.r->%L))[1])', rel, f->>'field')
+        (SELECT format('@extschema@.company_key(coalesce(%1$s.r->%2$L->>0, %1$s.r->>%2$L))', rel, f->>'field')
            FROM @extschema@.profiles pr, jsonb_array_elements(pr.compiled->'fields') f
           WHERE pr.name = profile AND f->>'role' = 'company' LIMIT 1),
         'NULL::text');
@@ -197,13 +252,13 @@ BEGIN
     DROP TABLE IF EXISTS pg_temp.cd_report_rows, pg_temp.cd_report_keys, pg_temp.cd_report_pairs;
 
     -- rows with their sort key
-    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT q.id, q.r, %s AS s FROM (%s) q',
+    -- OFFSET 0 keeps the subquery whole, so r is built once per row and not again for s
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT q.id, q.r, %s AS s FROM (%s OFFSET 0) q',
                    kind, ws, pre || 'rows', @extschema@.report_sort_sql(profile, 'q'),
                    @extschema@.report_rows_sql(profile));
     EXECUTE format('ANALYZE %s.%I', ws, pre || 'rows');
     -- every (row, key) once
-    EXECUTE format('CREATE %s TABLE %s.%I AS %s', kind, ws, pre || 'keys',
-                   @extschema@.report_keys_sql(profile, format('%s.%I', ws, pre || 'rows')));
+    EXECUTE format('CREATE %s TABLE %s.%I AS %s', kind, ws, pre || 'keys', @extschema@.report_keys_sql(profile));
     GET DIAGNOSTICS nkeys = ROW_COUNT;
     EXECUTE format('ANALYZE %s.%I', ws, pre || 'keys');
     EXECUTE format('SELECT count(*) FROM %s.%I', ws, pre || 'rows') INTO nrows;
@@ -216,7 +271,8 @@ BEGIN
          SELECT row_number() OVER () AS n, a, b FROM (
            SELECT DISTINCT a, b FROM (
              SELECT x.id AS a, y.id AS b
-               FROM (SELECT key FROM %2$s.%4$I GROUP BY key HAVING count(*) BETWEEN 2 AND %5$s) bl
+               FROM (SELECT key FROM %2$s.%4$I WHERE key IS NOT NULL GROUP BY key
+                      HAVING count(*) BETWEEN 2 AND %5$s) bl
                JOIN %2$s.%4$I x ON x.key = bl.key
                JOIN %2$s.%4$I y ON y.key = bl.key AND x.id < y.id
               WHERE bl.key NOT LIKE ''w:%%''
@@ -225,12 +281,13 @@ BEGIN
                FROM (SELECT k.id, k.key LIKE ''w:%%'' AS word,
                             lead(k.id, 1) OVER w AS n1, lead(k.id, 2) OVER w AS n2
                        FROM %2$s.%4$I k
-                       JOIN (SELECT key FROM %2$s.%4$I GROUP BY key
+                       JOIN (SELECT key FROM %2$s.%4$I WHERE key IS NOT NULL GROUP BY key
                               HAVING count(*) > %5$s OR (count(*) > 1 AND key LIKE ''w:%%'')) bl ON bl.key = k.key
-                     WINDOW w AS (PARTITION BY k.key ORDER BY k.s, k.id)) q,
+                       JOIN %2$s.%6$I r ON r.id = k.id
+                     WINDOW w AS (PARTITION BY k.key ORDER BY r.s, k.id)) q,
                     unnest(CASE WHEN word THEN ARRAY[n1] ELSE ARRAY[n1, n2] END) nb
               WHERE nb IS NOT NULL AND nb <> id) u) d',
-        kind, ws, pre || 'pairs', pre || 'keys', block_cap);
+        kind, ws, pre || 'pairs', pre || 'keys', block_cap, pre || 'rows');
     GET DIAGNOSTICS npairs = ROW_COUNT;
     EXECUTE format('DROP TABLE %s.%I', ws, pre || 'keys');
     EXECUTE format('CREATE INDEX ON %s.%I (n)', ws, pre || 'pairs');
