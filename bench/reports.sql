@@ -17,6 +17,8 @@ SELECT name, setting FROM pg_settings
 SELECT pg_backend_pid() AS pid \gset
 \setenv BENCH_PID :pid
 SELECT temp_files AS tf0, temp_bytes AS tb0 FROM pg_stat_database WHERE datname = current_database() \gset
+\echo 'load before (the machine is shared):'
+\! cat /proc/loadavg
 SELECT clock_timestamp() AS t0 \gset
 CREATE TABLE bench_clusters AS SELECT * FROM crmdedup.clusters('demo_contacts');
 SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 1) AS parallel_seconds \gset
@@ -24,8 +26,8 @@ SELECT pg_stat_force_next_flush();
 SELECT :parallel_seconds AS "clusters() wall s, parallel",
        temp_files - :tf0 AS "temp files", pg_size_pretty(temp_bytes - :tb0) AS "temp bytes"
   FROM pg_stat_database WHERE datname = current_database();
-\echo 'leader backend memory (VmHWM includes the shared buffers it touched; VmRSS now):'
-\! grep -E 'VmHWM|VmRSS' /proc/$BENCH_PID/status
+\echo 'load after; leader backend CPU seconds (parallel workers not included); its memory (VmHWM includes the shared buffers it touched):'
+\! cat /proc/loadavg; awk '{ printf "leader CPU: %.1f s\n", ($14 + $15) / 100 }' /proc/$BENCH_PID/stat; grep -E 'VmHWM|VmRSS' /proc/$BENCH_PID/status
 
 -- materialized results export with COPY
 \copy (SELECT cluster_id, id, score, is_survivor, suggested_survivor FROM bench_clusters ORDER BY cluster_id, id) TO '/tmp/bench_reports_clusters.csv' WITH (FORMAT csv, HEADER)

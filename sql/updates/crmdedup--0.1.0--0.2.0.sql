@@ -234,7 +234,11 @@ DECLARE
     chunk integer := 0;
     chunks text[] := '{}';
     t0 timestamptz := clock_timestamp();
+    t1 timestamptz;
     app text := current_setting('application_name');
+    hj text := current_setting('enable_hashjoin');
+    mj text := current_setting('enable_mergejoin');
+    mps text := current_setting('min_parallel_table_scan_size');
     eta numeric;
     shared boolean := has_schema_privilege('@extschema@', 'CREATE');
     kind text;
@@ -261,6 +265,10 @@ BEGIN
                    kind, ws, pre || 'rows', @extschema@.report_sort_sql(profile, 'q'),
                    @extschema@.report_rows_sql(profile));
     EXECUTE format('ANALYZE %s.%I', ws, pre || 'rows');
+    -- the sort keys alone: the pair step joins them to millions of keys, and reading them out of
+    -- the wide rows table (every row's jsonb) costs far more than this copy
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT id, s FROM %s.%I', kind, ws, pre || 'sort', ws, pre || 'rows');
+    EXECUTE format('ANALYZE %s.%I', ws, pre || 'sort');
     -- every (row, key) once
     EXECUTE format('CREATE %s TABLE %s.%I AS %s', kind, ws, pre || 'keys', @extschema@.report_keys_sql(profile));
     GET DIAGNOSTICS nkeys = ROW_COUNT;
@@ -269,37 +277,51 @@ BEGIN
     RAISE NOTICE 'crmdedup: % rows, % blocking keys (% s)',
         nrows, nkeys, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
 
-    -- candidate pairs, each once (a < b)
+    -- blocks: every (key, row) of a key shared by two rows or more, with the block's size and the
+    -- row's next two neighbours in name order, from one sort of the keys (the earlier form,
+    -- grouping the keys once for small blocks and once for large ones, spilled twice as much)
+    EXECUTE format(
+        'CREATE %1$s TABLE %2$s.%3$I AS
+         SELECT key, id, c, n1, n2 FROM (
+           SELECT k.key, k.id, count(*) OVER (PARTITION BY k.key) AS c,
+                  lead(k.id, 1) OVER w AS n1, lead(k.id, 2) OVER w AS n2
+             FROM %2$s.%4$I k JOIN %2$s.%5$I r ON r.id = k.id
+            WHERE k.key IS NOT NULL
+           WINDOW w AS (PARTITION BY k.key ORDER BY r.s, k.id)) b
+         WHERE c > 1',
+        kind, ws, pre || 'blocks', pre || 'keys', pre || 'sort');
+    EXECUTE format('DROP TABLE %s.%I, %s.%I', ws, pre || 'keys', ws, pre || 'sort');
+    EXECUTE format('ANALYZE %s.%I', ws, pre || 'blocks');
+    -- candidate pairs, each once (a < b): all pairs of a small block, neighbours in a large one
+    -- and in every word-sound block
     EXECUTE format(
         'CREATE %1$s TABLE %2$s.%3$I AS
          SELECT row_number() OVER () AS n, a, b FROM (
            SELECT DISTINCT a, b FROM (
              SELECT x.id AS a, y.id AS b
-               FROM (SELECT key FROM %2$s.%4$I WHERE key IS NOT NULL GROUP BY key
-                      HAVING count(*) BETWEEN 2 AND %5$s) bl
-               JOIN %2$s.%4$I x ON x.key = bl.key
-               JOIN %2$s.%4$I y ON y.key = bl.key AND x.id < y.id
-              WHERE bl.key NOT LIKE ''w:%%''
+               FROM %2$s.%4$I x JOIN %2$s.%4$I y ON y.key = x.key AND x.id < y.id
+              WHERE x.c <= %5$s AND y.c <= %5$s AND x.key NOT LIKE ''w:%%'' AND y.key NOT LIKE ''w:%%''
              UNION ALL
              SELECT least(id, nb), greatest(id, nb)
-               FROM (SELECT k.id, k.key LIKE ''w:%%'' AS word,
-                            lead(k.id, 1) OVER w AS n1, lead(k.id, 2) OVER w AS n2
-                       FROM %2$s.%4$I k
-                       JOIN (SELECT key FROM %2$s.%4$I WHERE key IS NOT NULL GROUP BY key
-                              HAVING count(*) > %5$s OR (count(*) > 1 AND key LIKE ''w:%%'')) bl ON bl.key = k.key
-                       JOIN %2$s.%6$I r ON r.id = k.id
-                     WINDOW w AS (PARTITION BY k.key ORDER BY r.s, k.id)) q,
-                    unnest(CASE WHEN word THEN ARRAY[n1] ELSE ARRAY[n1, n2] END) nb
-              WHERE nb IS NOT NULL AND nb <> id) u) d',
-        kind, ws, pre || 'pairs', pre || 'keys', block_cap, pre || 'rows');
+               FROM %2$s.%4$I,
+                    unnest(CASE WHEN key LIKE ''w:%%'' THEN ARRAY[n1] ELSE ARRAY[n1, n2] END) nb
+              WHERE (c > %5$s OR key LIKE ''w:%%'') AND nb IS NOT NULL AND nb <> id) u) d',
+        kind, ws, pre || 'pairs', pre || 'blocks', block_cap);
     GET DIAGNOSTICS npairs = ROW_COUNT;
-    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'keys');
+    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'blocks');
     EXECUTE format('CREATE INDEX ON %s.%I (n)', ws, pre || 'pairs');
     EXECUTE format('CREATE UNIQUE INDEX ON %s.%I (id)', ws, pre || 'rows');
     EXECUTE format('ANALYZE %s.%I', ws, pre || 'pairs');
     RAISE NOTICE 'crmdedup: % candidate pairs (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
 
-    -- scores, batch pairs per statement (each statement may run in parallel workers)
+    -- scores, batch pairs per statement (each statement may run in parallel workers).  Each
+    -- pair's two rows are fetched through the rows' primary key: a hash join would hash every
+    -- row's jsonb again for every batch (and spill it to disk past work_mem) to use a fraction
+    t1 := clock_timestamp();
+    -- and the planner, which does not count score_rows' cost in the scan it would split, is told
+    -- that a pairs table of any size is worth parallel workers
+    PERFORM set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+            set_config('min_parallel_table_scan_size', '0', true);
     WHILE lo < npairs LOOP
         chunk := chunk + 1;
         EXECUTE format(
@@ -312,7 +334,7 @@ BEGIN
         chunks := chunks || format('SELECT a, b, score FROM %s.%I', ws, pre || 's' || chunk);
         lo := lo + batch;
         done := least(lo, npairs);
-        eta := CASE WHEN done > 0 THEN round((extract(epoch FROM clock_timestamp() - t0) / done * (npairs - done))::numeric, 0) END;
+        eta := CASE WHEN done > 0 THEN round((extract(epoch FROM clock_timestamp() - t1) / done * (npairs - done))::numeric, 0) END;
         RAISE NOTICE 'crmdedup: scored % of % candidate pairs (% %%), about % s left',
             done, npairs, round(100.0 * done / greatest(npairs, 1)), eta;
         PERFORM set_config('application_name',
@@ -320,6 +342,8 @@ BEGIN
                                        round(100.0 * done / greatest(npairs, 1)), npairs, eta), 63), true);
     END LOOP;
 
+    PERFORM set_config('enable_hashjoin', hj, true), set_config('enable_mergejoin', mj, true),
+            set_config('min_parallel_table_scan_size', mps, true);
     -- the results go to session temp tables for the steps that follow; the work tables go
     EXECUTE format('CREATE TEMP TABLE cd_report_rows AS SELECT id, r FROM %s.%I', ws, pre || 'rows');
     ALTER TABLE pg_temp.cd_report_rows ADD PRIMARY KEY (id);
