@@ -53,6 +53,10 @@ SELECT cluster_id, id, round(score::numeric, 3) AS score, is_survivor, suggested
 SELECT count(*) AS chain_members_in_one_cluster
   FROM crmdedup.clusters('r_contacts') WHERE id IN ('11', '12', '13')
  GROUP BY cluster_id ORDER BY 1 DESC LIMIT 1;
+-- components of the strong pairs come from a union-find in C: smallest node of each
+SELECT crmdedup.pair_components(7, '{5,2,6,3}', '{6,1,7,1}');
+SELECT crmdedup.pair_components(0, '{}', '{}');
+SELECT crmdedup.pair_components(2, '{1}', '{3}');
 -- survivor rules
 SELECT DISTINCT suggested_survivor FROM crmdedup.clusters('r_contacts', survivor => 'oldest') WHERE id = '1';
 SELECT DISTINCT suggested_survivor FROM crmdedup.clusters('r_contacts', survivor => 'newest') WHERE id = '1';

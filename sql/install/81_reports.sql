@@ -408,7 +408,6 @@ AS $$
 DECLARE
     p record;
     threshold float8;
-    changed bigint;
     refs text := '';
     fk record;
     t0 timestamptz := clock_timestamp();
@@ -430,27 +429,26 @@ BEGIN
     threshold := coalesce(min_score, (p.compiled->>'same')::float8);
     PERFORM @extschema@.report_candidates(profile, block_cap);
 
-    -- connected components over the strong pairs, by label propagation
-    DROP TABLE IF EXISTS pg_temp.cd_report_comp, pg_temp.cd_report_clusters;
+    -- connected components over the strong pairs: records numbered, one union-find in C
+    -- (label propagation in SQL took one pass over the pairs per step of the longest path)
+    DROP TABLE IF EXISTS pg_temp.cd_report_comp, pg_temp.cd_report_clusters, pg_temp.cd_report_nodes;
     RAISE NOTICE 'crmdedup: clustering (% s so far)', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    CREATE TEMP TABLE cd_report_nodes AS
+        SELECT x AS id, (row_number() OVER ())::integer AS k
+          FROM (SELECT DISTINCT x FROM pg_temp.cd_report_pairs, unnest(ARRAY[a, b]) x WHERE score >= threshold) d;
+    ALTER TABLE pg_temp.cd_report_nodes ADD PRIMARY KEY (id);
     CREATE TEMP TABLE cd_report_comp AS
-        SELECT DISTINCT x AS id, x AS label
-          FROM pg_temp.cd_report_pairs, unnest(ARRAY[a, b]) x WHERE score >= threshold;
-    ALTER TABLE pg_temp.cd_report_comp ADD PRIMARY KEY (id);
+        SELECT n.id, l.labels[n.k] AS label
+          FROM pg_temp.cd_report_nodes n,
+               (SELECT @extschema@.pair_components((SELECT count(*)::integer FROM pg_temp.cd_report_nodes),
+                                                   coalesce(array_agg(na.k), '{}'), coalesce(array_agg(nb.k), '{}')) AS labels
+                  FROM pg_temp.cd_report_pairs p
+                  JOIN pg_temp.cd_report_nodes na ON na.id = p.a
+                  JOIN pg_temp.cd_report_nodes nb ON nb.id = p.b
+                 WHERE p.score >= threshold) l;
     CREATE INDEX ON pg_temp.cd_report_pairs (a, b);
     ANALYZE pg_temp.cd_report_comp;
     ANALYZE pg_temp.cd_report_pairs;
-    LOOP
-        UPDATE pg_temp.cd_report_comp c SET label = m.label
-          FROM (SELECT e.x AS id, min(n.label) AS label
-                  FROM (SELECT a AS x, b AS y FROM pg_temp.cd_report_pairs WHERE score >= threshold
-                        UNION ALL SELECT b, a FROM pg_temp.cd_report_pairs WHERE score >= threshold) e
-                  JOIN pg_temp.cd_report_comp n ON n.id = e.y
-                 GROUP BY e.x) m
-         WHERE c.id = m.id AND m.label < c.label;
-        GET DIAGNOSTICS changed = ROW_COUNT;
-        EXIT WHEN changed = 0;
-    END LOOP;
 
     RAISE NOTICE 'crmdedup: % records in % components above %',
         (SELECT count(*) FROM pg_temp.cd_report_comp), (SELECT count(DISTINCT label) FROM pg_temp.cd_report_comp), threshold;
