@@ -410,6 +410,7 @@ DECLARE
     threshold float8;
     refs text := '';
     fk record;
+    labels integer[];
     t0 timestamptz := clock_timestamp();
 BEGIN
     SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
@@ -437,15 +438,18 @@ BEGIN
         SELECT x AS id, (row_number() OVER ())::integer AS k
           FROM (SELECT DISTINCT x FROM pg_temp.cd_report_pairs, unnest(ARRAY[a, b]) x WHERE score >= threshold) d;
     ALTER TABLE pg_temp.cd_report_nodes ADD PRIMARY KEY (id);
-    CREATE TEMP TABLE cd_report_comp AS
-        SELECT n.id, l.labels[n.k] AS label
-          FROM pg_temp.cd_report_nodes n,
-               (SELECT @extschema@.pair_components((SELECT count(*)::integer FROM pg_temp.cd_report_nodes),
-                                                   coalesce(array_agg(na.k), '{}'), coalesce(array_agg(nb.k), '{}')) AS labels
-                  FROM pg_temp.cd_report_pairs p
-                  JOIN pg_temp.cd_report_nodes na ON na.id = p.a
-                  JOIN pg_temp.cd_report_nodes nb ON nb.id = p.b
-                 WHERE p.score >= threshold) l;
+    -- the labels once into a variable: as a subquery joined to the nodes, the planner may run
+    -- it again for every node
+    SELECT @extschema@.pair_components((SELECT count(*)::integer FROM pg_temp.cd_report_nodes),
+                                       coalesce(array_agg(na.k), '{}'), coalesce(array_agg(nb.k), '{}'))
+      INTO labels
+      FROM pg_temp.cd_report_pairs p
+      JOIN pg_temp.cd_report_nodes na ON na.id = p.a
+      JOIN pg_temp.cd_report_nodes nb ON nb.id = p.b
+     WHERE p.score >= threshold;
+    CREATE TEMP TABLE cd_report_comp (id text PRIMARY KEY, label integer);
+    INSERT INTO pg_temp.cd_report_comp
+        SELECT n.id, l.label FROM unnest(labels) WITH ORDINALITY AS l(label, k) JOIN pg_temp.cd_report_nodes n ON n.k = l.k;
     CREATE INDEX ON pg_temp.cd_report_pairs (a, b);
     ANALYZE pg_temp.cd_report_comp;
     ANALYZE pg_temp.cd_report_pairs;
