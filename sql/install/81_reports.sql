@@ -235,6 +235,8 @@ DECLARE
     hj text := current_setting('enable_hashjoin');
     mj text := current_setting('enable_mergejoin');
     mps text := current_setting('min_parallel_table_scan_size');
+    ptc text := current_setting('parallel_tuple_cost');
+    psc text := current_setting('parallel_setup_cost');
     eta numeric;
     shared boolean := has_schema_privilege('@extschema@', 'CREATE');
     kind text;
@@ -266,8 +268,13 @@ BEGIN
     EXECUTE format('CREATE %s TABLE %s.%I AS SELECT id, s FROM %s.%I', kind, ws, pre || 'sort', ws, pre || 'rows');
     EXECUTE format('ANALYZE %s.%I', ws, pre || 'sort');
     -- every (row, key) once
+    -- the key functions are C functions of the default cost (1), so the planner thinks moving
+    -- each key through a Gather costs more than computing it; they cost microseconds, and with
+    -- these two settings the keys of a large table are computed by parallel workers
+    PERFORM set_config('parallel_tuple_cost', '0.001', true), set_config('parallel_setup_cost', '100', true);
     EXECUTE format('CREATE %s TABLE %s.%I AS %s', kind, ws, pre || 'keys', @extschema@.report_keys_sql(profile));
     GET DIAGNOSTICS nkeys = ROW_COUNT;
+    PERFORM set_config('parallel_tuple_cost', ptc, true), set_config('parallel_setup_cost', psc, true);
     EXECUTE format('ANALYZE %s.%I', ws, pre || 'keys');
     EXECUTE format('SELECT count(*) FROM %s.%I', ws, pre || 'rows') INTO nrows;
     RAISE NOTICE 'crmdedup: % rows, % blocking keys (% s)',
