@@ -15,6 +15,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
 #include "cluster.h"
@@ -216,4 +217,63 @@ cluster_pairs(PG_FUNCTION_ARGS)
 	pfree(labels);
 	pfree(center_of);
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pair_components);
+
+/*
+ * pair_components(n int, a int[], b int[]) -> int[]
+ *
+ * Connected components of nodes 1..n joined by the edges a[k] - b[k]: element i of the
+ * result is the smallest node of i's component.  Reports number the records of the pairs
+ * above the clustering threshold and call this once, instead of propagating labels through
+ * the pairs table in SQL (one full pass per step of the longest path).
+ */
+Datum
+pair_components(PG_FUNCTION_ARGS)
+{
+	int32		n = PG_GETARG_INT32(0);
+	ArrayType  *a_arr = PG_GETARG_ARRAYTYPE_P(1);
+	ArrayType  *b_arr = PG_GETARG_ARRAYTYPE_P(2);
+	Datum	   *a;
+	Datum	   *b;
+	int			na;
+	int			nb;
+	int		   *ia;
+	int		   *ib;
+	int		   *labels;
+	Datum	   *out;
+
+	if (n < 0 || (Size) n > MaxAllocSize / sizeof(Datum))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n must be between 0 and %d", (int) (MaxAllocSize / sizeof(Datum)))));
+	a = array_elements(a_arr, INT4OID, sizeof(int32), true, TYPALIGN_INT, "a", &na);
+	b = array_elements(b_arr, INT4OID, sizeof(int32), true, TYPALIGN_INT, "b", &nb);
+	if (na != nb)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a and b must have the same length"),
+				 errdetail("a has %d elements and b has %d.", na, nb)));
+	ia = palloc(sizeof(int) * Max(na, 1));
+	ib = palloc(sizeof(int) * Max(na, 1));
+	for (int k = 0; k < na; k++)
+	{
+		int32		x = DatumGetInt32(a[k]);
+		int32		y = DatumGetInt32(b[k]);
+
+		if (x < 1 || x > n || y < 1 || y > n)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("edge %d joins %d and %d, outside nodes 1..%d", k + 1, x, y, n)));
+		ia[k] = x - 1;
+		ib[k] = y - 1;
+	}
+	labels = palloc(sizeof(int) * Max(n, 1));
+	if (cd_components(n, na, ia, ib, labels) != 0)
+		elog(ERROR, "cd_components failed for %d nodes", n);
+	out = palloc(sizeof(Datum) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		out[i] = Int32GetDatum(labels[i] + 1);
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
 }

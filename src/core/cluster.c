@@ -326,3 +326,41 @@ cd_cluster_center(int n, const double *scores, const int *labels, int cluster_la
 	}
 	return center;
 }
+
+static int
+component_root(int *labels, int x)
+{
+	while (labels[x] != x)
+	{
+		labels[x] = labels[labels[x]];	/* path halving: parents only get smaller */
+		x = labels[x];
+	}
+	return x;
+}
+
+int
+cd_components(int n, int m, const int *a, const int *b, int *labels)
+{
+	if (n < 0 || m < 0 || (n > 0 && labels == NULL) || (m > 0 && (a == NULL || b == NULL)))
+		return -1;
+	for (int i = 0; i < n; i++)
+		labels[i] = i;
+	for (int k = 0; k < m; k++)
+	{
+		int			ra;
+		int			rb;
+
+		if (a[k] < 0 || a[k] >= n || b[k] < 0 || b[k] >= n)
+			continue;
+		ra = component_root(labels, a[k]);
+		rb = component_root(labels, b[k]);
+		if (ra < rb)
+			labels[rb] = ra;
+		else if (rb < ra)
+			labels[ra] = rb;
+	}
+	/* parents precede children, so in index order every parent is already final */
+	for (int i = 0; i < n; i++)
+		labels[i] = labels[labels[i]];
+	return 0;
+}

@@ -69,4 +69,16 @@ extern int	cd_cluster_average_linkage(int n, const double *scores, double thresh
 extern int	cd_cluster_center(int n, const double *scores, const int *labels,
 							  int cluster_label);
 
+/*
+ * Connected components of n nodes (0..n-1) joined by m edges a[k] - b[k]: labels[i] = the
+ * smallest node index of i's component.  Union-find that always hangs the larger root
+ * under the smaller, with path halving, so a parent's index is always below its child's
+ * and one final pass in index order resolves every label; no memory beyond labels.  About
+ * O((n + m) log n) in the worst case.  Edges naming a node outside 0..n-1 are ignored.
+ * Returns 0, or -1 when n < 0, m < 0, labels is NULL while n > 0, or a or b is NULL while
+ * m > 0; on -1 labels is not written.  Reports use it for the components of the pairs
+ * above the clustering threshold (a million records or more), before clustering each one.
+ */
+extern int	cd_components(int n, int m, const int *a, const int *b, int *labels);
+
 #endif							/* CD_CLUSTER_H */

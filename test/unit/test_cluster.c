@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,6 +394,85 @@ START_TEST(test_two_cliques_stronger_edge)
 END_TEST
 
 /* a long chain of strong neighbours never becomes one cluster */
+
+/* components: labels are the smallest node of each component, whatever the edge order */
+START_TEST(test_components_basic)
+{
+	int			a[] = {4, 1, 5, 2, 9};
+	int			b[] = {5, 2, 6, 0, 9};
+	int			labels[10];
+	int			want[] = {0, 0, 0, 3, 4, 4, 4, 7, 8, 9};
+
+	ck_assert_int_eq(cd_components(10, 5, a, b, labels), 0);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(labels[i], want[i]);
+}
+END_TEST
+
+/* random graphs against a naive fixed point of min-label propagation */
+START_TEST(test_components_random)
+{
+	enum
+	{
+		N = 300, M = 280
+	};
+	int			a[M];
+	int			b[M];
+	int			labels[N];
+	int			ref[N];
+	unsigned	seed = 12345;
+
+	for (int round = 0; round < 50; round++)
+	{
+		bool		changed = true;
+
+		for (int k = 0; k < M; k++)
+		{
+			seed = seed * 1103515245u + 12345u;
+			a[k] = (int) ((seed >> 8) % N);
+			seed = seed * 1103515245u + 12345u;
+			b[k] = (int) ((seed >> 8) % (N + 2)) - 1;	/* a few out of range: ignored */
+		}
+		for (int i = 0; i < N; i++)
+			ref[i] = i;
+		while (changed)
+		{
+			changed = false;
+			for (int k = 0; k < M; k++)
+			{
+				int			lo;
+
+				if (b[k] < 0 || b[k] >= N)
+					continue;
+				lo = ref[a[k]] < ref[b[k]] ? ref[a[k]] : ref[b[k]];
+				if (ref[a[k]] != lo || ref[b[k]] != lo)
+				{
+					ref[a[k]] = ref[b[k]] = lo;
+					changed = true;
+				}
+			}
+		}
+		ck_assert_int_eq(cd_components(N, M, a, b, labels), 0);
+		for (int i = 0; i < N; i++)
+			ck_assert_int_eq(labels[i], ref[i]);
+	}
+}
+END_TEST
+
+START_TEST(test_components_bad_arguments)
+{
+	int			labels[2] = {7, 7};
+	int			a[] = {0};
+
+	ck_assert_int_eq(cd_components(-1, 0, NULL, NULL, labels), -1);
+	ck_assert_int_eq(cd_components(2, -1, a, a, labels), -1);
+	ck_assert_int_eq(cd_components(2, 1, NULL, a, labels), -1);
+	ck_assert_int_eq(cd_components(2, 0, NULL, NULL, NULL), -1);
+	ck_assert_int_eq(labels[0], 7);
+	ck_assert_int_eq(cd_components(0, 0, NULL, NULL, NULL), 0);
+}
+END_TEST
+
 START_TEST(test_long_chain)
 {
 	enum
@@ -789,6 +869,12 @@ cluster_suite(void)
 	tcase_add_test(tc, test_center_highest_average);
 	tcase_add_test(tc, test_center_ties_and_nan);
 	tcase_add_test(tc, test_center_chain_result);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("components");
+	tcase_add_test(tc, test_components_basic);
+	tcase_add_test(tc, test_components_random);
+	tcase_add_test(tc, test_components_bad_arguments);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memory");
