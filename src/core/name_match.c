@@ -1103,7 +1103,26 @@ CdMatchStatus
 cd_name_part_similarity(const char *a, size_t alen, const char *b, size_t blen,
 						const CdAllocator *al, double *out)
 {
-	return person_similarity(a, alen, b, blen, true, al, out);
+	CdMatchStatus st;
+	double		plain;
+
+	/*
+	 * The short-typo rule only adds evidence, but the words are paired greedily, so a
+	 * typo pair taken first can leave the other words worse paired than without the
+	 * rule (found by fuzz_address).  The part score is never below the name score.
+	 */
+	st = person_similarity(a, alen, b, blen, true, al, out);
+	if (st != CD_MATCH_OK)
+		return st;
+	st = person_similarity(a, alen, b, blen, false, al, &plain);
+	if (st != CD_MATCH_OK)
+	{
+		*out = 0;
+		return st;
+	}
+	if (plain > *out)
+		*out = plain;
+	return CD_MATCH_OK;
 }
 
 /* company key, then transliterated */
