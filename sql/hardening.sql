@@ -148,6 +148,29 @@ SELECT test, fn, arg, outcome FROM hz_out WHERE outcome IN ('42601', '23502') OR
 SELECT id, full_name FROM hz_people ORDER BY id;
 SELECT name FROM crmdedup.profiles ORDER BY name;
 
+-- an error message quotes the start of a rejected value: cut at a character boundary, so
+-- the message stays valid UTF-8 for the client and the server log
+CREATE FUNCTION pg_temp.hz_message_valid(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    msg text;
+BEGIN
+    BEGIN
+        EXECUTE q;
+        RETURN 'no error';
+    EXCEPTION WHEN OTHERS THEN
+        msg := SQLERRM;
+    END;
+    -- convert_from validates the bytes
+    PERFORM convert_from(convert_to(msg, 'UTF8'), 'UTF8');
+    RETURN 'valid UTF-8';
+EXCEPTION WHEN character_not_in_repertoire THEN
+    RETURN 'invalid UTF-8';
+END $$;
+SELECT left(v, 3) AS starts, length(v), pg_temp.hz_message_valid(format('SELECT %L::crmdedup.email', v)) AS email,
+       pg_temp.hz_message_valid(format('SELECT %L::crmdedup.phone', v)) AS phone
+  FROM (VALUES ('a' || repeat('Ж', 300)), (repeat('Ж', 300)), ('ab' || repeat('王', 300))) AS t(v)
+ ORDER BY 1;
+
 -- SECURITY DEFINER functions of the extension must pin search_path (proconfig), or a
 -- caller's objects could run with the owner's rights
 SELECT p.oid::regprocedure AS definer_without_search_path

@@ -40,7 +40,7 @@ make_email(const char *raw, size_t len)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type crmdedup.email: \"%.*s\"",
-						(int) Min(len, 200), raw),
+						cd_clip_len(raw, len, 200), raw),
 				 errdetail("The value is rejected: %s.", cd_email_status_reason(st))));
 	result = (EmailValue *) palloc(VARHDRSZ + vallen);
 	SET_VARSIZE(result, VARHDRSZ + vallen);

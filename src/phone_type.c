@@ -58,7 +58,7 @@ parse_phone(const char *raw, size_t len, const char *region, const char *typname
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type %s: \"%.*s\"", typname,
-						(int) Min(len, 200), raw),
+						cd_clip_len(raw, len, 200), raw),
 				 errdetail("The value is rejected: %s.", cd_phone_status_reason(st)),
 				 (st == CD_PHONE_NO_COUNTRY ?
 				  errhint("Write the number with its country code, or SET crmdedup.default_region.") : 0)));
