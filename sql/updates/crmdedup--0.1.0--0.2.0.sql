@@ -228,3 +228,7 @@ BEGIN
                               'survivor', coalesce(spec->>'survivor', 'most_complete'));
 END;
 $$;
+
+-- (sql/install/00_header.sql now refuses to install into a pre-existing schema that another
+-- role owns or may create in; an update finds the schema already the extension's, so there
+-- is nothing to repeat here.)
