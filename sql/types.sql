@@ -87,6 +87,31 @@ COPY type_contacts_copy FROM '/tmp/crmdedup_types.bin' (FORMAT binary);
 SELECT count(*) AS rows, count(*) FILTER (WHERE a.phone IS NOT DISTINCT FROM b.phone
                                           AND a.email::text IS NOT DISTINCT FROM b.email::text) AS identical
   FROM type_contacts a JOIN type_contacts_copy b USING (id);
+-- a binary phone is the int8 of its digits; one that the text input could not produce
+-- (not E.164, unknown country code, 0, negative) is refused as a binary-format error
+CREATE TABLE type_phone_bin (phone crmdedup.phone);
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+COPY (SELECT 79123456789::int8) TO '/tmp/crmdedup_phone.bin' (FORMAT binary);
+COPY type_phone_bin FROM '/tmp/crmdedup_phone.bin' (FORMAT binary);
+SELECT phone FROM type_phone_bin;
+\set VERBOSITY sqlstate
+COPY (SELECT 1::int8) TO '/tmp/crmdedup_phone.bin' (FORMAT binary);
+COPY type_phone_bin FROM '/tmp/crmdedup_phone.bin' (FORMAT binary);
+COPY (SELECT 9991234567::int8) TO '/tmp/crmdedup_phone.bin' (FORMAT binary);
+COPY type_phone_bin FROM '/tmp/crmdedup_phone.bin' (FORMAT binary);
+COPY (SELECT -79123456789::int8) TO '/tmp/crmdedup_phone.bin' (FORMAT binary);
+COPY type_phone_bin FROM '/tmp/crmdedup_phone.bin' (FORMAT binary);
+COPY (SELECT 1000000000000000::int8) TO '/tmp/crmdedup_phone.bin' (FORMAT binary);
+COPY type_phone_bin FROM '/tmp/crmdedup_phone.bin' (FORMAT binary);
+-- an email's binary form is its address as text, parsed like text input
+COPY (SELECT 'not an address'::text) TO '/tmp/crmdedup_phone.bin' (FORMAT binary);
+CREATE TABLE type_email_bin (email crmdedup.email);
+COPY type_email_bin FROM '/tmp/crmdedup_phone.bin' (FORMAT binary);
+\set VERBOSITY default
+\set SHOW_CONTEXT errors
+SELECT count(*) FROM type_phone_bin;
+DROP TABLE type_phone_bin, type_email_bin;
 
 -- migrating a text column that already holds duplicates: find them first
 CREATE TABLE legacy (id int PRIMARY KEY, phone text);

@@ -50,6 +50,17 @@ _PG_init(void)
 	MarkGUCPrefixReserved("crmdedup");
 }
 
+/*
+ * How many bytes of s[0..len) to quote in an error message: at most limit, cut at a
+ * character boundary, so that the message stays valid in the database encoding (a
+ * client that decodes messages strictly would otherwise fail on the error itself).
+ */
+int
+cd_clip_len(const char *s, size_t len, int limit)
+{
+	return pg_mbcliplen(s, (int) Min(len, (size_t) PG_INT32_MAX), limit);
+}
+
 void
 cd_check_input_length(size_t len, const char *funcname)
 {

@@ -17,6 +17,7 @@ extern const CdAllocator cd_palloc_allocator;
 #define CD_MAX_INPUT_BYTES (1024 * 1024)
 
 extern void cd_check_input_length(size_t len, const char *funcname);
+extern int	cd_clip_len(const char *s, size_t len, int limit);
 extern void cd_check_library_versions(void);
 extern void cd_check_phone_region(const char *region, size_t len);
 extern void _PG_init(void);

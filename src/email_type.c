@@ -5,7 +5,8 @@
  *		canonical address (email_normalize) is kept beside the key and is what the type
  *		prints, so no deliverable detail (a +tag, the dots) is lost.
  *
- * Layout after the varlena header: one byte holding the key's length, the key, then the
+ * Layout after the varlena header (written by cd_email_value_encode in the core, which
+ * test/fuzz/fuzz_types.c drives): one byte holding the key's length, the key, then the
  * address when it differs from the key (else nothing).  Both are at most 254 bytes.
  */
 #include "postgres.h"
@@ -16,7 +17,7 @@
 #include "utils/builtins.h"
 
 #include "crmdedup.h"
-#include "email.h"
+#include "type_values.h"
 
 typedef struct varlena EmailValue;
 
@@ -28,33 +29,22 @@ typedef struct varlena EmailValue;
 static EmailValue *
 make_email(const char *raw, size_t len)
 {
-	char		key[CD_EMAIL_MAX];
-	char		addr[CD_EMAIL_MAX];
-	size_t		keylen;
-	size_t		addrlen;
+	char		val[CD_EMAIL_VALUE_MAX];
+	size_t		vallen;
 	CdEmailStatus st;
 	EmailValue *result;
-	char	   *p;
 
 	cd_check_library_versions();
-	st = cd_email_normalize(raw, len, addr, &addrlen);
-	if (st == CD_EMAIL_OK)
-		st = cd_email_key(raw, len, key, &keylen);
+	st = cd_email_value_encode(raw, len, val, &vallen);
 	if (st != CD_EMAIL_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type crmdedup.email: \"%.*s\"",
-						(int) Min(len, 200), raw),
+						cd_clip_len(raw, len, 200), raw),
 				 errdetail("The value is rejected: %s.", cd_email_status_reason(st))));
-	Assert(keylen <= 255 && addrlen <= 255);
-	if (addrlen == keylen && memcmp(addr, key, keylen) == 0)
-		addrlen = 0;
-	result = (EmailValue *) palloc(VARHDRSZ + 1 + keylen + addrlen);
-	SET_VARSIZE(result, VARHDRSZ + 1 + keylen + addrlen);
-	p = VARDATA(result);
-	*p++ = (char) keylen;
-	memcpy(p, key, keylen);
-	memcpy(p + keylen, addr, addrlen);
+	result = (EmailValue *) palloc(VARHDRSZ + vallen);
+	SET_VARSIZE(result, VARHDRSZ + vallen);
+	memcpy(VARDATA(result), val, vallen);
 	return result;
 }
 

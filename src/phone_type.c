@@ -15,7 +15,7 @@
 #include "utils/guc.h"
 
 #include "crmdedup.h"
-#include "phone.h"
+#include "type_values.h"
 
 char	   *cd_default_region = NULL;
 
@@ -45,35 +45,24 @@ cd_phone_type_init(void)
 							   NULL);
 }
 
-/* E.164 text ("+79123456789") to its digits as a number */
-static int64
-e164_to_int8(const char *e164)
-{
-	int64		v = 0;
-
-	for (const char *p = e164 + 1; *p; p++)
-		v = v * 10 + (*p - '0');
-	return v;
-}
-
 static int64
 parse_phone(const char *raw, size_t len, const char *region, const char *typname)
 {
-	CdPhoneResult res;
+	int64_t		value;
 	CdPhoneStatus st;
 
 	cd_check_phone_region(region, strlen(region));
 	cd_check_library_versions();
-	st = cd_phone_parse(raw, len, region, strlen(region), &res);
+	st = cd_phone_value_parse(raw, len, region, strlen(region), &value);
 	if (st != CD_PHONE_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type %s: \"%.*s\"", typname,
-						(int) Min(len, 200), raw),
+						cd_clip_len(raw, len, 200), raw),
 				 errdetail("The value is rejected: %s.", cd_phone_status_reason(st)),
 				 (st == CD_PHONE_NO_COUNTRY ?
 				  errhint("Write the number with its country code, or SET crmdedup.default_region.") : 0)));
-	return e164_to_int8(res.e164);
+	return value;
 }
 
 PG_FUNCTION_INFO_V1(phone_in);
@@ -101,18 +90,14 @@ phone_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int64		v = pq_getmsgint64(buf);
-	char		e164[CD_PHONE_MAX + 2];
 
-	if (v <= 0 || v > INT64CONST(999999999999999))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary value for type crmdedup.phone")));
-	snprintf(e164, sizeof(e164), "+" INT64_FORMAT, v);
+	cd_check_library_versions();
 	/* only canonical numbers may enter, whatever path they come by */
-	if (parse_phone(e164, strlen(e164), "ZZ", "crmdedup.phone") != v)
+	if (!cd_phone_value_valid(v))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary value for type crmdedup.phone")));
+				 errmsg("invalid binary value for type crmdedup.phone"),
+				 errdetail("The value " INT64_FORMAT " is not the digits of a valid E.164 number.", v)));
 	PG_RETURN_INT64(v);
 }
 

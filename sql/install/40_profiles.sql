@@ -193,6 +193,11 @@ BEGIN
                              'address, city, postcode, birth_date, external_id, code, text.';
         END IF;
 
+        -- a JSON number: a string would let "NaN" and "Infinity" through to the scorer
+        IF v ? 'weight' AND jsonb_typeof(v->'weight') <> 'number' THEN
+            RAISE EXCEPTION 'invalid profile spec: "weight" of field "%" must be a positive number', k
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
         f := jsonb_build_object('field', k, 'role', role,
                                 'weight', coalesce((v->>'weight')::float8, 1.0),
                                 'region', coalesce(v->>'region', region));
@@ -229,6 +234,20 @@ BEGIN
                         USING ERRCODE = 'undefined_column';
                 END IF;
             END LOOP;
+            -- the child rows are found by casting the record's id to the key's type: a key of
+            -- another kind (bigint for a text id) would fail on every record at scoring time
+            IF (SELECT t.typcategory FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                 WHERE a.attrelid = (v->'from'->>'table')::regclass AND a.attname = v->'from'->>'key')
+               IS DISTINCT FROM
+               (SELECT t.typcategory FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                 WHERE a.attrelid = tbl AND a.attname = idcol) THEN
+                RAISE EXCEPTION 'invalid profile spec: "from" of field "%": key column "%" is not of the kind of the id column "%"',
+                    k, v->'from'->>'key', idcol
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = format('%s is %s, %s is %s.', v->'from'->>'key', f->'from'->>'key_type', idcol,
+                                          (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+                                            WHERE attrelid = tbl AND attname = idcol));
+            END IF;
         ELSE
             SELECT format_type(atttypid, atttypmod) INTO col_type
               FROM pg_attribute WHERE attrelid = tbl AND attname = k AND attnum > 0 AND NOT attisdropped;
@@ -246,8 +265,9 @@ BEGIN
         END IF;
         prev_min := 2; sum_m := 0; sum_u := 0;
         FOR v IN SELECT * FROM jsonb_array_elements(lvl) LOOP
-            IF jsonb_typeof(v) <> 'object' OR jsonb_typeof(v->'min') <> 'number'
-               OR jsonb_typeof(v->'m') <> 'number' OR jsonb_typeof(v->'u') <> 'number' THEN
+            -- IS DISTINCT FROM: a missing key gives NULL, which "<>" would let pass
+            IF jsonb_typeof(v) <> 'object' OR jsonb_typeof(v->'min') IS DISTINCT FROM 'number'
+               OR jsonb_typeof(v->'m') IS DISTINCT FROM 'number' OR jsonb_typeof(v->'u') IS DISTINCT FROM 'number' THEN
                 RAISE EXCEPTION 'invalid profile spec: each level of field "%" needs numbers "min", "m" and "u"', k
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
@@ -269,8 +289,9 @@ BEGIN
     END LOOP;
 
     IF spec ? 'thresholds' AND (jsonb_typeof(spec->'thresholds') <> 'object' OR EXISTS (
-            SELECT 1 FROM jsonb_object_keys(spec->'thresholds') t WHERE t NOT IN ('same', 'maybe'))) THEN
-        RAISE EXCEPTION 'invalid profile spec: "thresholds" takes only "same" and "maybe"'
+            SELECT 1 FROM jsonb_each(spec->'thresholds') t
+             WHERE t.key NOT IN ('same', 'maybe') OR jsonb_typeof(t.value) <> 'number')) THEN
+        RAISE EXCEPTION 'invalid profile spec: "thresholds" takes only "same" and "maybe", as numbers'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     same := coalesce((spec->'thresholds'->>'same')::float8, 0.9);
@@ -282,6 +303,10 @@ BEGIN
     -- which member of a cluster survives a merge (reports and auto_merge)
     IF spec ? 'survivor' AND (spec->>'survivor') NOT IN ('most_complete', 'oldest', 'newest', 'most_referenced') THEN
         RAISE EXCEPTION 'invalid profile spec: "survivor" must be most_complete, oldest, newest or most_referenced'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF spec ? 'prior' AND jsonb_typeof(spec->'prior') <> 'number' THEN
+        RAISE EXCEPTION 'invalid profile spec: "prior" must be a number in (0,1)'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     prior := coalesce((spec->>'prior')::float8, 0.001);
