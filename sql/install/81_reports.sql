@@ -348,12 +348,12 @@ BEGIN
     PERFORM set_config('enable_hashjoin', hj, true), set_config('enable_mergejoin', mj, true),
             set_config('min_parallel_table_scan_size', mps, true);
     -- the results go to session temp tables for the steps that follow; the work tables go
-    EXECUTE format('CREATE TEMP TABLE cd_report_rows AS SELECT id, r FROM %s.%I', ws, pre || 'rows');
+    EXECUTE format('CREATE TEMP TABLE cd_report_rows ON COMMIT DROP AS SELECT id, r FROM %s.%I', ws, pre || 'rows');
     ALTER TABLE pg_temp.cd_report_rows ADD PRIMARY KEY (id);
     IF cardinality(chunks) = 0 THEN
-        CREATE TEMP TABLE cd_report_pairs (a text, b text, score float8);
+        CREATE TEMP TABLE cd_report_pairs (a text, b text, score float8) ON COMMIT DROP;
     ELSE
-        EXECUTE 'CREATE TEMP TABLE cd_report_pairs AS ' || array_to_string(chunks, ' UNION ALL ');
+        EXECUTE 'CREATE TEMP TABLE cd_report_pairs ON COMMIT DROP AS ' || array_to_string(chunks, ' UNION ALL ');
     END IF;
     EXECUTE format('DROP TABLE %s.%I, %s.%I', ws, pre || 'rows', ws, pre || 'pairs');
     FOR i IN 1 .. chunk LOOP
@@ -441,7 +441,7 @@ BEGIN
     -- (label propagation in SQL took one pass over the pairs per step of the longest path)
     DROP TABLE IF EXISTS pg_temp.cd_report_comp, pg_temp.cd_report_clusters, pg_temp.cd_report_nodes;
     RAISE NOTICE 'crmdedup: clustering (% s so far)', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
-    CREATE TEMP TABLE cd_report_nodes AS
+    CREATE TEMP TABLE cd_report_nodes ON COMMIT DROP AS
         SELECT x AS id, (row_number() OVER ())::integer AS k
           FROM (SELECT DISTINCT x FROM pg_temp.cd_report_pairs, unnest(ARRAY[a, b]) x WHERE score >= threshold) d;
     ALTER TABLE pg_temp.cd_report_nodes ADD PRIMARY KEY (id);
@@ -454,7 +454,7 @@ BEGIN
       JOIN pg_temp.cd_report_nodes na ON na.id = p.a
       JOIN pg_temp.cd_report_nodes nb ON nb.id = p.b
      WHERE p.score >= threshold;
-    CREATE TEMP TABLE cd_report_comp (id text PRIMARY KEY, label integer);
+    CREATE TEMP TABLE cd_report_comp (id text PRIMARY KEY, label integer) ON COMMIT DROP;
     INSERT INTO pg_temp.cd_report_comp
         SELECT n.id, l.label FROM unnest(labels) WITH ORDINALITY AS l(label, k) JOIN pg_temp.cd_report_nodes n ON n.k = l.k;
     CREATE INDEX ON pg_temp.cd_report_pairs (a, b);
@@ -464,7 +464,7 @@ BEGIN
     RAISE NOTICE 'crmdedup: % records in % components above %',
         (SELECT count(*) FROM pg_temp.cd_report_comp), (SELECT count(DISTINCT label) FROM pg_temp.cd_report_comp), threshold;
     -- a component of two is a cluster of two: set-based, no loop
-    CREATE TEMP TABLE cd_report_clusters AS
+    CREATE TEMP TABLE cd_report_clusters ON COMMIT DROP AS
         SELECT x AS id, g.ids[1] AS cluster_id, g.ids[1] AS center,
                CASE WHEN x = g.ids[1] THEN 1 ELSE
                    (SELECT max(pr.score) FROM pg_temp.cd_report_pairs pr WHERE pr.a = g.ids[1] AND pr.b = g.ids[2]) END AS score
@@ -473,10 +473,10 @@ BEGIN
     -- larger components, set-based: every pair inside a component is scored (pairs no key
     -- found are scored now), then each component is clustered by cluster_pairs
     DROP TABLE IF EXISTS pg_temp.cd_report_big, pg_temp.cd_report_inner;
-    CREATE TEMP TABLE cd_report_big AS
+    CREATE TEMP TABLE cd_report_big ON COMMIT DROP AS
         SELECT label, array_agg(c.id ORDER BY c.id) AS ids FROM pg_temp.cd_report_comp c GROUP BY label
         HAVING count(*) > 2;
-    CREATE TEMP TABLE cd_report_inner AS
+    CREATE TEMP TABLE cd_report_inner ON COMMIT DROP AS
         SELECT g.label, ia, ib, g.ids[ia] AS a, g.ids[ib] AS b,
                (SELECT max(pr.score) FROM pg_temp.cd_report_pairs pr WHERE pr.a = g.ids[ia] AND pr.b = g.ids[ib]) AS score
           FROM pg_temp.cd_report_big g, generate_subscripts(g.ids, 1) ia, generate_subscripts(g.ids, 1) ib
@@ -536,7 +536,7 @@ DECLARE
     nrows bigint;
 BEGIN
     DROP TABLE IF EXISTS pg_temp.cd_summary_clusters;
-    CREATE TEMP TABLE cd_summary_clusters AS SELECT * FROM @extschema@.clusters(profile, min_score, 'most_complete', block_cap);
+    CREATE TEMP TABLE cd_summary_clusters ON COMMIT DROP AS SELECT * FROM @extschema@.clusters(profile, min_score, 'most_complete', block_cap);
     nrows := (SELECT count(*) FROM pg_temp.cd_report_rows);
     RETURN QUERY
         SELECT 'totals', 'rows', nrows::numeric
