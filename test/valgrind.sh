@@ -2,6 +2,8 @@
 # test/valgrind.sh: the pg_regress suite with every backend under valgrind memcheck.
 # Not part of scripts/test (it takes minutes); run before landing C changes:
 #   ./test/valgrind.sh        -> prints the errors whose stack passes through crmdedup
+#   CD_VALGRIND_TESTS="guards reports" CD_VALGRIND_ISOLATION="guard_block" ./test/valgrind.sh
+#                             -> only these pg_regress and isolation tests
 # PostgreSQL's own allocator is not instrumented in Debian's build, so only errors in or
 # under crmdedup's code are counted; the full logs stay in build/valgrind/.
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -22,7 +24,11 @@ chmod 755 "$wrapper"
 export CD_POSTGRES=$wrapper
 trap 'cluster_cleanup; rm -f "$wrapper"' EXIT
 cluster_start
-make -s installcheck || true
+subset=()
+if [ -n "${CD_VALGRIND_TESTS:-}" ]; then
+	subset=(REGRESS="$CD_VALGRIND_TESTS" ISOLATION="${CD_VALGRIND_ISOLATION:-}")
+fi
+make -s installcheck "${subset[@]}" || true
 cluster_stop_quiet
 # an error report is a block starting "==PID== <message>" up to the next blank report line
 errors=$(awk '/^==[0-9]+== [A-Z][a-z]/ {blk=$0; inblk=1; next}
