@@ -12,11 +12,10 @@
 # suite.  With CD_PG_PREFIX unset it installs into the system PostgreSQL, like valgrind.sh.
 #   CD_SANITIZE=address,undefined   (default) or undefined: which sanitizers.
 #   CD_SANITIZE_TESTS="phone types"  only these pg_regress tests (default: all, and isolation).
-# Known limit (Debian 12, PostgreSQL 15.20, gcc 12 and clang 14 runtimes alike): with libasan
-# preloaded the postmaster hangs before its first log line, in glibc's bindtextdomain()
-# (set_pglocale_pgservice) waiting on _nl_state_lock, so the address run cannot start there;
-# CD_SANITIZE=undefined runs.  The pure core gets ASan+UBSan in the unit tests and fuzzers,
-# and test/valgrind.sh checks the server-side memory accesses.
+# With libasan, a small library from test/sanitize_preload.c is preloaded after it: without
+# it the ASan runtime, initialised lazily inside a library constructor's bindtextdomain(),
+# corrupts glibc's _nl_state_lock and the postmaster hangs before its first log line (the
+# file says how).
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$CD_ROOT"
 # only the cluster this script starts may be stopped and removed by its exit trap
@@ -37,6 +36,10 @@ scratch=$(mktemp -d /tmp/crmdedup-sanitize.XXXXXX)
 chmod 755 "$scratch"
 wrapper=$scratch/postgres
 trap 'cluster_cleanup; rm -rf "$scratch"' EXIT
+case ",$sanitize," in *,address,*)
+	gcc -shared -fPIC -O2 -o "$scratch/sanitize_preload.so" "$CD_ROOT/test/sanitize_preload.c"
+	preload="$preload $scratch/sanitize_preload.so" ;;
+esac
 log "building crmdedup with -fsanitize=$sanitize in $scratch"
 mkdir "$scratch/tree"
 tar -C "$CD_ROOT" --exclude=./build --exclude='./.pg*' --exclude=./results --exclude=./output_iso -cf - . |
