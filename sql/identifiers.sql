@@ -53,6 +53,15 @@ SELECT a, b, decision FROM crmdedup.find_duplicates(E'Профиль "q"; DROP T
 SELECT cluster_id IS NOT NULL AS clustered, count(*) FROM crmdedup.clusters(E'Профиль "q"; DROP TABLE x; --\'', min_score => 0.5)
  GROUP BY 1;
 SELECT count(*) > 0 AS summarized FROM crmdedup.summary(E'Профиль "q"; DROP TABLE x; --\'');
+-- scoring rows given as jsonb (PL/pgSQL and C), a dry-run auto_merge
+SELECT m.decision, m.score = s.score AS c_agrees
+  FROM "Схема ""q""; x"."Клиенты ""A""; DROP TABLE t; --" a,
+       "Схема ""q""; x"."Клиенты ""A""; DROP TABLE t; --" b,
+       LATERAL crmdedup.match_rows(E'Профиль "q"; DROP TABLE x; --\'', to_jsonb(a), to_jsonb(b)) m,
+       LATERAL crmdedup.score_rows(E'Профиль "q"; DROP TABLE x; --\'', to_jsonb(a), to_jsonb(b)) s
+ WHERE a."ID ""k""" = 1 AND b."ID ""k""" = 2;
+CALL crmdedup.auto_merge(E'Профиль "q"; DROP TABLE x; --\'', dry_run => true);
+SELECT count(*) > 0 AS planned FROM pg_temp.cd_auto_merge_plan;
 
 -- guards: names are restricted to plain identifiers and refused cleanly otherwise
 \set VERBOSITY terse
@@ -116,6 +125,8 @@ SELECT count(*) FROM crmdedup.summary(E'Профиль "q"; DROP TABLE x; --\'')
 \set VERBOSITY default
 RESET ROLE;
 
+-- last, since it rewrites the profile's weights
+SELECT jsonb_typeof(crmdedup.estimate(E'Профиль "q"; DROP TABLE x; --\'')) AS estimated;
 SELECT crmdedup.drop_profile(E'Профиль "q"; DROP TABLE x; --\'');
 DROP OWNED BY crmdedup_report_reader;
 DROP ROLE crmdedup_report_reader;
