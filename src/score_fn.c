@@ -861,6 +861,20 @@ score_error(CdScoreStatus st, const CdRecordScore *rs, ProfileCache *pc)
 
 /* ---------------------------------------------------------------- score_rows */
 
+/* each field's values of rows a and b, and room for the fields' scores, in the current context */
+static void
+row_values(ProfileCache *pc, Jsonb *a, Jsonb *b, CdValues **va, CdValues **vb, CdRecordScore *rs)
+{
+	*va = palloc(sizeof(CdValues) * Max(pc->prof.nfields, 1));
+	*vb = palloc(sizeof(CdValues) * Max(pc->prof.nfields, 1));
+	for (int i = 0; i < pc->prof.nfields; i++)
+	{
+		field_values(a, pc->field_names[i], &(*va)[i]);
+		field_values(b, pc->field_names[i], &(*vb)[i]);
+	}
+	rs->fields = palloc(sizeof(CdFieldScore) * Max(pc->prof.nfields, 1));
+}
+
 PG_FUNCTION_INFO_V1(score_rows);
 
 /*
@@ -910,14 +924,7 @@ score_rows(PG_FUNCTION_ARGS)
 	MemoryContextReset(cache->callcxt);
 	old = MemoryContextSwitchTo(cache->callcxt);
 
-	va = palloc(sizeof(CdValues) * Max(pc->prof.nfields, 1));
-	vb = palloc(sizeof(CdValues) * Max(pc->prof.nfields, 1));
-	for (int i = 0; i < pc->prof.nfields; i++)
-	{
-		field_values(a, pc->field_names[i], &va[i]);
-		field_values(b, pc->field_names[i], &vb[i]);
-	}
-	rs.fields = palloc(sizeof(CdFieldScore) * Max(pc->prof.nfields, 1));
+	row_values(pc, a, b, &va, &vb, &rs);
 	tc.cache = cache;
 	tc.pc = pc;
 	st = cd_record_score(&pc->prof, va, vb, term_freq_cb, &tc, &cd_palloc_allocator, &rs);
@@ -1043,14 +1050,7 @@ cd_scorer_score(CdScorer *s, Datum a_datum, Datum b_datum, bool explain, Datum *
 
 	MemoryContextReset(s->cache.callcxt);
 	old = MemoryContextSwitchTo(s->cache.callcxt);
-	va = palloc(sizeof(CdValues) * Max(pc->prof.nfields, 1));
-	vb = palloc(sizeof(CdValues) * Max(pc->prof.nfields, 1));
-	for (int i = 0; i < pc->prof.nfields; i++)
-	{
-		field_values(a, pc->field_names[i], &va[i]);
-		field_values(b, pc->field_names[i], &vb[i]);
-	}
-	rs.fields = palloc(sizeof(CdFieldScore) * Max(pc->prof.nfields, 1));
+	row_values(pc, a, b, &va, &vb, &rs);
 	tc.cache = &s->cache;
 	tc.pc = pc;
 	st = cd_record_score(&pc->prof, va, vb, term_freq_cb, &tc, &cd_palloc_allocator, &rs);

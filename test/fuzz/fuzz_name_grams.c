@@ -18,44 +18,7 @@
 #include "name_grams.h"
 #include "name_match.h"
 
-#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
-
-typedef struct FailCtx
-{
-	int			allocs;
-	int			live;
-	int			fail_at;
-} FailCtx;
-
-static void *
-fail_alloc(size_t size, void *ctx)
-{
-	FailCtx    *c = ctx;
-
-	if (c->allocs++ >= c->fail_at)
-		return NULL;
-	c->live++;
-	return malloc(size);
-}
-
-static void *
-fail_resize(void *ptr, size_t size, void *ctx)
-{
-	FailCtx    *c = ctx;
-
-	if (c->allocs++ >= c->fail_at)
-		return NULL;
-	return realloc(ptr, size);
-}
-
-static void
-fail_release(void *ptr, void *ctx)
-{
-	FailCtx    *c = ctx;
-
-	c->live--;
-	free(ptr);
-}
+#include "fuzz_common.h"
 
 static CdMatchStatus
 expected_status(const char *s, size_t len)

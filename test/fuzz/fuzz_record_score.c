@@ -26,47 +26,10 @@
 
 #include "record_score.h"
 
-#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+#include "fuzz_common.h"
 
 #define MAX_FIELDS 4
 #define MAX_VALUES 4
-
-typedef struct FailCtx
-{
-	int			allocs;
-	int			live;
-	int			fail_at;
-} FailCtx;
-
-static void *
-fail_alloc(size_t size, void *ctx)
-{
-	FailCtx    *c = ctx;
-
-	if (c->allocs++ >= c->fail_at)
-		return NULL;
-	c->live++;
-	return malloc(size);
-}
-
-static void *
-fail_resize(void *ptr, size_t size, void *ctx)
-{
-	FailCtx    *c = ctx;
-
-	if (c->allocs++ >= c->fail_at)
-		return NULL;
-	return realloc(ptr, size);
-}
-
-static void
-fail_release(void *ptr, void *ctx)
-{
-	FailCtx    *c = ctx;
-
-	c->live--;
-	free(ptr);
-}
 
 static const CdScoreLevel SET0[] = {
 	{"same", 0.98, 0.7, 0.002, true}, {"similar", 0.9, 0.2, 0.005, true}, {"weak", 0.75, 0.06, 0.03, false}};
