@@ -689,7 +689,7 @@ report_block_pairs(PG_FUNCTION_ARGS)
 
 		while (j < nent && ent[j].h == ent[i].h)
 			j++;
-		/* a row repeated in a block (the same key twice) counts once */
+		/* report_row_keys() gives each key of a row once; a repeated (rn, h) pairs no row with itself */
 		c = j - i;
 		if (c >= 2)
 		{
