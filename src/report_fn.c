@@ -825,27 +825,47 @@ progress(Progress *pr, bool force)
 							 GUC_ACTION_LOCAL, true, 0, false);
 }
 
-PG_FUNCTION_INFO_V1(report_cluster);
-
 /*
  * report_cluster(profile text, rows regclass, scored regclass[], threshold float8,
  *				  floor float8) -> (rn int4, center int4, score float8)
+ * report_missing_pairs(rows regclass, scored regclass[], threshold float8)
+ *				  -> (n int4, a int4, b int4)
  *
  * rows: (rn int4, r jsonb) numbered 1..n, with an index on rn; scored: tables of (a int4,
- * b int4, score float8), a < b.  One output row per member of a cluster of two or more:
- * its cluster's center (the member with the highest average score to the others) and its
- * score to the center (1 for the center).  Members of a component are numbered in rn
- * order, so ties break as cluster_pairs breaks them on ids in that order.
+ * b int4, score float8), a < b.  Components are those of the pairs scored >= threshold.
+ * report_missing_pairs gives the pairs inside components that no scored table holds (a < b,
+ * numbered 1..), for the caller to score in parallel.  report_cluster scores what is still
+ * missing itself (one backend) and gives one row per member of a component: its cluster's
+ * center (the member with the highest average score to the others) and its score to the
+ * center (1 for the center).  Members of a component are numbered in rn order, so ties
+ * break as cluster_pairs breaks them on ids in that order.
  */
+static Datum cluster_common(FunctionCallInfo fcinfo, bool missing_only);
+
+PG_FUNCTION_INFO_V1(report_cluster);
 Datum
 report_cluster(PG_FUNCTION_ARGS)
 {
+	return cluster_common(fcinfo, false);
+}
+
+PG_FUNCTION_INFO_V1(report_missing_pairs);
+Datum
+report_missing_pairs(PG_FUNCTION_ARGS)
+{
+	return cluster_common(fcinfo, true);
+}
+
+static Datum
+cluster_common(FunctionCallInfo fcinfo, bool missing_only)
+{
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	text	   *profile = PG_GETARG_TEXT_PP(0);
-	Oid			rows_rel = PG_GETARG_OID(1);
-	ArrayType  *scored_arr = PG_GETARG_ARRAYTYPE_P(2);
-	float8		threshold = PG_GETARG_FLOAT8(3);
-	float8		floor_score = PG_GETARG_FLOAT8(4);
+	int			o = missing_only ? -1 : 0;	/* argument offset: no profile */
+	text	   *profile = missing_only ? NULL : PG_GETARG_TEXT_PP(0);
+	Oid			rows_rel = PG_GETARG_OID(1 + o);
+	ArrayType  *scored_arr = PG_GETARG_ARRAYTYPE_P(2 + o);
+	float8		threshold = PG_GETARG_FLOAT8(3 + o);
+	float8		floor_score = missing_only ? 0 : PG_GETARG_FLOAT8(4);
 	MemoryContext work;
 	MemoryContext cxt;
 	MemoryContext old;
@@ -866,10 +886,11 @@ report_cluster(PG_FUNCTION_ARGS)
 	Size		ni = 0;
 	Size		icap = 1024;
 	int64		missing_total = 0;
+	int64		nmissing_out = 0;
 	Oid			argtypes[1] = {FLOAT8OID};
 	Datum		args[1];
 	FmgrInfo	score_fn;
-	SPIPlanPtr	fetch_plan;
+	SPIPlanPtr	fetch_plan = NULL;
 	Progress	pr;
 
 	if (isnan(threshold) || isnan(floor_score))
@@ -884,6 +905,7 @@ report_cluster(PG_FUNCTION_ARGS)
 	scored = scored_tables(scored_arr, &nscored);
 
 	/* score_rows of this extension, called with its own cache (fn_extra) for the whole run */
+	if (!missing_only)
 	{
 		Oid			nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
 		Oid			types[4] = {TEXTOID, JSONBOID, JSONBOID, BOOLOID};
@@ -1044,20 +1066,24 @@ report_cluster(PG_FUNCTION_ARGS)
 						 errhint("Raise min_score.")));
 			missing_total += m * (m - 1) / 2 - known;
 		}
-		ereport(NOTICE,
-				(errmsg("crmdedup: %lld records in %lld components above %g; %lld pairs inside them not yet scored",
-						(long long) nrec, (long long) ncomp, threshold, (long long) missing_total)));
+		if (missing_only || missing_total > 0)
+			ereport(NOTICE,
+					(errmsg("crmdedup: %lld records in %lld components above %g; %lld pairs inside them not yet scored",
+							(long long) nrec, (long long) ncomp, threshold, (long long) missing_total)));
 	}
 
-	fetch_plan = SPI_prepare(psprintf("SELECT rn::int4, r::jsonb FROM %s WHERE rn = ANY($1)", rows_tbl),
-							 1, (Oid[]) {INT4ARRAYOID});
-	if (fetch_plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (!missing_only)
+	{
+		fetch_plan = SPI_prepare(psprintf("SELECT rn::int4, r::jsonb FROM %s WHERE rn = ANY($1)", rows_tbl),
+								 1, (Oid[]) {INT4ARRAYOID});
+		if (fetch_plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	}
 
 	pr.start = pr.last = GetCurrentTimestamp();
 	pr.done = 0;
 	pr.total = missing_total;
-	pr.profile = text_to_cstring(profile);
+	pr.profile = missing_only ? "" : text_to_cstring(profile);
 
 	/* 3. each component: its missing pairs scored, then average-linkage clusters */
 	for (int32 c = 0, k = 0; c <= n; c++)
@@ -1096,6 +1122,29 @@ report_cluster(PG_FUNCTION_ARGS)
 			for (int j = i + 1; j < m; j++)
 				if (isnan(mat[(Size) i * m + j]))
 					nmiss++;
+		if (missing_only)
+		{
+			for (int i = 0; i < m; i++)
+				for (int j = i + 1; j < m; j++)
+					if (isnan(mat[(Size) i * m + j]))
+					{
+						Datum		values[3];
+						bool		nulls[3] = {false, false, false};
+
+						if (nmissing_out >= PG_INT32_MAX)
+							ereport(ERROR,
+									(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+									 errmsg("too many pairs inside components"),
+									 errhint("Raise min_score.")));
+						values[0] = Int32GetDatum((int32) ++nmissing_out);
+						values[1] = Int32GetDatum(mem[i]);
+						values[2] = Int32GetDatum(mem[j]);
+						tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+					}
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(cxt);
+			continue;
+		}
 		if (nmiss > 0)
 		{
 			Datum	   *rnd = palloc(sizeof(Datum) * m);
@@ -1174,7 +1223,7 @@ report_cluster(PG_FUNCTION_ARGS)
 		}
 		MemoryContextReset(cxt);
 	}
-	if (missing_total > 0)
+	if (missing_total > 0 && !missing_only)
 		progress(&pr, true);
 	SPI_finish();
 	MemoryContextDelete(work);

@@ -1231,6 +1231,15 @@ LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE ROWS 1000;
 COMMENT ON FUNCTION @extschema@.report_cluster(text, regclass, regclass[], float8, float8) IS
 'clusters of the scored pairs (a, b, score) in the scored tables over rows (rn int4, r jsonb): components of the pairs >= threshold, the pairs inside them no key found scored, average-linkage clusters (no pair below floor); one row per member of a component: its cluster''s center and its score to it';
 
+CREATE FUNCTION @extschema@.report_missing_pairs(rows regclass, scored regclass[], threshold float8,
+    OUT n integer, OUT a integer, OUT b integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'report_missing_pairs'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
+
+COMMENT ON FUNCTION @extschema@.report_missing_pairs(regclass, regclass[], float8) IS
+'the pairs (a < b, numbered n) inside the components of the pairs scored >= threshold that no scored table (a, b, score) holds, for report_cluster() to find scored';
+
 CREATE FUNCTION @extschema@.report_rows_rn_sql(profile text, ids text)
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -1274,18 +1283,10 @@ DECLARE
     npairs bigint;
     nrows bigint;
     nkeys bigint;
-    done bigint := 0;
-    lo bigint := 0;
     chunk integer := 0;
     t0 timestamptz := clock_timestamp();
-    t1 timestamptz;
-    app text := current_setting('application_name');
-    hj text := current_setting('enable_hashjoin');
-    mj text := current_setting('enable_mergejoin');
-    mps text := current_setting('min_parallel_table_scan_size');
     ptc text := current_setting('parallel_tuple_cost');
     psc text := current_setting('parallel_setup_cost');
-    eta numeric;
     shared boolean := has_schema_privilege('@extschema@', 'CREATE');
     kind text;
     ws text;
@@ -1337,36 +1338,10 @@ BEGIN
     EXECUTE format('ANALYZE %s.%I', ws, pre || 'pairs');
     RAISE NOTICE 'crmdedup: % candidate pairs (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
 
-    -- scores, batch pairs per statement (each statement may run in parallel workers).  Each
-    -- pair's two rows are fetched through the rows' index on rn: a hash join would hash every
-    -- row's jsonb again for every batch to use a fraction of them; and the planner, which does
-    -- not count score_rows' cost in the scan it would split, is told that a pairs table of any
-    -- size is worth parallel workers
-    t1 := clock_timestamp();
-    PERFORM set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
-            set_config('min_parallel_table_scan_size', '0', true);
-    WHILE lo < npairs LOOP
-        chunk := chunk + 1;
-        EXECUTE format(
-            'CREATE %s TABLE %s.%I AS
-             SELECT c.a, c.b, (@extschema@.score_rows(%L, ra.r, rb.r, false)).score AS score
-               FROM %s.%I c JOIN %s ra ON ra.rn = c.a JOIN %s rb ON rb.rn = c.b
-              WHERE c.n > %s AND c.n <= %s',
-            kind, ws, pre || 's' || chunk, profile, ws, pre || 'pairs', rows_t, rows_t, lo, lo + batch);
-        lo := lo + batch;
-        done := least(lo, npairs);
-        eta := CASE WHEN done > 0 THEN round((extract(epoch FROM clock_timestamp() - t1) / done * (npairs - done))::numeric, 0) END;
-        RAISE NOTICE 'crmdedup: scored % of % candidate pairs (% %%), about % s left',
-            done, npairs, round(100.0 * done / greatest(npairs, 1)), eta;
-        PERFORM set_config('application_name',
-                           left(format('crmdedup %s: %s%% of %s pairs, %s s left', profile,
-                                       round(100.0 * done / greatest(npairs, 1)), npairs, eta), 63), true);
-    END LOOP;
-    PERFORM set_config('enable_hashjoin', hj, true), set_config('enable_mergejoin', mj, true),
-            set_config('min_parallel_table_scan_size', mps, true);
+    -- scores, batch pairs per statement (each statement may run in parallel workers)
+    chunk := @extschema@.report_score(profile, format('%s.%I', ws, pre || 'pairs')::regclass, 0, batch, 'candidate pairs');
     EXECUTE format('DROP TABLE %s.%I', ws, pre || 'pairs');
     RAISE NOTICE 'crmdedup: % pairs scored (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
-    PERFORM set_config('application_name', app, true);
     RETURN chunk;
 END;
 $$;
@@ -1374,15 +1349,78 @@ $$;
 COMMENT ON FUNCTION @extschema@.report_work(text, integer, integer) IS
 'internal: numbered rows and scored candidate pairs of a profile''s table in this transaction''s work tables (capped and sorted-neighbourhood blocking in C, scoring in parallel where allowed); returns the number of score tables';
 
+CREATE FUNCTION @extschema@.report_score(profile text, pairs regclass, first_chunk integer, batch integer,
+                                         what text DEFAULT 'candidate pairs')
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    npairs bigint;
+    done bigint := 0;
+    lo bigint := 0;
+    chunk integer := first_chunk;
+    t1 timestamptz := clock_timestamp();
+    app text := current_setting('application_name');
+    hj text := current_setting('enable_hashjoin');
+    mj text := current_setting('enable_mergejoin');
+    mps text := current_setting('min_parallel_table_scan_size');
+    eta numeric;
+    kind text := CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END;
+BEGIN
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('SELECT coalesce(max(n), 0) FROM %s', pairs) INTO npairs;
+    PERFORM set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+            set_config('min_parallel_table_scan_size', '0', true);
+    WHILE lo < npairs LOOP
+        chunk := chunk + 1;
+        EXECUTE format(
+            'CREATE %s TABLE %s AS
+             SELECT c.a, c.b, (@extschema@.score_rows(%L, ra.r, rb.r, false)).score AS score
+               FROM %s c JOIN %s ra ON ra.rn = c.a JOIN %s rb ON rb.rn = c.b
+              WHERE c.n > %s AND c.n <= %s',
+            kind, @extschema@.report_work_name('s' || chunk), profile, pairs,
+            @extschema@.report_work_name('rows'), @extschema@.report_work_name('rows'), lo, lo + batch);
+        lo := lo + batch;
+        done := least(lo, npairs);
+        eta := CASE WHEN done > 0 THEN round((extract(epoch FROM clock_timestamp() - t1) / done * (npairs - done))::numeric, 0) END;
+        RAISE NOTICE 'crmdedup: scored % of % % (% %%), about % s left',
+            done, npairs, what, round(100.0 * done / greatest(npairs, 1)), eta;
+        PERFORM set_config('application_name',
+                           left(format('crmdedup %s: %s%% of %s %s, %s s left', profile,
+                                       round(100.0 * done / greatest(npairs, 1)), npairs, what, eta), 63), true);
+    END LOOP;
+    PERFORM set_config('enable_hashjoin', hj, true), set_config('enable_mergejoin', mj, true),
+            set_config('min_parallel_table_scan_size', mps, true);
+    PERFORM set_config('application_name', app, true);
+    RETURN chunk;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_score(text, regclass, integer, integer, text) IS
+'internal: scores the pairs (n, a, b) of a report work table into score work tables, batch pairs per statement (in parallel where allowed); returns the last score table''s number';
+
+CREATE FUNCTION @extschema@.report_work_name(suffix text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT format('%s.%I', CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN quote_ident('@extschema@') ELSE 'pg_temp' END,
+                  'cd_work_' || pg_backend_pid() || '_' || suffix);
+END;
+
+COMMENT ON FUNCTION @extschema@.report_work_name(text) IS
+'internal: the qualified name of a report work table of this backend';
+
 CREATE FUNCTION @extschema@.report_work_tables(chunks integer)
 RETURNS regclass[]
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-    SELECT array_agg(format('%s.%I',
-                            CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN quote_ident('@extschema@') ELSE 'pg_temp' END,
-                            'cd_work_' || pg_backend_pid() || '_' || CASE WHEN i = 0 THEN 'rows' ELSE 's' || i END)::regclass
-                     ORDER BY i)
+    SELECT array_agg(@extschema@.report_work_name(CASE WHEN i = 0 THEN 'rows' ELSE 's' || i END)::regclass ORDER BY i)
       FROM generate_series(0, greatest(chunks, 0)) i;
 END;
 
@@ -1461,6 +1499,17 @@ BEGIN
     w := @extschema@.report_work_tables(chunks);
 
     RAISE NOTICE 'crmdedup: clustering (% s so far)', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    -- the pairs inside components of the strong pairs that no key found, scored like the
+    -- candidates (in parallel), so that report_cluster() has every pair of a component
+    EXECUTE format('CREATE %s TABLE %s AS SELECT n, a, b FROM @extschema@.report_missing_pairs(%L::regclass, %L::regclass[], %L::float8)',
+                   CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END,
+                   @extschema@.report_work_name('inner'), w[1], w[2:], threshold);
+    EXECUTE format('CREATE INDEX ON %s (n)', @extschema@.report_work_name('inner'));
+    EXECUTE format('ANALYZE %s', @extschema@.report_work_name('inner'));
+    chunks := @extschema@.report_score(profile, @extschema@.report_work_name('inner')::regclass, chunks, 500000,
+                                       'pairs inside components');
+    EXECUTE format('DROP TABLE %s', @extschema@.report_work_name('inner'));
+    w := @extschema@.report_work_tables(chunks);
     DROP TABLE IF EXISTS pg_temp.cd_report_clusters;
     CREATE TEMP TABLE cd_report_clusters ON COMMIT DROP AS
         SELECT k.rn, k.center, k.score FROM @extschema@.report_cluster(profile, w[1], w[2:], threshold, 0.2) k;
