@@ -95,6 +95,9 @@ SELECT * FROM crmdedup.report_cluster('r_contacts', 't_rows', '{t_scored,NULL}',
 INSERT INTO t_scored VALUES (7, 8, 0.99);
 SELECT * FROM crmdedup.report_cluster('r_contacts', 't_rows', '{t_scored}', 0.9);
 DROP TABLE t_ranks, t_keys, t_rows, t_scored;
+-- the most_complete rule counts the fields that are not null, "" or []
+SELECT crmdedup.filled_fields('{"a": null, "b": "", "c": [], "d": {}, "e": 0, "f": [null], "g": " "}') AS filled;
+SELECT crmdedup.filled_fields('[1]');
 -- survivor rules
 SELECT DISTINCT suggested_survivor FROM crmdedup.clusters('r_contacts', survivor => 'oldest') WHERE id = '1';
 SELECT DISTINCT suggested_survivor FROM crmdedup.clusters('r_contacts', survivor => 'newest') WHERE id = '1';

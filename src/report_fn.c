@@ -1229,3 +1229,44 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	MemoryContextDelete(work);
 	return (Datum) 0;
 }
+
+/* ---------------------------------------------------------------- survivors */
+
+PG_FUNCTION_INFO_V1(filled_fields);
+
+/*
+ * filled_fields(r jsonb) -> int: the top-level values of the object r that are not JSON
+ * null, "" or [] (the "most complete" survivor rule), what
+ * (SELECT count(*) FROM jsonb_each(r) e WHERE e.value NOT IN ('null', '""', '[]')) gives,
+ * without a set-returning function and an aggregate per row.
+ */
+Datum
+filled_fields(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *r = PG_GETARG_JSONB_P(0);
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int32		n = 0;
+
+	if (!JB_ROOT_IS_OBJECT(r))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot count the fields of a non-object")));
+	it = JsonbIteratorInit(&r->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok != WJB_VALUE)
+			continue;
+		if (v.type == jbvNull)
+			continue;
+		if (v.type == jbvString && v.val.string.len == 0)
+			continue;
+		if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data)
+			&& JsonContainerSize(v.val.binary.data) == 0)
+			continue;
+		n++;
+	}
+	PG_FREE_IF_COPY(r, 0);
+	PG_RETURN_INT32(n);
+}

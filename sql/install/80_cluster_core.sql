@@ -56,3 +56,11 @@ LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
 
 COMMENT ON FUNCTION @extschema@.report_missing_pairs(regclass, regclass[], float8) IS
 'the pairs (a < b, numbered n) inside the components of the pairs scored >= threshold that no scored table (a, b, score) holds, for report_cluster() to find scored';
+
+CREATE FUNCTION @extschema@.filled_fields(r jsonb)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'filled_fields'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.filled_fields(jsonb) IS
+'the top-level values of a jsonb object that are not null, "" or [] (the most_complete survivor rule)';

@@ -561,7 +561,7 @@ BEGIN
           ORDER BY m.cluster_id, m.id = s.survivor DESC, m.score DESC, m.id',
         w[1],
         CASE survivor
-            WHEN 'most_complete' THEN '(SELECT count(*) FROM jsonb_each(c.r) e WHERE e.value NOT IN (''null''::jsonb, ''""''::jsonb, ''[]''::jsonb))'
+            WHEN 'most_complete' THEN '@extschema@.filled_fields(c.r)'
             WHEN 'most_referenced' THEN '0' || refs
             ELSE format('(c.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
         CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END);

@@ -1240,6 +1240,14 @@ LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
 COMMENT ON FUNCTION @extschema@.report_missing_pairs(regclass, regclass[], float8) IS
 'the pairs (a < b, numbered n) inside the components of the pairs scored >= threshold that no scored table (a, b, score) holds, for report_cluster() to find scored';
 
+CREATE FUNCTION @extschema@.filled_fields(r jsonb)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'filled_fields'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.filled_fields(jsonb) IS
+'the top-level values of a jsonb object that are not null, "" or [] (the most_complete survivor rule)';
+
 CREATE FUNCTION @extschema@.report_rows_rn_sql(profile text, ids text)
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -1537,7 +1545,7 @@ BEGIN
           ORDER BY m.cluster_id, m.id = s.survivor DESC, m.score DESC, m.id',
         w[1],
         CASE survivor
-            WHEN 'most_complete' THEN '(SELECT count(*) FROM jsonb_each(c.r) e WHERE e.value NOT IN (''null''::jsonb, ''""''::jsonb, ''[]''::jsonb))'
+            WHEN 'most_complete' THEN '@extschema@.filled_fields(c.r)'
             WHEN 'most_referenced' THEN '0' || refs
             ELSE format('(c.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
         CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END);
