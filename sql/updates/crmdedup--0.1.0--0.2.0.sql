@@ -1257,6 +1257,7 @@ DECLARE
     p record;
     f jsonb;
     extra text := '';
+    fields text := '';
     joins text := '';
     i integer := 0;
 BEGIN
@@ -1264,15 +1265,25 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
     END IF;
-    FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields') WHERE value ? 'from' LOOP
-        i := i + 1;
-        extra := extra || format(' || jsonb_build_object(%L, j%s.v)', f->>'field', i);
-        joins := joins || format(' LEFT JOIN (SELECT c.%I AS k, jsonb_agg(c.%I) AS v FROM %s c GROUP BY c.%I) j%s ON j%s.k = t.%I',
-                                 f->'from'->>'key', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
-                                 i, i, p.compiled->>'id');
+    FOR f IN SELECT value FROM jsonb_array_elements(p.compiled->'fields') LOOP
+        IF f ? 'from' THEN
+            i := i + 1;
+            extra := extra || format(' || jsonb_build_object(%L, j%s.v)', f->>'field', i);
+            fields := fields || format(', %L, j%s.v', f->>'field', i);
+            joins := joins || format(' LEFT JOIN (SELECT c.%I AS k, jsonb_agg(c.%I) AS v FROM %s c GROUP BY c.%I) j%s ON j%s.k = t.%I',
+                                     f->'from'->>'key', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
+                                     i, i, p.compiled->>'id');
+        ELSIF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = p.table_oid AND a.attname = f->>'field'
+                         AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            fields := fields || format(', %L, t.%I', f->>'field', f->>'field');
+        END IF;
     END LOOP;
-    RETURN format('SELECT n.rn, t.%I::text AS id, to_jsonb(t)%s AS r FROM %s t JOIN %s n ON n.id = t.%I%s',
-                  p.compiled->>'id', extra, p.table_oid, ids, p.compiled->>'id', joins);
+    RETURN format('SELECT n.rn, t.%I::text AS id, %s AS r FROM %s t JOIN %s n ON n.id = t.%I%s',
+                  p.compiled->>'id',
+                  CASE WHEN jsonb_array_length(p.compiled->'fields') > 45 THEN 'to_jsonb(t)' || extra
+                       WHEN fields = '' THEN '''{}''::jsonb'
+                       ELSE 'jsonb_build_object(' || substr(fields, 3) || ')' END,
+                  p.table_oid, ids, p.compiled->>'id', joins);
 END;
 $$;
 
@@ -1535,12 +1546,15 @@ BEGIN
             refs := refs || format(' + (SELECT count(*) FROM %s x WHERE x.%I::text = c.id)', fk.child, fk.col);
         END LOOP;
     END IF;
+    -- the survivor rules read the whole row (as report_rows_sql() gives it, child-table fields
+    -- included), built for the clustered rows only
     RETURN QUERY EXECUTE format(
-        'WITH c AS (SELECT k.rn, k.center, cc.id AS cluster_id, r.id, r.r, k.score
+        'WITH c AS (SELECT k.rn, k.center, cc.id AS cluster_id, r.id, k.score
                       FROM pg_temp.cd_report_clusters k
                       JOIN (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) big USING (center)
                       JOIN %1$s r ON r.rn = k.rn JOIN %1$s cc ON cc.rn = k.center),
-              m AS (SELECT c.cluster_id, c.id, c.score, %2$s AS rank_value FROM c),
+              f AS (SELECT q.id, q.r FROM (%4$s) q WHERE q.id IN (SELECT c.id FROM c)),
+              m AS (SELECT c.cluster_id, c.id, c.score, %2$s AS rank_value FROM c JOIN f ON f.id = c.id),
               s AS (SELECT DISTINCT ON (cluster_id) cluster_id, id AS survivor
                       FROM m ORDER BY cluster_id, rank_value %3$s NULLS LAST, id)
          SELECT m.cluster_id, m.id, m.score, m.id = s.survivor, s.survivor
@@ -1548,10 +1562,11 @@ BEGIN
           ORDER BY m.cluster_id, m.id = s.survivor DESC, m.score DESC, m.id',
         w[1],
         CASE survivor
-            WHEN 'most_complete' THEN '@extschema@.filled_fields(c.r)'
+            WHEN 'most_complete' THEN '@extschema@.filled_fields(f.r)'
             WHEN 'most_referenced' THEN '0' || refs
-            ELSE format('(c.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
-        CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END);
+            ELSE format('(f.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
+        CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END,
+        @extschema@.report_rows_sql(profile));
     EXECUTE 'DROP TABLE ' || array_to_string(w, ', ');
 END;
 $$;
