@@ -11,6 +11,7 @@
 
 #include "name_grams.h"
 #include "name_match.h"
+#include "name_readings.h"
 #include "phonetic.h"
 #include "translit.h"
 
@@ -19,7 +20,7 @@
 #define FOLD_SIZE CD_SPELL_FOLD_SIZE(MAXW)
 #define CMP_MAX 64				/* the typo rule compares folds on this many letters */
 #define ALT_KEY 32				/* keys of other readings count on this many classes */
-#define RD_SIZE (3 * MAXW + 1)	/* a reading at most triples a word (j -> dzh) */
+#define RD_SIZE CD_RD_SIZE(MAXW)	/* a reading at most triples a word (j -> dzh) */
 #define MAX_RUNS ((MAXN - 1) + (MAXN - 2) + (MAXN - 3))
 #define NSLOTS 5				/* trigram lengths of a query word: its own +- 2 */
 #define SLOT_SAME 2
@@ -249,150 +250,12 @@ run_fold(const GSide *side, int i, int r, char *cat, size_t *catlen, char *fold,
 /* ---------------------------------------------------------------- readings */
 
 /*
- * Other readings of a Latin spelling, as name_match.c applies them before comparing
- * sound keys (English j = дж, French ch = ш, pinyin x = с, ...).  Keys that follow
- * these rules let the pairs that meet only by a reading through; the tests measure how
- * many pairs of name_similarity() the keys miss.
+ * Other readings of a Latin spelling (English j = дж, French ch = ш, pinyin x = с, ...):
+ * the rules of name_readings.h, the ones name_match.c compares by.
  */
-typedef enum RdCtx
-{
-	RC_ANY,
-	RC_START,
-	RC_FRONT,
-	RC_VOWEL,
-	RC_END
-} RdCtx;
-
-typedef struct RdRule
-{
-	const char *from;
-	const char *to;
-	RdCtx		ctx;
-} RdRule;
-
-static const RdRule rd_english[] = {
-	{"j", "dzh", RC_ANY}, {"g", "dzh", RC_FRONT}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_french[] = {
-	{"j", "zh", RC_ANY}, {"ge", "zh", RC_VOWEL}, {"g", "zh", RC_FRONT},
-	{"ch", "sh", RC_ANY}, {"qu", "k", RC_ANY}, {"gu", "g", RC_FRONT},
-	{"es", "", RC_END}, {"s", "", RC_END}, {"t", "", RC_END}, {"d", "", RC_END},
-	{"x", "", RC_END}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_german[] = {
-	{"sch", "sh", RC_ANY}, {"ch", "kh", RC_ANY}, {"st", "sht", RC_START},
-	{"sp", "shp", RC_START}, {"sz", "sh", RC_ANY}, {"rz", "zh", RC_ANY},
-	{"v", "f", RC_ANY}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_italian[] = {
-	{"sci", "sh", RC_VOWEL}, {"sc", "sh", RC_FRONT}, {"ch", "k", RC_ANY},
-	{"cci", "ch", RC_VOWEL}, {"cc", "ch", RC_FRONT}, {"ci", "ch", RC_VOWEL},
-	{"c", "ch", RC_FRONT}, {"ggi", "dzh", RC_VOWEL}, {"gg", "dzh", RC_FRONT},
-	{"gli", "ly", RC_VOWEL}, {"gi", "dzh", RC_VOWEL}, {"g", "dzh", RC_FRONT},
-	{"gn", "ny", RC_VOWEL}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_spanish[] = {
-	{"j", "kh", RC_ANY}, {"g", "kh", RC_FRONT}, {"qu", "k", RC_FRONT},
-	{"gu", "g", RC_FRONT}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_japanese[] = {
-	{"sh", "s", RC_ANY}, {"ch", "t", RC_ANY}, {"j", "dz", RC_ANY}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_hungarian[] = {
-	{"sz", "s", RC_ANY}, {"cs", "ch", RC_ANY}, {"zs", "zh", RC_ANY},
-	{"sh", "sh", RC_ANY}, {"s", "sh", RC_ANY}, {"ch", "kh", RC_ANY},
-	{"c", "ts", RC_ANY}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_pinyin[] = {
-	{"zh", "chzh", RC_ANY}, {"ch", "ch", RC_ANY}, {"sh", "sh", RC_ANY},
-	{"j", "tsz", RC_ANY}, {"q", "ts", RC_ANY}, {"x", "s", RC_ANY},
-	{"z", "tsz", RC_ANY}, {"c", "ts", RC_ANY}, {"r", "zh", RC_START},
-	{"ong", "un", RC_ANY}, {"ng", "n", RC_ANY}, {NULL, NULL, RC_ANY}
-};
-
-static const RdRule *const readings[] = {
-	rd_english, rd_french, rd_german, rd_italian, rd_spanish, rd_japanese, rd_hungarian,
-	rd_pinyin
-};
-
-#define N_READINGS (sizeof(readings) / sizeof(readings[0]))
-#define RD_ALL ((1u << N_READINGS) - 1)
-#define RD_PINYIN (1u << (N_READINGS - 1))
-
-static bool
-rd_applies(const char *w, size_t n, size_t i, const RdRule *r)
-{
-	size_t		k = strlen(r->from);
-	char		nx;
-
-	if (k > n - i || memcmp(w + i, r->from, k) != 0)
-		return false;
-	nx = i + k < n ? w[i + k] : '\0';
-	switch (r->ctx)
-	{
-		case RC_START:
-			return i == 0;
-		case RC_FRONT:
-			return nx == 'e' || nx == 'i' || nx == 'y';
-		case RC_VOWEL:
-			return nx != '\0' && is_vowel6(nx);
-		case RC_END:
-			return i + k == n;
-		default:
-			return true;
-	}
-}
-
-/* w rewritten by one reading into out (RD_SIZE bytes); 0 when nothing changed */
-static size_t
-rd_rewrite(const char *w, size_t n, const RdRule *rules, char *out)
-{
-	size_t		i = 0,
-				o = 0;
-	bool		changed = false;
-
-	while (i < n)
-	{
-		const RdRule *r;
-
-		for (r = rules; r->from; r++)
-			if (rd_applies(w, n, i, r))
-				break;
-		if (r->from)
-		{
-			size_t		fl = strlen(r->from),
-						tl = strlen(r->to);
-
-			memcpy(out + o, r->to, tl);
-			o += tl;
-			i += fl;
-			if (fl != tl || memcmp(r->from, r->to, fl) != 0)
-				changed = true;
-		}
-		else
-			out[o++] = w[i++];
-	}
-	return changed ? o : 0;
-}
-
-/* the phonetic key of w[0..n) (n <= MAXW) read as pinyin; key: CD_SPELL_FOLD_SIZE(RD_SIZE) */
-static size_t
-pinyin_key(const char *w, size_t n, char *key)
-{
-	char		rw[RD_SIZE];
-	char		fold[CD_SPELL_FOLD_SIZE(RD_SIZE)];
-	size_t		rl = rd_rewrite(w, n, rd_pinyin, rw);
-	size_t		fl;
-
-	if (rl == 0)
-	{
-		memcpy(rw, w, n);
-		rl = n;
-	}
-	rw[rl] = '\0';
-	fl = cd_spell_fold_word(rw, rl, fold);
-	return cd_phonetic_folded_word(fold, fl, key);
-}
+#define N_READINGS CD_RD_COUNT
+#define RD_ALL CD_RD_ALL
+#define RD_PINYIN CD_RD_PINYIN
 
 /*
  * Which readings the words of a text may have: all when it has Latin letters, the
@@ -756,7 +619,7 @@ push_sound_keys(KeyVec *kv, Side2 side, const GWord *w, unsigned mask)
 
 		if (!(mask & (1u << r)))
 			continue;
-		rl = rd_rewrite(w->raw, w->rlen, readings[r], rw);
+		rl = cd_rd_rewrite(w->raw, w->rlen, (int) r, rw);
 		if (rl == 0)
 			continue;
 		rw[rl] = '\0';
@@ -932,7 +795,7 @@ push_stored_keys(KeyVec *kv, const GSide *side, unsigned mask)
 			if (!run_fold(side, i, r, cat, &clen, fold, &flen))
 				continue;
 			kv_push(kv, joined_key('j', r, fold, flen));
-			if ((mask & RD_PINYIN) && (kl = pinyin_key(cat, clen, key)) >= 3)
+			if ((mask & RD_PINYIN) && (kl = cd_rd_pinyin_key(cat, clen, key)) >= 3)
 				kv_push(kv, joined_key('p', r, key, kl));
 			if (patronymic_raw(cat, clen, 1, MAXN))
 				patronymic_run = true;
@@ -1124,7 +987,7 @@ plan_runs(KeyVec *kv, const GSide *side, unsigned mask, CdNameQuery *plan)
 				push_trigrams(kv, tri, ntri, flen < CMP_MAX ? flen : CMP_MAX);
 			}
 			range_end(kv, &run->trg);
-			kl = (mask & RD_PINYIN) ? pinyin_key(cat, clen, key) : 0;
+			kl = (mask & RD_PINYIN) ? cd_rd_pinyin_key(cat, clen, key) : 0;
 			run->sounds = range_begin(kv);
 			if (kl >= 3)
 				kv_push(kv, make_key(CD_GRAM_SOUND, hash_gram("s", key, kl)));

@@ -11,6 +11,7 @@
 
 #include "name_key.h"
 #include "name_match.h"
+#include "name_readings.h"
 #include "phonetic.h"
 #include "similarity.h"
 #include "translit.h"
@@ -23,11 +24,11 @@
 								 * OSA need no allocation up to CD_SIM_LOCAL_CHARS */
 #define DP_MAX 6				/* exact assignment while the smaller side is this small */
 
-#define N_READINGS 8			/* other readings of a Latin spelling, see reading_rules */
 #define ALT_KEY 32				/* an alternative key counts on this many classes */
-#define RD_SIZE (3 * MAXW + 1)	/* a rewrite at most triples a word (j -> dzh) */
-#define RD_ALL ((1u << N_READINGS) - 1)
-#define RD_PINYIN (1u << (N_READINGS - 1))	/* the last of readings[] */
+#define N_READINGS CD_RD_COUNT	/* other readings of a Latin spelling: name_readings.h */
+#define RD_SIZE CD_RD_SIZE(MAXW)
+#define RD_ALL CD_RD_ALL
+#define RD_PINYIN CD_RD_PINYIN
 
 #define WF_PATRONYMIC 0x01
 #define WF_INITIAL 0x02
@@ -246,29 +247,6 @@ split_words(const char *t, size_t len, bool person, Side *side)
 	}
 }
 
-static size_t pinyin_key(const char *w, size_t n, char *key);
-
-/*
- * w has the shape of one pinyin syllable without tone: an optional initial (b p m f d
- * t n l g k h j q x zh ch sh r z c s y w), vowels, then at most n, ng or r.
- */
-static bool
-pinyin_syllable(const char *w, size_t n)
-{
-	size_t		i = 0;
-
-	if (n >= 2 && w[1] == 'h' && (w[0] == 'z' || w[0] == 'c' || w[0] == 's'))
-		i = 2;
-	else if (n >= 1 && strchr("bpmfdtnlgkhjqxrzcsyw", w[0]) != NULL)
-		i = 1;
-	if (i >= n || strchr("aeiouv", w[i]) == NULL)
-		return false;
-	while (i < n && strchr("aeiouv", w[i]) != NULL)
-		i++;
-	return i == n || (n - i == 1 && (w[i] == 'n' || w[i] == 'r')) ||
-		(n - i == 2 && w[i] == 'n' && w[i + 1] == 'g');
-}
-
 /* words i .. i + r - 1 of x are all pinyin syllables */
 static bool
 pinyin_run(const Side *x, int i, int r)
@@ -276,7 +254,7 @@ pinyin_run(const Side *x, int i, int r)
 	int			k;
 
 	for (k = i; k < i + r; k++)
-		if (!pinyin_syllable(x->w[k].raw, x->w[k].rlen))
+		if (!cd_rd_pinyin_syllable(x->w[k].raw, x->w[k].rlen))
 			return false;
 	return true;
 }
@@ -331,7 +309,7 @@ join_words(Side *x, const Side *y, bool person)
 			if (j == y->n && person && (x->readings & RD_PINYIN) && pinyin_run(x, i, r))
 			{
 				char		key[CD_SPELL_FOLD_SIZE(RD_SIZE)];
-				size_t		kl = pinyin_key(cat, clen, key);
+				size_t		kl = cd_rd_pinyin_key(cat, clen, key);
 
 				for (j = 0; kl >= 3 && j < y->n; j++)
 					if (y->w[j].plen == kl && memcmp(y->w[j].phon, key, kl) == 0)
@@ -410,133 +388,10 @@ lead_vowel(const char *f, size_t n)
  * reading); ch is ч in English, ш in French, х in German, к in Italian, т in Japanese
  * (Polivanov); sh is с in Japanese; pinyin j q x are цз ц с in Russian (Palladius).  A
  * word's phonetic key follows one reading; for person names every word also gets the
- * keys of the readings below (only those its letters change), and two words whose key
- * sets meet are the same name by sound (rule "same phonetic key" of name_match.h).
+ * keys of the readings of name_readings.h (only those its letters change), and two
+ * words whose key sets meet are the same name by sound (rule "same phonetic key" of
+ * name_match.h).  name_grams.c keys the same readings from the same rules.
  */
-typedef enum RdCtx
-{
-	RC_ANY,						/* anywhere */
-	RC_START,					/* at the start of the word */
-	RC_FRONT,					/* before e, i or y */
-	RC_VOWEL,					/* before a vowel */
-	RC_END						/* at the end of the word */
-} RdCtx;
-
-typedef struct RdRule
-{
-	Lit			from;
-	Lit			to;
-	RdCtx		ctx;
-} RdRule;
-
-#define RD(f, t, c) {LIT(f), LIT(t), c}
-#define RD_END_RULES {{NULL, 0}, {NULL, 0}, RC_ANY}
-
-/* rules of a reading are tried in order at each position: longer patterns first */
-static const RdRule rd_english[] = {
-	RD("j", "dzh", RC_ANY), RD("g", "dzh", RC_FRONT), RD_END_RULES
-};
-static const RdRule rd_french[] = {
-	RD("j", "zh", RC_ANY), RD("ge", "zh", RC_VOWEL), RD("g", "zh", RC_FRONT),
-	RD("ch", "sh", RC_ANY), RD("qu", "k", RC_ANY), RD("gu", "g", RC_FRONT),
-	RD("es", "", RC_END), RD("s", "", RC_END), RD("t", "", RC_END), RD("d", "", RC_END),
-	RD("x", "", RC_END), RD_END_RULES
-};
-static const RdRule rd_german[] = {
-	RD("sch", "sh", RC_ANY), RD("ch", "kh", RC_ANY), RD("st", "sht", RC_START),
-	RD("sp", "shp", RC_START), RD("sz", "sh", RC_ANY), RD("rz", "zh", RC_ANY),
-	RD("v", "f", RC_ANY), RD_END_RULES
-};
-static const RdRule rd_italian[] = {
-	RD("sci", "sh", RC_VOWEL), RD("sc", "sh", RC_FRONT), RD("ch", "k", RC_ANY),
-	RD("cci", "ch", RC_VOWEL), RD("cc", "ch", RC_FRONT), RD("ci", "ch", RC_VOWEL),
-	RD("c", "ch", RC_FRONT), RD("ggi", "dzh", RC_VOWEL), RD("gg", "dzh", RC_FRONT),
-	RD("gli", "ly", RC_VOWEL), RD("gi", "dzh", RC_VOWEL), RD("g", "dzh", RC_FRONT),
-	RD("gn", "ny", RC_VOWEL), RD_END_RULES
-};
-static const RdRule rd_spanish[] = {
-	RD("j", "kh", RC_ANY), RD("g", "kh", RC_FRONT), RD("qu", "k", RC_FRONT),
-	RD("gu", "g", RC_FRONT), RD_END_RULES
-};
-static const RdRule rd_japanese[] = {
-	RD("sh", "s", RC_ANY), RD("ch", "t", RC_ANY), RD("j", "dz", RC_ANY), RD_END_RULES
-};
-static const RdRule rd_hungarian[] = {
-	RD("sz", "s", RC_ANY), RD("cs", "ch", RC_ANY), RD("zs", "zh", RC_ANY),
-	RD("sh", "sh", RC_ANY), RD("s", "sh", RC_ANY), RD("ch", "kh", RC_ANY),
-	RD("c", "ts", RC_ANY), RD_END_RULES
-};
-static const RdRule rd_pinyin[] = {
-	RD("zh", "chzh", RC_ANY), RD("ch", "ch", RC_ANY), RD("sh", "sh", RC_ANY),
-	RD("j", "tsz", RC_ANY), RD("q", "ts", RC_ANY), RD("x", "s", RC_ANY),
-	RD("z", "tsz", RC_ANY), RD("c", "ts", RC_ANY), RD("r", "zh", RC_START),
-	RD("ong", "un", RC_ANY), RD("ng", "n", RC_ANY), RD_END_RULES
-};
-
-static const RdRule *const readings[N_READINGS] = {
-	rd_english, rd_french, rd_german, rd_italian, rd_spanish, rd_japanese, rd_hungarian,
-	rd_pinyin
-};
-
-static inline bool
-rd_context(const char *w, size_t n, size_t i, size_t k, RdCtx ctx)
-{
-	char		nx = i + k < n ? w[i + k] : '\0';
-
-	switch (ctx)
-	{
-		case RC_START:
-			return i == 0;
-		case RC_FRONT:
-			return nx == 'e' || nx == 'i' || nx == 'y';
-		case RC_VOWEL:
-			return nx != '\0' && strchr("aeiouy", nx) != NULL;
-		case RC_END:
-			return i + k == n;
-		default:
-			return true;
-	}
-}
-
-/*
- * Rewrite w[0..n) by the rules of one reading into out (RD_SIZE bytes for n <= MAXW);
- * returns the length, or 0 when no rule changed the word.
- */
-static size_t
-rd_rewrite(const char *w, size_t n, const RdRule *rules, char *out)
-{
-	size_t		i = 0,
-				o = 0;
-	bool		changed = false;
-
-	while (i < n)
-	{
-		const RdRule *r;
-
-		for (r = rules; r->from.s; r++)
-		{
-			size_t		k = 1;
-
-			if (r->from.s[0] != w[i] || r->from.n > n - i)
-				continue;
-			while (k < r->from.n && r->from.s[k] == w[i + k])
-				k++;
-			if (k == r->from.n && rd_context(w, n, i, k, r->ctx))
-				break;
-		}
-		if (r->from.s)
-		{
-			memcpy(out + o, r->to.s, r->to.n);
-			o += r->to.n;
-			i += r->from.n;
-			if (!equals_lit(r->from.s, r->from.n, &r->to))
-				changed = true;
-		}
-		else
-			out[o++] = w[i++];
-	}
-	return changed ? o : 0;
-}
 
 /* the keys of the other readings of a word, once */
 static void
@@ -560,7 +415,7 @@ fill_alternates(Word *w, unsigned mask)
 
 		if (!(mask & (1u << k)))
 			continue;
-		rl = rd_rewrite(w->raw, w->rlen, readings[k], rw);
+		rl = cd_rd_rewrite(w->raw, w->rlen, k, rw);
 		if (rl == 0)
 			continue;
 		fl = cd_spell_fold_word(rw, rl, fold);
@@ -578,24 +433,6 @@ fill_alternates(Word *w, unsigned mask)
 		w->altlead[w->nalt] = lead_vowel(fold, fl);
 		w->nalt++;
 	}
-}
-
-/* the phonetic key of w[0..n) (n <= MAXW) read as pinyin; key needs FOLD of RD_SIZE */
-static size_t
-pinyin_key(const char *w, size_t n, char *key)
-{
-	char		rw[RD_SIZE];
-	char		fold[CD_SPELL_FOLD_SIZE(RD_SIZE)];
-	size_t		rl = rd_rewrite(w, n, rd_pinyin, rw);
-	size_t		fl;
-
-	if (rl == 0)
-	{
-		memcpy(rw, w, n);
-		rl = n;
-	}
-	fl = cd_spell_fold_word(rw, rl, fold);
-	return cd_phonetic_folded_word(fold, fl, key);
 }
 
 /*
