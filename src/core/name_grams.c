@@ -25,7 +25,7 @@
 #define NSLOTS 5				/* trigram lengths of a query word: its own +- 2 */
 #define SLOT_SAME 2
 #define NEED_NONE INT16_MAX		/* no typo reaches that length */
-#define MAX_TRIGRAMS (CMP_MAX + 1)
+#define MAX_TRIGRAMS CMP_MAX
 #define HASH_MASK 0x1FFFFFFFu
 
 /* ---------------------------------------------------------------- words */
@@ -247,6 +247,19 @@ run_fold(const GSide *side, int i, int r, char *cat, size_t *catlen, char *fold,
 	return true;
 }
 
+/*
+ * Words [i, i + r) are all pinyin syllables: only such runs join by their pinyin reading
+ * in name_match.c (pinyin_run).
+ */
+static bool
+pinyin_run(const GSide *side, int i, int r)
+{
+	for (int k = i; k < i + r; k++)
+		if (!cd_rd_pinyin_syllable(side->w[k].raw, side->w[k].rlen))
+			return false;
+	return true;
+}
+
 /* ---------------------------------------------------------------- readings */
 
 /*
@@ -422,20 +435,25 @@ sort_unique(uint32_t *v, size_t n)
 	return o;
 }
 
-/* the packed trigrams of a fold (first CMP_MAX letters, padded "  w" ... "d "); count */
+/*
+ * The packed trigrams of a fold (first CMP_MAX letters, padded as pg_trgm pads a word,
+ * " wo" ... "rd "), without pg_trgm's first one, "  w": every word holding " wo" holds
+ * it, and its keys (a first letter at a length) had the longest posting lists of all,
+ * each a posting tree of its own.  Returns the count (the number of letters).
+ */
 static int
 fold_trigrams(const char *fold, size_t flen, uint32_t *out)
 {
-	unsigned char p[CMP_MAX + 3];
+	unsigned char p[CMP_MAX + 2];
 	size_t		xl = flen < CMP_MAX ? flen : CMP_MAX;
 	size_t		i;
 
-	p[0] = p[1] = ' ';
-	memcpy(p + 2, fold, xl);
-	p[xl + 2] = ' ';
-	for (i = 0; i + 3 <= xl + 3; i++)
+	p[0] = ' ';
+	memcpy(p + 1, fold, xl);
+	p[xl + 1] = ' ';
+	for (i = 0; i + 3 <= xl + 2; i++)
 		out[i] = ((uint32_t) p[i] << 16) | ((uint32_t) p[i + 1] << 8) | p[i + 2];
-	return (int) (xl + 1);
+	return (int) xl;
 }
 
 /* trigram keys of a fold at the given word length, distinct, appended to kv */
@@ -478,19 +496,37 @@ destroyed_positions(int delta, int lim)
 
 /*
  * Can the typo rule of name_match.c pair folds of lengths xl and yl (both cut at
- * CMP_MAX) by trigrams?  Sets *lim.  Folds of up to 5 letters pair only by a swap of
- * two letters, which the SWAP key covers.
+ * CMP_MAX) by trigrams?  Sets *lim, and *credit: the most the rule gives such a pair
+ * when the letters are not just two adjacent ones swapped (the SWAP key covers that in
+ * folds of 4-5 letters, at 0.95): a letter changed in folds of up to 5 letters scores
+ * at most 0.9 (SHORT_SUBST_CAP of name_match.c), every other typo at most 0.95.
  */
 static bool
-typo_by_trigrams(int xl, int yl, int *lim)
+typo_by_trigrams(int xl, int yl, int *lim, double *credit)
 {
 	int			maxl = xl > yl ? xl : yl;
 	int			minl = xl < yl ? xl : yl;
 
-	if (minl < 4 || maxl <= 5)
+	if (minl < 4)
 		return false;
 	*lim = maxl >= 9 ? 2 : 1;
+	*credit = maxl <= 5 && maxl == minl ? 0.9 : 0.95;
 	return maxl - minl <= *lim;
+}
+
+/*
+ * Most trigram positions of a word the typo can destroy: as destroyed_positions, but
+ * in folds of up to 5 letters of the same length a swap is left to the SWAP key, so
+ * only a changed letter (3 positions) counts.
+ */
+static int
+typo_destroys(int xl, int yl, int lim)
+{
+	int			maxl = xl > yl ? xl : yl;
+
+	if (maxl <= 5 && xl == yl)
+		return 3;
+	return destroyed_positions(yl - xl, lim);
 }
 
 /*
@@ -524,10 +560,15 @@ push_gender_keys(KeyVec *kv, Side2 side, const GWord *w)
 	const char *f = w->fold;
 	size_t		n = w->flen;
 
-	/* "" / "a" after a consonant: Ivanov/Ivanova, Ivan/Ivana */
-	if (n >= 3 && !is_vowel6(f[n - 1]))
+	/*
+	 * "" / "a" after a consonant: Ivanov/Ivanova, Ivan/Ivana.  From stems of 4 letters
+	 * on the two folds are one letter added at the end, which the trigrams of the typo
+	 * rule find (word_credit: 0.95 at the length one more or less): only stems of 3
+	 * letters (Lev/Leva) need a key.
+	 */
+	if (n == 3 && !is_vowel6(f[n - 1]))
 		push_gender(kv, side, true, f, n);
-	if (n >= 4 && f[n - 1] == 'a' && !is_vowel6(f[n - 2]))
+	if (n == 4 && f[n - 1] == 'a' && !is_vowel6(f[n - 2]))
 		push_gender(kv, side, false, f, n - 1);
 	/* i/aya, i/ya, oi/aya */
 	if (n >= 3 && f[n - 1] == 'i')
@@ -795,7 +836,8 @@ push_stored_keys(KeyVec *kv, const GSide *side, unsigned mask)
 			if (!run_fold(side, i, r, cat, &clen, fold, &flen))
 				continue;
 			kv_push(kv, joined_key('j', r, fold, flen));
-			if ((mask & RD_PINYIN) && (kl = cd_rd_pinyin_key(cat, clen, key)) >= 3)
+			if ((mask & RD_PINYIN) && pinyin_run(side, i, r) &&
+				(kl = cd_rd_pinyin_key(cat, clen, key)) >= 3)
 				kv_push(kv, joined_key('p', r, key, kl));
 			if (patronymic_raw(cat, clen, 1, MAXN))
 				patronymic_run = true;
@@ -853,6 +895,7 @@ typedef struct QWord
 {
 	Range		trg[NSLOTS];	/* trigram keys at lengths xl - 2 .. xl + 2 */
 	int16_t		need[NSLOTS];	/* present trigrams that make a typo possible */
+	double		tcredit[NSLOTS];	/* what such a typo scores at most */
 	Range		sound;
 	Range		nick;
 	Range		gender;
@@ -920,15 +963,20 @@ plan_word(KeyVec *kv, const GWord *w, unsigned mask, QWord *qw)
 		int			delta = s - SLOT_SAME;
 		int			yl = xl + delta;
 		int			lim = 0;
-		bool		typo = yl >= 0 && yl <= CMP_MAX && typo_by_trigrams(xl, yl, &lim);
+		double		credit = 0;
+		bool		typo = yl >= 0 && yl <= CMP_MAX && typo_by_trigrams(xl, yl, &lim, &credit);
 
 		qw->need[s] = NEED_NONE;
+		qw->tcredit[s] = 0;
 		qw->trg[s] = range_begin(kv);
 		if (s == SLOT_SAME || typo)
 			push_trigrams(kv, tri, ntri, (size_t) yl);
 		range_end(kv, &qw->trg[s]);
 		if (typo)
-			qw->need[s] = (int16_t) ((int) qw->trg[s].n - destroyed_positions(delta, lim));
+		{
+			qw->need[s] = (int16_t) ((int) qw->trg[s].n - typo_destroys(xl, yl, lim));
+			qw->tcredit[s] = credit;
+		}
 	}
 	qw->sound = range_begin(kv);
 	push_sound_keys(kv, SIDE_QUERY, w, mask);
@@ -987,7 +1035,8 @@ plan_runs(KeyVec *kv, const GSide *side, unsigned mask, CdNameQuery *plan)
 				push_trigrams(kv, tri, ntri, flen < CMP_MAX ? flen : CMP_MAX);
 			}
 			range_end(kv, &run->trg);
-			kl = (mask & RD_PINYIN) ? cd_rd_pinyin_key(cat, clen, key) : 0;
+			kl = (mask & RD_PINYIN) && pinyin_run(side, w, r) ?
+				cd_rd_pinyin_key(cat, clen, key) : 0;
 			run->sounds = range_begin(kv);
 			if (kl >= 3)
 				kv_push(kv, make_key(CD_GRAM_SOUND, hash_gram("s", key, kl)));
@@ -1181,17 +1230,22 @@ static double
 word_credit(const CdNameQuery *q, const QWord *w, const uint8_t *state)
 {
 	int			s;
+	double		best = 0;
 
 	if (all_present(q, w->trg[SLOT_SAME], state))
 		return 1.0;				/* same fold: a stored word of its length with its trigrams */
 	if (any_present(q, w->nick, state) || any_present(q, w->swap, state))
 		return 0.95;			/* nickname group; a swap of two letters */
 	for (s = 0; s < NSLOTS; s++)
-		if (w->need[s] != NEED_NONE &&
+		if (w->need[s] != NEED_NONE && w->tcredit[s] > best &&
 			(w->need[s] <= 0 || count_present(q, w->trg[s], state) >= w->need[s]))
-			return 0.95;		/* a typo (Jaro-Winkler, capped at 0.95) */
+			best = w->tcredit[s];	/* a typo (Jaro-Winkler, capped) */
+	if (best >= 0.95)
+		return best;
 	if (any_present(q, w->sound, state))
 		return 0.9;				/* same sound, in some reading */
+	if (best > 0)
+		return best;
 	if (any_present(q, w->gender, state))
 		return 0.85;
 	if (any_present(q, w->initial, state))

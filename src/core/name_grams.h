@@ -79,7 +79,7 @@
 #include "cd_buf.h"
 #include "field_match.h"
 
-#define CD_NAME_GRAMS_VERSION "name-grams-2"
+#define CD_NAME_GRAMS_VERSION "name-grams-3"
 
 /* key classes: the top 3 bits of a key */
 typedef enum CdGramClass

@@ -22,6 +22,7 @@
 #define MAX_GROUPS 6			/* nickname groups kept per word */
 #define CMP_MAX 64				/* folds compare on at most this many letters: JW and
 								 * OSA need no allocation up to CD_SIM_LOCAL_CHARS */
+#define SHORT_SUBST_CAP 0.9		/* a changed letter in words of 4-5 letters */
 #define DP_MAX 6				/* exact assignment while the smaller side is this small */
 
 #define ALT_KEY 32				/* an alternative key counts on this many classes */
@@ -517,6 +518,89 @@ text_readings(const char *s, size_t len)
 	return latin ? RD_ALL : han ? RD_PINYIN : 0;
 }
 
+/*
+ * Keys next to each other on a keyboard, by the Latin letters they type: QWERTY, and
+ * the Russian ЙЦУКЕН layout by the transliteration of its one-letter keys (й y, у u,
+ * к k ...; "_" for keys that give more or less than one letter), rows staggered as on a
+ * real keyboard (a key touches the two above it and the two below it).  The most
+ * frequent typing slip is the key next to the right one (Susan/Suaan, Long/Lomg,
+ * Иван/Ивпн); a letter changed to one far away on both layouts is more often another
+ * name (Jane/June, Mary/Mark, Evan/Ivan, Sara/Sera).
+ */
+static const char *const kb_rows[][3] = {
+	{"qwertyuiop", "asdfghjkl", "zxcvbnm"},
+	{"y_ukeng__z__", "fyvaprold_e", "__smit_b_"}
+};
+
+static bool kb_near_tab[26][26];
+static bool kb_near_done;
+
+static void
+kb_mark(char a, char b)
+{
+	if (a >= 'a' && a <= 'z' && b >= 'a' && b <= 'z')
+		kb_near_tab[a - 'a'][b - 'a'] = kb_near_tab[b - 'a'][a - 'a'] = true;
+}
+
+static bool
+keyboard_near(char a, char b)
+{
+	if (!kb_near_done)
+	{
+		size_t		l;
+
+		for (l = 0; l < sizeof(kb_rows) / sizeof(kb_rows[0]); l++)
+			for (int r = 0; r < 3; r++)
+			{
+				const char *row = kb_rows[l][r];
+				size_t		n = strlen(row);
+
+				for (size_t i = 0; i < n; i++)
+				{
+					if (i + 1 < n)
+						kb_mark(row[i], row[i + 1]);
+					/* the row below is shifted right by half a key: i - 1 and i */
+					if (r < 2)
+					{
+						const char *below = kb_rows[l][r + 1];
+						size_t		bn = strlen(below);
+
+						if (i < bn)
+							kb_mark(row[i], below[i]);
+						if (i >= 1 && i - 1 < bn)
+							kb_mark(row[i], below[i - 1]);
+					}
+				}
+			}
+		kb_near_done = true;
+	}
+	if (a < 'a' || a > 'z' || b < 'a' || b > 'z')
+		return false;
+	return kb_near_tab[a - 'a'][b - 'a'];
+}
+
+/*
+ * Equal length, one letter different, the two letters keyboard neighbours and not both
+ * vowels: a vowel for a vowel is how short names differ (Jane/June, Lena/Lana, Chen/Chan).
+ */
+static bool
+near_key_slip(const char *a, const char *b, size_t n)
+{
+	size_t		i = 0,
+				j;
+
+	while (i < n && a[i] == b[i])
+		i++;
+	if (i == n)
+		return false;
+	for (j = i + 1; j < n; j++)
+		if (a[j] != b[j])
+			return false;
+	if (strchr("aeiouy", a[i]) != NULL && strchr("aeiouy", b[i]) != NULL)
+		return false;
+	return keyboard_near(a[i], b[i]);
+}
+
 /* equal but for two adjacent letters swapped (Jonh/John) */
 static bool
 swapped_pair(const char *a, const char *b, size_t al, size_t bl)
@@ -581,16 +665,23 @@ pair_score(const Word *x, const Word *y, bool person, bool short_typos, const Cd
 		int			lim = maxl >= 9 ? 2 : 1;
 
 		/*
-		 * In words of up to 5 letters one changed letter is more often another name
-		 * (Mary/Mark, Jane/June, Lena/Lana) than a typo: there only a swap counts.
-		 * Comparing one part of a name (short_typos: cd_name_part_similarity), a letter
-		 * dropped or doubled counts too (Sarah/Sara, Hnry/Henry) unless the nickname
-		 * data knows both words as names of their own (Eric/Erica).  Not in
-		 * cd_name_similarity: name_grams.c bounds it with the rule as it stands.
+		 * In words of up to 5 letters one changed letter is as often another name
+		 * (Mary/Mark, Jane/June, Lena/Lana, Eric/Erica) as a typo (Suaan/Susan,
+		 * Ivpn/Ivan, Sara/Sarah, Hnry/Henry): there a letter dropped or doubled, or
+		 * changed to a keyboard neighbour (keyboard_near), counts as a typo of person
+		 * names (short_typos) unless the nickname data knows both words as names of
+		 * their own, and a changed letter scores at most SHORT_SUBST_CAP; two adjacent
+		 * letters swapped are always a typo.
+		 * name_grams.c bounds these rules (word_credit).
 		 */
+		bool		swap = maxl <= 5 && swapped_pair(x->fold, y->fold, xl, yl);
+		bool		slip = maxl <= 5 && maxl == minl && !swap &&
+			(x->rlen == y->rlen ? near_key_slip(x->raw, y->raw, x->rlen) :
+			 near_key_slip(x->fold, y->fold, xl));
+
 		if (maxl - minl <= (size_t) lim &&
-			(maxl > 5 || swapped_pair(x->fold, y->fold, xl, yl) ||
-			 (short_typos && maxl == minl + 1 && !both_known_apart)))
+			(maxl > 5 || swap ||
+			 (short_typos && !both_known_apart && (maxl > minl || slip))))
 		{
 			int			d = 0;
 			double		jw = 0;
@@ -607,6 +698,8 @@ pair_score(const Word *x, const Word *y, bool person, bool short_typos, const Cd
 			{
 				double		cap = both_known_apart ? 0.9 : 0.95;
 
+				if (maxl <= 5 && maxl == minl && !swap)
+					cap = SHORT_SUBST_CAP;
 				*score = jw < cap ? jw : cap;
 				*kind = PK_TYPO;
 			}
@@ -933,33 +1026,19 @@ CdMatchStatus
 cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
 				   const CdAllocator *al, double *out)
 {
-	return person_similarity(a, alen, b, blen, false, al, out);
+	return person_similarity(a, alen, b, blen, true, al, out);
 }
 
+/*
+ * One part of a name: the same rules since the short-word typo rule moved into
+ * cd_name_similarity (name_grams.c bounds it now); kept as its own entry point for
+ * the first, last and middle name roles.
+ */
 CdMatchStatus
 cd_name_part_similarity(const char *a, size_t alen, const char *b, size_t blen,
 						const CdAllocator *al, double *out)
 {
-	CdMatchStatus st;
-	double		plain;
-
-	/*
-	 * The short-typo rule only adds evidence, but the words are paired greedily, so a
-	 * typo pair taken first can leave the other words worse paired than without the
-	 * rule (found by fuzz_address).  The part score is never below the name score.
-	 */
-	st = person_similarity(a, alen, b, blen, true, al, out);
-	if (st != CD_MATCH_OK)
-		return st;
-	st = person_similarity(a, alen, b, blen, false, al, &plain);
-	if (st != CD_MATCH_OK)
-	{
-		*out = 0;
-		return st;
-	}
-	if (plain > *out)
-		*out = plain;
-	return CD_MATCH_OK;
+	return cd_name_similarity(a, alen, b, blen, al, out);
 }
 
 /* company key, then transliterated */
