@@ -729,14 +729,15 @@ push_swap_key(KeyVec *kv, const GWord *w)
 /*
  * A run of r words joins into a word of the other side by its fold ("j": "xiao ming" =
  * "xiaoming") or, read as pinyin, by its phonetic key ("p": 王小明 "wang xiao ming" =
- * Ван Сяомин "van syaomin").  The key tells a run of 2 from a longer one: a join of r
- * words takes r - 1 words from the count of its side.
+ * Ван Сяомин "van syaomin").  Runs of 2, 3 and 4 words share the tag (one key to ask
+ * per query word, not two): the bound lets a join take up to 3 words from the count.
  */
 static inline uint32_t
 joined_key(char how, int r, const char *s, size_t n)
 {
-	char		tag[3] = {how, r == 2 ? '2' : '3', '\0'};	/* runs of 3 and 4 share one */
+	char		tag[2] = {how, '\0'};	/* runs of 2, 3 and 4 words share one tag */
 
+	(void) r;
 	return make_key(CD_GRAM_JOINED, hash_gram(tag, s, n));
 }
 
@@ -901,7 +902,7 @@ typedef struct QWord
 	Range		gender;
 	Range		initial;
 	Range		swap;
-	Range		joined[2];		/* a stored run of 2, or 3-4, words joins into it */
+	Range		joined;			/* a stored run of 2-4 words joins into it */
 	bool		patronymic;		/* a patronymic at its place in the query */
 	bool		patronymic_like;	/* a patronymic at some place and word count */
 } QWord;
@@ -913,7 +914,7 @@ typedef struct QRun
 	Range		trg;			/* the trigrams of the run's fold, at its length: when an
 								 * item holds them all, a stored word may be that fold */
 	Range		sounds;			/* read as pinyin, the run sounds like a stored word */
-	Range		joined[2];		/* it joins with a stored run of 2, or 3-4, words */
+	Range		joined;			/* it joins with a stored run of 2-4 words */
 } QRun;
 
 struct CdNameQuery
@@ -930,8 +931,10 @@ struct CdNameQuery
 	int			nruns;
 	QWord		words[MAXN];
 	QRun		runs[MAX_RUNS];
-	Range		nw[WORDS_CAP + 1];	/* "k words", k = 1..WORDS_CAP */
-	Range		np[PATRONYMICS_CAP + 1];	/* "p patronymics", p = 0..PATRONYMICS_CAP */
+	Range		nw[WORDS_CAP + 1];	/* "k words", k = 1..nw_asked */
+	Range		np[PATRONYMICS_CAP + 1];	/* "p patronymics", p = 0..np_asked */
+	int			nw_asked;
+	int			np_asked;
 	Range		repeat;			/* the item holds a run key twice */
 	Range		patronymic_run;	/* a run of the item reads as a patronymic */
 };
@@ -993,14 +996,11 @@ plan_word(KeyVec *kv, const GWord *w, unsigned mask, QWord *qw)
 	qw->swap = range_begin(kv);
 	push_swap_key(kv, w);
 	range_end(kv, &qw->swap);
-	for (int r = 2; r <= 3; r++)
-	{
-		qw->joined[r - 2] = range_begin(kv);
-		kv_push(kv, joined_key('j', r, w->fold, w->flen));
-		if (w->plen >= 3)
-			kv_push(kv, joined_key('p', r, w->phon, w->plen));
-		range_end(kv, &qw->joined[r - 2]);
-	}
+	qw->joined = range_begin(kv);
+	kv_push(kv, joined_key('j', 2, w->fold, w->flen));
+	if (w->plen >= 3)
+		kv_push(kv, joined_key('p', 2, w->phon, w->plen));
+	range_end(kv, &qw->joined);
 	qw->patronymic = w->patronymic;
 	qw->patronymic_like = patronymic_like(w, 1, MAXN);
 }
@@ -1031,8 +1031,17 @@ plan_runs(KeyVec *kv, const GSide *side, unsigned mask, CdNameQuery *plan)
 			{
 				uint32_t	tri[MAX_TRIGRAMS];
 				int			ntri = fold_trigrams(fold, flen, tri);
+				int			nsel = 0;
 
-				push_trigrams(kv, tri, ntri, flen < CMP_MAX ? flen : CMP_MAX);
+				/*
+				 * Every third trigram and the last: a stored word of the run's length
+				 * that holds them all may be the run joined (the recheck decides); all
+				 * of them would be three times the keys to scan.
+				 */
+				for (int t = 0; t < ntri; t++)
+					if (t % 3 == 0 || t == ntri - 1)
+						tri[nsel++] = tri[t];
+				push_trigrams(kv, tri, nsel, flen < CMP_MAX ? flen : CMP_MAX);
 			}
 			range_end(kv, &run->trg);
 			kl = (mask & RD_PINYIN) && pinyin_run(side, w, r) ?
@@ -1041,14 +1050,11 @@ plan_runs(KeyVec *kv, const GSide *side, unsigned mask, CdNameQuery *plan)
 			if (kl >= 3)
 				kv_push(kv, make_key(CD_GRAM_SOUND, hash_gram("s", key, kl)));
 			range_end(kv, &run->sounds);
-			for (int rr = 2; rr <= 3; rr++)
-			{
-				run->joined[rr - 2] = range_begin(kv);
-				kv_push(kv, joined_key('j', rr, fold, flen));
-				if (kl >= 3)
-					kv_push(kv, joined_key('p', rr, key, kl));
-				range_end(kv, &run->joined[rr - 2]);
-			}
+			run->joined = range_begin(kv);
+			kv_push(kv, joined_key('j', 2, fold, flen));
+			if (kl >= 3)
+				kv_push(kv, joined_key('p', 2, key, kl));
+			range_end(kv, &run->joined);
 		}
 }
 
@@ -1086,13 +1092,17 @@ cd_name_query_new(const char *in, size_t len, const CdAllocator *al, CdNameQuery
 	plan_runs(&kv, &side, mask, &plan);
 	if (side.n > 0)
 	{
-		for (k = 1; k <= WORDS_CAP; k++)
+		plan.nw_asked = side.n + 1 < WORDS_CAP ? side.n + 1 : WORDS_CAP;
+		plan.np_asked = plan.npatr + 1 < 2 ? 2 : plan.npatr + 1;
+		if (plan.np_asked > PATRONYMICS_CAP)
+			plan.np_asked = PATRONYMICS_CAP;
+		for (k = 1; k <= plan.nw_asked; k++)
 		{
 			plan.nw[k] = range_begin(&kv);
 			kv_push(&kv, shape_key(SHAPE_WORDS, k));
 			range_end(&kv, &plan.nw[k]);
 		}
-		for (k = 0; k <= PATRONYMICS_CAP; k++)
+		for (k = 0; k <= plan.np_asked; k++)
 		{
 			plan.np[k] = range_begin(&kv);
 			kv_push(&kv, shape_key(SHAPE_PATRONYMICS, k));
@@ -1256,16 +1266,36 @@ word_credit(const CdNameQuery *q, const QWord *w, const uint8_t *state)
 /*
  * The counts whose shape key an item may hold (present or unknown), as a bit set; 0
  * when none may: then nothing is known of the count.  A real item holds exactly one key
- * of each kind, so the bound for an item is the best over this set.
+ * of each kind, so the bound for an item is the best over this set.  The query asks
+ * for the counts from..asked only (the others are rare and tighten little: fewer keys
+ * to scan); an item holding none of them present may have any count above asked.  The
+ * key of cap stands for cap and more.
  */
 static uint32_t
-possible_counts(const CdNameQuery *q, const Range *keys, int from, int to, const uint8_t *state)
+possible_counts(const CdNameQuery *q, const Range *keys, int from, int asked, int cap,
+				const uint8_t *state)
 {
 	uint32_t	set = 0;
+	uint32_t	above = ((2u << MAXN) - 1) & ~((2u << asked) - 1);
+	bool		exact = false;
 
-	for (int k = from; k <= to; k++)
-		if (state[q->idx[keys[k].off]] != CD_GRAM_ABSENT)
+	for (int k = from; k <= asked; k++)
+	{
+		uint8_t		st = state[q->idx[keys[k].off]];
+
+		if (st != CD_GRAM_ABSENT)
 			set |= 1u << k;
+		if (st == CD_GRAM_PRESENT)
+			exact = true;
+	}
+	if (asked == cap)
+	{
+		/* the last key stands for it and every larger count */
+		if (set & (1u << cap))
+			set |= above;
+	}
+	else if (!exact)
+		set |= above;			/* the item may hold a count the query did not ask */
 	return set;
 }
 
@@ -1399,7 +1429,6 @@ cd_name_query_bound(const CdNameQuery *q, const uint8_t *state)
 				credited = 0,
 				patr_like = 0,
 				i,
-				r,
 				k;
 	double		best;
 
@@ -1408,28 +1437,26 @@ cd_name_query_bound(const CdNameQuery *q, const uint8_t *state)
 	for (i = 0; i < n; i++)
 	{
 		credit[i] = word_credit(q, &q->words[i], state);
-		for (r = 0; r < 2; r++)
-			if (any_present(q, q->words[i].joined[r], state))
-			{
-				/* a stored run of 2, or 3-4, words may join into this word, at 1 */
-				credit[i] = 1.0;
-				reduction += r == 0 ? 1 : 3;
-				hits++;
-				joined = true;
-			}
+		if (any_present(q, q->words[i].joined, state))
+		{
+			/* a stored run of 2-4 words may join into this word, at 1 */
+			credit[i] = 1.0;
+			reduction += 3;
+			hits++;
+			joined = true;
+		}
 	}
 	for (i = 0; i < q->nruns; i++)
 	{
 		const QRun *run = &q->runs[i];
 		bool		hit = all_present(q, run->trg, state) || any_present(q, run->sounds, state);
 
-		for (r = 0; r < 2; r++)
-			if (any_present(q, run->joined[r], state))
-			{
-				hit = true;
-				reduction += r == 0 ? 1 : 3;
-				hits++;
-			}
+		if (any_present(q, run->joined, state))
+		{
+			hit = true;
+			reduction += 3;
+			hits++;
+		}
 		if (hit)
 		{
 			/* the run's words may become one word that pairs at 1 */
@@ -1440,13 +1467,26 @@ cd_name_query_bound(const CdNameQuery *q, const uint8_t *state)
 		}
 	}
 
-	ks = possible_counts(q, q->nw, 1, WORDS_CAP, state);
-	ps = possible_counts(q, q->np, 0, PATRONYMICS_CAP, state);
-	/* the last key of each kind stands for it and every larger count */
-	if (ks & (1u << WORDS_CAP))
-		ks |= ((2u << MAXN) - 1) & ~((1u << WORDS_CAP) - 1);
-	if (ps & (1u << PATRONYMICS_CAP))
-		ps |= ((2u << MAXN) - 1) & ~((1u << PATRONYMICS_CAP) - 1);
+	/*
+	 * An initial scores 0.8 only beside a pair of 0.85 or more that is no initial
+	 * (name_match.c), else 0.4: without such a credit (or a join) initials count 0.4.
+	 * Then the long posting lists of initials alone never make an item a candidate.
+	 */
+	if (!joined)
+	{
+		bool		strong = false;
+
+		for (i = 0; i < n; i++)
+			if (credit[i] >= 0.85 - 1e-9)
+				strong = true;
+		if (!strong)
+			for (i = 0; i < n; i++)
+				if (credit[i] >= 0.8 - 1e-9)
+					credit[i] = 0.4;
+	}
+
+	ks = possible_counts(q, q->nw, 1, q->nw_asked, WORDS_CAP, state);
+	ps = possible_counts(q, q->np, 0, q->np_asked, PATRONYMICS_CAP, state);
 
 	/* without joins: every word counts, with its own patronymic mark */
 	{
