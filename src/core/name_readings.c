@@ -31,7 +31,10 @@ typedef struct RdRule
 
 /* rules of a reading are tried in order at each position: longer patterns first */
 static const RdRule rd_english[] = {
-	RD("j", "dzh", RC_ANY), RD("g", "dzh", RC_FRONT), RD_END_RULES
+	RD("j", "dzh", RC_ANY), RD("gh", "", RC_ANY), RD("g", "dzh", RC_FRONT),
+	RD("wh", "u", RC_START), RD("wr", "r", RC_START), RD("kn", "n", RC_START),
+	RD("aw", "ou", RC_ANY), RD("ow", "ou", RC_ANY), RD("ee", "i", RC_ANY),
+	RD("ea", "i", RC_ANY), RD("oo", "u", RC_ANY), RD_END_RULES
 };
 static const RdRule rd_french[] = {
 	RD("j", "zh", RC_ANY), RD("ge", "zh", RC_VOWEL), RD("g", "zh", RC_FRONT),

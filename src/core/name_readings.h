@@ -10,7 +10,8 @@
  * reading); ch is ч in English, ш in French, х in German, к in Italian, т in Japanese
  * (Polivanov); sh is с in Japanese; pinyin j q x are цз ц с in Russian (Palladius).
  * Readings, in this order (bit k of a mask is reading k):
- *		0 English    j, g before e/i/y = dzh
+ *		0 English    j, g before e/i/y = dzh; gh silent; initial wh wr kn = u r n; aw ow =
+ *		             ou (Hawkins Хоукинс, Barlow Барлоу); ee ea = i; oo = u
  *		1 French     j, g before e/i/y = zh, ch = sh, qu = k, gu = g before e/i/y, a
  *		             final s, es, t, d, x silent
  *		2 German     sch = sh, ch = kh, initial st sp = sht shp, sz = sh, rz = zh, v = f
