@@ -35,7 +35,9 @@
  *		otherwise                                                            0
  * Other readings (person names only): a word that has no pair of 0.9 or more also
  * gets the phonetic keys of its Latin spelling read by the rules of other languages,
- * as Russian transcription follows them: English j, g before e/i = дж; French j, g
+ * as Russian transcription follows them (the rules of name_readings.h, which the index
+ * keys of name_grams.c follow too): English j, g before e/i = дж, aw ow = оу, ee ea = и,
+ * gh silent; French j, g
  * before e/i = ж, ch = ш; German ch = х, initial st sp = шт шп, v = ф, Polish sz rz =
  * ш ж; Italian c, g before e/i = ч, дж, ch = к, gli = ль; Spanish j, g before e/i = х;
  * Japanese (Hepburn to Polivanov) sh ch j = с т дз; Hungarian and Central European s
