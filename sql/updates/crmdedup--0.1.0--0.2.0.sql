@@ -1201,3 +1201,8 @@ $$;
 -- (sql/install/00_header.sql now refuses to install into a pre-existing schema that another
 -- role owns or may create in; an update finds the schema already the extension's, so there
 -- is nothing to repeat here.)
+
+-- crmdedup.name_ops: name index keys name-grams-3 and nickname data nicknames-2 (no SQL object
+-- changes): name_similarity() learned typos of short words and more nicknames, and the keys
+-- follow it.  Indexes USING gin (... crmdedup.name_ops) built by 0.1.0 or by an earlier 0.2.0
+-- build must be rebuilt (REINDEX), then crmdedup.refresh_versions(); crmdedup.versions() warns.
