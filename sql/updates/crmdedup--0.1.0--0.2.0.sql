@@ -1623,3 +1623,8 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.summary(text, float8, integer) IS
 'rows, rows in clusters, clusters by size, duplicate share and counts by reason of a profile''s table';
+
+-- crmdedup.name_ops: name index keys name-grams-3 and nickname data nicknames-2 (no SQL object
+-- changes): name_similarity() learned typos of short words and more nicknames, and the keys
+-- follow it.  Indexes USING gin (... crmdedup.name_ops) built by 0.1.0 or by an earlier 0.2.0
+-- build must be rebuilt (REINDEX), then crmdedup.refresh_versions(); crmdedup.versions() warns.

@@ -11,6 +11,7 @@
 
 #include "name_grams.h"
 #include "name_match.h"
+#include "name_readings.h"
 #include "phonetic.h"
 #include "translit.h"
 
@@ -19,12 +20,12 @@
 #define FOLD_SIZE CD_SPELL_FOLD_SIZE(MAXW)
 #define CMP_MAX 64				/* the typo rule compares folds on this many letters */
 #define ALT_KEY 32				/* keys of other readings count on this many classes */
-#define RD_SIZE (3 * MAXW + 1)	/* a reading at most triples a word (j -> dzh) */
+#define RD_SIZE CD_RD_SIZE(MAXW)	/* a reading at most triples a word (j -> dzh) */
 #define MAX_RUNS ((MAXN - 1) + (MAXN - 2) + (MAXN - 3))
 #define NSLOTS 5				/* trigram lengths of a query word: its own +- 2 */
 #define SLOT_SAME 2
 #define NEED_NONE INT16_MAX		/* no typo reaches that length */
-#define MAX_TRIGRAMS (CMP_MAX + 1)
+#define MAX_TRIGRAMS CMP_MAX
 #define HASH_MASK 0x1FFFFFFFu
 
 /* ---------------------------------------------------------------- words */
@@ -246,153 +247,28 @@ run_fold(const GSide *side, int i, int r, char *cat, size_t *catlen, char *fold,
 	return true;
 }
 
+/*
+ * Words [i, i + r) are all pinyin syllables: only such runs join by their pinyin reading
+ * in name_match.c (pinyin_run).
+ */
+static bool
+pinyin_run(const GSide *side, int i, int r)
+{
+	for (int k = i; k < i + r; k++)
+		if (!cd_rd_pinyin_syllable(side->w[k].raw, side->w[k].rlen))
+			return false;
+	return true;
+}
+
 /* ---------------------------------------------------------------- readings */
 
 /*
- * Other readings of a Latin spelling, as name_match.c applies them before comparing
- * sound keys (English j = дж, French ch = ш, pinyin x = с, ...).  Keys that follow
- * these rules let the pairs that meet only by a reading through; the tests measure how
- * many pairs of name_similarity() the keys miss.
+ * Other readings of a Latin spelling (English j = дж, French ch = ш, pinyin x = с, ...):
+ * the rules of name_readings.h, the ones name_match.c compares by.
  */
-typedef enum RdCtx
-{
-	RC_ANY,
-	RC_START,
-	RC_FRONT,
-	RC_VOWEL,
-	RC_END
-} RdCtx;
-
-typedef struct RdRule
-{
-	const char *from;
-	const char *to;
-	RdCtx		ctx;
-} RdRule;
-
-static const RdRule rd_english[] = {
-	{"j", "dzh", RC_ANY}, {"g", "dzh", RC_FRONT}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_french[] = {
-	{"j", "zh", RC_ANY}, {"ge", "zh", RC_VOWEL}, {"g", "zh", RC_FRONT},
-	{"ch", "sh", RC_ANY}, {"qu", "k", RC_ANY}, {"gu", "g", RC_FRONT},
-	{"es", "", RC_END}, {"s", "", RC_END}, {"t", "", RC_END}, {"d", "", RC_END},
-	{"x", "", RC_END}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_german[] = {
-	{"sch", "sh", RC_ANY}, {"ch", "kh", RC_ANY}, {"st", "sht", RC_START},
-	{"sp", "shp", RC_START}, {"sz", "sh", RC_ANY}, {"rz", "zh", RC_ANY},
-	{"v", "f", RC_ANY}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_italian[] = {
-	{"sci", "sh", RC_VOWEL}, {"sc", "sh", RC_FRONT}, {"ch", "k", RC_ANY},
-	{"cci", "ch", RC_VOWEL}, {"cc", "ch", RC_FRONT}, {"ci", "ch", RC_VOWEL},
-	{"c", "ch", RC_FRONT}, {"ggi", "dzh", RC_VOWEL}, {"gg", "dzh", RC_FRONT},
-	{"gli", "ly", RC_VOWEL}, {"gi", "dzh", RC_VOWEL}, {"g", "dzh", RC_FRONT},
-	{"gn", "ny", RC_VOWEL}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_spanish[] = {
-	{"j", "kh", RC_ANY}, {"g", "kh", RC_FRONT}, {"qu", "k", RC_FRONT},
-	{"gu", "g", RC_FRONT}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_japanese[] = {
-	{"sh", "s", RC_ANY}, {"ch", "t", RC_ANY}, {"j", "dz", RC_ANY}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_hungarian[] = {
-	{"sz", "s", RC_ANY}, {"cs", "ch", RC_ANY}, {"zs", "zh", RC_ANY},
-	{"sh", "sh", RC_ANY}, {"s", "sh", RC_ANY}, {"ch", "kh", RC_ANY},
-	{"c", "ts", RC_ANY}, {NULL, NULL, RC_ANY}
-};
-static const RdRule rd_pinyin[] = {
-	{"zh", "chzh", RC_ANY}, {"ch", "ch", RC_ANY}, {"sh", "sh", RC_ANY},
-	{"j", "tsz", RC_ANY}, {"q", "ts", RC_ANY}, {"x", "s", RC_ANY},
-	{"z", "tsz", RC_ANY}, {"c", "ts", RC_ANY}, {"r", "zh", RC_START},
-	{"ong", "un", RC_ANY}, {"ng", "n", RC_ANY}, {NULL, NULL, RC_ANY}
-};
-
-static const RdRule *const readings[] = {
-	rd_english, rd_french, rd_german, rd_italian, rd_spanish, rd_japanese, rd_hungarian,
-	rd_pinyin
-};
-
-#define N_READINGS (sizeof(readings) / sizeof(readings[0]))
-#define RD_ALL ((1u << N_READINGS) - 1)
-#define RD_PINYIN (1u << (N_READINGS - 1))
-
-static bool
-rd_applies(const char *w, size_t n, size_t i, const RdRule *r)
-{
-	size_t		k = strlen(r->from);
-	char		nx;
-
-	if (k > n - i || memcmp(w + i, r->from, k) != 0)
-		return false;
-	nx = i + k < n ? w[i + k] : '\0';
-	switch (r->ctx)
-	{
-		case RC_START:
-			return i == 0;
-		case RC_FRONT:
-			return nx == 'e' || nx == 'i' || nx == 'y';
-		case RC_VOWEL:
-			return nx != '\0' && is_vowel6(nx);
-		case RC_END:
-			return i + k == n;
-		default:
-			return true;
-	}
-}
-
-/* w rewritten by one reading into out (RD_SIZE bytes); 0 when nothing changed */
-static size_t
-rd_rewrite(const char *w, size_t n, const RdRule *rules, char *out)
-{
-	size_t		i = 0,
-				o = 0;
-	bool		changed = false;
-
-	while (i < n)
-	{
-		const RdRule *r;
-
-		for (r = rules; r->from; r++)
-			if (rd_applies(w, n, i, r))
-				break;
-		if (r->from)
-		{
-			size_t		fl = strlen(r->from),
-						tl = strlen(r->to);
-
-			memcpy(out + o, r->to, tl);
-			o += tl;
-			i += fl;
-			if (fl != tl || memcmp(r->from, r->to, fl) != 0)
-				changed = true;
-		}
-		else
-			out[o++] = w[i++];
-	}
-	return changed ? o : 0;
-}
-
-/* the phonetic key of w[0..n) (n <= MAXW) read as pinyin; key: CD_SPELL_FOLD_SIZE(RD_SIZE) */
-static size_t
-pinyin_key(const char *w, size_t n, char *key)
-{
-	char		rw[RD_SIZE];
-	char		fold[CD_SPELL_FOLD_SIZE(RD_SIZE)];
-	size_t		rl = rd_rewrite(w, n, rd_pinyin, rw);
-	size_t		fl;
-
-	if (rl == 0)
-	{
-		memcpy(rw, w, n);
-		rl = n;
-	}
-	rw[rl] = '\0';
-	fl = cd_spell_fold_word(rw, rl, fold);
-	return cd_phonetic_folded_word(fold, fl, key);
-}
+#define N_READINGS CD_RD_COUNT
+#define RD_ALL CD_RD_ALL
+#define RD_PINYIN CD_RD_PINYIN
 
 /*
  * Which readings the words of a text may have: all when it has Latin letters, the
@@ -559,20 +435,25 @@ sort_unique(uint32_t *v, size_t n)
 	return o;
 }
 
-/* the packed trigrams of a fold (first CMP_MAX letters, padded "  w" ... "d "); count */
+/*
+ * The packed trigrams of a fold (first CMP_MAX letters, padded as pg_trgm pads a word,
+ * " wo" ... "rd "), without pg_trgm's first one, "  w": every word holding " wo" holds
+ * it, and its keys (a first letter at a length) had the longest posting lists of all,
+ * each a posting tree of its own.  Returns the count (the number of letters).
+ */
 static int
 fold_trigrams(const char *fold, size_t flen, uint32_t *out)
 {
-	unsigned char p[CMP_MAX + 3];
+	unsigned char p[CMP_MAX + 2];
 	size_t		xl = flen < CMP_MAX ? flen : CMP_MAX;
 	size_t		i;
 
-	p[0] = p[1] = ' ';
-	memcpy(p + 2, fold, xl);
-	p[xl + 2] = ' ';
-	for (i = 0; i + 3 <= xl + 3; i++)
+	p[0] = ' ';
+	memcpy(p + 1, fold, xl);
+	p[xl + 1] = ' ';
+	for (i = 0; i + 3 <= xl + 2; i++)
 		out[i] = ((uint32_t) p[i] << 16) | ((uint32_t) p[i + 1] << 8) | p[i + 2];
-	return (int) (xl + 1);
+	return (int) xl;
 }
 
 /* trigram keys of a fold at the given word length, distinct, appended to kv */
@@ -615,19 +496,37 @@ destroyed_positions(int delta, int lim)
 
 /*
  * Can the typo rule of name_match.c pair folds of lengths xl and yl (both cut at
- * CMP_MAX) by trigrams?  Sets *lim.  Folds of up to 5 letters pair only by a swap of
- * two letters, which the SWAP key covers.
+ * CMP_MAX) by trigrams?  Sets *lim, and *credit: the most the rule gives such a pair
+ * when the letters are not just two adjacent ones swapped (the SWAP key covers that in
+ * folds of 4-5 letters, at 0.95): a letter changed in folds of up to 5 letters scores
+ * at most 0.9 (SHORT_SUBST_CAP of name_match.c), every other typo at most 0.95.
  */
 static bool
-typo_by_trigrams(int xl, int yl, int *lim)
+typo_by_trigrams(int xl, int yl, int *lim, double *credit)
 {
 	int			maxl = xl > yl ? xl : yl;
 	int			minl = xl < yl ? xl : yl;
 
-	if (minl < 4 || maxl <= 5)
+	if (minl < 4)
 		return false;
 	*lim = maxl >= 9 ? 2 : 1;
+	*credit = maxl <= 5 && maxl == minl ? 0.9 : 0.95;
 	return maxl - minl <= *lim;
+}
+
+/*
+ * Most trigram positions of a word the typo can destroy: as destroyed_positions, but
+ * in folds of up to 5 letters of the same length a swap is left to the SWAP key, so
+ * only a changed letter (3 positions) counts.
+ */
+static int
+typo_destroys(int xl, int yl, int lim)
+{
+	int			maxl = xl > yl ? xl : yl;
+
+	if (maxl <= 5 && xl == yl)
+		return 3;
+	return destroyed_positions(yl - xl, lim);
 }
 
 /*
@@ -661,10 +560,15 @@ push_gender_keys(KeyVec *kv, Side2 side, const GWord *w)
 	const char *f = w->fold;
 	size_t		n = w->flen;
 
-	/* "" / "a" after a consonant: Ivanov/Ivanova, Ivan/Ivana */
-	if (n >= 3 && !is_vowel6(f[n - 1]))
+	/*
+	 * "" / "a" after a consonant: Ivanov/Ivanova, Ivan/Ivana.  From stems of 4 letters
+	 * on the two folds are one letter added at the end, which the trigrams of the typo
+	 * rule find (word_credit: 0.95 at the length one more or less): only stems of 3
+	 * letters (Lev/Leva) need a key.
+	 */
+	if (n == 3 && !is_vowel6(f[n - 1]))
 		push_gender(kv, side, true, f, n);
-	if (n >= 4 && f[n - 1] == 'a' && !is_vowel6(f[n - 2]))
+	if (n == 4 && f[n - 1] == 'a' && !is_vowel6(f[n - 2]))
 		push_gender(kv, side, false, f, n - 1);
 	/* i/aya, i/ya, oi/aya */
 	if (n >= 3 && f[n - 1] == 'i')
@@ -756,7 +660,7 @@ push_sound_keys(KeyVec *kv, Side2 side, const GWord *w, unsigned mask)
 
 		if (!(mask & (1u << r)))
 			continue;
-		rl = rd_rewrite(w->raw, w->rlen, readings[r], rw);
+		rl = cd_rd_rewrite(w->raw, w->rlen, (int) r, rw);
 		if (rl == 0)
 			continue;
 		rw[rl] = '\0';
@@ -825,14 +729,15 @@ push_swap_key(KeyVec *kv, const GWord *w)
 /*
  * A run of r words joins into a word of the other side by its fold ("j": "xiao ming" =
  * "xiaoming") or, read as pinyin, by its phonetic key ("p": 王小明 "wang xiao ming" =
- * Ван Сяомин "van syaomin").  The key tells a run of 2 from a longer one: a join of r
- * words takes r - 1 words from the count of its side.
+ * Ван Сяомин "van syaomin").  Runs of 2, 3 and 4 words share the tag (one key to ask
+ * per query word, not two): the bound lets a join take up to 3 words from the count.
  */
 static inline uint32_t
 joined_key(char how, int r, const char *s, size_t n)
 {
-	char		tag[3] = {how, r == 2 ? '2' : '3', '\0'};	/* runs of 3 and 4 share one */
+	char		tag[2] = {how, '\0'};	/* runs of 2, 3 and 4 words share one tag */
 
+	(void) r;
 	return make_key(CD_GRAM_JOINED, hash_gram(tag, s, n));
 }
 
@@ -932,7 +837,8 @@ push_stored_keys(KeyVec *kv, const GSide *side, unsigned mask)
 			if (!run_fold(side, i, r, cat, &clen, fold, &flen))
 				continue;
 			kv_push(kv, joined_key('j', r, fold, flen));
-			if ((mask & RD_PINYIN) && (kl = pinyin_key(cat, clen, key)) >= 3)
+			if ((mask & RD_PINYIN) && pinyin_run(side, i, r) &&
+				(kl = cd_rd_pinyin_key(cat, clen, key)) >= 3)
 				kv_push(kv, joined_key('p', r, key, kl));
 			if (patronymic_raw(cat, clen, 1, MAXN))
 				patronymic_run = true;
@@ -990,12 +896,13 @@ typedef struct QWord
 {
 	Range		trg[NSLOTS];	/* trigram keys at lengths xl - 2 .. xl + 2 */
 	int16_t		need[NSLOTS];	/* present trigrams that make a typo possible */
+	double		tcredit[NSLOTS];	/* what such a typo scores at most */
 	Range		sound;
 	Range		nick;
 	Range		gender;
 	Range		initial;
 	Range		swap;
-	Range		joined[2];		/* a stored run of 2, or 3-4, words joins into it */
+	Range		joined;			/* a stored run of 2-4 words joins into it */
 	bool		patronymic;		/* a patronymic at its place in the query */
 	bool		patronymic_like;	/* a patronymic at some place and word count */
 } QWord;
@@ -1007,7 +914,7 @@ typedef struct QRun
 	Range		trg;			/* the trigrams of the run's fold, at its length: when an
 								 * item holds them all, a stored word may be that fold */
 	Range		sounds;			/* read as pinyin, the run sounds like a stored word */
-	Range		joined[2];		/* it joins with a stored run of 2, or 3-4, words */
+	Range		joined;			/* it joins with a stored run of 2-4 words */
 } QRun;
 
 struct CdNameQuery
@@ -1024,8 +931,10 @@ struct CdNameQuery
 	int			nruns;
 	QWord		words[MAXN];
 	QRun		runs[MAX_RUNS];
-	Range		nw[WORDS_CAP + 1];	/* "k words", k = 1..WORDS_CAP */
-	Range		np[PATRONYMICS_CAP + 1];	/* "p patronymics", p = 0..PATRONYMICS_CAP */
+	Range		nw[WORDS_CAP + 1];	/* "k words", k = 1..nw_asked */
+	Range		np[PATRONYMICS_CAP + 1];	/* "p patronymics", p = 0..np_asked */
+	int			nw_asked;
+	int			np_asked;
 	Range		repeat;			/* the item holds a run key twice */
 	Range		patronymic_run;	/* a run of the item reads as a patronymic */
 };
@@ -1057,15 +966,20 @@ plan_word(KeyVec *kv, const GWord *w, unsigned mask, QWord *qw)
 		int			delta = s - SLOT_SAME;
 		int			yl = xl + delta;
 		int			lim = 0;
-		bool		typo = yl >= 0 && yl <= CMP_MAX && typo_by_trigrams(xl, yl, &lim);
+		double		credit = 0;
+		bool		typo = yl >= 0 && yl <= CMP_MAX && typo_by_trigrams(xl, yl, &lim, &credit);
 
 		qw->need[s] = NEED_NONE;
+		qw->tcredit[s] = 0;
 		qw->trg[s] = range_begin(kv);
 		if (s == SLOT_SAME || typo)
 			push_trigrams(kv, tri, ntri, (size_t) yl);
 		range_end(kv, &qw->trg[s]);
 		if (typo)
-			qw->need[s] = (int16_t) ((int) qw->trg[s].n - destroyed_positions(delta, lim));
+		{
+			qw->need[s] = (int16_t) ((int) qw->trg[s].n - typo_destroys(xl, yl, lim));
+			qw->tcredit[s] = credit;
+		}
 	}
 	qw->sound = range_begin(kv);
 	push_sound_keys(kv, SIDE_QUERY, w, mask);
@@ -1082,14 +996,11 @@ plan_word(KeyVec *kv, const GWord *w, unsigned mask, QWord *qw)
 	qw->swap = range_begin(kv);
 	push_swap_key(kv, w);
 	range_end(kv, &qw->swap);
-	for (int r = 2; r <= 3; r++)
-	{
-		qw->joined[r - 2] = range_begin(kv);
-		kv_push(kv, joined_key('j', r, w->fold, w->flen));
-		if (w->plen >= 3)
-			kv_push(kv, joined_key('p', r, w->phon, w->plen));
-		range_end(kv, &qw->joined[r - 2]);
-	}
+	qw->joined = range_begin(kv);
+	kv_push(kv, joined_key('j', 2, w->fold, w->flen));
+	if (w->plen >= 3)
+		kv_push(kv, joined_key('p', 2, w->phon, w->plen));
+	range_end(kv, &qw->joined);
 	qw->patronymic = w->patronymic;
 	qw->patronymic_like = patronymic_like(w, 1, MAXN);
 }
@@ -1120,23 +1031,30 @@ plan_runs(KeyVec *kv, const GSide *side, unsigned mask, CdNameQuery *plan)
 			{
 				uint32_t	tri[MAX_TRIGRAMS];
 				int			ntri = fold_trigrams(fold, flen, tri);
+				int			nsel = 0;
 
-				push_trigrams(kv, tri, ntri, flen < CMP_MAX ? flen : CMP_MAX);
+				/*
+				 * Every third trigram and the last: a stored word of the run's length
+				 * that holds them all may be the run joined (the recheck decides); all
+				 * of them would be three times the keys to scan.
+				 */
+				for (int t = 0; t < ntri; t++)
+					if (t % 3 == 0 || t == ntri - 1)
+						tri[nsel++] = tri[t];
+				push_trigrams(kv, tri, nsel, flen < CMP_MAX ? flen : CMP_MAX);
 			}
 			range_end(kv, &run->trg);
-			kl = (mask & RD_PINYIN) ? pinyin_key(cat, clen, key) : 0;
+			kl = (mask & RD_PINYIN) && pinyin_run(side, w, r) ?
+				cd_rd_pinyin_key(cat, clen, key) : 0;
 			run->sounds = range_begin(kv);
 			if (kl >= 3)
 				kv_push(kv, make_key(CD_GRAM_SOUND, hash_gram("s", key, kl)));
 			range_end(kv, &run->sounds);
-			for (int rr = 2; rr <= 3; rr++)
-			{
-				run->joined[rr - 2] = range_begin(kv);
-				kv_push(kv, joined_key('j', rr, fold, flen));
-				if (kl >= 3)
-					kv_push(kv, joined_key('p', rr, key, kl));
-				range_end(kv, &run->joined[rr - 2]);
-			}
+			run->joined = range_begin(kv);
+			kv_push(kv, joined_key('j', 2, fold, flen));
+			if (kl >= 3)
+				kv_push(kv, joined_key('p', 2, key, kl));
+			range_end(kv, &run->joined);
 		}
 }
 
@@ -1174,13 +1092,17 @@ cd_name_query_new(const char *in, size_t len, const CdAllocator *al, CdNameQuery
 	plan_runs(&kv, &side, mask, &plan);
 	if (side.n > 0)
 	{
-		for (k = 1; k <= WORDS_CAP; k++)
+		plan.nw_asked = side.n + 1 < WORDS_CAP ? side.n + 1 : WORDS_CAP;
+		plan.np_asked = plan.npatr + 1 < 2 ? 2 : plan.npatr + 1;
+		if (plan.np_asked > PATRONYMICS_CAP)
+			plan.np_asked = PATRONYMICS_CAP;
+		for (k = 1; k <= plan.nw_asked; k++)
 		{
 			plan.nw[k] = range_begin(&kv);
 			kv_push(&kv, shape_key(SHAPE_WORDS, k));
 			range_end(&kv, &plan.nw[k]);
 		}
-		for (k = 0; k <= PATRONYMICS_CAP; k++)
+		for (k = 0; k <= plan.np_asked; k++)
 		{
 			plan.np[k] = range_begin(&kv);
 			kv_push(&kv, shape_key(SHAPE_PATRONYMICS, k));
@@ -1318,17 +1240,22 @@ static double
 word_credit(const CdNameQuery *q, const QWord *w, const uint8_t *state)
 {
 	int			s;
+	double		best = 0;
 
 	if (all_present(q, w->trg[SLOT_SAME], state))
 		return 1.0;				/* same fold: a stored word of its length with its trigrams */
 	if (any_present(q, w->nick, state) || any_present(q, w->swap, state))
 		return 0.95;			/* nickname group; a swap of two letters */
 	for (s = 0; s < NSLOTS; s++)
-		if (w->need[s] != NEED_NONE &&
+		if (w->need[s] != NEED_NONE && w->tcredit[s] > best &&
 			(w->need[s] <= 0 || count_present(q, w->trg[s], state) >= w->need[s]))
-			return 0.95;		/* a typo (Jaro-Winkler, capped at 0.95) */
+			best = w->tcredit[s];	/* a typo (Jaro-Winkler, capped) */
+	if (best >= 0.95)
+		return best;
 	if (any_present(q, w->sound, state))
 		return 0.9;				/* same sound, in some reading */
+	if (best > 0)
+		return best;
 	if (any_present(q, w->gender, state))
 		return 0.85;
 	if (any_present(q, w->initial, state))
@@ -1339,16 +1266,36 @@ word_credit(const CdNameQuery *q, const QWord *w, const uint8_t *state)
 /*
  * The counts whose shape key an item may hold (present or unknown), as a bit set; 0
  * when none may: then nothing is known of the count.  A real item holds exactly one key
- * of each kind, so the bound for an item is the best over this set.
+ * of each kind, so the bound for an item is the best over this set.  The query asks
+ * for the counts from..asked only (the others are rare and tighten little: fewer keys
+ * to scan); an item holding none of them present may have any count above asked.  The
+ * key of cap stands for cap and more.
  */
 static uint32_t
-possible_counts(const CdNameQuery *q, const Range *keys, int from, int to, const uint8_t *state)
+possible_counts(const CdNameQuery *q, const Range *keys, int from, int asked, int cap,
+				const uint8_t *state)
 {
 	uint32_t	set = 0;
+	uint32_t	above = ((2u << MAXN) - 1) & ~((2u << asked) - 1);
+	bool		exact = false;
 
-	for (int k = from; k <= to; k++)
-		if (state[q->idx[keys[k].off]] != CD_GRAM_ABSENT)
+	for (int k = from; k <= asked; k++)
+	{
+		uint8_t		st = state[q->idx[keys[k].off]];
+
+		if (st != CD_GRAM_ABSENT)
 			set |= 1u << k;
+		if (st == CD_GRAM_PRESENT)
+			exact = true;
+	}
+	if (asked == cap)
+	{
+		/* the last key stands for it and every larger count */
+		if (set & (1u << cap))
+			set |= above;
+	}
+	else if (!exact)
+		set |= above;			/* the item may hold a count the query did not ask */
 	return set;
 }
 
@@ -1482,7 +1429,6 @@ cd_name_query_bound(const CdNameQuery *q, const uint8_t *state)
 				credited = 0,
 				patr_like = 0,
 				i,
-				r,
 				k;
 	double		best;
 
@@ -1491,28 +1437,26 @@ cd_name_query_bound(const CdNameQuery *q, const uint8_t *state)
 	for (i = 0; i < n; i++)
 	{
 		credit[i] = word_credit(q, &q->words[i], state);
-		for (r = 0; r < 2; r++)
-			if (any_present(q, q->words[i].joined[r], state))
-			{
-				/* a stored run of 2, or 3-4, words may join into this word, at 1 */
-				credit[i] = 1.0;
-				reduction += r == 0 ? 1 : 3;
-				hits++;
-				joined = true;
-			}
+		if (any_present(q, q->words[i].joined, state))
+		{
+			/* a stored run of 2-4 words may join into this word, at 1 */
+			credit[i] = 1.0;
+			reduction += 3;
+			hits++;
+			joined = true;
+		}
 	}
 	for (i = 0; i < q->nruns; i++)
 	{
 		const QRun *run = &q->runs[i];
 		bool		hit = all_present(q, run->trg, state) || any_present(q, run->sounds, state);
 
-		for (r = 0; r < 2; r++)
-			if (any_present(q, run->joined[r], state))
-			{
-				hit = true;
-				reduction += r == 0 ? 1 : 3;
-				hits++;
-			}
+		if (any_present(q, run->joined, state))
+		{
+			hit = true;
+			reduction += 3;
+			hits++;
+		}
 		if (hit)
 		{
 			/* the run's words may become one word that pairs at 1 */
@@ -1523,13 +1467,26 @@ cd_name_query_bound(const CdNameQuery *q, const uint8_t *state)
 		}
 	}
 
-	ks = possible_counts(q, q->nw, 1, WORDS_CAP, state);
-	ps = possible_counts(q, q->np, 0, PATRONYMICS_CAP, state);
-	/* the last key of each kind stands for it and every larger count */
-	if (ks & (1u << WORDS_CAP))
-		ks |= ((2u << MAXN) - 1) & ~((1u << WORDS_CAP) - 1);
-	if (ps & (1u << PATRONYMICS_CAP))
-		ps |= ((2u << MAXN) - 1) & ~((1u << PATRONYMICS_CAP) - 1);
+	/*
+	 * An initial scores 0.8 only beside a pair of 0.85 or more that is no initial
+	 * (name_match.c), else 0.4: without such a credit (or a join) initials count 0.4.
+	 * Then the long posting lists of initials alone never make an item a candidate.
+	 */
+	if (!joined)
+	{
+		bool		strong = false;
+
+		for (i = 0; i < n; i++)
+			if (credit[i] >= 0.85 - 1e-9)
+				strong = true;
+		if (!strong)
+			for (i = 0; i < n; i++)
+				if (credit[i] >= 0.8 - 1e-9)
+					credit[i] = 0.4;
+	}
+
+	ks = possible_counts(q, q->nw, 1, q->nw_asked, WORDS_CAP, state);
+	ps = possible_counts(q, q->np, 0, q->np_asked, PATRONYMICS_CAP, state);
 
 	/* without joins: every word counts, with its own patronymic mark */
 	{

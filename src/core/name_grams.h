@@ -16,36 +16,44 @@
  * bytes, and the recheck drops the items a shared value lets through.  Keys of a stored
  * name, per word:
  *		TRIGRAM   the trigrams of the fold (first 64 letters, the part the typo rule
- *		          compares), padded as pg_trgm pads a word ("  w", " wo", ..., "rd "),
- *		          each hashed with the length of the fold, so that a query word looks
- *		          only at words of the lengths a typo can reach (a word of the same
- *		          length holding all of a query word's trigrams may be that word: the
- *		          index has no key of whole words)
+ *		          compares), padded as pg_trgm pads a word but without its "  w" (" wo",
+ *		          ..., "rd ": one per letter; " wo" implies "  w"), each hashed with the
+ *		          length of the fold, so that a query word looks only at words of the
+ *		          lengths a typo can reach (a word of the same length holding all of a
+ *		          query word's trigrams may be that word: the index has no key of whole
+ *		          words)
  *		SOUND     the phonetic key, and the keys of the word's other readings (English,
  *		          French, German, Italian, Spanish, Japanese, Hungarian and pinyin
  *		          spellings: Джон = John by the English reading of "j"), these for
  *		          Latin or Han text only
  *		NICKNAME  the canonical name of every nickname group of the fold (Саша, Sasha,
  *		          Aleksandr -> "aleksandr"), also when it is the word itself
- *		GENDER    the stem of a male or female form (Ivanov/Ivanova, -iy/-aya, -oy/-aya)
+ *		GENDER    the stem of a male or female form (-iy/-aya, -oy/-aya, -i/-ya; ""/"a"
+ *		          only for stems of 3 letters: Ivanov/Ivanova is a letter added, which
+ *		          the trigrams of the typo rule find)
  *		INITIAL   an initial ("i", "yu", "shch"), or the initials a full word begins with
  *		SWAP      for folds of 4-5 letters, the sorted letters (Jonh = John)
  *		JOINED    for runs of 2-4 adjacent words, the fold of their
  *		          concatenation ("xiao ming" -> "xiaoming": 王小明 meets Wang Xiaoming)
- *		          and, for Latin or Han text, the phonetic key of the run read as
- *		          pinyin (Ван Сяомин); a mark when a run key repeats or a run reads as
- *		          a patronymic
+ *		          and, for Latin or Han text whose run is all pinyin syllables, the
+ *		          phonetic key of the run read as pinyin (Ван Сяомин); one tag for runs
+ *		          of any length; a mark when a run key repeats or a run reads as a
+ *		          patronymic
  *		SHAPE     the number of words (8 for 8 or more) and of patronymics (4 for 4+)
  *
  * The query side (cd_name_query_new) asks for the matching keys of every query word
  * (trigrams at each length a typo can reach, the other role of initials and gender
- * stems), of its runs of 2-4 words (their joined keys, and the trigrams of their
- * concatenation: a stored word may be the run joined), and of every possible shape.  Given which of them an
+ * stems), of its runs of 2-4 words (their joined keys, and every third trigram of their
+ * concatenation: a stored word may be the run joined), and of the word counts up to one
+ * more than its own and patronymic counts up to 2 (an item holding none of these may
+ * have any larger count).  Given which of them an
  * item holds, cd_name_query_bound() bounds from above how similar the item can be: each
  * query word is credited with the best word-pair score of name_match.h its shared keys
  * allow (1 same fold (all its trigrams), 0.95 nickname group or typo (enough trigrams at a
- * length a typo reaches, or the same sorted letters), 0.9 sound in some reading, 0.85
- * gender form, 0.8 initial, 0 without a shared key), and the unpaired words are
+ * length a typo reaches, or the same sorted letters; 0.9 for a changed letter in words of
+ * 4-5 letters), 0.9 sound in some reading, 0.85 gender form, 0.8 initial (0.4 when no
+ * other word has 0.85 or more, as name_match.c scores initials), 0 without a shared
+ * key), and the unpaired words are
  * charged the least the formula of name_match.h can charge, given the word and
  * patronymic counts the item may have.  Joins (a JOINED key of a word or run, or a run
  * that sounds like a stored word, present) change the counts: then the better of the
@@ -79,7 +87,7 @@
 #include "cd_buf.h"
 #include "field_match.h"
 
-#define CD_NAME_GRAMS_VERSION "name-grams-2"
+#define CD_NAME_GRAMS_VERSION "name-grams-3"
 
 /* key classes: the top 3 bits of a key */
 typedef enum CdGramClass

@@ -11,6 +11,7 @@
 
 #include "name_key.h"
 #include "name_match.h"
+#include "name_readings.h"
 #include "phonetic.h"
 #include "similarity.h"
 #include "translit.h"
@@ -21,13 +22,14 @@
 #define MAX_GROUPS 6			/* nickname groups kept per word */
 #define CMP_MAX 64				/* folds compare on at most this many letters: JW and
 								 * OSA need no allocation up to CD_SIM_LOCAL_CHARS */
+#define SHORT_SUBST_CAP 0.9		/* a changed letter in words of 4-5 letters */
 #define DP_MAX 6				/* exact assignment while the smaller side is this small */
 
-#define N_READINGS 8			/* other readings of a Latin spelling, see reading_rules */
 #define ALT_KEY 32				/* an alternative key counts on this many classes */
-#define RD_SIZE (3 * MAXW + 1)	/* a rewrite at most triples a word (j -> dzh) */
-#define RD_ALL ((1u << N_READINGS) - 1)
-#define RD_PINYIN (1u << (N_READINGS - 1))	/* the last of readings[] */
+#define N_READINGS CD_RD_COUNT	/* other readings of a Latin spelling: name_readings.h */
+#define RD_SIZE CD_RD_SIZE(MAXW)
+#define RD_ALL CD_RD_ALL
+#define RD_PINYIN CD_RD_PINYIN
 
 #define WF_PATRONYMIC 0x01
 #define WF_INITIAL 0x02
@@ -246,29 +248,6 @@ split_words(const char *t, size_t len, bool person, Side *side)
 	}
 }
 
-static size_t pinyin_key(const char *w, size_t n, char *key);
-
-/*
- * w has the shape of one pinyin syllable without tone: an optional initial (b p m f d
- * t n l g k h j q x zh ch sh r z c s y w), vowels, then at most n, ng or r.
- */
-static bool
-pinyin_syllable(const char *w, size_t n)
-{
-	size_t		i = 0;
-
-	if (n >= 2 && w[1] == 'h' && (w[0] == 'z' || w[0] == 'c' || w[0] == 's'))
-		i = 2;
-	else if (n >= 1 && strchr("bpmfdtnlgkhjqxrzcsyw", w[0]) != NULL)
-		i = 1;
-	if (i >= n || strchr("aeiouv", w[i]) == NULL)
-		return false;
-	while (i < n && strchr("aeiouv", w[i]) != NULL)
-		i++;
-	return i == n || (n - i == 1 && (w[i] == 'n' || w[i] == 'r')) ||
-		(n - i == 2 && w[i] == 'n' && w[i + 1] == 'g');
-}
-
 /* words i .. i + r - 1 of x are all pinyin syllables */
 static bool
 pinyin_run(const Side *x, int i, int r)
@@ -276,7 +255,7 @@ pinyin_run(const Side *x, int i, int r)
 	int			k;
 
 	for (k = i; k < i + r; k++)
-		if (!pinyin_syllable(x->w[k].raw, x->w[k].rlen))
+		if (!cd_rd_pinyin_syllable(x->w[k].raw, x->w[k].rlen))
 			return false;
 	return true;
 }
@@ -331,7 +310,7 @@ join_words(Side *x, const Side *y, bool person)
 			if (j == y->n && person && (x->readings & RD_PINYIN) && pinyin_run(x, i, r))
 			{
 				char		key[CD_SPELL_FOLD_SIZE(RD_SIZE)];
-				size_t		kl = pinyin_key(cat, clen, key);
+				size_t		kl = cd_rd_pinyin_key(cat, clen, key);
 
 				for (j = 0; kl >= 3 && j < y->n; j++)
 					if (y->w[j].plen == kl && memcmp(y->w[j].phon, key, kl) == 0)
@@ -410,133 +389,10 @@ lead_vowel(const char *f, size_t n)
  * reading); ch is ч in English, ш in French, х in German, к in Italian, т in Japanese
  * (Polivanov); sh is с in Japanese; pinyin j q x are цз ц с in Russian (Palladius).  A
  * word's phonetic key follows one reading; for person names every word also gets the
- * keys of the readings below (only those its letters change), and two words whose key
- * sets meet are the same name by sound (rule "same phonetic key" of name_match.h).
+ * keys of the readings of name_readings.h (only those its letters change), and two
+ * words whose key sets meet are the same name by sound (rule "same phonetic key" of
+ * name_match.h).  name_grams.c keys the same readings from the same rules.
  */
-typedef enum RdCtx
-{
-	RC_ANY,						/* anywhere */
-	RC_START,					/* at the start of the word */
-	RC_FRONT,					/* before e, i or y */
-	RC_VOWEL,					/* before a vowel */
-	RC_END						/* at the end of the word */
-} RdCtx;
-
-typedef struct RdRule
-{
-	Lit			from;
-	Lit			to;
-	RdCtx		ctx;
-} RdRule;
-
-#define RD(f, t, c) {LIT(f), LIT(t), c}
-#define RD_END_RULES {{NULL, 0}, {NULL, 0}, RC_ANY}
-
-/* rules of a reading are tried in order at each position: longer patterns first */
-static const RdRule rd_english[] = {
-	RD("j", "dzh", RC_ANY), RD("g", "dzh", RC_FRONT), RD_END_RULES
-};
-static const RdRule rd_french[] = {
-	RD("j", "zh", RC_ANY), RD("ge", "zh", RC_VOWEL), RD("g", "zh", RC_FRONT),
-	RD("ch", "sh", RC_ANY), RD("qu", "k", RC_ANY), RD("gu", "g", RC_FRONT),
-	RD("es", "", RC_END), RD("s", "", RC_END), RD("t", "", RC_END), RD("d", "", RC_END),
-	RD("x", "", RC_END), RD_END_RULES
-};
-static const RdRule rd_german[] = {
-	RD("sch", "sh", RC_ANY), RD("ch", "kh", RC_ANY), RD("st", "sht", RC_START),
-	RD("sp", "shp", RC_START), RD("sz", "sh", RC_ANY), RD("rz", "zh", RC_ANY),
-	RD("v", "f", RC_ANY), RD_END_RULES
-};
-static const RdRule rd_italian[] = {
-	RD("sci", "sh", RC_VOWEL), RD("sc", "sh", RC_FRONT), RD("ch", "k", RC_ANY),
-	RD("cci", "ch", RC_VOWEL), RD("cc", "ch", RC_FRONT), RD("ci", "ch", RC_VOWEL),
-	RD("c", "ch", RC_FRONT), RD("ggi", "dzh", RC_VOWEL), RD("gg", "dzh", RC_FRONT),
-	RD("gli", "ly", RC_VOWEL), RD("gi", "dzh", RC_VOWEL), RD("g", "dzh", RC_FRONT),
-	RD("gn", "ny", RC_VOWEL), RD_END_RULES
-};
-static const RdRule rd_spanish[] = {
-	RD("j", "kh", RC_ANY), RD("g", "kh", RC_FRONT), RD("qu", "k", RC_FRONT),
-	RD("gu", "g", RC_FRONT), RD_END_RULES
-};
-static const RdRule rd_japanese[] = {
-	RD("sh", "s", RC_ANY), RD("ch", "t", RC_ANY), RD("j", "dz", RC_ANY), RD_END_RULES
-};
-static const RdRule rd_hungarian[] = {
-	RD("sz", "s", RC_ANY), RD("cs", "ch", RC_ANY), RD("zs", "zh", RC_ANY),
-	RD("sh", "sh", RC_ANY), RD("s", "sh", RC_ANY), RD("ch", "kh", RC_ANY),
-	RD("c", "ts", RC_ANY), RD_END_RULES
-};
-static const RdRule rd_pinyin[] = {
-	RD("zh", "chzh", RC_ANY), RD("ch", "ch", RC_ANY), RD("sh", "sh", RC_ANY),
-	RD("j", "tsz", RC_ANY), RD("q", "ts", RC_ANY), RD("x", "s", RC_ANY),
-	RD("z", "tsz", RC_ANY), RD("c", "ts", RC_ANY), RD("r", "zh", RC_START),
-	RD("ong", "un", RC_ANY), RD("ng", "n", RC_ANY), RD_END_RULES
-};
-
-static const RdRule *const readings[N_READINGS] = {
-	rd_english, rd_french, rd_german, rd_italian, rd_spanish, rd_japanese, rd_hungarian,
-	rd_pinyin
-};
-
-static inline bool
-rd_context(const char *w, size_t n, size_t i, size_t k, RdCtx ctx)
-{
-	char		nx = i + k < n ? w[i + k] : '\0';
-
-	switch (ctx)
-	{
-		case RC_START:
-			return i == 0;
-		case RC_FRONT:
-			return nx == 'e' || nx == 'i' || nx == 'y';
-		case RC_VOWEL:
-			return nx != '\0' && strchr("aeiouy", nx) != NULL;
-		case RC_END:
-			return i + k == n;
-		default:
-			return true;
-	}
-}
-
-/*
- * Rewrite w[0..n) by the rules of one reading into out (RD_SIZE bytes for n <= MAXW);
- * returns the length, or 0 when no rule changed the word.
- */
-static size_t
-rd_rewrite(const char *w, size_t n, const RdRule *rules, char *out)
-{
-	size_t		i = 0,
-				o = 0;
-	bool		changed = false;
-
-	while (i < n)
-	{
-		const RdRule *r;
-
-		for (r = rules; r->from.s; r++)
-		{
-			size_t		k = 1;
-
-			if (r->from.s[0] != w[i] || r->from.n > n - i)
-				continue;
-			while (k < r->from.n && r->from.s[k] == w[i + k])
-				k++;
-			if (k == r->from.n && rd_context(w, n, i, k, r->ctx))
-				break;
-		}
-		if (r->from.s)
-		{
-			memcpy(out + o, r->to.s, r->to.n);
-			o += r->to.n;
-			i += r->from.n;
-			if (!equals_lit(r->from.s, r->from.n, &r->to))
-				changed = true;
-		}
-		else
-			out[o++] = w[i++];
-	}
-	return changed ? o : 0;
-}
 
 /* the keys of the other readings of a word, once */
 static void
@@ -560,7 +416,7 @@ fill_alternates(Word *w, unsigned mask)
 
 		if (!(mask & (1u << k)))
 			continue;
-		rl = rd_rewrite(w->raw, w->rlen, readings[k], rw);
+		rl = cd_rd_rewrite(w->raw, w->rlen, k, rw);
 		if (rl == 0)
 			continue;
 		fl = cd_spell_fold_word(rw, rl, fold);
@@ -578,24 +434,6 @@ fill_alternates(Word *w, unsigned mask)
 		w->altlead[w->nalt] = lead_vowel(fold, fl);
 		w->nalt++;
 	}
-}
-
-/* the phonetic key of w[0..n) (n <= MAXW) read as pinyin; key needs FOLD of RD_SIZE */
-static size_t
-pinyin_key(const char *w, size_t n, char *key)
-{
-	char		rw[RD_SIZE];
-	char		fold[CD_SPELL_FOLD_SIZE(RD_SIZE)];
-	size_t		rl = rd_rewrite(w, n, rd_pinyin, rw);
-	size_t		fl;
-
-	if (rl == 0)
-	{
-		memcpy(rw, w, n);
-		rl = n;
-	}
-	fl = cd_spell_fold_word(rw, rl, fold);
-	return cd_phonetic_folded_word(fold, fl, key);
 }
 
 /*
@@ -680,6 +518,89 @@ text_readings(const char *s, size_t len)
 	return latin ? RD_ALL : han ? RD_PINYIN : 0;
 }
 
+/*
+ * Keys next to each other on a keyboard, by the Latin letters they type: QWERTY, and
+ * the Russian ЙЦУКЕН layout by the transliteration of its one-letter keys (й y, у u,
+ * к k ...; "_" for keys that give more or less than one letter), rows staggered as on a
+ * real keyboard (a key touches the two above it and the two below it).  The most
+ * frequent typing slip is the key next to the right one (Susan/Suaan, Long/Lomg,
+ * Иван/Ивпн); a letter changed to one far away on both layouts is more often another
+ * name (Jane/June, Mary/Mark, Evan/Ivan, Sara/Sera).
+ */
+static const char *const kb_rows[][3] = {
+	{"qwertyuiop", "asdfghjkl", "zxcvbnm"},
+	{"y_ukeng__z__", "fyvaprold_e", "__smit_b_"}
+};
+
+static bool kb_near_tab[26][26];
+static bool kb_near_done;
+
+static void
+kb_mark(char a, char b)
+{
+	if (a >= 'a' && a <= 'z' && b >= 'a' && b <= 'z')
+		kb_near_tab[a - 'a'][b - 'a'] = kb_near_tab[b - 'a'][a - 'a'] = true;
+}
+
+static bool
+keyboard_near(char a, char b)
+{
+	if (!kb_near_done)
+	{
+		size_t		l;
+
+		for (l = 0; l < sizeof(kb_rows) / sizeof(kb_rows[0]); l++)
+			for (int r = 0; r < 3; r++)
+			{
+				const char *row = kb_rows[l][r];
+				size_t		n = strlen(row);
+
+				for (size_t i = 0; i < n; i++)
+				{
+					if (i + 1 < n)
+						kb_mark(row[i], row[i + 1]);
+					/* the row below is shifted right by half a key: i - 1 and i */
+					if (r < 2)
+					{
+						const char *below = kb_rows[l][r + 1];
+						size_t		bn = strlen(below);
+
+						if (i < bn)
+							kb_mark(row[i], below[i]);
+						if (i >= 1 && i - 1 < bn)
+							kb_mark(row[i], below[i - 1]);
+					}
+				}
+			}
+		kb_near_done = true;
+	}
+	if (a < 'a' || a > 'z' || b < 'a' || b > 'z')
+		return false;
+	return kb_near_tab[a - 'a'][b - 'a'];
+}
+
+/*
+ * Equal length, one letter different, the two letters keyboard neighbours and not both
+ * vowels: a vowel for a vowel is how short names differ (Jane/June, Lena/Lana, Chen/Chan).
+ */
+static bool
+near_key_slip(const char *a, const char *b, size_t n)
+{
+	size_t		i = 0,
+				j;
+
+	while (i < n && a[i] == b[i])
+		i++;
+	if (i == n)
+		return false;
+	for (j = i + 1; j < n; j++)
+		if (a[j] != b[j])
+			return false;
+	if (strchr("aeiouy", a[i]) != NULL && strchr("aeiouy", b[i]) != NULL)
+		return false;
+	return keyboard_near(a[i], b[i]);
+}
+
 /* equal but for two adjacent letters swapped (Jonh/John) */
 static bool
 swapped_pair(const char *a, const char *b, size_t al, size_t bl)
@@ -744,16 +665,23 @@ pair_score(const Word *x, const Word *y, bool person, bool short_typos, const Cd
 		int			lim = maxl >= 9 ? 2 : 1;
 
 		/*
-		 * In words of up to 5 letters one changed letter is more often another name
-		 * (Mary/Mark, Jane/June, Lena/Lana) than a typo: there only a swap counts.
-		 * Comparing one part of a name (short_typos: cd_name_part_similarity), a letter
-		 * dropped or doubled counts too (Sarah/Sara, Hnry/Henry) unless the nickname
-		 * data knows both words as names of their own (Eric/Erica).  Not in
-		 * cd_name_similarity: name_grams.c bounds it with the rule as it stands.
+		 * In words of up to 5 letters one changed letter is as often another name
+		 * (Mary/Mark, Jane/June, Lena/Lana, Eric/Erica) as a typo (Suaan/Susan,
+		 * Ivpn/Ivan, Sara/Sarah, Hnry/Henry): there a letter dropped or doubled, or
+		 * changed to a keyboard neighbour (keyboard_near), counts as a typo of person
+		 * names (short_typos) unless the nickname data knows both words as names of
+		 * their own, and a changed letter scores at most SHORT_SUBST_CAP; two adjacent
+		 * letters swapped are always a typo.
+		 * name_grams.c bounds these rules (word_credit).
 		 */
+		bool		swap = maxl <= 5 && swapped_pair(x->fold, y->fold, xl, yl);
+		bool		slip = maxl <= 5 && maxl == minl && !swap &&
+			(x->rlen == y->rlen ? near_key_slip(x->raw, y->raw, x->rlen) :
+			 near_key_slip(x->fold, y->fold, xl));
+
 		if (maxl - minl <= (size_t) lim &&
-			(maxl > 5 || swapped_pair(x->fold, y->fold, xl, yl) ||
-			 (short_typos && maxl == minl + 1 && !both_known_apart)))
+			(maxl > 5 || swap ||
+			 (short_typos && !both_known_apart && (maxl > minl || slip))))
 		{
 			int			d = 0;
 			double		jw = 0;
@@ -770,6 +698,8 @@ pair_score(const Word *x, const Word *y, bool person, bool short_typos, const Cd
 			{
 				double		cap = both_known_apart ? 0.9 : 0.95;
 
+				if (maxl <= 5 && maxl == minl && !swap)
+					cap = SHORT_SUBST_CAP;
 				*score = jw < cap ? jw : cap;
 				*kind = PK_TYPO;
 			}
@@ -1096,33 +1026,19 @@ CdMatchStatus
 cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
 				   const CdAllocator *al, double *out)
 {
-	return person_similarity(a, alen, b, blen, false, al, out);
+	return person_similarity(a, alen, b, blen, true, al, out);
 }
 
+/*
+ * One part of a name: the same rules since the short-word typo rule moved into
+ * cd_name_similarity (name_grams.c bounds it now); kept as its own entry point for
+ * the first, last and middle name roles.
+ */
 CdMatchStatus
 cd_name_part_similarity(const char *a, size_t alen, const char *b, size_t blen,
 						const CdAllocator *al, double *out)
 {
-	CdMatchStatus st;
-	double		plain;
-
-	/*
-	 * The short-typo rule only adds evidence, but the words are paired greedily, so a
-	 * typo pair taken first can leave the other words worse paired than without the
-	 * rule (found by fuzz_address).  The part score is never below the name score.
-	 */
-	st = person_similarity(a, alen, b, blen, true, al, out);
-	if (st != CD_MATCH_OK)
-		return st;
-	st = person_similarity(a, alen, b, blen, false, al, &plain);
-	if (st != CD_MATCH_OK)
-	{
-		*out = 0;
-		return st;
-	}
-	if (plain > *out)
-		*out = plain;
-	return CD_MATCH_OK;
+	return cd_name_similarity(a, alen, b, blen, al, out);
 }
 
 /* company key, then transliterated */

@@ -10,6 +10,9 @@
  * at most either bound; keys of an item made unknown, or word keys made present, never
  * lower the bound, and all keys unknown give 1; the bound never below name_similarity (the contract that
  * keeps %~ from losing pairs); and a failing allocator gives NOMEM and leaks nothing.
+ * The input read as one lower-case word also goes through the shared readings
+ * (name_readings.h): every rewrite fits CD_RD_SIZE and is NUL-terminated; the pinyin key fits CD_RD_KEY_SIZE and ignores letters past
+ * CD_NAME_MAX_WORD.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 
 #include "name_grams.h"
 #include "name_match.h"
+#include "name_readings.h"
 
 #include "fuzz_common.h"
 
@@ -138,6 +142,40 @@ check_monotone(CdNameQuery *q, const uint32_t *keys, int nkeys, const uint8_t *d
 	free(real);
 }
 
+/* the input as a word of lower-case letters (as cd_translit writes them), one reading at a time */
+static void
+check_readings(const uint8_t *data, size_t size)
+{
+	char		w[CD_NAME_MAX_WORD + 8];
+	char		out[CD_RD_SIZE(CD_NAME_MAX_WORD + 8)];
+	char		key[CD_RD_KEY_SIZE(CD_NAME_MAX_WORD + 8)];
+	char		key2[CD_RD_KEY_SIZE(CD_NAME_MAX_WORD + 8)];
+	size_t		n = size < sizeof(w) ? size : sizeof(w);
+	size_t		kl,
+				kl2;
+
+	for (size_t i = 0; i < n; i++)
+		w[i] = (char) ('a' + data[i] % 26);
+	for (int k = 0; k < CD_RD_COUNT; k++)
+	{
+		size_t		o;
+
+		memset(out, 0x7F, sizeof(out));
+		o = cd_rd_rewrite(w, n, k, out);
+		CHECK(o <= 3 * n);
+		if (o > 0)
+			CHECK(out[o] == '\0' && strlen(out) == o);
+		else
+			CHECK(n == 0 || memchr(out, '\0', 3 * n + 1) != NULL);
+	}
+	CHECK(cd_rd_rewrite(w, n, CD_RD_COUNT, out) == 0);
+	kl = cd_rd_pinyin_key(w, n, key);
+	CHECK(kl < sizeof(key));
+	kl2 = cd_rd_pinyin_key(w, n < CD_NAME_MAX_WORD ? n : CD_NAME_MAX_WORD, key2);
+	CHECK(kl == kl2 && memcmp(key, key2, kl) == 0);
+	(void) cd_rd_pinyin_syllable(w, n);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -153,6 +191,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				nb = 0;
 	CdNameQuery *qa = side(a, alen, &ka, &na);
 	CdNameQuery *qb = side(b, blen, &kb, &nb);
+
+	check_readings(data, size);
 
 	if (qa && qb)
 	{

@@ -19,8 +19,8 @@
 #include "name_match.h"
 
 #define A (&cd_malloc_allocator)
-#define PINNED_N 21
-#define PINNED_HASH 0xD3D47F7AU
+#define PINNED_N 16
+#define PINNED_HASH 0x6fa86099U
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -190,7 +190,18 @@ static const PairCase pair_cases[] = {
 	{"Anna Smith", "John Brown", 0.0, 0.0},
 	{"Anna Smith", "John Smith", 0.0, 0.5},
 	{"Ivan Petrov", "Ivan Petrenko", 0.0, 0.5},
-	{"Mary", "Mark", 0.0, 0.0},
+	/*
+	 * a changed letter in a short word is a typo only between keyboard neighbours
+	 * (name_match.c), which the trigram keys cannot see: the bound lets Mary / Mark
+	 * through to the recheck (similarity 0)
+	 */
+	{"Mary", "Mark", 0.0, 0.9},
+	/* typos in words of 4-5 letters (0.2.0): changed, dropped, doubled letters */
+	{"Suaan Brown", "Susan Brown", 0.9, 1.0},
+	{"Karen Lomg", "Karen Long", 0.9, 1.0},
+	{"Ивпн Воробьёв", "Иван Воробьёв", 0.9, 1.0},
+	{"Sara Smith", "Sarah Smith", 0.95, 1.0},
+	{"Hnry Smith", "Henry Smith", 0.95, 1.0},
 };
 
 START_TEST(test_pairs)
@@ -291,7 +302,7 @@ START_TEST(test_pinned_keys)
 		h ^= k.k[i];
 		h *= 16777619U;
 	}
-	ck_assert_str_eq(CD_NAME_GRAMS_VERSION, "name-grams-2");
+	ck_assert_str_eq(CD_NAME_GRAMS_VERSION, "name-grams-3");
 	ck_assert_int_eq(n, PINNED_N);
 	ck_assert_uint_eq(h, PINNED_HASH);
 	free(k.k);
