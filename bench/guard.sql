@@ -22,12 +22,12 @@ INSERT INTO last_names SELECT ordinality, v FROM unnest(ARRAY['Иванов','П
 
 -- the existing contacts, the same in every set-up
 CREATE TABLE existing AS
-SELECT i AS id,
-       (SELECT v FROM last_names WHERE last_names.i = 1 + (i * 7919) % 28) || ' ' ||
-       (SELECT v FROM first_names WHERE first_names.i = 1 + (i * 104729) % 22) || ' ' || (i % 1000) AS full_name,
-       '+7 9' || lpad((i % 100)::text, 2, '0') || ' ' || lpad((i / 100)::text, 7, '0') AS phone,
-       'user' || i || '@mail.ru' AS email
-  FROM generate_series(1, :rows) i;
+SELECT g.i AS id,
+       (SELECT v FROM last_names l WHERE l.i = 1 + (g.i::bigint * 7919) % 28) || ' ' ||
+       (SELECT v FROM first_names f WHERE f.i = 1 + (g.i::bigint * 104729) % 22) || ' ' || (g.i % 1000) AS full_name,
+       '+7 9' || lpad((g.i % 100)::text, 2, '0') || ' ' || lpad((g.i / 100)::text, 7, '0') AS phone,
+       'user' || g.i || '@mail.ru' AS email
+  FROM generate_series(1, :rows) g(i);
 
 -- new contacts: 80% new people, 20% existing ones in other formats
 CREATE TABLE incoming AS

@@ -57,6 +57,7 @@
 #include "utils/varlena.h"
 
 #include "crmdedup.h"
+#include "guard_memo.h"
 
 /* advisory lock space: (CD_GUARD_LOCK_CLASS, slot) as two int4 keys */
 #define CD_GUARD_LOCK_CLASS 0x43524d44	/* "CRMD" */
@@ -105,6 +106,7 @@ typedef struct GuardField
 	text	   *region_t;
 	AttrNumber	attnum;
 	Oid			funcid;			/* crmdedup.phone_e164(text, text), ... as the index calls it */
+	Oid			soundfuncid;	/* person names by sound: the index is on phonetic(person_key(column)) */
 	Oid			indexoid;
 	Oid			eqproc;			/* the index's text equality */
 	StrategyNumber eqstrategy;	/* its strategy number: btree or hash */
@@ -147,6 +149,7 @@ typedef struct GuardCache
 	FmgrInfo	id_out;
 	FmgrInfo	to_jsonb;		/* to_jsonb(row of the table), as the probe calls it */
 	CdScorer   *scorer;
+	bool		sound;			/* names are probed by their sound key (guards made by 0.2.0) */
 } GuardCache;
 
 static GuardCache *guard_caches = NULL;
@@ -209,6 +212,12 @@ load_guard(Trigger *trigger, Relation rel)
 		cache->link_column = MemoryContextStrdup(mcxt, cache->link_column);
 	cache->keys_sql = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 5));
 	cache->probe_sql = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 6));
+	/*
+	 * A guard made by guard() of 0.2.0 finds names by their sound key (and its probe SQL
+	 * says so); one made before, by the exact sorted name key.  The direct path follows the
+	 * guard's own SQL, so that both always find the same rows.
+	 */
+	cache->sound = strstr(cache->probe_sql, ".phonetic(") != NULL;
 	cache->idcol = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 7));
 	cache->profile = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 8));
 	nguarded = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
@@ -342,6 +351,15 @@ find_key_index(GuardField *f, Relation rel, List *indexes)
 			List	   *exprs = RelationGetIndexExpressions(idx);
 			Node	   *e = list_length(exprs) == 1 ? (Node *) linitial(exprs) : NULL;
 
+			/* a name's sound key: phonetic(person_key(column)) */
+			if (OidIsValid(f->soundfuncid))
+			{
+				if (e && IsA(e, FuncExpr) && ((FuncExpr *) e)->funcid == f->soundfuncid
+					&& list_length(((FuncExpr *) e)->args) == 1)
+					e = linitial(((FuncExpr *) e)->args);
+				else
+					e = NULL;
+			}
 			if (e && IsA(e, FuncExpr) && ((FuncExpr *) e)->funcid == f->funcid)
 			{
 				List	   *fargs = ((FuncExpr *) e)->args;
@@ -383,6 +401,15 @@ key_funcid(const char *nsp, GuardRole role)
 						  role == GR_PHONE ? 2 : 1, argtypes, true);
 }
 
+static Oid
+phonetic_funcid(const char *nsp)
+{
+	Oid			argtypes[1] = {TEXTOID};
+
+	return LookupFuncName(list_make2(makeString(pstrdup(nsp)), makeString(pstrdup("phonetic"))),
+						  1, argtypes, true);
+}
+
 /*
  * Can this guard take the direct path on the table as it is now?  Checked when the
  * guard is loaded and again whenever the table's descriptor or index list changes.
@@ -416,8 +443,10 @@ check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
 
 		f->attnum = attnum;
 		f->funcid = key_funcid(nsp, f->role);
+		f->soundfuncid = f->role == GR_PERSON && cache->sound ? phonetic_funcid(nsp) : InvalidOid;
 		f->indexoid = InvalidOid;
 		fast = attnum > 0 && (typid == TEXTOID || typid == VARCHAROID) && OidIsValid(f->funcid)
+			&& (OidIsValid(f->soundfuncid) || !(f->role == GR_PERSON && cache->sound))
 			&& find_key_index(f, rel, indexes);
 	}
 	cache->idattnum = SPI_fnumber(tupdesc, cache->idcol);
@@ -561,13 +590,13 @@ lock_keys_spi(GuardCache *cache, Relation rel, Datum row)
 
 /* a STRICT key function called directly; NULL when it gives no key */
 static text *
-call_key(PGFunction fn, Datum arg, text *region)
+call_key(PGFunction fn, text *arg, text *region)
 {
 	LOCAL_FCINFO(fcinfo, 2);
 	Datum		result;
 
 	InitFunctionCallInfoData(*fcinfo, NULL, region ? 2 : 1, InvalidOid, NULL, NULL);
-	fcinfo->args[0].value = arg;
+	fcinfo->args[0].value = PointerGetDatum(arg);
 	fcinfo->args[0].isnull = false;
 	fcinfo->args[1].value = PointerGetDatum(region);
 	fcinfo->args[1].isnull = false;
@@ -590,6 +619,54 @@ prefixed(const char *prefix, text *key)
 }
 
 /*
+ * A key function of the new row, whose result the key index is about to need: left in
+ * the memo (guard_memo.h), the index's expression finds it instead of computing it again.
+ */
+static text *
+memo_key(PGFunction fn, CdKeyMemoKind kind, text *arg, text *region)
+{
+	text	   *k = call_key(fn, arg, region);
+
+	cd_key_memo_put(kind, arg, region, k);
+	return k;
+}
+
+/*
+ * Field f's keys of value v, as the guard's keys SQL computes them: *key, and for a
+ * person's name its sound key *sound (NULL: none).  Returns the key f's index holds:
+ * the sound key of a name probed by sound, else *key.
+ */
+static text *
+field_keys(GuardField *f, text *v, text **key, text **sound)
+{
+	text	   *k = NULL;
+
+	*sound = NULL;
+	switch (f->role)
+	{
+		case GR_PHONE:
+			k = memo_key(phone_e164, CD_MEMO_PHONE, v, f->region_t);
+			break;
+		case GR_EMAIL:
+			k = memo_key(email_key, CD_MEMO_EMAIL, v, NULL);
+			break;
+		case GR_PERSON:
+			k = memo_key(person_key, CD_MEMO_PERSON, v, NULL);
+			if (k != NULL)
+				*sound = memo_key(phonetic, CD_MEMO_PHONETIC, k, NULL);
+			break;
+		case GR_COMPANY:
+			k = memo_key(company_key, CD_MEMO_COMPANY, v, NULL);
+			break;
+		case GR_EXTID:
+			k = memo_key(name_key, CD_MEMO_NAME, v, NULL);
+			break;
+	}
+	*key = k;
+	return OidIsValid(f->soundfuncid) ? *sound : k;
+}
+
+/*
  * The new row's keys, computed in C from the tuple exactly as the guard's keys SQL does:
  * probe[i] is field i's index key (NULL: none), locks[] the prefixed lock keys.
  */
@@ -603,44 +680,58 @@ fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text
 		GuardField *f = &cache->fields[i];
 		bool		isnull;
 		Datum		v = heap_getattr(tuple, f->attnum, desc, &isnull);
-		text	   *k = NULL;
+		text	   *k;
+		text	   *h;
 
 		probe[i] = NULL;
 		if (isnull)
 			continue;
+		probe[i] = field_keys(f, DatumGetTextPP(v), &k, &h);
+		if (k == NULL)
+			continue;
 		switch (f->role)
 		{
 			case GR_PHONE:
-				if ((k = call_key(phone_e164, v, f->region_t)) != NULL)
-					locks[nlocks++] = prefixed("p:", k);
+				locks[nlocks++] = prefixed("p:", k);
 				break;
 			case GR_EMAIL:
-				if ((k = call_key(email_key, v, NULL)) != NULL)
-					locks[nlocks++] = prefixed("e:", k);
+				locks[nlocks++] = prefixed("e:", k);
 				break;
 			case GR_PERSON:
-				if ((k = call_key(person_key, v, NULL)) != NULL)
-				{
-					/* and its sound key: typos and spelling variants wait on each other too */
-					text	   *h = call_key(phonetic, PointerGetDatum(k), NULL);
-
-					locks[nlocks++] = prefixed("n:", k);
-					if (h != NULL)
-						locks[nlocks++] = prefixed("h:", h);
-				}
+				/* and its sound key: typos and spelling variants wait on each other too */
+				locks[nlocks++] = prefixed("n:", k);
+				if (h != NULL)
+					locks[nlocks++] = prefixed("h:", h);
 				break;
 			case GR_COMPANY:
-				if ((k = call_key(company_key, v, NULL)) != NULL)
-					locks[nlocks++] = prefixed("c:", k);
+				locks[nlocks++] = prefixed("c:", k);
 				break;
 			case GR_EXTID:
-				if ((k = call_key(name_key, v, NULL)) != NULL)
-					locks[nlocks++] = prefixed(psprintf("x:%s:", f->field), k);
+				locks[nlocks++] = prefixed(psprintf("x:%s:", f->field), k);
 				break;
 		}
-		probe[i] = k;
 	}
 	return nlocks;
+}
+
+/*
+ * Does the candidate in slot hold key in field f?  Asked when the index may return rows
+ * that do not (a hash index keeps only the key's hash code).
+ */
+static bool
+recheck_key(GuardField *f, TupleTableSlot *slot, text *key)
+{
+	bool		isnull;
+	Datum		v = slot_getattr(slot, f->attnum, &isnull);
+	text	   *k;
+	text	   *h;
+	text	   *ck;
+
+	if (isnull)
+		return false;
+	ck = field_keys(f, DatumGetTextPP(v), &k, &h);
+	return ck != NULL && VARSIZE_ANY_EXHDR(ck) == VARSIZE_ANY_EXHDR(key)
+		&& memcmp(VARDATA_ANY(ck), VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)) == 0;
 }
 
 typedef struct GuardMatch
@@ -681,6 +772,25 @@ probe_spi(GuardCache *cache, Datum row, Snapshot snap, MemoryContext mcxt, Guard
 }
 
 /* ---------------------------------------------------------------- direct path: probe */
+
+/*
+ * The guard's SQL runs as the table owner but would resolve names and operators through
+ * the inserting role's search_path, where an object in a writable schema (a public
+ * "=(regclass, oid)", say) beats pg_catalog's by a closer type match.  So the path is
+ * pinned, as a SECURITY DEFINER function's SET clause does, before anything that may run
+ * SQL: loading the guard, its SQL path, the scorer (profile, term frequencies), the review
+ * queue.  A row of the direct path that finds no candidate runs none and skips the cost.
+ * *nestlevel is 0 until pinned; the trigger unwinds it (an error, with the transaction).
+ */
+static void
+pin_search_path(int *nestlevel)
+{
+	if (*nestlevel != 0)
+		return;
+	*nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
 
 typedef struct ReasonItem
 {
@@ -791,7 +901,7 @@ cmp_match(const void *a, const void *b)
  */
 static int
 probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *new_id,
-		   Snapshot snap, bool explain, GuardMatch *out)
+		   Snapshot snap, bool explain, GuardMatch *out, int *pinned)
 {
 	TupleTableSlot *slot = NULL;
 	ItemPointerData *seen = NULL;
@@ -834,6 +944,8 @@ probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *
 				dup = ItemPointerEquals(&seen[k], &slot->tts_tid);
 			if (dup)
 				continue;
+			if (scan->xs_recheck && !recheck_key(f, slot, keys[i]))
+				continue;
 			if (nseen == maxseen)
 			{
 				maxseen = Max(8, maxseen * 2);
@@ -841,6 +953,8 @@ probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *
 					: palloc(sizeof(ItemPointerData) * maxseen);
 			}
 			seen[nseen++] = slot->tts_tid;
+			/* scoring may read the profile and term frequencies through SQL */
+			pin_search_path(pinned);
 
 			/* t.id IS DISTINCT FROM (NEW).id */
 			idd = slot_getattr(slot, cache->idattnum, &isnull);
@@ -917,7 +1031,7 @@ flag_matches(GuardCache *cache, Relation rel, const char *new_id, GuardMatch *m,
 /* the probe of either path, with a snapshot */
 static int
 probe(GuardCache *cache, Relation rel, text **keys, Datum row, const char *new_id, Snapshot snap,
-	  bool explain, MemoryContext mcxt, GuardMatch *out)
+	  bool explain, MemoryContext mcxt, GuardMatch *out, int *pinned)
 {
 	if (cache->fast)
 	{
@@ -925,7 +1039,7 @@ probe(GuardCache *cache, Relation rel, text **keys, Datum row, const char *new_i
 		int			n;
 
 		PushActiveSnapshot(snap);	/* what the scorer's reads, if any, see */
-		n = probe_fast(cache, rel, keys, row, new_id, GetActiveSnapshot(), explain, out);
+		n = probe_fast(cache, rel, keys, row, new_id, GetActiveSnapshot(), explain, out, pinned);
 		PopActiveSnapshot();
 		MemoryContextSwitchTo(old);
 		return n;
@@ -946,7 +1060,7 @@ guard_trigger(PG_FUNCTION_ARGS)
 	GuardCache *cache = NULL;
 	Oid			save_userid;
 	int			save_sec;
-	int			save_nestlevel;
+	int			save_nestlevel = 0;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	Datum		row;
 	GuardMatch	matches[CD_GUARD_MAX_MATCHES];
@@ -992,22 +1106,12 @@ guard_trigger(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(RelationGetForm(rel)->relowner,
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
 
-	/*
-	 * The guard's queries run as the table owner but would resolve names and operators
-	 * through the inserting role's search_path, where an object in a writable schema (a
-	 * public "=(regclass, oid)", say) beats pg_catalog's by a closer type match.  Pin the
-	 * path for the trigger's duration, as a SECURITY DEFINER function's SET clause does;
-	 * an error unwinds it with the transaction.
-	 */
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-
 	for (GuardCache *c = guard_caches; c != NULL; c = c->next)
 		if (c->tgoid == trigger->tgoid)
 			cache = c;
 	if (cache == NULL)
 	{
+		pin_search_path(&save_nestlevel);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		spi = true;
@@ -1015,9 +1119,13 @@ guard_trigger(PG_FUNCTION_ARGS)
 		check_fast(cache, rel, fcinfo->flinfo->fn_oid);
 	}
 	else if (!fast_still_valid(cache, rel))
+	{
+		pin_search_path(&save_nestlevel);
 		check_fast(cache, rel, fcinfo->flinfo->fn_oid);
+	}
 	if (!cache->fast && !spi)
 	{
+		pin_search_path(&save_nestlevel);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		spi = true;
@@ -1058,7 +1166,8 @@ guard_trigger(PG_FUNCTION_ARGS)
 	{
 		Snapshot	latest = RegisterSnapshot(GetLatestSnapshot());
 
-		nmatches = probe(cache, rel, keys, row, new_id, latest, explain, caller_cxt, matches);
+		nmatches = probe(cache, rel, keys, row, new_id, latest, explain, caller_cxt, matches,
+						 &save_nestlevel);
 		UnregisterSnapshot(latest);
 	}
 
@@ -1070,7 +1179,8 @@ guard_trigger(PG_FUNCTION_ARGS)
 		/* the transaction's snapshot, seeing this transaction's own rows up to now */
 		PushCopiedSnapshot(GetTransactionSnapshot());
 		UpdateActiveSnapshotCommandId();
-		nvisible = probe(cache, rel, keys, row, new_id, GetActiveSnapshot(), false, caller_cxt, visible);
+		nvisible = probe(cache, rel, keys, row, new_id, GetActiveSnapshot(), false, caller_cxt, visible,
+						 &save_nestlevel);
 		PopActiveSnapshot();
 
 		for (int i = 0; i < nmatches; i++)
@@ -1107,6 +1217,7 @@ guard_trigger(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NOT_NULL_VIOLATION),
 					 errmsg("crmdedup guard \"%s\" needs the key column \"%s\" set before the row is stored",
 							cache->name, cache->idcol)));
+		pin_search_path(&save_nestlevel);
 		if (!spi)
 		{
 			if (SPI_connect() != SPI_OK_CONNECT)
@@ -1118,7 +1229,8 @@ guard_trigger(PG_FUNCTION_ARGS)
 
 	if (spi)
 		SPI_finish();
-	AtEOXact_GUC(true, save_nestlevel);
+	if (save_nestlevel != 0)
+		AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	if (nmatches > 0 && strcmp(cache->action, "link") == 0)
