@@ -43,6 +43,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/tidbitmap.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -63,6 +64,8 @@
 #define CD_GUARD_LOCK_CLASS 0x43524d44	/* "CRMD" */
 #define CD_GUARD_SLOTS 1024
 #define CD_GUARD_MAX_MATCHES 3
+/* the && strategy of GIN's array_ops (GinOverlapStrategy in ginarrayproc.c, not exported) */
+#define CD_GIN_OVERLAP_STRATEGY 1
 
 bool		cd_guards_enabled = true;
 
@@ -109,8 +112,15 @@ typedef struct GuardField
 	Oid			soundfuncid;	/* person names by sound: the index is on phonetic(person_key(column)) */
 	Oid			indexoid;
 	Oid			eqproc;			/* the index's text equality */
-	StrategyNumber eqstrategy;	/* its strategy number: btree or hash */
+	StrategyNumber eqstrategy;	/* its strategy number: btree or hash (GIN: overlap) */
 	Oid			collation;
+	/*
+	 * A list of phones or emails (a text[] or jsonb column): its keys are
+	 * phone_keys(column, region) or email_keys(column), called as the GIN index calls
+	 * them, and the probe asks the GIN index for the rows whose keys overlap.
+	 */
+	Oid			listtype;		/* TEXTARRAYOID or JSONBOID; InvalidOid: a scalar column */
+	FmgrInfo	keysfn;
 } GuardField;
 
 /*
@@ -341,12 +351,17 @@ find_key_index(GuardField *f, Relation rel, List *indexes)
 		bool		ok = false;
 
 		bool		btree = idx->rd_rel->relam == BTREE_AM_OID;
-		StrategyNumber strategy = btree ? BTEqualStrategyNumber : HTEqualStrategyNumber;
+		bool		gin = idx->rd_rel->relam == GIN_AM_OID;
+		StrategyNumber strategy = gin ? CD_GIN_OVERLAP_STRATEGY : btree ? BTEqualStrategyNumber : HTEqualStrategyNumber;
+		Oid			optype = gin ? ANYARRAYOID : TEXTOID;
 
-		if ((btree || idx->rd_rel->relam == HASH_AM_OID) && ind->indnatts == 1 && ind->indkey.values[0] == 0
+		/* a scalar's key: btree or hash on text; a list's keys: GIN on text[] (array_ops) */
+		if ((OidIsValid(f->listtype) ? gin : (btree || idx->rd_rel->relam == HASH_AM_OID))
+			&& ind->indnatts == 1 && ind->indkey.values[0] == 0
 			&& ind->indisvalid && ind->indisready && ind->indislive
 			&& RelationGetIndexPredicate(idx) == NIL
-			&& idx->rd_opcintype[0] == TEXTOID)
+			&& idx->rd_opcintype[0] == optype
+			)
 		{
 			List	   *exprs = RelationGetIndexExpressions(idx);
 			Node	   *e = list_length(exprs) == 1 ? (Node *) linitial(exprs) : NULL;
@@ -372,7 +387,7 @@ find_key_index(GuardField *f, Relation rel, List *indexes)
 			}
 			if (ok)
 			{
-				Oid			eqop = get_opfamily_member(idx->rd_opfamily[0], TEXTOID, TEXTOID, strategy);
+				Oid			eqop = get_opfamily_member(idx->rd_opfamily[0], optype, optype, strategy);
 
 				ok = OidIsValid(eqop) && get_collation_isdeterministic(idx->rd_indcollation[0]);
 				if (ok)
@@ -398,6 +413,19 @@ key_funcid(const char *nsp, GuardRole role)
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 
 	return LookupFuncName(list_make2(makeString(pstrdup(nsp)), makeString(pstrdup(names[role]))),
+						  role == GR_PHONE ? 2 : 1, argtypes, true);
+}
+
+/* phone_keys(list, text) or email_keys(list) of the list's type */
+static Oid
+list_funcid(const char *nsp, GuardRole role, Oid listtype)
+{
+	Oid			argtypes[2] = {listtype, TEXTOID};
+
+	if (role != GR_PHONE && role != GR_EMAIL)
+		return InvalidOid;
+	return LookupFuncName(list_make2(makeString(pstrdup(nsp)),
+									 makeString(pstrdup(role == GR_PHONE ? "phone_keys" : "email_keys"))),
 						  role == GR_PHONE ? 2 : 1, argtypes, true);
 }
 
@@ -442,12 +470,16 @@ check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
 		Oid			typid = attnum > 0 ? TupleDescAttr(tupdesc, attnum - 1)->atttypid : InvalidOid;
 
 		f->attnum = attnum;
-		f->funcid = key_funcid(nsp, f->role);
+		f->listtype = (typid == TEXTARRAYOID || typid == JSONBOID) ? typid : InvalidOid;
+		f->funcid = OidIsValid(f->listtype) ? list_funcid(nsp, f->role, typid) : key_funcid(nsp, f->role);
 		f->soundfuncid = f->role == GR_PERSON && cache->sound ? phonetic_funcid(nsp) : InvalidOid;
 		f->indexoid = InvalidOid;
-		fast = attnum > 0 && (typid == TEXTOID || typid == VARCHAROID) && OidIsValid(f->funcid)
+		fast = attnum > 0 && (typid == TEXTOID || typid == VARCHAROID || OidIsValid(f->listtype))
+			&& OidIsValid(f->funcid)
 			&& (OidIsValid(f->soundfuncid) || !(f->role == GR_PERSON && cache->sound))
 			&& find_key_index(f, rel, indexes);
+		if (fast && OidIsValid(f->listtype))
+			fmgr_info_cxt(f->funcid, &f->keysfn, TopMemoryContext);
 	}
 	cache->idattnum = SPI_fnumber(tupdesc, cache->idcol);
 	fast = fast && cache->idattnum > 0;
@@ -492,7 +524,9 @@ fast_still_valid(GuardCache *cache, Relation rel)
 	{
 		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), cache->fields[i].attnum - 1);
 
-		if (att->attisdropped || (att->atttypid != TEXTOID && att->atttypid != VARCHAROID)
+		if (att->attisdropped
+			|| (OidIsValid(cache->fields[i].listtype) ? att->atttypid != cache->fields[i].listtype
+				: (att->atttypid != TEXTOID && att->atttypid != VARCHAROID))
 			|| strcmp(NameStr(att->attname), cache->fields[i].field) != 0)
 			return false;
 	}
@@ -666,14 +700,54 @@ field_keys(GuardField *f, text *v, text **key, text **sound)
 	return OidIsValid(f->soundfuncid) ? *sound : k;
 }
 
+/* the sorted distinct keys of a list, as phone_keys() or email_keys() gives them */
+static ArrayType *
+list_keys(GuardField *f, Datum v)
+{
+	Datum		arr = f->role == GR_PHONE
+		? FunctionCall2(&f->keysfn, v, PointerGetDatum(f->region_t))
+		: FunctionCall1(&f->keysfn, v);
+
+	return DatumGetArrayTypeP(arr);
+}
+
+/* do two key arrays share a key? (the && of the probe SQL) */
+static bool
+keys_overlap(ArrayType *a, ArrayType *b)
+{
+	Datum	   *ea,
+			   *eb;
+	bool	   *na,
+			   *nb;
+	int			n,
+				m;
+
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &ea, &na, &n);
+	deconstruct_array(b, TEXTOID, -1, false, TYPALIGN_INT, &eb, &nb, &m);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < m; j++)
+			if (!na[i] && !nb[j])
+			{
+				text	   *x = DatumGetTextPP(ea[i]);
+				text	   *y = DatumGetTextPP(eb[j]);
+
+				if (VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y)
+					&& memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0)
+					return true;
+			}
+	return false;
+}
+
 /*
  * The new row's keys, computed in C from the tuple exactly as the guard's keys SQL does:
  * probe[i] is field i's index key (NULL: none), locks[] the prefixed lock keys.
  */
 static int
-fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text **locks)
+fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text ***locks_out)
 {
 	int			nlocks = 0;
+	int			maxlocks = cache->nfields * 2 + 1;
+	text	  **locks = palloc(sizeof(text *) * maxlocks);
 
 	for (int i = 0; i < cache->nfields; i++)
 	{
@@ -686,6 +760,26 @@ fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text
 		probe[i] = NULL;
 		if (isnull)
 			continue;
+		if (OidIsValid(f->listtype))
+		{
+			ArrayType  *arr = list_keys(f, v);
+			Datum	   *elems;
+			bool	   *nulls;
+			int			nelems;
+
+			deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
+			if (nlocks + nelems + 2 > maxlocks)
+			{
+				maxlocks = nlocks + nelems + cache->nfields * 2 + 1;
+				locks = repalloc(locks, sizeof(text *) * maxlocks);
+			}
+			for (int j = 0; j < nelems; j++)
+				if (!nulls[j])
+					locks[nlocks++] = prefixed(f->role == GR_PHONE ? "p:" : "e:", DatumGetTextPP(elems[j]));
+			/* no key, no candidate: && of an empty array is false */
+			probe[i] = nelems > 0 ? (text *) arr : NULL;
+			continue;
+		}
 		probe[i] = field_keys(f, DatumGetTextPP(v), &k, &h);
 		if (k == NULL)
 			continue;
@@ -711,6 +805,7 @@ fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text
 				break;
 		}
 	}
+	*locks_out = locks;
 	return nlocks;
 }
 
@@ -729,6 +824,8 @@ recheck_key(GuardField *f, TupleTableSlot *slot, text *key)
 
 	if (isnull)
 		return false;
+	if (OidIsValid(f->listtype))
+		return keys_overlap(list_keys(f, v), (ArrayType *) key);
 	ck = field_keys(f, DatumGetTextPP(v), &k, &h);
 	return ck != NULL && VARSIZE_ANY_EXHDR(ck) == VARSIZE_ANY_EXHDR(key)
 		&& memcmp(VARDATA_ANY(ck), VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)) == 0;
@@ -894,105 +991,190 @@ cmp_match(const void *a, const void *b)
 	return varstr_cmp(x->id, strlen(x->id), y->id, strlen(y->id), DEFAULT_COLLATION_OID);
 }
 
+/* what one probe has found so far */
+typedef struct ProbeState
+{
+	GuardCache *cache;
+	Datum		row;
+	Datum		row_jsonb;		/* to_jsonb(NEW), made at the first candidate */
+	const char *new_id;
+	bool		explain;
+	int		   *pinned;
+	ItemPointerData *seen;
+	int			nseen;
+	int			maxseen;
+	GuardMatch *found;
+	int			nfound;
+	int			maxfound;
+} ProbeState;
+
 /*
- * The probe without SQL: look each key up in its btree index with the snapshot, score
- * each row found once, keep those reaching min_score, best first (score, then id), as
- * the probe SQL orders them.  A row never matches a row with its own id (an UPDATE).
+ * A row one of the keys found (in slot): score it once, keep it if it reaches min_score.
+ * key_recheck: the index may have returned a row without the key (hash codes, lossy
+ * bitmap pages), so the key is checked on the row first.
+ */
+static void
+consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableSlot *slot)
+{
+	GuardCache *cache = ps->cache;
+	bool		isnull;
+	Datum		idd;
+	char	   *id;
+	Datum		cand;
+	Datum		expl = (Datum) 0;
+	double		score;
+
+	/* a row sharing two keys is found twice, and scored once */
+	for (int k = 0; k < ps->nseen; k++)
+		if (ItemPointerEquals(&ps->seen[k], &slot->tts_tid))
+			return;
+	if (key_recheck && !recheck_key(f, slot, key))
+		return;
+	if (ps->nseen == ps->maxseen)
+	{
+		ps->maxseen = Max(8, ps->maxseen * 2);
+		ps->seen = ps->seen ? repalloc(ps->seen, sizeof(ItemPointerData) * ps->maxseen)
+			: palloc(sizeof(ItemPointerData) * ps->maxseen);
+	}
+	ps->seen[ps->nseen++] = slot->tts_tid;
+	/* scoring may read the profile and term frequencies through SQL */
+	pin_search_path(ps->pinned);
+
+	/* t.id IS DISTINCT FROM (NEW).id */
+	idd = slot_getattr(slot, cache->idattnum, &isnull);
+	id = isnull ? NULL : OutputFunctionCall(&cache->id_out, idd);
+	if ((id == NULL && ps->new_id == NULL)
+		|| (id != NULL && ps->new_id != NULL && strcmp(id, ps->new_id) == 0))
+		return;
+
+	if (ps->row_jsonb == (Datum) 0)
+		ps->row_jsonb = FunctionCall1(&cache->to_jsonb, ps->row);
+	cand = FunctionCall1(&cache->to_jsonb, ExecFetchSlotHeapTupleDatum(slot));
+	score = cd_scorer_score(cache->scorer, ps->row_jsonb, cand, ps->explain, &expl);
+	if (!(score >= cache->min_score))
+		return;
+	if (id == NULL)
+		return;					/* the SQL's LIMIT keeps it, but a NULL id names nothing */
+	if (ps->nfound == ps->maxfound)
+	{
+		ps->maxfound = Max(4, ps->maxfound * 2);
+		ps->found = ps->found ? repalloc(ps->found, sizeof(GuardMatch) * ps->maxfound)
+			: palloc(sizeof(GuardMatch) * ps->maxfound);
+	}
+	ps->found[ps->nfound].id = id;
+	ps->found[ps->nfound].score = score;
+	ps->found[ps->nfound].explanation = expl;
+	ps->found[ps->nfound].reasons = NULL;
+	ps->nfound++;
+}
+
+/* a scalar key: the rows of its btree (or hash) index holding it */
+static void
+probe_scalar(ProbeState *ps, GuardField *f, text *key, Relation rel, Relation idx, Snapshot snap,
+			 TupleTableSlot *slot)
+{
+	IndexScanDesc scan;
+	ScanKeyData skey;
+
+	ScanKeyEntryInitialize(&skey, 0, 1, f->eqstrategy, InvalidOid, f->collation,
+						   f->eqproc, PointerGetDatum(key));
+	scan = index_beginscan(rel, idx, snap, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		consider(ps, f, key, scan->xs_recheck, slot);
+	index_endscan(scan);
+}
+
+/*
+ * A list's keys: the rows whose keys overlap them, from the GIN index (which answers
+ * with a bitmap, as for a bitmap heap scan); each row is fetched through its HOT chain
+ * with the snapshot.  A lossy page (a bitmap past work_mem) is read whole, with the keys
+ * checked on each row.
+ */
+static void
+probe_list(ProbeState *ps, GuardField *f, ArrayType *keys, Relation rel, Relation idx, Snapshot snap,
+		   TupleTableSlot *slot)
+{
+	IndexScanDesc scan;
+	ScanKeyData skey;
+	TIDBitmap  *tbm = tbm_create(work_mem * 1024L, NULL);
+	TBMIterator *it;
+	TBMIterateResult *res;
+	IndexFetchTableData *fetch;
+
+	ScanKeyEntryInitialize(&skey, 0, 1, f->eqstrategy, ANYARRAYOID, f->collation,
+						   f->eqproc, PointerGetDatum(keys));
+	scan = index_beginscan_bitmap(idx, snap, 1);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	(void) index_getbitmap(scan, tbm);
+	index_endscan(scan);
+
+	fetch = table_index_fetch_begin(rel);
+	it = tbm_begin_iterate(tbm);
+	while ((res = tbm_iterate(it)) != NULL)
+	{
+		bool		lossy = res->ntuples < 0;
+		int			n = lossy ? MaxHeapTuplesPerPage : res->ntuples;
+
+		for (int i = 0; i < n; i++)
+		{
+			ItemPointerData tid;
+			bool		call_again = false;
+			bool		all_dead = false;
+
+			ItemPointerSet(&tid, res->blockno, lossy ? (OffsetNumber) (i + 1) : res->offsets[i]);
+			if (table_index_fetch_tuple(fetch, &tid, snap, slot, &call_again, &all_dead))
+				consider(ps, f, (text *) keys, lossy || res->recheck, slot);
+		}
+	}
+	tbm_end_iterate(it);
+	table_index_fetch_end(fetch);
+	tbm_free(tbm);
+}
+
+/*
+ * The probe without SQL: look each key up in its index with the snapshot, score each
+ * row found once, keep those reaching min_score, best first (score, then id), as the
+ * probe SQL orders them.  A row never matches a row with its own id (an UPDATE).
  */
 static int
 probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *new_id,
 		   Snapshot snap, bool explain, GuardMatch *out, int *pinned)
 {
 	TupleTableSlot *slot = NULL;
-	ItemPointerData *seen = NULL;
-	int			nseen = 0;
-	int			maxseen = 0;
-	GuardMatch *found = NULL;
-	int			nfound = 0;
-	int			maxfound = 0;
-	Datum		row_jsonb = (Datum) 0;
+	ProbeState	ps;
 	int			n;
 
+	memset(&ps, 0, sizeof(ps));
+	ps.cache = cache;
+	ps.row = row;
+	ps.new_id = new_id;
+	ps.explain = explain;
+	ps.pinned = pinned;
 	for (int i = 0; i < cache->nfields; i++)
 	{
 		GuardField *f = &cache->fields[i];
 		Relation	idx;
-		IndexScanDesc scan;
-		ScanKeyData skey;
 
 		if (keys[i] == NULL)
 			continue;
 		if (slot == NULL)
 			slot = table_slot_create(rel, NULL);
 		idx = index_open(f->indexoid, AccessShareLock);
-		ScanKeyEntryInitialize(&skey, 0, 1, f->eqstrategy, InvalidOid, f->collation,
-							   f->eqproc, PointerGetDatum(keys[i]));
-		scan = index_beginscan(rel, idx, snap, 1, 0);
-		index_rescan(scan, &skey, 1, NULL, 0);
-		while (index_getnext_slot(scan, ForwardScanDirection, slot))
-		{
-			bool		dup = false;
-			bool		isnull;
-			Datum		idd;
-			char	   *id;
-			Datum		cand;
-			Datum		expl = (Datum) 0;
-			double		score;
-
-			/* a row sharing two keys is found twice, and scored once */
-			for (int k = 0; k < nseen && !dup; k++)
-				dup = ItemPointerEquals(&seen[k], &slot->tts_tid);
-			if (dup)
-				continue;
-			if (scan->xs_recheck && !recheck_key(f, slot, keys[i]))
-				continue;
-			if (nseen == maxseen)
-			{
-				maxseen = Max(8, maxseen * 2);
-				seen = seen ? repalloc(seen, sizeof(ItemPointerData) * maxseen)
-					: palloc(sizeof(ItemPointerData) * maxseen);
-			}
-			seen[nseen++] = slot->tts_tid;
-			/* scoring may read the profile and term frequencies through SQL */
-			pin_search_path(pinned);
-
-			/* t.id IS DISTINCT FROM (NEW).id */
-			idd = slot_getattr(slot, cache->idattnum, &isnull);
-			id = isnull ? NULL : OutputFunctionCall(&cache->id_out, idd);
-			if ((id == NULL && new_id == NULL) || (id != NULL && new_id != NULL && strcmp(id, new_id) == 0))
-				continue;
-
-			if (row_jsonb == (Datum) 0)
-				row_jsonb = FunctionCall1(&cache->to_jsonb, row);
-			cand = FunctionCall1(&cache->to_jsonb, ExecFetchSlotHeapTupleDatum(slot));
-			score = cd_scorer_score(cache->scorer, row_jsonb, cand, explain, &expl);
-			if (!(score >= cache->min_score))
-				continue;
-			if (id == NULL)
-				continue;		/* the SQL's LIMIT keeps it, but a NULL id names nothing */
-			if (nfound == maxfound)
-			{
-				maxfound = Max(4, maxfound * 2);
-				found = found ? repalloc(found, sizeof(GuardMatch) * maxfound)
-					: palloc(sizeof(GuardMatch) * maxfound);
-			}
-			found[nfound].id = id;
-			found[nfound].score = score;
-			found[nfound].explanation = expl;
-			found[nfound].reasons = NULL;
-			nfound++;
-		}
-		index_endscan(scan);
+		if (OidIsValid(f->listtype))
+			probe_list(&ps, f, (ArrayType *) keys[i], rel, idx, snap, slot);
+		else
+			probe_scalar(&ps, f, keys[i], rel, idx, snap, slot);
 		index_close(idx, NoLock);
 	}
 	if (slot != NULL)
 		ExecDropSingleTupleTableSlot(slot);
-	if (nfound > 1)
-		qsort(found, nfound, sizeof(GuardMatch), cmp_match);
-	n = Min(nfound, CD_GUARD_MAX_MATCHES);
+	if (ps.nfound > 1)
+		qsort(ps.found, ps.nfound, sizeof(GuardMatch), cmp_match);
+	n = Min(ps.nfound, CD_GUARD_MAX_MATCHES);
 	for (int i = 0; i < n; i++)
 	{
-		out[i] = found[i];
+		out[i] = ps.found[i];
 		if (explain && out[i].explanation != (Datum) 0)
 			out[i].reasons = reasons_of(out[i].explanation);
 		if (out[i].reasons == NULL)
@@ -1144,11 +1326,11 @@ guard_trigger(PG_FUNCTION_ARGS)
 
 	if (cache->fast)
 	{
-		text	  **locks = palloc(sizeof(text *) * (cache->nfields * 2 + 1));
+		text	  **locks;
 		int			nlocks;
 
 		keys = palloc(sizeof(text *) * cache->nfields);
-		nlocks = fast_keys(cache, newtuple, tupdesc, keys, locks);
+		nlocks = fast_keys(cache, newtuple, tupdesc, keys, &locks);
 		lock_keys(rel, locks, nlocks);
 	}
 	else
