@@ -1330,6 +1330,10 @@ guard_trigger(PG_FUNCTION_ARGS)
 		int			nlocks;
 
 		keys = palloc(sizeof(text *) * cache->nfields);
+		/* a list's keys come from phone_keys() or email_keys(), SQL functions */
+		for (int i = 0; i < cache->nfields; i++)
+			if (OidIsValid(cache->fields[i].listtype))
+				pin_search_path(&save_nestlevel);
 		nlocks = fast_keys(cache, newtuple, tupdesc, keys, &locks);
 		lock_keys(rel, locks, nlocks);
 	}
