@@ -389,7 +389,8 @@ find_key_index(GuardField *f, Relation rel, List *indexes)
 			{
 				Oid			eqop = get_opfamily_member(idx->rd_opfamily[0], optype, optype, strategy);
 
-				ok = OidIsValid(eqop) && get_collation_isdeterministic(idx->rd_indcollation[0]);
+				ok = OidIsValid(eqop) && get_collation_isdeterministic(idx->rd_indcollation[0])
+					&& (!gin || get_opcode(eqop) == F_ARRAYOVERLAP);	/* array_ops' && */
 				if (ok)
 				{
 					f->indexoid = indexoid;
