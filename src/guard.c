@@ -158,6 +158,15 @@ typedef struct GuardCache
 	AttrNumber	idattnum;
 	FmgrInfo	id_out;
 	FmgrInfo	to_jsonb;		/* to_jsonb(row of the table), as the probe calls it */
+	/*
+	 * The scorer reads a row's jsonb by the profile's field names only.  When every column
+	 * bearing such a name is text or varchar, the direct path hands it a jsonb of those
+	 * columns alone (what to_jsonb gives under those keys), not the whole row's.
+	 */
+	int			npfields;
+	char	  **pfields;		/* the profile's field names */
+	AttrNumber *pattnums;		/* their columns (0: none of that name) */
+	bool		compact;
 	CdScorer   *scorer;
 	bool		sound;			/* names are probed by their sound key (guards made by 0.2.0) */
 } GuardCache;
@@ -271,6 +280,23 @@ load_guard(Trigger *trigger, Relation rel)
 			}
 		}
 	}
+	/* every field name of the profile, as the scorer reads them from a row */
+	ret = SPI_execute_with_args("SELECT f->>'field' "
+								"FROM crmdedup.guards g JOIN crmdedup.profiles p ON p.name = g.profile, "
+								"pg_catalog.jsonb_array_elements(p.compiled->'fields') f "
+								"WHERE g.name = $1 AND g.table_oid = $2 AND f->>'field' IS NOT NULL",
+								2, (Oid[]) {TEXTOID, OIDOID}, args, NULL, true, 0);
+	if (ret == SPI_OK_SELECT)
+	{
+		cache->npfields = (int) SPI_processed;
+		cache->pfields = MemoryContextAllocZero(mcxt, sizeof(char *) * Max(cache->npfields, 1));
+		cache->pattnums = MemoryContextAllocZero(mcxt, sizeof(AttrNumber) * Max(cache->npfields, 1));
+		for (int i = 0; i < cache->npfields; i++)
+			cache->pfields[i] = MemoryContextStrdup(mcxt, SPI_getvalue(SPI_tuptable->vals[i],
+																		SPI_tuptable->tupdesc, 1));
+	}
+	else
+		cache->npfields = -1;	/* to_jsonb of the whole row */
 	cache->scorer = cd_scorer_create(mcxt, cache->profile);
 	cache->next = guard_caches;
 	guard_caches = cache;
@@ -500,6 +526,18 @@ check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
 							 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
 		fmgr_info_set_expr((Node *) fexpr, &cache->to_jsonb);
 		MemoryContextSwitchTo(old);
+
+		cache->compact = cache->npfields >= 0;
+		for (int i = 0; i < cache->npfields; i++)
+		{
+			int			attnum = SPI_fnumber(tupdesc, cache->pfields[i]);
+			Oid			typid = attnum > 0 ? TupleDescAttr(tupdesc, attnum - 1)->atttypid : InvalidOid;
+
+			/* a system column's name is no key of to_jsonb's */
+			cache->pattnums[i] = attnum > 0 ? attnum : 0;
+			if (attnum > 0 && typid != TEXTOID && typid != VARCHAROID)
+				cache->compact = false;
+		}
 	}
 	list_free(indexes);
 	cache->fast = fast;
@@ -998,6 +1036,8 @@ typedef struct ProbeState
 	GuardCache *cache;
 	Datum		row;
 	Datum		row_jsonb;		/* to_jsonb(NEW), made at the first candidate */
+	HeapTupleData newtup;		/* NEW, as row holds it */
+	TupleDesc	desc;
 	const char *new_id;
 	bool		explain;
 	int		   *pinned;
@@ -1008,6 +1048,52 @@ typedef struct ProbeState
 	int			nfound;
 	int			maxfound;
 } ProbeState;
+
+/*
+ * A row as the scorer reads it (cache->compact): the profile's fields that are columns, as
+ * jsonb strings (what to_jsonb gives under those keys; a NULL, JSON null there, is no value
+ * to the scorer either way, and is left out).  From the slot, or else from tuple.
+ */
+static Datum
+compact_jsonb(GuardCache *cache, TupleTableSlot *slot, HeapTuple tuple, TupleDesc desc)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+
+	(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < cache->npfields; i++)
+	{
+		bool		isnull;
+		Datum		v;
+		text	   *t;
+		JsonbValue	k;
+		JsonbValue	jv;
+
+		if (cache->pattnums[i] == 0)
+			continue;
+		v = slot ? slot_getattr(slot, cache->pattnums[i], &isnull)
+			: heap_getattr(tuple, cache->pattnums[i], desc, &isnull);
+		if (isnull)
+			continue;
+		t = DatumGetTextPP(v);
+		if (VARSIZE_ANY_EXHDR(t) > JENTRY_OFFLENMASK)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("string too long to represent as jsonb string"),
+					 errdetail("Due to an implementation restriction, jsonb strings cannot exceed %d bytes.",
+							   JENTRY_OFFLENMASK)));
+		k.type = jbvString;
+		k.val.string.val = cache->pfields[i];
+		k.val.string.len = strlen(cache->pfields[i]);
+		jv.type = jbvString;
+		jv.val.string.val = VARDATA_ANY(t);
+		jv.val.string.len = VARSIZE_ANY_EXHDR(t);
+		(void) pushJsonbValue(&st, WJB_KEY, &k);
+		(void) pushJsonbValue(&st, WJB_VALUE, &jv);
+	}
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
+}
 
 /*
  * A row one of the keys found (in slot): score it once, keep it if it reaches min_score.
@@ -1049,8 +1135,10 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 		return;
 
 	if (ps->row_jsonb == (Datum) 0)
-		ps->row_jsonb = FunctionCall1(&cache->to_jsonb, ps->row);
-	cand = FunctionCall1(&cache->to_jsonb, ExecFetchSlotHeapTupleDatum(slot));
+		ps->row_jsonb = cache->compact ? compact_jsonb(cache, NULL, &ps->newtup, ps->desc)
+			: FunctionCall1(&cache->to_jsonb, ps->row);
+	cand = cache->compact ? compact_jsonb(cache, slot, NULL, NULL)
+		: FunctionCall1(&cache->to_jsonb, ExecFetchSlotHeapTupleDatum(slot));
 	score = cd_scorer_score(cache->scorer, ps->row_jsonb, cand, ps->explain, &expl);
 	if (!(score >= cache->min_score))
 		return;
@@ -1149,6 +1237,11 @@ probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *
 	memset(&ps, 0, sizeof(ps));
 	ps.cache = cache;
 	ps.row = row;
+	ps.newtup.t_data = DatumGetHeapTupleHeader(row);
+	ps.newtup.t_len = HeapTupleHeaderGetDatumLength(ps.newtup.t_data);
+	ItemPointerSetInvalid(&ps.newtup.t_self);
+	ps.newtup.t_tableOid = RelationGetRelid(rel);
+	ps.desc = RelationGetDescr(rel);
 	ps.new_id = new_id;
 	ps.explain = explain;
 	ps.pinned = pinned;
