@@ -9,6 +9,7 @@
 #include "utils/builtins.h"
 
 #include "crmdedup.h"
+#include "guard_memo.h"
 #include "email.h"
 
 /* An address is at most 254 octets; allow room for a display name and spaces. */
@@ -45,6 +46,7 @@ PG_FUNCTION_INFO_V1(email_key);
 Datum
 email_key(PG_FUNCTION_ARGS)
 {
+	CD_KEY_MEMO_RETURN(CD_MEMO_EMAIL, PG_GETARG_TEXT_PP(0), NULL);	/* a guard's key index */
 	return email_text_result(fcinfo, cd_email_key);
 }
 

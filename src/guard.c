@@ -43,6 +43,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/tidbitmap.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -57,11 +58,14 @@
 #include "utils/varlena.h"
 
 #include "crmdedup.h"
+#include "guard_memo.h"
 
 /* advisory lock space: (CD_GUARD_LOCK_CLASS, slot) as two int4 keys */
 #define CD_GUARD_LOCK_CLASS 0x43524d44	/* "CRMD" */
 #define CD_GUARD_SLOTS 1024
 #define CD_GUARD_MAX_MATCHES 3
+/* the && strategy of GIN's array_ops (GinOverlapStrategy in ginarrayproc.c, not exported) */
+#define CD_GIN_OVERLAP_STRATEGY 1
 
 bool		cd_guards_enabled = true;
 
@@ -105,10 +109,18 @@ typedef struct GuardField
 	text	   *region_t;
 	AttrNumber	attnum;
 	Oid			funcid;			/* crmdedup.phone_e164(text, text), ... as the index calls it */
+	Oid			soundfuncid;	/* person names by sound: the index is on phonetic(person_key(column)) */
 	Oid			indexoid;
 	Oid			eqproc;			/* the index's text equality */
-	StrategyNumber eqstrategy;	/* its strategy number: btree or hash */
+	StrategyNumber eqstrategy;	/* its strategy number: btree or hash (GIN: overlap) */
 	Oid			collation;
+	/*
+	 * A list of phones or emails (a text[] or jsonb column): its keys are
+	 * phone_keys(column, region) or email_keys(column), called as the GIN index calls
+	 * them, and the probe asks the GIN index for the rows whose keys overlap.
+	 */
+	Oid			listtype;		/* TEXTARRAYOID or JSONBOID; InvalidOid: a scalar column */
+	FmgrInfo	keysfn;
 } GuardField;
 
 /*
@@ -146,7 +158,17 @@ typedef struct GuardCache
 	AttrNumber	idattnum;
 	FmgrInfo	id_out;
 	FmgrInfo	to_jsonb;		/* to_jsonb(row of the table), as the probe calls it */
+	/*
+	 * The scorer reads a row's jsonb by the profile's field names only.  When every column
+	 * bearing such a name is text or varchar, the direct path hands it a jsonb of those
+	 * columns alone (what to_jsonb gives under those keys), not the whole row's.
+	 */
+	int			npfields;
+	char	  **pfields;		/* the profile's field names */
+	AttrNumber *pattnums;		/* their columns (0: none of that name) */
+	bool		compact;
 	CdScorer   *scorer;
+	bool		sound;			/* names are probed by their sound key (guards made by 0.2.0) */
 } GuardCache;
 
 static GuardCache *guard_caches = NULL;
@@ -209,6 +231,12 @@ load_guard(Trigger *trigger, Relation rel)
 		cache->link_column = MemoryContextStrdup(mcxt, cache->link_column);
 	cache->keys_sql = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 5));
 	cache->probe_sql = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 6));
+	/*
+	 * A guard made by guard() of 0.2.0 finds names by their sound key (and its probe SQL
+	 * says so); one made before, by the exact sorted name key.  The direct path follows the
+	 * guard's own SQL, so that both always find the same rows.
+	 */
+	cache->sound = strstr(cache->probe_sql, ".phonetic(") != NULL;
 	cache->idcol = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 7));
 	cache->profile = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 8));
 	nguarded = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
@@ -252,6 +280,23 @@ load_guard(Trigger *trigger, Relation rel)
 			}
 		}
 	}
+	/* every field name of the profile, as the scorer reads them from a row */
+	ret = SPI_execute_with_args("SELECT f->>'field' "
+								"FROM crmdedup.guards g JOIN crmdedup.profiles p ON p.name = g.profile, "
+								"pg_catalog.jsonb_array_elements(p.compiled->'fields') f "
+								"WHERE g.name = $1 AND g.table_oid = $2 AND f->>'field' IS NOT NULL",
+								2, (Oid[]) {TEXTOID, OIDOID}, args, NULL, true, 0);
+	if (ret == SPI_OK_SELECT)
+	{
+		cache->npfields = (int) SPI_processed;
+		cache->pfields = MemoryContextAllocZero(mcxt, sizeof(char *) * Max(cache->npfields, 1));
+		cache->pattnums = MemoryContextAllocZero(mcxt, sizeof(AttrNumber) * Max(cache->npfields, 1));
+		for (int i = 0; i < cache->npfields; i++)
+			cache->pfields[i] = MemoryContextStrdup(mcxt, SPI_getvalue(SPI_tuptable->vals[i],
+																		SPI_tuptable->tupdesc, 1));
+	}
+	else
+		cache->npfields = -1;	/* to_jsonb of the whole row */
 	cache->scorer = cd_scorer_create(mcxt, cache->profile);
 	cache->next = guard_caches;
 	guard_caches = cache;
@@ -332,16 +377,30 @@ find_key_index(GuardField *f, Relation rel, List *indexes)
 		bool		ok = false;
 
 		bool		btree = idx->rd_rel->relam == BTREE_AM_OID;
-		StrategyNumber strategy = btree ? BTEqualStrategyNumber : HTEqualStrategyNumber;
+		bool		gin = idx->rd_rel->relam == GIN_AM_OID;
+		StrategyNumber strategy = gin ? CD_GIN_OVERLAP_STRATEGY : btree ? BTEqualStrategyNumber : HTEqualStrategyNumber;
+		Oid			optype = gin ? ANYARRAYOID : TEXTOID;
 
-		if ((btree || idx->rd_rel->relam == HASH_AM_OID) && ind->indnatts == 1 && ind->indkey.values[0] == 0
+		/* a scalar's key: btree or hash on text; a list's keys: GIN on text[] (array_ops) */
+		if ((OidIsValid(f->listtype) ? gin : (btree || idx->rd_rel->relam == HASH_AM_OID))
+			&& ind->indnatts == 1 && ind->indkey.values[0] == 0
 			&& ind->indisvalid && ind->indisready && ind->indislive
 			&& RelationGetIndexPredicate(idx) == NIL
-			&& idx->rd_opcintype[0] == TEXTOID)
+			&& idx->rd_opcintype[0] == optype
+			)
 		{
 			List	   *exprs = RelationGetIndexExpressions(idx);
 			Node	   *e = list_length(exprs) == 1 ? (Node *) linitial(exprs) : NULL;
 
+			/* a name's sound key: phonetic(person_key(column)) */
+			if (OidIsValid(f->soundfuncid))
+			{
+				if (e && IsA(e, FuncExpr) && ((FuncExpr *) e)->funcid == f->soundfuncid
+					&& list_length(((FuncExpr *) e)->args) == 1)
+					e = linitial(((FuncExpr *) e)->args);
+				else
+					e = NULL;
+			}
 			if (e && IsA(e, FuncExpr) && ((FuncExpr *) e)->funcid == f->funcid)
 			{
 				List	   *fargs = ((FuncExpr *) e)->args;
@@ -354,9 +413,10 @@ find_key_index(GuardField *f, Relation rel, List *indexes)
 			}
 			if (ok)
 			{
-				Oid			eqop = get_opfamily_member(idx->rd_opfamily[0], TEXTOID, TEXTOID, strategy);
+				Oid			eqop = get_opfamily_member(idx->rd_opfamily[0], optype, optype, strategy);
 
-				ok = OidIsValid(eqop) && get_collation_isdeterministic(idx->rd_indcollation[0]);
+				ok = OidIsValid(eqop) && get_collation_isdeterministic(idx->rd_indcollation[0])
+					&& (!gin || get_opcode(eqop) == F_ARRAYOVERLAP);	/* array_ops' && */
 				if (ok)
 				{
 					f->indexoid = indexoid;
@@ -381,6 +441,28 @@ key_funcid(const char *nsp, GuardRole role)
 
 	return LookupFuncName(list_make2(makeString(pstrdup(nsp)), makeString(pstrdup(names[role]))),
 						  role == GR_PHONE ? 2 : 1, argtypes, true);
+}
+
+/* phone_keys(list, text) or email_keys(list) of the list's type */
+static Oid
+list_funcid(const char *nsp, GuardRole role, Oid listtype)
+{
+	Oid			argtypes[2] = {listtype, TEXTOID};
+
+	if (role != GR_PHONE && role != GR_EMAIL)
+		return InvalidOid;
+	return LookupFuncName(list_make2(makeString(pstrdup(nsp)),
+									 makeString(pstrdup(role == GR_PHONE ? "phone_keys" : "email_keys"))),
+						  role == GR_PHONE ? 2 : 1, argtypes, true);
+}
+
+static Oid
+phonetic_funcid(const char *nsp)
+{
+	Oid			argtypes[1] = {TEXTOID};
+
+	return LookupFuncName(list_make2(makeString(pstrdup(nsp)), makeString(pstrdup("phonetic"))),
+						  1, argtypes, true);
 }
 
 /*
@@ -415,10 +497,16 @@ check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
 		Oid			typid = attnum > 0 ? TupleDescAttr(tupdesc, attnum - 1)->atttypid : InvalidOid;
 
 		f->attnum = attnum;
-		f->funcid = key_funcid(nsp, f->role);
+		f->listtype = (typid == TEXTARRAYOID || typid == JSONBOID) ? typid : InvalidOid;
+		f->funcid = OidIsValid(f->listtype) ? list_funcid(nsp, f->role, typid) : key_funcid(nsp, f->role);
+		f->soundfuncid = f->role == GR_PERSON && cache->sound ? phonetic_funcid(nsp) : InvalidOid;
 		f->indexoid = InvalidOid;
-		fast = attnum > 0 && (typid == TEXTOID || typid == VARCHAROID) && OidIsValid(f->funcid)
+		fast = attnum > 0 && (typid == TEXTOID || typid == VARCHAROID || OidIsValid(f->listtype))
+			&& OidIsValid(f->funcid)
+			&& (OidIsValid(f->soundfuncid) || !(f->role == GR_PERSON && cache->sound))
 			&& find_key_index(f, rel, indexes);
+		if (fast && OidIsValid(f->listtype))
+			fmgr_info_cxt(f->funcid, &f->keysfn, TopMemoryContext);
 	}
 	cache->idattnum = SPI_fnumber(tupdesc, cache->idcol);
 	fast = fast && cache->idattnum > 0;
@@ -438,6 +526,18 @@ check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
 							 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
 		fmgr_info_set_expr((Node *) fexpr, &cache->to_jsonb);
 		MemoryContextSwitchTo(old);
+
+		cache->compact = cache->npfields >= 0;
+		for (int i = 0; i < cache->npfields; i++)
+		{
+			int			attnum = SPI_fnumber(tupdesc, cache->pfields[i]);
+			Oid			typid = attnum > 0 ? TupleDescAttr(tupdesc, attnum - 1)->atttypid : InvalidOid;
+
+			/* a system column's name is no key of to_jsonb's */
+			cache->pattnums[i] = attnum > 0 ? attnum : 0;
+			if (attnum > 0 && typid != TEXTOID && typid != VARCHAROID)
+				cache->compact = false;
+		}
 	}
 	list_free(indexes);
 	cache->fast = fast;
@@ -463,7 +563,9 @@ fast_still_valid(GuardCache *cache, Relation rel)
 	{
 		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), cache->fields[i].attnum - 1);
 
-		if (att->attisdropped || (att->atttypid != TEXTOID && att->atttypid != VARCHAROID)
+		if (att->attisdropped
+			|| (OidIsValid(cache->fields[i].listtype) ? att->atttypid != cache->fields[i].listtype
+				: (att->atttypid != TEXTOID && att->atttypid != VARCHAROID))
 			|| strcmp(NameStr(att->attname), cache->fields[i].field) != 0)
 			return false;
 	}
@@ -561,13 +663,13 @@ lock_keys_spi(GuardCache *cache, Relation rel, Datum row)
 
 /* a STRICT key function called directly; NULL when it gives no key */
 static text *
-call_key(PGFunction fn, Datum arg, text *region)
+call_key(PGFunction fn, text *arg, text *region)
 {
 	LOCAL_FCINFO(fcinfo, 2);
 	Datum		result;
 
 	InitFunctionCallInfoData(*fcinfo, NULL, region ? 2 : 1, InvalidOid, NULL, NULL);
-	fcinfo->args[0].value = arg;
+	fcinfo->args[0].value = PointerGetDatum(arg);
 	fcinfo->args[0].isnull = false;
 	fcinfo->args[1].value = PointerGetDatum(region);
 	fcinfo->args[1].isnull = false;
@@ -590,57 +692,182 @@ prefixed(const char *prefix, text *key)
 }
 
 /*
+ * A key function of the new row, whose result the key index is about to need: left in
+ * the memo (guard_memo.h), the index's expression finds it instead of computing it again.
+ */
+static text *
+memo_key(PGFunction fn, CdKeyMemoKind kind, text *arg, text *region)
+{
+	text	   *k = call_key(fn, arg, region);
+
+	cd_key_memo_put(kind, arg, region, k);
+	return k;
+}
+
+/*
+ * Field f's keys of value v, as the guard's keys SQL computes them: *key, and for a
+ * person's name its sound key *sound (NULL: none).  Returns the key f's index holds:
+ * the sound key of a name probed by sound, else *key.
+ */
+static text *
+field_keys(GuardField *f, text *v, text **key, text **sound)
+{
+	text	   *k = NULL;
+
+	*sound = NULL;
+	switch (f->role)
+	{
+		case GR_PHONE:
+			k = memo_key(phone_e164, CD_MEMO_PHONE, v, f->region_t);
+			break;
+		case GR_EMAIL:
+			k = memo_key(email_key, CD_MEMO_EMAIL, v, NULL);
+			break;
+		case GR_PERSON:
+			k = memo_key(person_key, CD_MEMO_PERSON, v, NULL);
+			if (k != NULL)
+				*sound = memo_key(phonetic, CD_MEMO_PHONETIC, k, NULL);
+			break;
+		case GR_COMPANY:
+			k = memo_key(company_key, CD_MEMO_COMPANY, v, NULL);
+			break;
+		case GR_EXTID:
+			k = memo_key(name_key, CD_MEMO_NAME, v, NULL);
+			break;
+	}
+	*key = k;
+	return OidIsValid(f->soundfuncid) ? *sound : k;
+}
+
+/* the sorted distinct keys of a list, as phone_keys() or email_keys() gives them */
+static ArrayType *
+list_keys(GuardField *f, Datum v)
+{
+	Datum		arr = f->role == GR_PHONE
+		? FunctionCall2(&f->keysfn, v, PointerGetDatum(f->region_t))
+		: FunctionCall1(&f->keysfn, v);
+
+	return DatumGetArrayTypeP(arr);
+}
+
+/* do two key arrays share a key? (the && of the probe SQL) */
+static bool
+keys_overlap(ArrayType *a, ArrayType *b)
+{
+	Datum	   *ea,
+			   *eb;
+	bool	   *na,
+			   *nb;
+	int			n,
+				m;
+
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &ea, &na, &n);
+	deconstruct_array(b, TEXTOID, -1, false, TYPALIGN_INT, &eb, &nb, &m);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < m; j++)
+			if (!na[i] && !nb[j])
+			{
+				text	   *x = DatumGetTextPP(ea[i]);
+				text	   *y = DatumGetTextPP(eb[j]);
+
+				if (VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y)
+					&& memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0)
+					return true;
+			}
+	return false;
+}
+
+/*
  * The new row's keys, computed in C from the tuple exactly as the guard's keys SQL does:
  * probe[i] is field i's index key (NULL: none), locks[] the prefixed lock keys.
  */
 static int
-fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text **locks)
+fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text ***locks_out)
 {
 	int			nlocks = 0;
+	int			maxlocks = cache->nfields * 2 + 1;
+	text	  **locks = palloc(sizeof(text *) * maxlocks);
 
 	for (int i = 0; i < cache->nfields; i++)
 	{
 		GuardField *f = &cache->fields[i];
 		bool		isnull;
 		Datum		v = heap_getattr(tuple, f->attnum, desc, &isnull);
-		text	   *k = NULL;
+		text	   *k;
+		text	   *h;
 
 		probe[i] = NULL;
 		if (isnull)
 			continue;
+		if (OidIsValid(f->listtype))
+		{
+			ArrayType  *arr = list_keys(f, v);
+			Datum	   *elems;
+			bool	   *nulls;
+			int			nelems;
+
+			deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
+			if (nlocks + nelems + 2 > maxlocks)
+			{
+				maxlocks = nlocks + nelems + cache->nfields * 2 + 1;
+				locks = repalloc(locks, sizeof(text *) * maxlocks);
+			}
+			for (int j = 0; j < nelems; j++)
+				if (!nulls[j])
+					locks[nlocks++] = prefixed(f->role == GR_PHONE ? "p:" : "e:", DatumGetTextPP(elems[j]));
+			/* no key, no candidate: && of an empty array is false */
+			probe[i] = nelems > 0 ? (text *) arr : NULL;
+			continue;
+		}
+		probe[i] = field_keys(f, DatumGetTextPP(v), &k, &h);
+		if (k == NULL)
+			continue;
 		switch (f->role)
 		{
 			case GR_PHONE:
-				if ((k = call_key(phone_e164, v, f->region_t)) != NULL)
-					locks[nlocks++] = prefixed("p:", k);
+				locks[nlocks++] = prefixed("p:", k);
 				break;
 			case GR_EMAIL:
-				if ((k = call_key(email_key, v, NULL)) != NULL)
-					locks[nlocks++] = prefixed("e:", k);
+				locks[nlocks++] = prefixed("e:", k);
 				break;
 			case GR_PERSON:
-				if ((k = call_key(person_key, v, NULL)) != NULL)
-				{
-					/* and its sound key: typos and spelling variants wait on each other too */
-					text	   *h = call_key(phonetic, PointerGetDatum(k), NULL);
-
-					locks[nlocks++] = prefixed("n:", k);
-					if (h != NULL)
-						locks[nlocks++] = prefixed("h:", h);
-				}
+				/* and its sound key: typos and spelling variants wait on each other too */
+				locks[nlocks++] = prefixed("n:", k);
+				if (h != NULL)
+					locks[nlocks++] = prefixed("h:", h);
 				break;
 			case GR_COMPANY:
-				if ((k = call_key(company_key, v, NULL)) != NULL)
-					locks[nlocks++] = prefixed("c:", k);
+				locks[nlocks++] = prefixed("c:", k);
 				break;
 			case GR_EXTID:
-				if ((k = call_key(name_key, v, NULL)) != NULL)
-					locks[nlocks++] = prefixed(psprintf("x:%s:", f->field), k);
+				locks[nlocks++] = prefixed(psprintf("x:%s:", f->field), k);
 				break;
 		}
-		probe[i] = k;
 	}
+	*locks_out = locks;
 	return nlocks;
+}
+
+/*
+ * Does the candidate in slot hold key in field f?  Asked when the index may return rows
+ * that do not (a hash index keeps only the key's hash code).
+ */
+static bool
+recheck_key(GuardField *f, TupleTableSlot *slot, text *key)
+{
+	bool		isnull;
+	Datum		v = slot_getattr(slot, f->attnum, &isnull);
+	text	   *k;
+	text	   *h;
+	text	   *ck;
+
+	if (isnull)
+		return false;
+	if (OidIsValid(f->listtype))
+		return keys_overlap(list_keys(f, v), (ArrayType *) key);
+	ck = field_keys(f, DatumGetTextPP(v), &k, &h);
+	return ck != NULL && VARSIZE_ANY_EXHDR(ck) == VARSIZE_ANY_EXHDR(key)
+		&& memcmp(VARDATA_ANY(ck), VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)) == 0;
 }
 
 typedef struct GuardMatch
@@ -681,6 +908,25 @@ probe_spi(GuardCache *cache, Datum row, Snapshot snap, MemoryContext mcxt, Guard
 }
 
 /* ---------------------------------------------------------------- direct path: probe */
+
+/*
+ * The guard's SQL runs as the table owner but would resolve names and operators through
+ * the inserting role's search_path, where an object in a writable schema (a public
+ * "=(regclass, oid)", say) beats pg_catalog's by a closer type match.  So the path is
+ * pinned, as a SECURITY DEFINER function's SET clause does, before anything that may run
+ * SQL: loading the guard, its SQL path, the scorer (profile, term frequencies), the review
+ * queue.  A row of the direct path that finds no candidate runs none and skips the cost.
+ * *nestlevel is 0 until pinned; the trigger unwinds it (an error, with the transaction).
+ */
+static void
+pin_search_path(int *nestlevel)
+{
+	if (*nestlevel != 0)
+		return;
+	*nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
 
 typedef struct ReasonItem
 {
@@ -784,101 +1030,245 @@ cmp_match(const void *a, const void *b)
 	return varstr_cmp(x->id, strlen(x->id), y->id, strlen(y->id), DEFAULT_COLLATION_OID);
 }
 
+/* what one probe has found so far */
+typedef struct ProbeState
+{
+	GuardCache *cache;
+	Datum		row;
+	Datum		row_jsonb;		/* to_jsonb(NEW), made at the first candidate */
+	HeapTupleData newtup;		/* NEW, as row holds it */
+	TupleDesc	desc;
+	const char *new_id;
+	bool		explain;
+	int		   *pinned;
+	ItemPointerData *seen;
+	int			nseen;
+	int			maxseen;
+	GuardMatch *found;
+	int			nfound;
+	int			maxfound;
+} ProbeState;
+
 /*
- * The probe without SQL: look each key up in its btree index with the snapshot, score
- * each row found once, keep those reaching min_score, best first (score, then id), as
- * the probe SQL orders them.  A row never matches a row with its own id (an UPDATE).
+ * A row as the scorer reads it (cache->compact): the profile's fields that are columns, as
+ * jsonb strings (what to_jsonb gives under those keys; a NULL, JSON null there, is no value
+ * to the scorer either way, and is left out).  From the slot, or else from tuple.
+ */
+static Datum
+compact_jsonb(GuardCache *cache, TupleTableSlot *slot, HeapTuple tuple, TupleDesc desc)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+
+	(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < cache->npfields; i++)
+	{
+		bool		isnull;
+		Datum		v;
+		text	   *t;
+		JsonbValue	k;
+		JsonbValue	jv;
+
+		if (cache->pattnums[i] == 0)
+			continue;
+		v = slot ? slot_getattr(slot, cache->pattnums[i], &isnull)
+			: heap_getattr(tuple, cache->pattnums[i], desc, &isnull);
+		if (isnull)
+			continue;
+		t = DatumGetTextPP(v);
+		if (VARSIZE_ANY_EXHDR(t) > JENTRY_OFFLENMASK)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("string too long to represent as jsonb string"),
+					 errdetail("Due to an implementation restriction, jsonb strings cannot exceed %d bytes.",
+							   JENTRY_OFFLENMASK)));
+		k.type = jbvString;
+		k.val.string.val = cache->pfields[i];
+		k.val.string.len = strlen(cache->pfields[i]);
+		jv.type = jbvString;
+		jv.val.string.val = VARDATA_ANY(t);
+		jv.val.string.len = VARSIZE_ANY_EXHDR(t);
+		(void) pushJsonbValue(&st, WJB_KEY, &k);
+		(void) pushJsonbValue(&st, WJB_VALUE, &jv);
+	}
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
+}
+
+/*
+ * A row one of the keys found (in slot): score it once, keep it if it reaches min_score.
+ * key_recheck: the index may have returned a row without the key (hash codes, lossy
+ * bitmap pages), so the key is checked on the row first.
+ */
+static void
+consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableSlot *slot)
+{
+	GuardCache *cache = ps->cache;
+	bool		isnull;
+	Datum		idd;
+	char	   *id;
+	Datum		cand;
+	Datum		expl = (Datum) 0;
+	double		score;
+
+	/* a row sharing two keys is found twice, and scored once */
+	for (int k = 0; k < ps->nseen; k++)
+		if (ItemPointerEquals(&ps->seen[k], &slot->tts_tid))
+			return;
+	if (key_recheck && !recheck_key(f, slot, key))
+		return;
+	if (ps->nseen == ps->maxseen)
+	{
+		ps->maxseen = Max(8, ps->maxseen * 2);
+		ps->seen = ps->seen ? repalloc(ps->seen, sizeof(ItemPointerData) * ps->maxseen)
+			: palloc(sizeof(ItemPointerData) * ps->maxseen);
+	}
+	ps->seen[ps->nseen++] = slot->tts_tid;
+	/* scoring may read the profile and term frequencies through SQL */
+	pin_search_path(ps->pinned);
+
+	/* t.id IS DISTINCT FROM (NEW).id */
+	idd = slot_getattr(slot, cache->idattnum, &isnull);
+	id = isnull ? NULL : OutputFunctionCall(&cache->id_out, idd);
+	if ((id == NULL && ps->new_id == NULL)
+		|| (id != NULL && ps->new_id != NULL && strcmp(id, ps->new_id) == 0))
+		return;
+
+	if (ps->row_jsonb == (Datum) 0)
+		ps->row_jsonb = cache->compact ? compact_jsonb(cache, NULL, &ps->newtup, ps->desc)
+			: FunctionCall1(&cache->to_jsonb, ps->row);
+	cand = cache->compact ? compact_jsonb(cache, slot, NULL, NULL)
+		: FunctionCall1(&cache->to_jsonb, ExecFetchSlotHeapTupleDatum(slot));
+	score = cd_scorer_score(cache->scorer, ps->row_jsonb, cand, ps->explain, &expl);
+	if (!(score >= cache->min_score))
+		return;
+	if (id == NULL)
+		return;					/* the SQL's LIMIT keeps it, but a NULL id names nothing */
+	if (ps->nfound == ps->maxfound)
+	{
+		ps->maxfound = Max(4, ps->maxfound * 2);
+		ps->found = ps->found ? repalloc(ps->found, sizeof(GuardMatch) * ps->maxfound)
+			: palloc(sizeof(GuardMatch) * ps->maxfound);
+	}
+	ps->found[ps->nfound].id = id;
+	ps->found[ps->nfound].score = score;
+	ps->found[ps->nfound].explanation = expl;
+	ps->found[ps->nfound].reasons = NULL;
+	ps->nfound++;
+}
+
+/* a scalar key: the rows of its btree (or hash) index holding it */
+static void
+probe_scalar(ProbeState *ps, GuardField *f, text *key, Relation rel, Relation idx, Snapshot snap,
+			 TupleTableSlot *slot)
+{
+	IndexScanDesc scan;
+	ScanKeyData skey;
+
+	ScanKeyEntryInitialize(&skey, 0, 1, f->eqstrategy, InvalidOid, f->collation,
+						   f->eqproc, PointerGetDatum(key));
+	scan = index_beginscan(rel, idx, snap, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		consider(ps, f, key, scan->xs_recheck, slot);
+	index_endscan(scan);
+}
+
+/*
+ * A list's keys: the rows whose keys overlap them, from the GIN index (which answers
+ * with a bitmap, as for a bitmap heap scan); each row is fetched through its HOT chain
+ * with the snapshot.  A lossy page (a bitmap past work_mem) is read whole, with the keys
+ * checked on each row.
+ */
+static void
+probe_list(ProbeState *ps, GuardField *f, ArrayType *keys, Relation rel, Relation idx, Snapshot snap,
+		   TupleTableSlot *slot)
+{
+	IndexScanDesc scan;
+	ScanKeyData skey;
+	TIDBitmap  *tbm = tbm_create(work_mem * 1024L, NULL);
+	TBMIterator *it;
+	TBMIterateResult *res;
+	IndexFetchTableData *fetch;
+
+	ScanKeyEntryInitialize(&skey, 0, 1, f->eqstrategy, ANYARRAYOID, f->collation,
+						   f->eqproc, PointerGetDatum(keys));
+	scan = index_beginscan_bitmap(idx, snap, 1);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	(void) index_getbitmap(scan, tbm);
+	index_endscan(scan);
+
+	fetch = table_index_fetch_begin(rel);
+	it = tbm_begin_iterate(tbm);
+	while ((res = tbm_iterate(it)) != NULL)
+	{
+		bool		lossy = res->ntuples < 0;
+		int			n = lossy ? MaxHeapTuplesPerPage : res->ntuples;
+
+		for (int i = 0; i < n; i++)
+		{
+			ItemPointerData tid;
+			bool		call_again = false;
+			bool		all_dead = false;
+
+			ItemPointerSet(&tid, res->blockno, lossy ? (OffsetNumber) (i + 1) : res->offsets[i]);
+			if (table_index_fetch_tuple(fetch, &tid, snap, slot, &call_again, &all_dead))
+				consider(ps, f, (text *) keys, lossy || res->recheck, slot);
+		}
+	}
+	tbm_end_iterate(it);
+	table_index_fetch_end(fetch);
+	tbm_free(tbm);
+}
+
+/*
+ * The probe without SQL: look each key up in its index with the snapshot, score each
+ * row found once, keep those reaching min_score, best first (score, then id), as the
+ * probe SQL orders them.  A row never matches a row with its own id (an UPDATE).
  */
 static int
 probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *new_id,
-		   Snapshot snap, bool explain, GuardMatch *out)
+		   Snapshot snap, bool explain, GuardMatch *out, int *pinned)
 {
 	TupleTableSlot *slot = NULL;
-	ItemPointerData *seen = NULL;
-	int			nseen = 0;
-	int			maxseen = 0;
-	GuardMatch *found = NULL;
-	int			nfound = 0;
-	int			maxfound = 0;
-	Datum		row_jsonb = (Datum) 0;
+	ProbeState	ps;
 	int			n;
 
+	memset(&ps, 0, sizeof(ps));
+	ps.cache = cache;
+	ps.row = row;
+	ps.newtup.t_data = DatumGetHeapTupleHeader(row);
+	ps.newtup.t_len = HeapTupleHeaderGetDatumLength(ps.newtup.t_data);
+	ItemPointerSetInvalid(&ps.newtup.t_self);
+	ps.newtup.t_tableOid = RelationGetRelid(rel);
+	ps.desc = RelationGetDescr(rel);
+	ps.new_id = new_id;
+	ps.explain = explain;
+	ps.pinned = pinned;
 	for (int i = 0; i < cache->nfields; i++)
 	{
 		GuardField *f = &cache->fields[i];
 		Relation	idx;
-		IndexScanDesc scan;
-		ScanKeyData skey;
 
 		if (keys[i] == NULL)
 			continue;
 		if (slot == NULL)
 			slot = table_slot_create(rel, NULL);
 		idx = index_open(f->indexoid, AccessShareLock);
-		ScanKeyEntryInitialize(&skey, 0, 1, f->eqstrategy, InvalidOid, f->collation,
-							   f->eqproc, PointerGetDatum(keys[i]));
-		scan = index_beginscan(rel, idx, snap, 1, 0);
-		index_rescan(scan, &skey, 1, NULL, 0);
-		while (index_getnext_slot(scan, ForwardScanDirection, slot))
-		{
-			bool		dup = false;
-			bool		isnull;
-			Datum		idd;
-			char	   *id;
-			Datum		cand;
-			Datum		expl = (Datum) 0;
-			double		score;
-
-			/* a row sharing two keys is found twice, and scored once */
-			for (int k = 0; k < nseen && !dup; k++)
-				dup = ItemPointerEquals(&seen[k], &slot->tts_tid);
-			if (dup)
-				continue;
-			if (nseen == maxseen)
-			{
-				maxseen = Max(8, maxseen * 2);
-				seen = seen ? repalloc(seen, sizeof(ItemPointerData) * maxseen)
-					: palloc(sizeof(ItemPointerData) * maxseen);
-			}
-			seen[nseen++] = slot->tts_tid;
-
-			/* t.id IS DISTINCT FROM (NEW).id */
-			idd = slot_getattr(slot, cache->idattnum, &isnull);
-			id = isnull ? NULL : OutputFunctionCall(&cache->id_out, idd);
-			if ((id == NULL && new_id == NULL) || (id != NULL && new_id != NULL && strcmp(id, new_id) == 0))
-				continue;
-
-			if (row_jsonb == (Datum) 0)
-				row_jsonb = FunctionCall1(&cache->to_jsonb, row);
-			cand = FunctionCall1(&cache->to_jsonb, ExecFetchSlotHeapTupleDatum(slot));
-			score = cd_scorer_score(cache->scorer, row_jsonb, cand, explain, &expl);
-			if (!(score >= cache->min_score))
-				continue;
-			if (id == NULL)
-				continue;		/* the SQL's LIMIT keeps it, but a NULL id names nothing */
-			if (nfound == maxfound)
-			{
-				maxfound = Max(4, maxfound * 2);
-				found = found ? repalloc(found, sizeof(GuardMatch) * maxfound)
-					: palloc(sizeof(GuardMatch) * maxfound);
-			}
-			found[nfound].id = id;
-			found[nfound].score = score;
-			found[nfound].explanation = expl;
-			found[nfound].reasons = NULL;
-			nfound++;
-		}
-		index_endscan(scan);
+		if (OidIsValid(f->listtype))
+			probe_list(&ps, f, (ArrayType *) keys[i], rel, idx, snap, slot);
+		else
+			probe_scalar(&ps, f, keys[i], rel, idx, snap, slot);
 		index_close(idx, NoLock);
 	}
 	if (slot != NULL)
 		ExecDropSingleTupleTableSlot(slot);
-	if (nfound > 1)
-		qsort(found, nfound, sizeof(GuardMatch), cmp_match);
-	n = Min(nfound, CD_GUARD_MAX_MATCHES);
+	if (ps.nfound > 1)
+		qsort(ps.found, ps.nfound, sizeof(GuardMatch), cmp_match);
+	n = Min(ps.nfound, CD_GUARD_MAX_MATCHES);
 	for (int i = 0; i < n; i++)
 	{
-		out[i] = found[i];
+		out[i] = ps.found[i];
 		if (explain && out[i].explanation != (Datum) 0)
 			out[i].reasons = reasons_of(out[i].explanation);
 		if (out[i].reasons == NULL)
@@ -917,7 +1307,7 @@ flag_matches(GuardCache *cache, Relation rel, const char *new_id, GuardMatch *m,
 /* the probe of either path, with a snapshot */
 static int
 probe(GuardCache *cache, Relation rel, text **keys, Datum row, const char *new_id, Snapshot snap,
-	  bool explain, MemoryContext mcxt, GuardMatch *out)
+	  bool explain, MemoryContext mcxt, GuardMatch *out, int *pinned)
 {
 	if (cache->fast)
 	{
@@ -925,7 +1315,7 @@ probe(GuardCache *cache, Relation rel, text **keys, Datum row, const char *new_i
 		int			n;
 
 		PushActiveSnapshot(snap);	/* what the scorer's reads, if any, see */
-		n = probe_fast(cache, rel, keys, row, new_id, GetActiveSnapshot(), explain, out);
+		n = probe_fast(cache, rel, keys, row, new_id, GetActiveSnapshot(), explain, out, pinned);
 		PopActiveSnapshot();
 		MemoryContextSwitchTo(old);
 		return n;
@@ -946,7 +1336,7 @@ guard_trigger(PG_FUNCTION_ARGS)
 	GuardCache *cache = NULL;
 	Oid			save_userid;
 	int			save_sec;
-	int			save_nestlevel;
+	int			save_nestlevel = 0;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	Datum		row;
 	GuardMatch	matches[CD_GUARD_MAX_MATCHES];
@@ -992,22 +1382,12 @@ guard_trigger(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(RelationGetForm(rel)->relowner,
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
 
-	/*
-	 * The guard's queries run as the table owner but would resolve names and operators
-	 * through the inserting role's search_path, where an object in a writable schema (a
-	 * public "=(regclass, oid)", say) beats pg_catalog's by a closer type match.  Pin the
-	 * path for the trigger's duration, as a SECURITY DEFINER function's SET clause does;
-	 * an error unwinds it with the transaction.
-	 */
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-
 	for (GuardCache *c = guard_caches; c != NULL; c = c->next)
 		if (c->tgoid == trigger->tgoid)
 			cache = c;
 	if (cache == NULL)
 	{
+		pin_search_path(&save_nestlevel);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		spi = true;
@@ -1015,9 +1395,13 @@ guard_trigger(PG_FUNCTION_ARGS)
 		check_fast(cache, rel, fcinfo->flinfo->fn_oid);
 	}
 	else if (!fast_still_valid(cache, rel))
+	{
+		pin_search_path(&save_nestlevel);
 		check_fast(cache, rel, fcinfo->flinfo->fn_oid);
+	}
 	if (!cache->fast && !spi)
 	{
+		pin_search_path(&save_nestlevel);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		spi = true;
@@ -1036,11 +1420,15 @@ guard_trigger(PG_FUNCTION_ARGS)
 
 	if (cache->fast)
 	{
-		text	  **locks = palloc(sizeof(text *) * (cache->nfields * 2 + 1));
+		text	  **locks;
 		int			nlocks;
 
 		keys = palloc(sizeof(text *) * cache->nfields);
-		nlocks = fast_keys(cache, newtuple, tupdesc, keys, locks);
+		/* a list's keys come from phone_keys() or email_keys(), SQL functions */
+		for (int i = 0; i < cache->nfields; i++)
+			if (OidIsValid(cache->fields[i].listtype))
+				pin_search_path(&save_nestlevel);
+		nlocks = fast_keys(cache, newtuple, tupdesc, keys, &locks);
 		lock_keys(rel, locks, nlocks);
 	}
 	else
@@ -1058,7 +1446,8 @@ guard_trigger(PG_FUNCTION_ARGS)
 	{
 		Snapshot	latest = RegisterSnapshot(GetLatestSnapshot());
 
-		nmatches = probe(cache, rel, keys, row, new_id, latest, explain, caller_cxt, matches);
+		nmatches = probe(cache, rel, keys, row, new_id, latest, explain, caller_cxt, matches,
+						 &save_nestlevel);
 		UnregisterSnapshot(latest);
 	}
 
@@ -1070,7 +1459,8 @@ guard_trigger(PG_FUNCTION_ARGS)
 		/* the transaction's snapshot, seeing this transaction's own rows up to now */
 		PushCopiedSnapshot(GetTransactionSnapshot());
 		UpdateActiveSnapshotCommandId();
-		nvisible = probe(cache, rel, keys, row, new_id, GetActiveSnapshot(), false, caller_cxt, visible);
+		nvisible = probe(cache, rel, keys, row, new_id, GetActiveSnapshot(), false, caller_cxt, visible,
+						 &save_nestlevel);
 		PopActiveSnapshot();
 
 		for (int i = 0; i < nmatches; i++)
@@ -1107,6 +1497,7 @@ guard_trigger(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NOT_NULL_VIOLATION),
 					 errmsg("crmdedup guard \"%s\" needs the key column \"%s\" set before the row is stored",
 							cache->name, cache->idcol)));
+		pin_search_path(&save_nestlevel);
 		if (!spi)
 		{
 			if (SPI_connect() != SPI_OK_CONNECT)
@@ -1118,7 +1509,8 @@ guard_trigger(PG_FUNCTION_ARGS)
 
 	if (spi)
 		SPI_finish();
-	AtEOXact_GUC(true, save_nestlevel);
+	if (save_nestlevel != 0)
+		AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	if (nmatches > 0 && strcmp(cache->action, "link") == 0)

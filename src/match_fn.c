@@ -11,6 +11,7 @@
 
 #include "address_match.h"
 #include "crmdedup.h"
+#include "guard_memo.h"
 #include "field_match.h"
 #include "name_match.h"
 #include "phone.h"
@@ -71,6 +72,7 @@ PG_FUNCTION_INFO_V1(phonetic);
 Datum
 phonetic(PG_FUNCTION_ARGS)
 {
+	CD_KEY_MEMO_RETURN(CD_MEMO_PHONETIC, PG_GETARG_TEXT_PP(0), NULL);	/* a guard's key index */
 	return key_call(fcinfo, cd_phonetic, "phonetic");
 }
 

@@ -8,6 +8,7 @@
 #include "utils/builtins.h"
 
 #include "crmdedup.h"
+#include "guard_memo.h"
 #include "name_key.h"
 #include "translit.h"
 #include "unicode_fold.h"
@@ -64,6 +65,7 @@ PG_FUNCTION_INFO_V1(name_key);
 Datum
 name_key(PG_FUNCTION_ARGS)
 {
+	CD_KEY_MEMO_RETURN(CD_MEMO_NAME, PG_GETARG_TEXT_PP(0), NULL);	/* a guard's key index */
 	return text_key(fcinfo, cd_name_key, "name_key");
 }
 
@@ -78,6 +80,7 @@ PG_FUNCTION_INFO_V1(person_key);
 Datum
 person_key(PG_FUNCTION_ARGS)
 {
+	CD_KEY_MEMO_RETURN(CD_MEMO_PERSON, PG_GETARG_TEXT_PP(0), NULL);	/* a guard's key index */
 	return text_key(fcinfo, cd_person_key, "person_key");
 }
 
@@ -85,5 +88,6 @@ PG_FUNCTION_INFO_V1(company_key);
 Datum
 company_key(PG_FUNCTION_ARGS)
 {
+	CD_KEY_MEMO_RETURN(CD_MEMO_COMPANY, PG_GETARG_TEXT_PP(0), NULL);	/* a guard's key index */
 	return text_key(fcinfo, cd_company_key, "company_key");
 }

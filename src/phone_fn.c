@@ -9,6 +9,7 @@
 #include "utils/builtins.h"
 
 #include "crmdedup.h"
+#include "guard_memo.h"
 #include "phone.h"
 
 /* Longer text is never a phone number; it is rejected without being scanned. */
@@ -51,6 +52,8 @@ phone_e164(PG_FUNCTION_ARGS)
 	text	   *raw = PG_GETARG_TEXT_PP(0);
 	text	   *region = PG_GETARG_TEXT_PP(1);
 	CdPhoneResult res;
+
+	CD_KEY_MEMO_RETURN(CD_MEMO_PHONE, raw, region);	/* a guard's key index: computed already */
 
 	if (parse_args(raw, region, &res) != CD_PHONE_OK)
 		PG_RETURN_NULL();

@@ -84,6 +84,7 @@ DECLARE
     cols text[] := '{}';
     cexpr text;
     iexpr text;
+    iname text;
     used text[] := '{}';
     link_type text;
     id_type text;
@@ -183,11 +184,12 @@ BEGIN
                                 f->>'field', listcast, f->>'field', listcast);
             END IF;
         WHEN 'person_name' THEN
-            -- the sorted transliterated words, and their sound keys (typos, spelling variants)
+            -- the sorted transliterated words, and their sound keys (typos, spelling variants);
+            -- candidates by the sound key, which the same words always share
             keys := keys || format('SELECT ''n:'' || @extschema@.person_key(($1).%I::text)', f->>'field')
                          || format('SELECT ''h:'' || @extschema@.phonetic(@extschema@.person_key(($1).%I::text))', f->>'field');
-            iexpr := format('@extschema@.person_key(%I::text)', f->>'field');
-            cexpr := format('@extschema@.person_key(t.%I::text) = @extschema@.person_key(($1).%I::text)',
+            iexpr := format('@extschema@.phonetic(@extschema@.person_key(%I::text))', f->>'field');
+            cexpr := format('@extschema@.phonetic(@extschema@.person_key(t.%I::text)) = @extschema@.phonetic(@extschema@.person_key(($1).%I::text))',
                             f->>'field', f->>'field');
         WHEN 'company' THEN
             keys := keys || format('SELECT ''c:'' || @extschema@.company_key(($1).%I::text)', f->>'field');
@@ -204,9 +206,12 @@ BEGIN
         cols := cols || (f->>'field');
         used := used || (f->>'field');
         -- the index that makes the probe O(candidates): btree on a key, GIN on a key array
-        IF to_regclass(format('%I.%I', nsp, left('crmdedup_' || relname || '_' || (f->>'field') || '_' || (f->>'role'), 63))) IS NULL THEN
+        -- (a name's index is on its sound key: "_person_sound", not the exact key's "_person_name")
+        iname := left('crmdedup_' || relname || '_' || (f->>'field') || '_'
+                      || CASE WHEN f->>'role' = 'person_name' THEN 'person_sound' ELSE f->>'role' END, 63);
+        IF to_regclass(format('%I.%I', nsp, iname)) IS NULL THEN
             EXECUTE format('CREATE INDEX %I ON %s USING %s ((%s))',
-                           left('crmdedup_' || relname || '_' || (f->>'field') || '_' || (f->>'role'), 63), tbl,
+                           iname, tbl,
                            CASE WHEN iexpr LIKE '%_keys(%' THEN 'gin' ELSE 'btree' END, iexpr);
         END IF;
     END LOOP;
