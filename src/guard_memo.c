@@ -94,6 +94,8 @@ cd_key_memo_put(CdKeyMemoKind kind, const text *in, const text *region, const te
 		{
 			if (e->key)
 				pfree(e->key);
+			/* an out-of-memory error below must not leave a freed pointer behind */
+			e->key = NULL;
 			e->keycap = Max(klen + VARHDRSZ, 64);
 			e->key = MemoryContextAlloc(TopMemoryContext, e->keycap);
 		}
