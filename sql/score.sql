@@ -22,14 +22,19 @@ RETURN regexp_replace(translate(replace(replace(regexp_replace(t, '[^a-z]', '', 
                       '[aeiouyhj]', '', 'g');
 
 -- 0.2.0: whether the local part of the email key of v is made of the words of the names
--- (and their first letters), skeletons compared
+-- (and their first letters), skeletons compared, and not of the first letters alone
 CREATE FUNCTION pg_temp.named_after(v text, names text[]) RETURNS boolean LANGUAGE sql STABLE
 RETURN coalesce((
-    SELECT pg_temp.skeleton(l) <> '' AND pg_temp.skeleton(l) ~ ('^(' || (
-        SELECT string_agg(DISTINCT t, '|')
-          FROM unnest(names) AS n, unnest(string_to_array(crmdedup.person_key(n), ' ')) AS w,
-               LATERAL (VALUES (pg_temp.skeleton(left(w, 1))), (pg_temp.skeleton(w))) AS x(t)
-         WHERE w ~ '^[a-z]+$' AND t <> '') || ')+$')
+    SELECT pg_temp.skeleton(l) <> ''
+           AND pg_temp.skeleton(l) ~ ('^(' || (
+               SELECT string_agg(DISTINCT t, '|')
+                 FROM unnest(names) AS n, unnest(string_to_array(crmdedup.person_key(n), ' ')) AS w,
+                      LATERAL (VALUES (pg_temp.skeleton(left(w, 1))), (pg_temp.skeleton(w))) AS x(t)
+                WHERE w ~ '^[a-z]+$' AND t <> '') || ')+$')
+           AND NOT coalesce(pg_temp.skeleton(l) ~ ('^(' || (
+               SELECT string_agg(DISTINCT pg_temp.skeleton(left(w, 1)), '|')
+                 FROM unnest(names) AS n, unnest(string_to_array(crmdedup.person_key(n), ' ')) AS w
+                WHERE w ~ '^[a-z]+$' AND pg_temp.skeleton(left(w, 1)) <> '') || ')+$'), false)
       FROM (SELECT substring(crmdedup.email_key(v) FROM '^(.*)@') AS l) s), false);
 
 CREATE FUNCTION pg_temp.ref_match_rows_010(profile text, a jsonb, b jsonb,
@@ -122,7 +127,7 @@ BEGIN
                     -- 0.2.0: a person name of several words also by its whole key (a
                     -- whole name analyze() left out is held by one row: 1/rows)
                     SELECT greatest(ta, tb) INTO tf_u FROM (
-                        SELECT greatest((SELECT exp(sum(ln(coalesce(t.freq, 1.0 / p.analyzed_rows))))
+                        SELECT greatest((SELECT exp(sum(ln(coalesce(t.freq, CASE WHEN f->>'role' <> 'email' THEN 1.0 / p.analyzed_rows END))))
                                   FROM unnest(crmdedup.term_keys(f->>'role', best_a)) AS k
                                   LEFT JOIN crmdedup.term_stats t
                                          ON t.profile = p.name AND t.field = f->>'field' AND t.term = k),
@@ -131,7 +136,7 @@ BEGIN
                                            LEFT JOIN crmdedup.term_stats t
                                                   ON t.profile = p.name AND t.field = f->>'field' AND t.term = w.k
                                           WHERE f->>'role' = 'person_name' AND strpos(w.k, ' ') > 0)) AS ta,
-                               greatest((SELECT exp(sum(ln(coalesce(t.freq, 1.0 / p.analyzed_rows))))
+                               greatest((SELECT exp(sum(ln(coalesce(t.freq, CASE WHEN f->>'role' <> 'email' THEN 1.0 / p.analyzed_rows END))))
                                   FROM unnest(crmdedup.term_keys(f->>'role', best_b)) AS k
                                   LEFT JOIN crmdedup.term_stats t
                                          ON t.profile = p.name AND t.field = f->>'field' AND t.term = k),
@@ -141,7 +146,10 @@ BEGIN
                                                   ON t.profile = p.name AND t.field = f->>'field' AND t.term = w.k
                                           WHERE f->>'role' = 'person_name' AND strpos(w.k, ' ') > 0)) AS tb) q;
                     IF tf_u IS NOT NULL THEN
-                        u := least(greatest(tf_u, 1e-7), 0.5);
+                        -- 0.2.0: a mailbox name can weaken the email level, not strengthen it
+                        -- (an unknown one is held by no other mailbox: no frequency)
+                        u := CASE WHEN f->>'role' = 'email' THEN greatest(u, least(greatest(tf_u, 1e-7), 0.5))
+                                  ELSE least(greatest(tf_u, 1e-7), 0.5) END;
                     END IF;
                 END IF;
             END IF;
@@ -165,12 +173,14 @@ BEGIN
 
     -- 0.2.0: an email field below the same mailbox adds nothing once a name field agreed
     -- when some pair of its values with the best similarity has both mailbox names made
-    -- of the records' names
+    -- of the records' names, at domains more than two edits apart
     FOR i IN 1 .. jsonb_array_length(details) LOOP
         IF name_field IS NOT NULL AND details->(i - 1)->>'role' = 'email'
            AND details->(i - 1)->>'level' NOT IN ('missing', 'different') AND sims[i] < 1 AND ws[i] > 0
            AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(vas->(i - 1)) ex(x), jsonb_array_elements_text(vbs->(i - 1)) ey(y)
                         WHERE pg_temp.named_after(ex.x, name_vals) AND pg_temp.named_after(ey.y, name_vals)
+                          AND crmdedup.levenshtein(substring(crmdedup.email_key(ex.x) FROM '@([^@]*)$'),
+                                                   substring(crmdedup.email_key(ey.y) FROM '@([^@]*)$'), 2) > 2
                           AND coalesce(crmdedup.value_similarity('email', ex.x, ey.y, NULL), 0) = sims[i]) THEN
             ws[i] := 0;
             details := jsonb_set(details, ARRAY[(i - 1)::text],
@@ -256,6 +266,7 @@ INSERT INTO pool VALUES
     '["+7 495 123-45-67 доб. 12"]', '["+7 495 123-45-67 ext 13"]', '"n/a"', '["  ", null, ""]', '[]',
     'null', '[{"value": null, "phone": "8 912 345 67 89"}]', '[79123456780, true, ["+7 912 345 67 89"]]']),
 ('email', ARRAY['ivan.petrov@gmail.com', 'IvanPetrov+crm@googlemail.com', 'ivan.petrov@gmial.com',
+    'ivan.petrov@mail.ru', 'ivan.petrov@yandex.ru', 'petrov.ivan@bk.ru', 'petrov.ivan@inbox.ru',
     'ivan@yandex.ru', 'ivan@ya.ru', 'info@romashka.ru', 'info@romashka.com',
     'Ivan Petrov <ivan.petrov@gmail.com>', 'not an email', 'anna.smith@outlook.com', 'anna_smith@outlook.com',
     'wang@qq.com', 'wang.xm@qq.com']),

@@ -186,6 +186,20 @@ BEGIN
         ELSE
             src := format('SELECT %I AS k, %I::text AS v FROM %s', p.compiled->>'id', f->>'field', p.table_oid);
         END IF;
+        IF f->>'role' = 'email' THEN
+            -- a mailbox name: how many other mailboxes hold it, per row (a person's
+            -- duplicates mostly share one mailbox: they do not make its name look common);
+            -- a name held by one mailbox is left out
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, (count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) - 1)::float8
+                                                 / greatest($3, 1)
+                              FROM (%s) s, unnest(%I.term_keys(''email'', v)) AS term
+                             WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                             GROUP BY term HAVING count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) > 1',
+                           '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', '@extschema@')
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
         -- share of rows holding each term (a row counts once per term)
         EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
                         SELECT $1, $2, term, count(DISTINCT k)::float8 / greatest($3, 1)

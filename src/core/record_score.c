@@ -697,6 +697,19 @@ side_tf(CdRole role, int field, const CdStr *v, CdTermFreqFn fn, void *ctx, doub
 	st = cd_term_key(role, v->ptr, v->len, scratch, err_func);
 	if (st != CD_SCORE_OK)
 		return st;
+	if (role == CD_ROLE_EMAIL)
+	{
+		/*
+		 * a mailbox name the statistics do not know is held by no other mailbox: no
+		 * frequency (0.2.0)
+		 */
+		double		f = scratch->len > 0 && fn != NULL ? fn(ctx, field, scratch->data, scratch->len) : -1;
+
+		*has = f >= 0;
+		if (*has)
+			*out = exp(log(f));
+		return CD_SCORE_OK;
+	}
 	if (role == CD_ROLE_PERSON_NAME)
 	{
 		/* string_to_array(key, ' '): NULL key -> no rows -> NULL */
@@ -845,8 +858,16 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 				{
 					double		tf_u = !has_a ? tb : !has_b ? ta : pg_greatest(ta, tb);
 
-					fs->u = pg_least(pg_greatest(tf_u, 1e-7), 0.5);
-					fs->tf_used = true;
+					tf_u = pg_least(pg_greatest(tf_u, 1e-7), 0.5);
+					/*
+					 * email (0.2.0): a common mailbox name (info, ivanov) at two addresses
+					 * weakens the level; a rare one does not strengthen it
+					 */
+					if (f->role != CD_ROLE_EMAIL || pg_greatest(l->u, tf_u) != l->u)
+					{
+						fs->u = tf_u;
+						fs->tf_used = true;
+					}
 				}
 			}
 		}
@@ -1027,10 +1048,10 @@ made_of_tokens(const char *l, size_t n, const CdBuf *tokens)
 /*
  * Append to tokens, each followed by a space, the skeletons of the words of key (a
  * cd_person_key: space-separated) made of letters a-z only, and of their first letters;
- * empty skeletons are left out.
+ * the skeletons of the first letters to initials too; empty skeletons are left out.
  */
 static bool
-name_tokens(const char *key, size_t len, CdBuf *tokens)
+name_tokens(const char *key, size_t len, CdBuf *tokens, CdBuf *initials)
 {
 	size_t		s = 0;
 	char		tok[2];
@@ -1047,7 +1068,8 @@ name_tokens(const char *key, size_t len, CdBuf *tokens)
 			if (letters)
 			{
 				tl = skeleton(key + s, 1, tok);
-				if (tl > 0 && (!cd_buf_append(tokens, tok, tl) || !cd_buf_append_byte(tokens, ' ')))
+				if (tl > 0 && (!cd_buf_append(tokens, tok, tl) || !cd_buf_append_byte(tokens, ' ')
+							   || !cd_buf_append(initials, tok, tl) || !cd_buf_append_byte(initials, ' ')))
 					return false;
 				if (!cd_buf_reserve(tokens, 2 * (i - s) + 1))
 					return false;
@@ -1064,27 +1086,73 @@ name_tokens(const char *key, size_t len, CdBuf *tokens)
 }
 
 /*
- * Mailboxes named after the person (see record_score.h): an email field whose names of
- * mailboxes are made of the records' names adds nothing once a name field agreed.
+ * Whether the mailbox name of v is made of the name tokens, and not of the initials
+ * alone (jt, ms: too short to say whose they are)
  */
-/* whether the mailbox name of v is made of the name tokens */
 static bool
-named_after(const CdStr *v, const CdBuf *tokens)
+named_after(const CdStr *v, const CdBuf *tokens, const CdBuf *initials)
 {
 	char		l[2 * CD_EMAIL_MAX];
 	size_t		ll;
 
-	return mailbox_skeleton(v, l, &ll) && made_of_tokens(l, ll, tokens);
+	return mailbox_skeleton(v, l, &ll) && made_of_tokens(l, ll, tokens)
+		&& !made_of_tokens(l, ll, initials);
+}
+
+/* the domain of the email key of v (after its last @), into out; false: not an address */
+static bool
+key_domain(const CdStr *v, char out[CD_EMAIL_MAX], size_t *outlen)
+{
+	char		k[CD_EMAIL_MAX];
+	size_t		kl = 0;
+	size_t		at;
+
+	*outlen = 0;
+	if (v->len > CD_EMAIL_MAX_RAW || cd_email_key(v->ptr, v->len, k, &kl) != CD_EMAIL_OK)
+		return false;
+	at = kl;
+	while (at > 0 && k[at - 1] != '@')
+		at--;
+	if (at == 0)
+		return false;
+	*outlen = kl - at;
+	memcpy(out, k + at, *outlen);
+	return true;
+}
+
+/*
+ * Whether the domains of the email keys of x and y are more than two edits apart (OSA):
+ * two providers, not one written twice or with a typo
+ */
+static CdScoreStatus
+domains_apart(const CdStr *x, const CdStr *y, const CdAllocator *al, bool *apart)
+{
+	char		dx[CD_EMAIL_MAX];
+	char		dy[CD_EMAIL_MAX];
+	size_t		lx;
+	size_t		ly;
+	int			d = 0;
+	CdSimStatus st;
+
+	*apart = false;
+	if (!key_domain(x, dx, &lx) || !key_domain(y, dy, &ly))
+		return CD_SCORE_OK;
+	st = cd_levenshtein(dx, lx, dy, ly, 2, al, &d);
+	if (st != CD_SIM_OK)
+		return from_sim_status(st);
+	*apart = d > 2;
+	return CD_SCORE_OK;
 }
 
 /* the tokens of every name value of both records, into tokens */
 static CdScoreStatus
 record_name_tokens(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
-				   CdBuf *tokens, CdRecordScore *out)
+				   CdBuf *tokens, CdBuf *initials, CdRecordScore *out)
 {
 	CdBuf		key;
 
 	cd_buf_reset(tokens);
+	cd_buf_reset(initials);
 	cd_buf_init(&key, tokens->alloc);
 	for (int i = 0; i < p->nfields; i++)
 	{
@@ -1101,7 +1169,7 @@ record_name_tokens(const CdScoreProfile *p, const CdValues *a, const CdValues *b
 
 				cd_buf_reset(&key);
 				st = text_key(cd_person_key, "person_key", vs->v[j].ptr, vs->v[j].len, &key, &err_func);
-				if (st == CD_SCORE_OK && !name_tokens(key.data, key.len, tokens))
+				if (st == CD_SCORE_OK && !name_tokens(key.data, key.len, tokens, initials))
 					st = CD_SCORE_NOMEM;
 				if (st != CD_SCORE_OK)
 				{
@@ -1129,6 +1197,8 @@ mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdB
 {
 	int			agreed = -1;
 	bool		have_tokens = false;
+	CdBuf		initials;
+	CdScoreStatus st = CD_SCORE_OK;
 
 	for (int i = 0; i < p->nfields && agreed < 0; i++)
 		if (role_is_name(p->fields[i].role) && out->fields[i].level != CD_LEVEL_MISSING
@@ -1136,7 +1206,8 @@ mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdB
 			agreed = i;
 	if (agreed < 0)
 		return CD_SCORE_OK;
-	for (int fi = 0; fi < p->nfields; fi++)
+	cd_buf_init(&initials, al);
+	for (int fi = 0; fi < p->nfields && st == CD_SCORE_OK; fi++)
 	{
 		CdFieldScore *fs = &out->fields[fi];
 		bool		hit = false;
@@ -1146,23 +1217,31 @@ mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdB
 			continue;
 		if (!have_tokens)
 		{
-			CdScoreStatus st = record_name_tokens(p, a, b, tokens, out);
-
+			st = record_name_tokens(p, a, b, tokens, &initials, out);
 			if (st != CD_SCORE_OK)
-				return st;
+				break;
 			have_tokens = true;
 		}
-		for (int x = 0; x < a[fi].n && !hit; x++)
+		for (int x = 0; x < a[fi].n && !hit && st == CD_SCORE_OK; x++)
 		{
-			if (!named_after(&a[fi].v[x], tokens))
+			if (!named_after(&a[fi].v[x], tokens, &initials))
 				continue;
 			for (int y = 0; y < b[fi].n && !hit; y++)
 			{
 				double		sim;
 				const char *err_func = NULL;
-				CdScoreStatus st;
+				bool		apart;
 
-				if (!named_after(&b[fi].v[y], tokens))
+				if (!named_after(&b[fi].v[y], tokens, &initials))
+					continue;
+				st = domains_apart(&a[fi].v[x], &b[fi].v[y], al, &apart);
+				if (st != CD_SCORE_OK)
+				{
+					out->err_field = fi;
+					out->err_func = "levenshtein";
+					break;
+				}
+				if (!apart)
 					continue;
 				st = compare_raw(CD_ROLE_EMAIL, a[fi].v[x].ptr, a[fi].v[x].len, b[fi].v[y].ptr,
 								 b[fi].v[y].len, p->fields[fi].region, al, &sim, &err_func);
@@ -1170,18 +1249,19 @@ mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdB
 				{
 					out->err_field = fi;
 					out->err_func = err_func;
-					return st;
+					break;
 				}
 				hit = sim == fs->similarity;
 			}
 		}
-		if (hit)
+		if (hit && st == CD_SCORE_OK)
 		{
 			fs->weight = 0;
 			fs->explained_by = agreed;
 		}
 	}
-	return CD_SCORE_OK;
+	cd_buf_free(&initials);
+	return st;
 }
 
 CdScoreStatus

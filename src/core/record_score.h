@@ -18,7 +18,10 @@
  *	  a side's frequency is the product of the frequencies of its terms, computed as
  *	  exp(sum(log(freq))) like the SQL (an unknown term counts 1/analyzed_rows), and for
  *	  a person_name key of several words the larger of that and the frequency of the
- *	  whole key looked up as one term (0.2.0); u is the
+ *	  whole key looked up as one term (0.2.0); for email (0.2.0) a side's frequency is
+ *	  its term's, and an unknown term gives none (as no term), and u is the larger of
+ *	  the level's u and the clamped frequency below (a mailbox name can weaken the
+ *	  level, not strengthen it); else u is the
  *	  larger of the two sides, clamped to [1e-7, 0.5].  A person_name side without any
  *	  term is left out (SQL greatest() ignores NULL); when both are, u stays the level's;
  *	- the weight w = weight * log(m/u) / log(2).
@@ -35,13 +38,15 @@
  * some name field (person_name, first_name, last_name, middle_name) gave positive
  * evidence, and some pair of values of the email field with the best similarity (any
  * of the tied pairs: the order of a and b does not matter) has both mailbox names made
- * of the names, the email field's weight is 0 and explained_by is the first such name
+ * of the names at domains more than two edits apart (OSA distance of the domains of the
+ * email keys: two providers, not one domain with a typo), the email field's weight is 0 and explained_by is the first such name
  * field.  A mailbox name is made of the names when the consonant skeleton of the
  * letters a-z of the local part of its email key (before the last @; "kh" read as "h",
  * "x" as "ks", "w" as "v", then a, e, i, o, u, y, h, j dropped, so that transliteration
  * variants meet) is a nonempty concatenation of the skeletons of the words of the
  * person keys (cd_person_key) of the name values of either record (all values of all
- * name fields; words of letters a-z only) and of those words' first letters.
+ * name fields; words of letters a-z only) and of those words' first letters, and not a
+ * concatenation of the first letters' skeletons alone.
  * total = log(prior / (1 - prior)) / log(2) + sum(w);  score = 1 / (1 + 2^(-total)) with
  * the exponent clamped to [-1000, 1000];  decision "same" when score >= same, "maybe"
  * when score >= maybe, else "distinct".

@@ -771,8 +771,11 @@ START_TEST(test_mailbox_named_after)
 		{"Елена Захарова", "elena_zaharova@mail.ru", "Захарова Елена", "elena.zaharova@ekosnab.ru", true},
 		{"Andrea Müller", "andrea.mueller@web.de", "Müller, Andrea", "andrea.mueller@gmx.de", true},
 		{"Alexander Koval", "aleksandr.koval@gmail.com", "Alexander Koval", "aleksandr.koval@mail.ru", true},
-		/* a typo domain with a name-made mailbox: the name says it already */
-		{"Ivan Petrov", "ivan.petrov@gmial.com", "Ivan Petrov", "ivan.petrov@gmail.com", true},
+		/* a typo in the domain, or the same domain: the mailbox counts */
+		{"Ivan Petrov", "ivan.petrov@gmial.com", "Ivan Petrov", "ivan.petrov@gmail.com", false},
+		{"Evie Dean", "evihd56@earris-bailey.net", "Evie Dean", "evied56@harris-bailey.net", false},
+		{"Ivan Petrov", "ivan.petrov@mail.ru", "Ivan Petrov", "ivanpetrov@mail.ru", false},
+		{"Wang Xiaoming", "wangxiaoming@163.com", "Wang Xiaoming", "wangxiaoming@126.com", false},
 		/* a mailbox not made of the name counts */
 		{"Ivan Petrov", "sunflower77@gmail.com", "Ivan Petrov", "sunflower77@mail.ru", false},
 		{"Ivan Petrov", "anna.petrova@gmail.com", "Ivan Petrov", "anna.petrova@mail.ru", false},
