@@ -22,7 +22,7 @@ RETURN regexp_replace(translate(replace(replace(regexp_replace(t, '[^a-z]', '', 
                       '[aeiouyhj]', '', 'g');
 
 -- 0.2.0: whether the local part of the email key of v is made of the words of the names
--- (and their first letters), skeletons compared, and not of the first letters alone
+-- (and their first letters), skeletons compared, and its letters not of the first letters alone
 CREATE FUNCTION pg_temp.named_after(v text, names text[]) RETURNS boolean LANGUAGE sql STABLE
 RETURN coalesce((
     SELECT pg_temp.skeleton(l) <> ''
@@ -31,10 +31,10 @@ RETURN coalesce((
                  FROM unnest(names) AS n, unnest(string_to_array(crmdedup.person_key(n), ' ')) AS w,
                       LATERAL (VALUES (pg_temp.skeleton(left(w, 1))), (pg_temp.skeleton(w))) AS x(t)
                 WHERE w ~ '^[a-z]+$' AND t <> '') || ')+$')
-           AND NOT coalesce(pg_temp.skeleton(l) ~ ('^(' || (
-               SELECT string_agg(DISTINCT pg_temp.skeleton(left(w, 1)), '|')
+           AND NOT coalesce(regexp_replace(l, '[^a-z]', '', 'g') ~ ('^(' || (
+               SELECT string_agg(DISTINCT left(w, 1), '|')
                  FROM unnest(names) AS n, unnest(string_to_array(crmdedup.person_key(n), ' ')) AS w
-                WHERE w ~ '^[a-z]+$' AND pg_temp.skeleton(left(w, 1)) <> '') || ')+$'), false)
+                WHERE w ~ '^[a-z]+$') || ')+$'), false)
       FROM (SELECT substring(crmdedup.email_key(v) FROM '^(.*)@') AS l) s), false);
 
 CREATE FUNCTION pg_temp.ref_match_rows_010(profile text, a jsonb, b jsonb,
@@ -173,14 +173,19 @@ BEGIN
 
     -- 0.2.0: an email field below the same mailbox adds nothing once a name field agreed
     -- when some pair of its values with the best similarity has both mailbox names made
-    -- of the records' names, at domains more than two edits apart
+    -- of the records' names, in two mailboxes a namesake could hold (domains more than two
+    -- edits apart, or one domain and the same letters)
     FOR i IN 1 .. jsonb_array_length(details) LOOP
         IF name_field IS NOT NULL AND details->(i - 1)->>'role' = 'email'
            AND details->(i - 1)->>'level' NOT IN ('missing', 'different') AND sims[i] < 1 AND ws[i] > 0
            AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(vas->(i - 1)) ex(x), jsonb_array_elements_text(vbs->(i - 1)) ey(y)
                         WHERE pg_temp.named_after(ex.x, name_vals) AND pg_temp.named_after(ey.y, name_vals)
-                          AND crmdedup.levenshtein(substring(crmdedup.email_key(ex.x) FROM '@([^@]*)$'),
-                                                   substring(crmdedup.email_key(ey.y) FROM '@([^@]*)$'), 2) > 2
+                          AND (crmdedup.levenshtein(substring(crmdedup.email_key(ex.x) FROM '@([^@]*)$'),
+                                                    substring(crmdedup.email_key(ey.y) FROM '@([^@]*)$'), 2) > 2
+                               OR (substring(crmdedup.email_key(ex.x) FROM '@([^@]*)$')
+                                   = substring(crmdedup.email_key(ey.y) FROM '@([^@]*)$')
+                                   AND regexp_replace(substring(crmdedup.email_key(ex.x) FROM '^(.*)@'), '[^a-z]', '', 'g')
+                                       = regexp_replace(substring(crmdedup.email_key(ey.y) FROM '^(.*)@'), '[^a-z]', '', 'g')))
                           AND coalesce(crmdedup.value_similarity('email', ex.x, ey.y, NULL), 0) = sims[i]) THEN
             ws[i] := 0;
             details := jsonb_set(details, ARRAY[(i - 1)::text],

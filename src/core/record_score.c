@@ -988,6 +988,42 @@ skeleton(const char *s, size_t len, char *out)
 	return n;
 }
 
+/* the letters a-z of s[0..len), into out (room for len bytes); returns their number */
+static size_t
+letters_az(const char *s, size_t len, char *out)
+{
+	size_t		n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (s[i] >= 'a' && s[i] <= 'z')
+			out[n++] = s[i];
+	return n;
+}
+
+/*
+ * The local part (before the last @) and the domain of the email key of v, as offsets
+ * into k; false when v is not an address.
+ */
+static bool
+key_parts(const CdStr *v, char k[CD_EMAIL_MAX], size_t *local_len, size_t *dom_start,
+		  size_t *dom_len)
+{
+	size_t		kl = 0;
+	size_t		at;
+
+	if (v->len > CD_EMAIL_MAX_RAW || cd_email_key(v->ptr, v->len, k, &kl) != CD_EMAIL_OK)
+		return false;
+	at = kl;
+	while (at > 0 && k[at - 1] != '@')
+		at--;
+	if (at == 0)
+		return false;
+	*local_len = at - 1;
+	*dom_start = at;
+	*dom_len = kl - at;
+	return true;
+}
+
 /*
  * The skeleton of the local part of the email key of v (at most 2 * CD_EMAIL_MAX bytes);
  * false when v is not an address.
@@ -1047,8 +1083,8 @@ made_of_tokens(const char *l, size_t n, const CdBuf *tokens)
 
 /*
  * Append to tokens, each followed by a space, the skeletons of the words of key (a
- * cd_person_key: space-separated) made of letters a-z only, and of their first letters;
- * the skeletons of the first letters to initials too; empty skeletons are left out.
+ * cd_person_key: space-separated) made of letters a-z only, and of their first letters
+ * (empty skeletons left out); the first letters themselves to initials.
  */
 static bool
 name_tokens(const char *key, size_t len, CdBuf *tokens, CdBuf *initials)
@@ -1068,8 +1104,9 @@ name_tokens(const char *key, size_t len, CdBuf *tokens, CdBuf *initials)
 			if (letters)
 			{
 				tl = skeleton(key + s, 1, tok);
-				if (tl > 0 && (!cd_buf_append(tokens, tok, tl) || !cd_buf_append_byte(tokens, ' ')
-							   || !cd_buf_append(initials, tok, tl) || !cd_buf_append_byte(initials, ' ')))
+				if (tl > 0 && (!cd_buf_append(tokens, tok, tl) || !cd_buf_append_byte(tokens, ' ')))
+					return false;
+				if (!cd_buf_append(initials, key + s, 1) || !cd_buf_append_byte(initials, ' '))
 					return false;
 				if (!cd_buf_reserve(tokens, 2 * (i - s) + 1))
 					return false;
@@ -1094,53 +1131,57 @@ named_after(const CdStr *v, const CdBuf *tokens, const CdBuf *initials)
 {
 	char		l[2 * CD_EMAIL_MAX];
 	size_t		ll;
-
-	return mailbox_skeleton(v, l, &ll) && made_of_tokens(l, ll, tokens)
-		&& !made_of_tokens(l, ll, initials);
-}
-
-/* the domain of the email key of v (after its last @), into out; false: not an address */
-static bool
-key_domain(const CdStr *v, char out[CD_EMAIL_MAX], size_t *outlen)
-{
 	char		k[CD_EMAIL_MAX];
-	size_t		kl = 0;
-	size_t		at;
+	size_t		kl,
+				ds,
+				dl;
 
-	*outlen = 0;
-	if (v->len > CD_EMAIL_MAX_RAW || cd_email_key(v->ptr, v->len, k, &kl) != CD_EMAIL_OK)
+	if (!mailbox_skeleton(v, l, &ll) || !made_of_tokens(l, ll, tokens))
 		return false;
-	at = kl;
-	while (at > 0 && k[at - 1] != '@')
-		at--;
-	if (at == 0)
+	/* the letters of the mailbox name, not skeletons, against the first letters */
+	if (!key_parts(v, k, &kl, &ds, &dl))
 		return false;
-	*outlen = kl - at;
-	memcpy(out, k + at, *outlen);
-	return true;
+	ll = letters_az(k, kl, l);
+	return !made_of_tokens(l, ll, initials);
 }
 
 /*
- * Whether the domains of the email keys of x and y are more than two edits apart (OSA):
- * two providers, not one written twice or with a typo
+ * Whether x and y are two mailboxes a namesake could hold: at domains of the email keys
+ * more than two edits apart (OSA: two providers, not one domain with a typo), or at the
+ * same domain with the same letters a-z in the local parts (ivan.petrov / ivan_petrov85:
+ * another mailbox, not a typo)
  */
 static CdScoreStatus
-domains_apart(const CdStr *x, const CdStr *y, const CdAllocator *al, bool *apart)
+two_mailboxes(const CdStr *x, const CdStr *y, const CdAllocator *al, bool *two)
 {
-	char		dx[CD_EMAIL_MAX];
-	char		dy[CD_EMAIL_MAX];
-	size_t		lx;
-	size_t		ly;
+	char		kx[CD_EMAIL_MAX];
+	char		ky[CD_EMAIL_MAX];
+	size_t		lx,
+				ly,
+				dsx,
+				dsy,
+				dlx,
+				dly;
 	int			d = 0;
 	CdSimStatus st;
 
-	*apart = false;
-	if (!key_domain(x, dx, &lx) || !key_domain(y, dy, &ly))
+	*two = false;
+	if (!key_parts(x, kx, &lx, &dsx, &dlx) || !key_parts(y, ky, &ly, &dsy, &dly))
 		return CD_SCORE_OK;
-	st = cd_levenshtein(dx, lx, dy, ly, 2, al, &d);
+	st = cd_levenshtein(kx + dsx, dlx, ky + dsy, dly, 2, al, &d);
 	if (st != CD_SIM_OK)
 		return from_sim_status(st);
-	*apart = d > 2;
+	if (d > 2)
+		*two = true;
+	else if (d == 0)
+	{
+		char		ax[CD_EMAIL_MAX];
+		char		ay[CD_EMAIL_MAX];
+		size_t		nx = letters_az(kx, lx, ax);
+		size_t		ny = letters_az(ky, ly, ay);
+
+		*two = same_bytes(ax, nx, ay, ny);
+	}
 	return CD_SCORE_OK;
 }
 
@@ -1230,18 +1271,18 @@ mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdB
 			{
 				double		sim;
 				const char *err_func = NULL;
-				bool		apart;
+				bool		two;
 
 				if (!named_after(&b[fi].v[y], tokens, &initials))
 					continue;
-				st = domains_apart(&a[fi].v[x], &b[fi].v[y], al, &apart);
+				st = two_mailboxes(&a[fi].v[x], &b[fi].v[y], al, &two);
 				if (st != CD_SCORE_OK)
 				{
 					out->err_field = fi;
 					out->err_func = "levenshtein";
 					break;
 				}
-				if (!apart)
+				if (!two)
 					continue;
 				st = compare_raw(CD_ROLE_EMAIL, a[fi].v[x].ptr, a[fi].v[x].len, b[fi].v[y].ptr,
 								 b[fi].v[y].len, p->fields[fi].region, al, &sim, &err_func);

@@ -38,15 +38,18 @@
  * some name field (person_name, first_name, last_name, middle_name) gave positive
  * evidence, and some pair of values of the email field with the best similarity (any
  * of the tied pairs: the order of a and b does not matter) has both mailbox names made
- * of the names at domains more than two edits apart (OSA distance of the domains of the
- * email keys: two providers, not one domain with a typo), the email field's weight is 0 and explained_by is the first such name
+ * of the names, in two mailboxes a namesake could hold (at domains of the email keys
+ * more than two edits apart, OSA: two providers, not one domain with a typo; or at one
+ * domain with the same letters a-z in the local parts: ivan.petrov / ivan_petrov85),
+ * the email field's weight is 0 and explained_by is the first such name
  * field.  A mailbox name is made of the names when the consonant skeleton of the
  * letters a-z of the local part of its email key (before the last @; "kh" read as "h",
  * "x" as "ks", "w" as "v", then a, e, i, o, u, y, h, j dropped, so that transliteration
  * variants meet) is a nonempty concatenation of the skeletons of the words of the
  * person keys (cd_person_key) of the name values of either record (all values of all
- * name fields; words of letters a-z only) and of those words' first letters, and not a
- * concatenation of the first letters' skeletons alone.
+ * name fields; words of letters a-z only) and of those words' first letters, and its
+ * letters a-z are not a concatenation of those first letters alone (jt40: too short to
+ * say whose).
  * total = log(prior / (1 - prior)) / log(2) + sum(w);  score = 1 / (1 + 2^(-total)) with
  * the exponent clamped to [-1000, 1000];  decision "same" when score >= same, "maybe"
  * when score >= maybe, else "distinct".

@@ -774,7 +774,12 @@ START_TEST(test_mailbox_named_after)
 		/* a typo in the domain, or the same domain: the mailbox counts */
 		{"Ivan Petrov", "ivan.petrov@gmial.com", "Ivan Petrov", "ivan.petrov@gmail.com", false},
 		{"Evie Dean", "evihd56@earris-bailey.net", "Evie Dean", "evied56@harris-bailey.net", false},
-		{"Ivan Petrov", "ivan.petrov@mail.ru", "Ivan Petrov", "ivanpetrov@mail.ru", false},
+		{"Ivan Petrov", "ivan.petrov@mail.ru", "Ivan Petrov", "ivan.petrova@mail.ru", false},
+		/* one domain, the same letters: another mailbox of the same name */
+		{"Ivan Petrov", "ivan.petrov@mail.ru", "Ivan Petrov", "ivanpetrov@mail.ru", true},
+		{"Bojie Xia", "bojie.xia@126.com", "Xia Bojie", "bojie.xia@qq.com", true},
+		/* initials alone */
+		{"Jack Taylor", "jt40@combs.net", "Jack Taylor", "jt40@cotbs.nm", false},
 		{"Wang Xiaoming", "wangxiaoming@163.com", "Wang Xiaoming", "wangxiaoming@126.com", false},
 		/* a mailbox not made of the name counts */
 		{"Ivan Petrov", "sunflower77@gmail.com", "Ivan Petrov", "sunflower77@mail.ru", false},
