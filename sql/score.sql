@@ -1,7 +1,9 @@
--- crmdedup.score_rows (C) against the PL/pgSQL record scoring of 0.1.0.
--- pg_temp.ref_match_rows_010 below is that PL/pgSQL match_rows, verbatim, and
--- pg_temp.ref_match_rows adds the one rule of 0.2.0 (names in swapped columns) around
--- it; address and name-part similarity come from crmdedup.value_similarity, as in 0.1.0: a few hundred
+-- crmdedup.score_rows (C) against a PL/pgSQL reference of the record scoring.
+-- pg_temp.ref_match_rows_010 below is the PL/pgSQL match_rows of 0.1.0 with the two
+-- scoring rules 0.2.0 changed inside it (marked "0.2.0"): the frequency of a whole
+-- person name, and mailboxes named after the person; pg_temp.ref_match_rows adds the
+-- other rule of 0.2.0 (names in swapped columns) around it; address and name-part
+-- similarity come from crmdedup.value_similarity, as in 0.1.0: a few hundred
 -- generated pairs (Cyrillic, Latin, Han and Hangul names, phones in every JSON shape,
 -- child-table phones, emails, companies, dates in every accepted form, every role) must
 -- get the same weights (to 1e-9), the same levels and the same explanation, before and
@@ -13,6 +15,27 @@ SET client_min_messages = warning;
 CREATE FUNCTION pg_temp.best_sim(x jsonb, y jsonb) RETURNS float8 LANGUAGE sql STABLE
 RETURN coalesce((SELECT max(crmdedup.name_part_similarity(u, v))
                    FROM unnest(crmdedup.field_values(x)) u, unnest(crmdedup.field_values(y)) v), 0);
+
+-- 0.2.0: the consonant skeleton of the letters a-z of a text (record_score.c: skeleton)
+CREATE FUNCTION pg_temp.skeleton(t text) RETURNS text LANGUAGE sql IMMUTABLE
+RETURN regexp_replace(translate(replace(replace(regexp_replace(t, '[^a-z]', '', 'g'), 'kh', 'h'), 'x', 'ks'), 'w', 'v'),
+                      '[aeiouyhj]', '', 'g');
+
+-- 0.2.0: whether the local part of the email key of v is made of the words of the names
+-- (and their first letters), skeletons compared, and its letters not of the first letters alone
+CREATE FUNCTION pg_temp.named_after(v text, names text[]) RETURNS boolean LANGUAGE sql STABLE
+RETURN coalesce((
+    SELECT pg_temp.skeleton(l) <> ''
+           AND pg_temp.skeleton(l) ~ ('^(' || (
+               SELECT string_agg(DISTINCT t, '|')
+                 FROM unnest(names) AS n, unnest(string_to_array(crmdedup.person_key(n), ' ')) AS w,
+                      LATERAL (VALUES (pg_temp.skeleton(left(w, 1))), (pg_temp.skeleton(w))) AS x(t)
+                WHERE w ~ '^[a-z]+$' AND t <> '') || ')+$')
+           AND NOT coalesce(regexp_replace(l, '[^a-z]', '', 'g') ~ ('^(' || (
+               SELECT string_agg(DISTINCT left(w, 1), '|')
+                 FROM unnest(names) AS n, unnest(string_to_array(crmdedup.person_key(n), ' ')) AS w
+                WHERE w ~ '^[a-z]+$') || ')+$'), false)
+      FROM (SELECT substring(crmdedup.email_key(v) FROM '^(.*)@') AS l) s), false);
 
 CREATE FUNCTION pg_temp.ref_match_rows_010(profile text, a jsonb, b jsonb,
     OUT score float8, OUT decision text, OUT weight float8, OUT explanation jsonb)
@@ -40,14 +63,20 @@ DECLARE
     sum_m float8;
     sum_u float8;
     details jsonb := '[]';
+    -- 0.2.0: per field, for the rules applied after the loop
+    ws float8[] := '{}';
+    sims float8[] := '{}';
+    vas jsonb := '[]';
+    vbs jsonb := '[]';
+    name_vals text[] := '{}';
+    name_field text;
+    i int;
 BEGIN
     SELECT * INTO p FROM crmdedup.profiles pr WHERE pr.name = ref_match_rows_010.profile;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
     END IF;
     c := p.compiled;
-    weight := ln((c->>'prior')::float8 / (1 - (c->>'prior')::float8)) / ln(2);
-
     FOR f IN SELECT * FROM jsonb_array_elements(c->'fields') LOOP
         IF f ? 'from' THEN
             EXECUTE format('SELECT coalesce(array_agg(%I::text) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s WHERE %I = $1::%s',
@@ -63,9 +92,14 @@ BEGIN
             vb := crmdedup.field_values(b->(f->>'field'));
         END IF;
 
+        IF f->>'role' IN ('person_name', 'first_name', 'last_name', 'middle_name') THEN
+            name_vals := name_vals || va || vb;
+        END IF;
         IF cardinality(va) = 0 OR cardinality(vb) = 0 THEN
             details := details || jsonb_build_array(jsonb_build_object(
                 'field', f->>'field', 'role', f->>'role', 'level', 'missing', 'weight', 0));
+            ws := ws || 0::float8; sims := sims || NULL::float8;
+            vas := vas || jsonb_build_array(to_jsonb(va)); vbs := vbs || jsonb_build_array(to_jsonb(vb));
             CONTINUE;
         END IF;
 
@@ -90,17 +124,32 @@ BEGIN
                 u := (lvl->>'u')::float8;
                 -- agreeing on a rare value is stronger evidence than on a common one
                 IF coalesce((lvl->>'tf')::boolean, false) AND p.analyzed_rows > 0 THEN
+                    -- 0.2.0: a person name of several words also by its whole key (a
+                    -- whole name analyze() left out is held by one row: 1/rows)
                     SELECT greatest(ta, tb) INTO tf_u FROM (
-                        SELECT (SELECT exp(sum(ln(coalesce(t.freq, 1.0 / p.analyzed_rows))))
+                        SELECT greatest((SELECT exp(sum(ln(coalesce(t.freq, CASE WHEN f->>'role' <> 'email' THEN 1.0 / p.analyzed_rows END))))
                                   FROM unnest(crmdedup.term_keys(f->>'role', best_a)) AS k
                                   LEFT JOIN crmdedup.term_stats t
-                                         ON t.profile = p.name AND t.field = f->>'field' AND t.term = k) AS ta,
-                               (SELECT exp(sum(ln(coalesce(t.freq, 1.0 / p.analyzed_rows))))
+                                         ON t.profile = p.name AND t.field = f->>'field' AND t.term = k),
+                                        (SELECT coalesce(t.freq, 1.0 / p.analyzed_rows)
+                                           FROM (SELECT crmdedup.person_key(best_a) AS k) w
+                                           LEFT JOIN crmdedup.term_stats t
+                                                  ON t.profile = p.name AND t.field = f->>'field' AND t.term = w.k
+                                          WHERE f->>'role' = 'person_name' AND strpos(w.k, ' ') > 0)) AS ta,
+                               greatest((SELECT exp(sum(ln(coalesce(t.freq, CASE WHEN f->>'role' <> 'email' THEN 1.0 / p.analyzed_rows END))))
                                   FROM unnest(crmdedup.term_keys(f->>'role', best_b)) AS k
                                   LEFT JOIN crmdedup.term_stats t
-                                         ON t.profile = p.name AND t.field = f->>'field' AND t.term = k) AS tb) q;
+                                         ON t.profile = p.name AND t.field = f->>'field' AND t.term = k),
+                                        (SELECT coalesce(t.freq, 1.0 / p.analyzed_rows)
+                                           FROM (SELECT crmdedup.person_key(best_b) AS k) w
+                                           LEFT JOIN crmdedup.term_stats t
+                                                  ON t.profile = p.name AND t.field = f->>'field' AND t.term = w.k
+                                          WHERE f->>'role' = 'person_name' AND strpos(w.k, ' ') > 0)) AS tb) q;
                     IF tf_u IS NOT NULL THEN
-                        u := least(greatest(tf_u, 1e-7), 0.5);
+                        -- 0.2.0: a mailbox name can weaken the email level, not strengthen it
+                        -- (an unknown one is held by no other mailbox: no frequency)
+                        u := CASE WHEN f->>'role' = 'email' THEN greatest(u, least(greatest(tf_u, 1e-7), 0.5))
+                                  ELSE least(greatest(tf_u, 1e-7), 0.5) END;
                     END IF;
                 END IF;
             END IF;
@@ -111,11 +160,42 @@ BEGIN
             u := 1 - sum_u;
         END IF;
         w := (f->>'weight')::float8 * ln(m / u) / ln(2);
-        weight := weight + w;
         details := details || jsonb_build_array(jsonb_build_object(
             'field', f->>'field', 'role', f->>'role', 'level', level_name,
             'similarity', round(best::numeric, 3), 'weight', round(w::numeric, 2),
             'm', round(m::numeric, 6), 'u', round(u::numeric, 8), 'a', best_a, 'b', best_b));
+        ws := ws || w; sims := sims || best;
+        vas := vas || jsonb_build_array(to_jsonb(va)); vbs := vbs || jsonb_build_array(to_jsonb(vb));
+        IF name_field IS NULL AND w > 0 AND f->>'role' IN ('person_name', 'first_name', 'last_name', 'middle_name') THEN
+            name_field := f->>'field';
+        END IF;
+    END LOOP;
+
+    -- 0.2.0: an email field below the same mailbox adds nothing once a name field agreed
+    -- when some pair of its values with the best similarity has both mailbox names made
+    -- of the records' names, in two mailboxes a namesake could hold (domains more than two
+    -- edits apart, or one domain and the same letters)
+    FOR i IN 1 .. jsonb_array_length(details) LOOP
+        IF name_field IS NOT NULL AND details->(i - 1)->>'role' = 'email'
+           AND details->(i - 1)->>'level' NOT IN ('missing', 'different') AND sims[i] < 1 AND ws[i] > 0
+           AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(vas->(i - 1)) ex(x), jsonb_array_elements_text(vbs->(i - 1)) ey(y)
+                        WHERE pg_temp.named_after(ex.x, name_vals) AND pg_temp.named_after(ey.y, name_vals)
+                          AND (crmdedup.levenshtein(substring(crmdedup.email_key(ex.x) FROM '@([^@]*)$'),
+                                                    substring(crmdedup.email_key(ey.y) FROM '@([^@]*)$'), 2) > 2
+                               OR (substring(crmdedup.email_key(ex.x) FROM '@([^@]*)$')
+                                   = substring(crmdedup.email_key(ey.y) FROM '@([^@]*)$')
+                                   AND regexp_replace(substring(crmdedup.email_key(ex.x) FROM '^(.*)@'), '[^a-z]', '', 'g')
+                                       = regexp_replace(substring(crmdedup.email_key(ey.y) FROM '^(.*)@'), '[^a-z]', '', 'g')))
+                          AND coalesce(crmdedup.value_similarity('email', ex.x, ey.y, NULL), 0) = sims[i]) THEN
+            ws[i] := 0;
+            details := jsonb_set(details, ARRAY[(i - 1)::text],
+                                 details->(i - 1) || jsonb_build_object('weight', round(0::numeric, 2),
+                                                                        'explained_by', name_field));
+        END IF;
+    END LOOP;
+    weight := ln((c->>'prior')::float8 / (1 - (c->>'prior')::float8)) / ln(2);
+    FOR i IN 1 .. coalesce(array_length(ws, 1), 0) LOOP
+        weight := weight + ws[i];
     END LOOP;
 
     score := 1 / (1 + power(2::float8, least(greatest(-weight, -1000), 1000)));
@@ -191,6 +271,7 @@ INSERT INTO pool VALUES
     '["+7 495 123-45-67 доб. 12"]', '["+7 495 123-45-67 ext 13"]', '"n/a"', '["  ", null, ""]', '[]',
     'null', '[{"value": null, "phone": "8 912 345 67 89"}]', '[79123456780, true, ["+7 912 345 67 89"]]']),
 ('email', ARRAY['ivan.petrov@gmail.com', 'IvanPetrov+crm@googlemail.com', 'ivan.petrov@gmial.com',
+    'ivan.petrov@mail.ru', 'ivan.petrov@yandex.ru', 'petrov.ivan@bk.ru', 'petrov.ivan@inbox.ru',
     'ivan@yandex.ru', 'ivan@ya.ru', 'info@romashka.ru', 'info@romashka.com',
     'Ivan Petrov <ivan.petrov@gmail.com>', 'not an email', 'anna.smith@outlook.com', 'anna_smith@outlook.com',
     'wang@qq.com', 'wang.xm@qq.com']),
@@ -329,7 +410,8 @@ SELECT f->>'role' AS role,
                  FROM crmdedup.profiles pr, jsonb_array_elements(pr.compiled->'fields') pf,
                       jsonb_array_elements(pf->'levels') l
                 WHERE pr.name = c.profile AND pf->>'field' = f->>'field')
-               AND f->>'level' NOT IN ('different', 'missing')) AS tf_used
+               AND f->>'level' NOT IN ('different', 'missing')) AS tf_used,
+       bool_or(f ? 'explained_by') AS explained_by_name
   FROM sc_cmp c, jsonb_array_elements(dx->'fields') f
  GROUP BY 1 ORDER BY 1;
 SELECT count(DISTINCT rx->>'decision') AS decisions FROM sc_cmp;
@@ -465,6 +547,50 @@ UPDATE crmdedup.profiles SET compiled = jsonb_set(crmdedup.compile_profile_spec(
 SELECT score, decision, weight, explanation->'fields' FROM crmdedup.score_rows('many', '{"full_name": "Ivan"}', '{"full_name": "Ivan"}');
 UPDATE crmdedup.profiles SET compiled = jsonb_set(compiled, '{fields,1,region}', '"XX"') WHERE name = 'sc2';
 SELECT * FROM crmdedup.score_rows('sc2', '{}', '{}');
+
+-- Namesakes (0.2.0).  Agreeing on a full name is worth what the whole name's share of
+-- rows says, not the product of its words' shares: 12 João da Silvas in 240 rows are 12
+-- people who share a name, and mailboxes named after the name at other domains add
+-- nothing to it.  A rare name with the same phone is still the same person.
+CREATE TABLE sc_names (id int PRIMARY KEY, full_name text, phone text, email text);
+INSERT INTO sc_names
+SELECT i, 'João da Silva', '+55 11 9' || lpad((1000000 + i * 7919)::text, 8, '0'),
+       (ARRAY['joao.silva', 'jsilva', 'silva.joao', 'joaosilva'])[1 + i % 4] || '@'
+       || (ARRAY['gmail.com', 'hotmail.com', 'uol.com.br', 'outlook.com', 'yahoo.com.br', 'bol.com.br'])[1 + i % 6]
+  FROM generate_series(1, 12) i;
+INSERT INTO sc_names
+SELECT 12 + i, (ARRAY['Maria', 'Ana', 'Pedro', 'Lucas', 'Julia', 'Rafael', 'Carla', 'Bruno'])[1 + i % 8] || ' '
+               || (ARRAY['da', 'dos', 'de', 'e'])[1 + i % 4] || ' '
+               || (ARRAY['Silva', 'Souza', 'Costa', 'Santos', 'Oliveira', 'Pereira', 'Lima'])[1 + i % 7] || ' '
+               || 'Nome' || translate(lpad(i::text, 3, '0'), '0123456789', 'abcdefghij'),
+       '+55 21 9' || lpad((2000000 + i * 104729)::text, 8, '0'), NULL
+  FROM generate_series(1, 226) i;
+INSERT INTO sc_names VALUES
+    (239, 'Пётр Щукин', '+7 912 345 67 89', 'p.shchukin@mail.ru'),
+    (240, 'Petr Shchukin', '+7 (912) 345-67-89', NULL);
+SELECT crmdedup.create_profile('names', 'sc_names',
+    '{"region": "BR", "fields": {"full_name": "person_name", "phone": "phone", "email": "email"}}');
+SELECT crmdedup.analyze('names');
+SELECT term, round(freq::numeric, 4) AS freq FROM crmdedup.term_stats
+ WHERE profile = 'names' AND term IN ('joao', 'da', 'silva', 'da joao silva', 'joaosilva', 'jsilva') ORDER BY term;
+SELECT x.id AS a, y.id AS b, d.decision, round(d.score::numeric, 4) AS score,
+       (SELECT string_agg(format('%s: %s %s%s', f->>'field', f->>'level', f->>'weight',
+                                 CASE WHEN f ? 'explained_by' THEN ' (explained by ' || (f->>'explained_by') || ')' ELSE '' END),
+                          ', ' ORDER BY f->>'field')
+          FROM jsonb_array_elements(d.explanation->'fields') f) AS fields,
+       abs(r.weight - d.weight) <= 1e-9 AND r.explanation = d.explanation AS same_as_reference
+  FROM (VALUES (1, 2), (1, 5), (4, 8), (239, 240)) p(a, b)
+  JOIN sc_names x ON x.id = p.a JOIN sc_names y ON y.id = p.b,
+       LATERAL crmdedup.score_rows('names', to_jsonb(x), to_jsonb(y)) d,
+       LATERAL pg_temp.ref_match_rows('names', to_jsonb(x), to_jsonb(y)) r
+ ORDER BY 1, 2;
+-- no two João da Silvas are "same"
+SELECT count(*) AS pairs, count(*) FILTER (WHERE d.decision = 'same') AS same
+  FROM sc_names x JOIN sc_names y ON x.id < y.id,
+       LATERAL crmdedup.score_rows('names', to_jsonb(x), to_jsonb(y), false) d
+ WHERE x.id <= 12 AND y.id <= 12;
+SELECT crmdedup.drop_profile('names');
+DROP TABLE sc_names;
 
 SELECT crmdedup.drop_profile('sc'), crmdedup.drop_profile('sc2'), crmdedup.drop_profile('many');
 DROP FUNCTION pg_temp.children(int);

@@ -755,7 +755,7 @@ set_object(JsonbValue *v, JsonbPair *pairs, int n)
  * Object keys are written in jsonb's order (shorter first, then bytewise) and are
  * unique, which is what JsonbValueToJsonb() needs of a tree it did not build itself:
  *	top:	score, fields, profile, decision, prior_weight, total_weight
- *	field:	a, b, m, u, role, field, level, weight, similarity
+ *	field:	a, b, m, u, role, field, level, weight, similarity[, explained_by]
  *	missing field:	role, field, level, weight
  */
 static Jsonb *
@@ -764,7 +764,7 @@ build_explanation(text *profile, ProfileCache *pc, const CdValues *va, const CdV
 {
 	int			nf = pc->prof.nfields;
 	JsonbPair  *top = palloc(sizeof(JsonbPair) * 6);
-	JsonbPair  *pairs = palloc(sizeof(JsonbPair) * 9 * Max(nf, 1));
+	JsonbPair  *pairs = palloc(sizeof(JsonbPair) * 10 * Max(nf, 1));
 	JsonbValue *elems = palloc(sizeof(JsonbValue) * Max(nf, 1));
 	JsonbValue	root;
 	const char *decision = cd_decision_name(rs->decision);
@@ -772,7 +772,7 @@ build_explanation(text *profile, ProfileCache *pc, const CdValues *va, const CdV
 	for (int i = 0; i < nf; i++)
 	{
 		const CdFieldScore *fs = &rs->fields[i];
-		JsonbPair  *p = &pairs[9 * i];
+		JsonbPair  *p = &pairs[10 * i];
 		const char *field = pc->field_names[i];
 		const char *role = pc->role_names[i];
 		int			n = 0;
@@ -799,6 +799,12 @@ build_explanation(text *profile, ProfileCache *pc, const CdValues *va, const CdV
 			pair_text(&p[n++], "level", 6, fs->level_name, strlen(fs->level_name));
 			pair_num(&p[n++], "weight", 7, round_numeric(fs->weight, 2));
 			pair_num(&p[n++], "similarity", 8, round_numeric(fs->similarity, 3));
+			if (fs->explained_by >= 0)
+			{
+				const char *by = pc->field_names[fs->explained_by];
+
+				pair_text(&p[n++], "explained_by", 9, by, strlen(by));
+			}
 		}
 		set_object(&elems[i], p, n);
 	}

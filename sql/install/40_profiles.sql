@@ -55,7 +55,7 @@ RETURN CASE role
     WHEN 'phone' THEN '[{"level":"same number","min":0.999,"m":0.80,"u":0.0005},
                         {"level":"one digit off","min":0.8,"m":0.05,"u":0.0002}]'
     WHEN 'email' THEN '[{"level":"same mailbox","min":0.999,"m":0.75,"u":0.0002},
-                        {"level":"typo or other domain","min":0.7,"m":0.05,"u":0.0005}]'
+                        {"level":"typo or other domain","min":0.7,"m":0.05,"u":0.0005,"tf":true}]'
     WHEN 'person_name' THEN '[{"level":"same name","min":0.98,"m":0.70,"u":0.002,"tf":true},
                               {"level":"similar name","min":0.9,"m":0.20,"u":0.005,"tf":true},
                               {"level":"somewhat similar","min":0.75,"m":0.06,"u":0.03}]'

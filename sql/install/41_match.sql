@@ -72,6 +72,9 @@ RETURN CASE role
     WHEN 'last_name' THEN ARRAY[@extschema@.translit(v)]
     WHEN 'company' THEN ARRAY[@extschema@.translit(@extschema@.company_key(v))]
     WHEN 'city' THEN ARRAY[@extschema@.translit(v)]
+    -- the mailbox name: the local part of the email key; the name key when v is no address
+    WHEN 'email' THEN ARRAY[coalesce(nullif(substring(@extschema@.email_key(v) FROM '^(.*)@'), ''),
+                                     @extschema@.name_key(v))]
     ELSE ARRAY[@extschema@.name_key(v)]
 END;
 
@@ -174,13 +177,28 @@ BEGIN
     EXECUTE format('SELECT count(*) FROM %s', p.table_oid) INTO n;
     DELETE FROM @extschema@.term_stats t WHERE t.profile = p.name;
     FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields')
-              WHERE value->>'role' IN ('person_name', 'first_name', 'last_name', 'company', 'city', 'postcode', 'code')
+              WHERE value->>'role' IN ('person_name', 'first_name', 'last_name', 'company', 'city', 'postcode', 'code',
+                                       'email')
     LOOP
         IF f ? 'from' THEN
             src := format('SELECT %I AS k, %I::text AS v FROM %s', f->'from'->>'key', f->'from'->>'column',
                           f->'from'->>'table');
         ELSE
             src := format('SELECT %I AS k, %I::text AS v FROM %s', p.compiled->>'id', f->>'field', p.table_oid);
+        END IF;
+        IF f->>'role' = 'email' THEN
+            -- a mailbox name: how many other mailboxes hold it, per row (a person's
+            -- duplicates mostly share one mailbox: they do not make its name look common);
+            -- a name held by one mailbox is left out
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, (count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) - 1)::float8
+                                                 / greatest($3, 1)
+                              FROM (%s) s, unnest(%I.term_keys(''email'', v)) AS term
+                             WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                             GROUP BY term HAVING count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) > 1',
+                           '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', '@extschema@')
+                USING p.name, f->>'field', n;
+            CONTINUE;
         END IF;
         -- share of rows holding each term (a row counts once per term)
         EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
@@ -189,6 +207,17 @@ BEGIN
                          WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
                          GROUP BY term', '@extschema@', src, '@extschema@')
             USING p.name, f->>'field', n, f->>'role';
+        -- the whole key of a person name of several words (words contain no space, so the
+        -- two kinds of term never meet); a name held by one row is left out: the scorer
+        -- counts an unknown term 1/rows, which is its share
+        IF f->>'role' = 'person_name' THEN
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, count(DISTINCT k)::float8 / greatest($3, 1)
+                              FROM (SELECT s.k, %I.person_key(s.v) AS term FROM (%s) s WHERE s.v IS NOT NULL) s
+                             WHERE strpos(term, '' '') > 0
+                             GROUP BY term HAVING count(DISTINCT k) > 1', '@extschema@', '@extschema@', src)
+                USING p.name, f->>'field', n;
+        END IF;
     END LOOP;
     UPDATE @extschema@.profiles pr SET analyzed_at = now(), analyzed_rows = n WHERE pr.name = p.name;
     RETURN n;
@@ -196,4 +225,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION @extschema@.analyze(text) IS
-'gather how often each name, company and city term occurs in the profile''s table; returns the row count';
+'gather how often each name, whole person name, company, city, code and mailbox name occurs in the profile''s table; returns the row count';

@@ -2,7 +2,12 @@
 -- crmdedup.match_rows() of 0.1.0 (kept as the reference in sql/score.sql), at about
 -- 10-15 us per pair (src/score_fn.c, src/core/record_score.c); since 0.2.0 first and
 -- last names typed in each other's columns are also compared crosswise (the reference
--- wraps the 0.1.0 code with that rule).  Values compare with value_similarity().
+-- wraps the 0.1.0 code with that rule), a person name's term frequency is the larger of
+-- its words' product and the whole name's, the email level "typo or other domain" takes
+-- the mailbox name's frequency as a floor on u, and an email field adds nothing once a
+-- name field agreed when its mailboxes are named after the person at two providers
+-- (explanation key "explained_by"; src/core/record_score.h has the exact rules).
+-- Values compare with value_similarity().
 --
 -- Values are read from a and b by field name with the rules of crmdedup.field_values().
 -- A field whose values live in a child table ("from" in the profile) is read from a and

@@ -1807,3 +1807,129 @@ BEGIN
     RETURN gname;
 END;
 $$;
+
+-- Matching quality (issue 3): whole person names and mailbox names in the term statistics;
+-- the "typo or other domain" email level is frequency-aware.  Profiles compiled before
+-- keep their levels until crmdedup.alter_profile() or crmdedup.estimate(); run
+-- crmdedup.analyze() again to gather the new statistics.
+
+CREATE OR REPLACE FUNCTION @extschema@.default_levels(role text)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE role
+    WHEN 'phone' THEN '[{"level":"same number","min":0.999,"m":0.80,"u":0.0005},
+                        {"level":"one digit off","min":0.8,"m":0.05,"u":0.0002}]'
+    WHEN 'email' THEN '[{"level":"same mailbox","min":0.999,"m":0.75,"u":0.0002},
+                        {"level":"typo or other domain","min":0.7,"m":0.05,"u":0.0005,"tf":true}]'
+    WHEN 'person_name' THEN '[{"level":"same name","min":0.98,"m":0.70,"u":0.002,"tf":true},
+                              {"level":"similar name","min":0.9,"m":0.20,"u":0.005,"tf":true},
+                              {"level":"somewhat similar","min":0.75,"m":0.06,"u":0.03}]'
+    WHEN 'first_name' THEN '[{"level":"same","min":0.98,"m":0.85,"u":0.02,"tf":true},
+                             {"level":"similar","min":0.9,"m":0.10,"u":0.02},
+                             {"level":"somewhat similar","min":0.75,"m":0.03,"u":0.05}]'
+    WHEN 'last_name' THEN '[{"level":"same","min":0.98,"m":0.85,"u":0.005,"tf":true},
+                            {"level":"similar","min":0.9,"m":0.10,"u":0.005},
+                            {"level":"somewhat similar","min":0.75,"m":0.03,"u":0.03}]'
+    WHEN 'middle_name' THEN '[{"level":"same","min":0.98,"m":0.70,"u":0.05},
+                              {"level":"similar","min":0.85,"m":0.10,"u":0.05}]'
+    WHEN 'company' THEN '[{"level":"same company","min":0.98,"m":0.70,"u":0.01,"tf":true},
+                          {"level":"similar company","min":0.85,"m":0.15,"u":0.01},
+                          {"level":"somewhat similar","min":0.6,"m":0.07,"u":0.03}]'
+    WHEN 'address' THEN '[{"level":"same address","min":0.95,"m":0.70,"u":0.001},
+                          {"level":"similar address","min":0.8,"m":0.15,"u":0.005},
+                          {"level":"somewhat similar","min":0.6,"m":0.07,"u":0.02}]'
+    WHEN 'city' THEN '[{"level":"same","min":0.95,"m":0.85,"u":0.05,"tf":true},
+                       {"level":"similar","min":0.85,"m":0.05,"u":0.02}]'
+    WHEN 'postcode' THEN '[{"level":"same","min":0.999,"m":0.85,"u":0.01,"tf":true},
+                           {"level":"one character off","min":0.75,"m":0.08,"u":0.02}]'
+    WHEN 'birth_date' THEN '[{"level":"same date","min":0.999,"m":0.85,"u":0.003},
+                             {"level":"one typo","min":0.8,"m":0.08,"u":0.01}]'
+    WHEN 'external_id' THEN '[{"level":"same id","min":0.999,"m":0.90,"u":0.00001}]'
+    WHEN 'code' THEN '[{"level":"same","min":0.999,"m":0.85,"u":0.01,"tf":true},
+                       {"level":"one character off","min":0.75,"m":0.08,"u":0.02}]'
+    WHEN 'text' THEN '[{"level":"same","min":0.95,"m":0.60,"u":0.01},
+                       {"level":"similar","min":0.8,"m":0.25,"u":0.03}]'
+END::jsonb;
+
+CREATE OR REPLACE FUNCTION @extschema@.term_keys(role text, v text)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE role
+    WHEN 'person_name' THEN string_to_array(@extschema@.person_key(v), ' ')
+    WHEN 'first_name' THEN ARRAY[@extschema@.translit(v)]
+    WHEN 'last_name' THEN ARRAY[@extschema@.translit(v)]
+    WHEN 'company' THEN ARRAY[@extschema@.translit(@extschema@.company_key(v))]
+    WHEN 'city' THEN ARRAY[@extschema@.translit(v)]
+    -- the mailbox name: the local part of the email key; the name key when v is no address
+    WHEN 'email' THEN ARRAY[coalesce(nullif(substring(@extschema@.email_key(v) FROM '^(.*)@'), ''),
+                                     @extschema@.name_key(v))]
+    ELSE ARRAY[@extschema@.name_key(v)]
+END;
+
+CREATE OR REPLACE FUNCTION @extschema@.analyze(profile text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    f jsonb;
+    n bigint;
+    src text;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = $1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s', p.table_oid) INTO n;
+    DELETE FROM @extschema@.term_stats t WHERE t.profile = p.name;
+    FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields')
+              WHERE value->>'role' IN ('person_name', 'first_name', 'last_name', 'company', 'city', 'postcode', 'code',
+                                       'email')
+    LOOP
+        IF f ? 'from' THEN
+            src := format('SELECT %I AS k, %I::text AS v FROM %s', f->'from'->>'key', f->'from'->>'column',
+                          f->'from'->>'table');
+        ELSE
+            src := format('SELECT %I AS k, %I::text AS v FROM %s', p.compiled->>'id', f->>'field', p.table_oid);
+        END IF;
+        IF f->>'role' = 'email' THEN
+            -- a mailbox name: how many other mailboxes hold it, per row (a person's
+            -- duplicates mostly share one mailbox: they do not make its name look common);
+            -- a name held by one mailbox is left out
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, (count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) - 1)::float8
+                                                 / greatest($3, 1)
+                              FROM (%s) s, unnest(%I.term_keys(''email'', v)) AS term
+                             WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                             GROUP BY term HAVING count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) > 1',
+                           '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', '@extschema@')
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
+        -- share of rows holding each term (a row counts once per term)
+        EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                        SELECT $1, $2, term, count(DISTINCT k)::float8 / greatest($3, 1)
+                          FROM (%s) s, unnest(%I.term_keys($4, v)) AS term
+                         WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                         GROUP BY term', '@extschema@', src, '@extschema@')
+            USING p.name, f->>'field', n, f->>'role';
+        -- the whole key of a person name of several words (words contain no space, so the
+        -- two kinds of term never meet); a name held by one row is left out: the scorer
+        -- counts an unknown term 1/rows, which is its share
+        IF f->>'role' = 'person_name' THEN
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, count(DISTINCT k)::float8 / greatest($3, 1)
+                              FROM (SELECT s.k, %I.person_key(s.v) AS term FROM (%s) s WHERE s.v IS NOT NULL) s
+                             WHERE strpos(term, '' '') > 0
+                             GROUP BY term HAVING count(DISTINCT k) > 1', '@extschema@', '@extschema@', src)
+                USING p.name, f->>'field', n;
+        END IF;
+    END LOOP;
+    UPDATE @extschema@.profiles pr SET analyzed_at = now(), analyzed_rows = n WHERE pr.name = p.name;
+    RETURN n;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.analyze(text) IS
+'gather how often each name, whole person name, company, city, code and mailbox name occurs in the profile''s table; returns the row count';

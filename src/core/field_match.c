@@ -394,6 +394,20 @@ osa(const char *a, const char *b, int max, const CdAllocator *al)
 	return d;
 }
 
+/*
+ * Two spellings of one mailbox name or domain with a typo or two: at most one edit
+ * (OSA), two when the longer has at least 8 bytes
+ */
+static bool
+typo_close(const char *a, const char *b, const CdAllocator *al)
+{
+	size_t		la = strlen(a),
+				lb = strlen(b);
+	int			lim = (la > lb ? la : lb) >= 8 ? 2 : 1;
+
+	return osa(a, b, lim, al) <= lim;
+}
+
 /* the domains look like one provider's domain with a typo */
 static bool
 typo_domains(const char *d1, const char *d2, const CdAllocator *al)
@@ -624,6 +638,12 @@ cd_email_similarity(const char *a, size_t alen, const char *b, size_t blen, doub
 			*out = 0.75;
 		else
 			*out = 0.7;
+		return CD_MATCH_OK;
+	}
+	/* a typo in the mailbox name and one in the domain (harvey.robertson@chavez.com) */
+	if (typo_close(kloc_a, kloc_b, &arena) && typo_close(kdom_a, kdom_b, &arena))
+	{
+		*out = 0.7;
 		return CD_MATCH_OK;
 	}
 	if (cd_jaro_winkler(kloc_a, strlen(kloc_a), kloc_b, strlen(kloc_b), &arena, &jw) ==

@@ -73,6 +73,8 @@ extern CdMatchStatus cd_phone_similarity(const char *a, size_t alen, const char 
  *		a role mailbox (info, admin, sales, office, ...: not a person)       0.35
  *		both domains known free-mail providers (people keep a handle)        0.75
  *		else                                                                 0.7
+ *  - other domain and other local part, each a typo of the other (key local parts
+ *	  and domains each at most 1 edit apart, 2 when the longer has 8+ bytes)  0.7 (0.2.0)
  *  - else                      0.5 * Jaro-Winkler(key local parts)
  *  - an invalid address on either side: 0.5 * Jaro-Winkler of the two raw texts,
  *	  trimmed and ASCII lower-cased; identical such texts (with a letter or digit) 1.

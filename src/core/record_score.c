@@ -13,12 +13,16 @@
 #include <string.h>
 
 #include "address_match.h"
+#include "email.h"
 #include "field_match.h"
 #include "name_key.h"
 #include "name_match.h"
 #include "record_score.h"
 #include "similarity.h"
 #include "translit.h"
+
+/* longest raw address crmdedup.email_key() reads (src/email_fn.c); longer: NULL */
+#define CD_EMAIL_MAX_RAW 4096
 
 /* ---------------------------------------------------------------- names */
 
@@ -300,6 +304,24 @@ cd_term_key(CdRole role, const char *v, size_t len, CdBuf *out, const char **err
 					st = text_key(cd_translit, "translit", ck.data, ck.len, out, err_func);
 				cd_buf_free(&ck);
 				return st;
+			}
+		case CD_ROLE_EMAIL:
+			{
+				/* the mailbox name: the local part of the email key (what is left of its last @) */
+				char		k[CD_EMAIL_MAX];
+				size_t		kl = 0;
+
+				if (len <= CD_EMAIL_MAX_RAW && cd_email_key(v, len, k, &kl) == CD_EMAIL_OK)
+				{
+					size_t		at = kl;
+
+					while (at > 0 && k[at - 1] != '@')
+						at--;
+					if (at > 1)
+						return cd_buf_append(out, k, at - 1) ? CD_SCORE_OK : CD_SCORE_NOMEM;
+				}
+				/* not an address: the name key, as for other roles */
+				return text_key(cd_name_key, "name_key", v, len, out, err_func);
 			}
 		default:
 			return text_key(cd_name_key, "name_key", v, len, out, err_func);
@@ -675,6 +697,19 @@ side_tf(CdRole role, int field, const CdStr *v, CdTermFreqFn fn, void *ctx, doub
 	st = cd_term_key(role, v->ptr, v->len, scratch, err_func);
 	if (st != CD_SCORE_OK)
 		return st;
+	if (role == CD_ROLE_EMAIL)
+	{
+		/*
+		 * a mailbox name the statistics do not know is held by no other mailbox: no
+		 * frequency (0.2.0)
+		 */
+		double		f = scratch->len > 0 && fn != NULL ? fn(ctx, field, scratch->data, scratch->len) : -1;
+
+		*has = f >= 0;
+		if (*has)
+			*out = exp(log(f));
+		return CD_SCORE_OK;
+	}
 	if (role == CD_ROLE_PERSON_NAME)
 	{
 		/* string_to_array(key, ' '): NULL key -> no rows -> NULL */
@@ -697,6 +732,19 @@ side_tf(CdRole role, int field, const CdStr *v, CdTermFreqFn fn, void *ctx, doub
 				first = false;
 				s = i + 1;
 			}
+		}
+		/*
+		 * Since 0.2.0 the whole name counts too: the words of a name are not independent
+		 * (João da Silva is far more common than the product of its words' shares), so a
+		 * side's frequency is the larger of that product and the share of rows holding
+		 * the whole key (a name of one word: the product is that share already).  A
+		 * whole name analyze() did not keep (held by one row) counts 1/rows.
+		 */
+		if (memchr(scratch->data, ' ', scratch->len) != NULL)
+		{
+			*has = true;
+			*out = pg_greatest(exp(sum), term_freq(fn, ctx, field, scratch->data, scratch->len, unknown));
+			return CD_SCORE_OK;
 		}
 	}
 	else if (scratch->len == 0)
@@ -723,6 +771,7 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 
 	fs->tf_used = false;
 	fs->b_field = fi;
+	fs->explained_by = -1;
 	if (va->n <= 0 || vb->n <= 0)
 	{
 		fs->level = CD_LEVEL_MISSING;
@@ -809,8 +858,16 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 				{
 					double		tf_u = !has_a ? tb : !has_b ? ta : pg_greatest(ta, tb);
 
-					fs->u = pg_least(pg_greatest(tf_u, 1e-7), 0.5);
-					fs->tf_used = true;
+					tf_u = pg_least(pg_greatest(tf_u, 1e-7), 0.5);
+					/*
+					 * email (0.2.0): a common mailbox name (info, ivanov) at two addresses
+					 * weakens the level; a rare one does not strengthen it
+					 */
+					if (f->role != CD_ROLE_EMAIL || pg_greatest(l->u, tf_u) != l->u)
+					{
+						fs->u = tf_u;
+						fs->tf_used = true;
+					}
 				}
 			}
 		}
@@ -891,6 +948,363 @@ swapped_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 	return CD_SCORE_OK;
 }
 
+static bool
+role_is_name(CdRole role)
+{
+	return role == CD_ROLE_PERSON_NAME || role == CD_ROLE_FIRST_NAME
+		|| role == CD_ROLE_LAST_NAME || role == CD_ROLE_MIDDLE_NAME;
+}
+
+/*
+ * The consonant skeleton of the letters a-z of s[0..len) appended to out (the other bytes
+ * are dropped), so that transliteration variants meet (Fyodorov / Fedorov, Zaharova /
+ * Zakharova, Gennady / Gennadii, Mueller / Muller, Aleksandr / Alexander): "kh" counts as
+ * "h", "x" as "ks", "w" as "v", then the letters a, e, i, o, u, y, h and j are dropped.
+ * Returns the length appended; out has room for 2 * len bytes.
+ */
+static size_t
+skeleton(const char *s, size_t len, char *out)
+{
+	size_t		n = 0;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (c < 'a' || c > 'z')
+			continue;
+		if (c == 'k' && i + 1 < len && s[i + 1] == 'h')
+			continue;
+		if (c == 'x')
+		{
+			out[n++] = 'k';
+			out[n++] = 's';
+		}
+		else if (c == 'w')
+			out[n++] = 'v';
+		else if (strchr("aeiouyhj", c) == NULL)
+			out[n++] = c;
+	}
+	return n;
+}
+
+/* the letters a-z of s[0..len), into out (room for len bytes); returns their number */
+static size_t
+letters_az(const char *s, size_t len, char *out)
+{
+	size_t		n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (s[i] >= 'a' && s[i] <= 'z')
+			out[n++] = s[i];
+	return n;
+}
+
+/*
+ * The local part (before the last @) and the domain of the email key of v, as offsets
+ * into k; false when v is not an address.
+ */
+static bool
+key_parts(const CdStr *v, char k[CD_EMAIL_MAX], size_t *local_len, size_t *dom_start,
+		  size_t *dom_len)
+{
+	size_t		kl = 0;
+	size_t		at;
+
+	if (v->len > CD_EMAIL_MAX_RAW || cd_email_key(v->ptr, v->len, k, &kl) != CD_EMAIL_OK)
+		return false;
+	at = kl;
+	while (at > 0 && k[at - 1] != '@')
+		at--;
+	if (at == 0)
+		return false;
+	*local_len = at - 1;
+	*dom_start = at;
+	*dom_len = kl - at;
+	return true;
+}
+
+/*
+ * The skeleton of the local part of the email key of v (at most 2 * CD_EMAIL_MAX bytes);
+ * false when v is not an address.
+ */
+static bool
+mailbox_skeleton(const CdStr *v, char *out, size_t *outlen)
+{
+	char		k[CD_EMAIL_MAX];
+	size_t		kl = 0;
+	size_t		at;
+
+	*outlen = 0;
+	if (v->len > CD_EMAIL_MAX_RAW || cd_email_key(v->ptr, v->len, k, &kl) != CD_EMAIL_OK)
+		return false;
+	at = kl;
+	while (at > 0 && k[at - 1] != '@')
+		at--;
+	if (at == 0)
+		return false;
+	*outlen = skeleton(k, at - 1, out);
+	return true;
+}
+
+/*
+ * Whether l[0..n) (a skeleton) is a nonempty concatenation of the space-separated
+ * nonempty tokens of "tokens".
+ */
+static bool
+made_of_tokens(const char *l, size_t n, const CdBuf *tokens)
+{
+	bool		reach[2 * CD_EMAIL_MAX + 1];
+
+	if (n == 0 || n > 2 * CD_EMAIL_MAX)
+		return false;
+	memset(reach, 0, sizeof(bool) * (n + 1));
+	reach[0] = true;
+	for (size_t pos = 0; pos < n; pos++)
+	{
+		size_t		s = 0;
+
+		if (!reach[pos])
+			continue;
+		for (size_t i = 0; i <= tokens->len; i++)
+		{
+			if (i == tokens->len || tokens->data[i] == ' ')
+			{
+				size_t		tl = i - s;
+
+				if (tl > 0 && tl <= n - pos && memcmp(l + pos, tokens->data + s, tl) == 0)
+					reach[pos + tl] = true;
+				s = i + 1;
+			}
+		}
+	}
+	return reach[n];
+}
+
+/*
+ * Append to tokens, each followed by a space, the skeletons of the words of key (a
+ * cd_person_key: space-separated) made of letters a-z only, and of their first letters
+ * (empty skeletons left out); the first letters themselves to initials.
+ */
+static bool
+name_tokens(const char *key, size_t len, CdBuf *tokens, CdBuf *initials)
+{
+	size_t		s = 0;
+	char		tok[2];
+
+	for (size_t i = 0; i <= len; i++)
+	{
+		if (i == len || key[i] == ' ')
+		{
+			bool		letters = i > s;
+			size_t		tl;
+
+			for (size_t j = s; j < i && letters; j++)
+				letters = key[j] >= 'a' && key[j] <= 'z';
+			if (letters)
+			{
+				tl = skeleton(key + s, 1, tok);
+				if (tl > 0 && (!cd_buf_append(tokens, tok, tl) || !cd_buf_append_byte(tokens, ' ')))
+					return false;
+				if (!cd_buf_append(initials, key + s, 1) || !cd_buf_append_byte(initials, ' '))
+					return false;
+				if (!cd_buf_reserve(tokens, 2 * (i - s) + 1))
+					return false;
+				tl = skeleton(key + s, i - s, tokens->data + tokens->len);
+				tokens->len += tl;
+				tokens->data[tokens->len] = '\0';
+				if (tl > 0 && !cd_buf_append_byte(tokens, ' '))
+					return false;
+			}
+			s = i + 1;
+		}
+	}
+	return true;
+}
+
+/*
+ * Whether the mailbox name of v is made of the name tokens, and not of the initials
+ * alone (jt, ms: too short to say whose they are)
+ */
+static bool
+named_after(const CdStr *v, const CdBuf *tokens, const CdBuf *initials)
+{
+	char		l[2 * CD_EMAIL_MAX];
+	size_t		ll;
+	char		k[CD_EMAIL_MAX];
+	size_t		kl,
+				ds,
+				dl;
+
+	if (!mailbox_skeleton(v, l, &ll) || !made_of_tokens(l, ll, tokens))
+		return false;
+	/* the letters of the mailbox name, not skeletons, against the first letters */
+	if (!key_parts(v, k, &kl, &ds, &dl))
+		return false;
+	ll = letters_az(k, kl, l);
+	return !made_of_tokens(l, ll, initials);
+}
+
+/*
+ * Whether x and y are two mailboxes a namesake could hold: at domains of the email keys
+ * more than two edits apart (OSA: two providers, not one domain with a typo), or at the
+ * same domain with the same letters a-z in the local parts (ivan.petrov / ivan_petrov85:
+ * another mailbox, not a typo)
+ */
+static CdScoreStatus
+two_mailboxes(const CdStr *x, const CdStr *y, const CdAllocator *al, bool *two)
+{
+	char		kx[CD_EMAIL_MAX];
+	char		ky[CD_EMAIL_MAX];
+	size_t		lx,
+				ly,
+				dsx,
+				dsy,
+				dlx,
+				dly;
+	int			d = 0;
+	CdSimStatus st;
+
+	*two = false;
+	if (!key_parts(x, kx, &lx, &dsx, &dlx) || !key_parts(y, ky, &ly, &dsy, &dly))
+		return CD_SCORE_OK;
+	st = cd_levenshtein(kx + dsx, dlx, ky + dsy, dly, 2, al, &d);
+	if (st != CD_SIM_OK)
+		return from_sim_status(st);
+	if (d > 2)
+		*two = true;
+	else if (d == 0)
+	{
+		char		ax[CD_EMAIL_MAX];
+		char		ay[CD_EMAIL_MAX];
+		size_t		nx = letters_az(kx, lx, ax);
+		size_t		ny = letters_az(ky, ly, ay);
+
+		*two = same_bytes(ax, nx, ay, ny);
+	}
+	return CD_SCORE_OK;
+}
+
+/* the tokens of every name value of both records, into tokens */
+static CdScoreStatus
+record_name_tokens(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
+				   CdBuf *tokens, CdBuf *initials, CdRecordScore *out)
+{
+	CdBuf		key;
+
+	cd_buf_reset(tokens);
+	cd_buf_reset(initials);
+	cd_buf_init(&key, tokens->alloc);
+	for (int i = 0; i < p->nfields; i++)
+	{
+		if (!role_is_name(p->fields[i].role))
+			continue;
+		for (int side = 0; side < 2; side++)
+		{
+			const CdValues *vs = side == 0 ? &a[i] : &b[i];
+
+			for (int j = 0; j < vs->n; j++)
+			{
+				const char *err_func = NULL;
+				CdScoreStatus st;
+
+				cd_buf_reset(&key);
+				st = text_key(cd_person_key, "person_key", vs->v[j].ptr, vs->v[j].len, &key, &err_func);
+				if (st == CD_SCORE_OK && !name_tokens(key.data, key.len, tokens, initials))
+					st = CD_SCORE_NOMEM;
+				if (st != CD_SCORE_OK)
+				{
+					cd_buf_free(&key);
+					out->err_field = i;
+					out->err_func = err_func;
+					return st;
+				}
+			}
+		}
+	}
+	cd_buf_free(&key);
+	return CD_SCORE_OK;
+}
+
+/*
+ * Mailboxes named after the person (see record_score.h): an email field whose names of
+ * mailboxes are made of the records' names adds nothing once a name field agreed.  Some
+ * pair of values with the best similarity must have both names made of the names: any
+ * of the tied pairs, so that the order of a and b does not matter.
+ */
+static CdScoreStatus
+mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdBuf *tokens,
+			  const CdAllocator *al, CdRecordScore *out)
+{
+	int			agreed = -1;
+	bool		have_tokens = false;
+	CdBuf		initials;
+	CdScoreStatus st = CD_SCORE_OK;
+
+	for (int i = 0; i < p->nfields && agreed < 0; i++)
+		if (role_is_name(p->fields[i].role) && out->fields[i].level != CD_LEVEL_MISSING
+			&& out->fields[i].weight > 0)
+			agreed = i;
+	if (agreed < 0)
+		return CD_SCORE_OK;
+	cd_buf_init(&initials, al);
+	for (int fi = 0; fi < p->nfields && st == CD_SCORE_OK; fi++)
+	{
+		CdFieldScore *fs = &out->fields[fi];
+		bool		hit = false;
+
+		if (p->fields[fi].role != CD_ROLE_EMAIL || fs->level < 0 || !(fs->similarity < 1)
+			|| !(fs->weight > 0))
+			continue;
+		if (!have_tokens)
+		{
+			st = record_name_tokens(p, a, b, tokens, &initials, out);
+			if (st != CD_SCORE_OK)
+				break;
+			have_tokens = true;
+		}
+		for (int x = 0; x < a[fi].n && !hit && st == CD_SCORE_OK; x++)
+		{
+			if (!named_after(&a[fi].v[x], tokens, &initials))
+				continue;
+			for (int y = 0; y < b[fi].n && !hit; y++)
+			{
+				double		sim;
+				const char *err_func = NULL;
+				bool		two;
+
+				if (!named_after(&b[fi].v[y], tokens, &initials))
+					continue;
+				st = two_mailboxes(&a[fi].v[x], &b[fi].v[y], al, &two);
+				if (st != CD_SCORE_OK)
+				{
+					out->err_field = fi;
+					out->err_func = "levenshtein";
+					break;
+				}
+				if (!two)
+					continue;
+				st = compare_raw(CD_ROLE_EMAIL, a[fi].v[x].ptr, a[fi].v[x].len, b[fi].v[y].ptr,
+								 b[fi].v[y].len, p->fields[fi].region, al, &sim, &err_func);
+				if (st != CD_SCORE_OK)
+				{
+					out->err_field = fi;
+					out->err_func = err_func;
+					break;
+				}
+				hit = sim == fs->similarity;
+			}
+		}
+		if (hit && st == CD_SCORE_OK)
+		{
+			fs->weight = 0;
+			fs->explained_by = agreed;
+		}
+	}
+	cd_buf_free(&initials);
+	return st;
+}
+
 CdScoreStatus
 cd_record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 				CdTermFreqFn term_freq_fn, void *tf_ctx, const CdAllocator *al,
@@ -933,6 +1347,8 @@ cd_record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 	}
 	if (st == CD_SCORE_OK)
 		st = swapped_names(p, a, b, term_freq_fn, tf_ctx, &ka, &kb, &scratch, al, out);
+	if (st == CD_SCORE_OK)
+		st = mailbox_names(p, a, b, &scratch, al, out);
 	for (int i = 0; st == CD_SCORE_OK && i < p->nfields; i++)
 		if (out->fields[i].level != CD_LEVEL_MISSING)
 			total = total + out->fields[i].weight;

@@ -16,7 +16,12 @@
  *	- term frequencies: when the reached level has tf and analyzed_rows > 0, the term keys
  *	  of best_a and of best_b (cd_term_key) are looked up through the caller's callback;
  *	  a side's frequency is the product of the frequencies of its terms, computed as
- *	  exp(sum(log(freq))) like the SQL (an unknown term counts 1/analyzed_rows); u is the
+ *	  exp(sum(log(freq))) like the SQL (an unknown term counts 1/analyzed_rows), and for
+ *	  a person_name key of several words the larger of that and the frequency of the
+ *	  whole key looked up as one term (0.2.0); for email (0.2.0) a side's frequency is
+ *	  its term's, and an unknown term gives none (as no term), and u is the larger of
+ *	  the level's u and the clamped frequency below (a mailbox name can weaken the
+ *	  level, not strengthen it); else u is the
  *	  larger of the two sides, clamped to [1e-7, 0.5].  A person_name side without any
  *	  term is left out (SQL greatest() ignores NULL); when both are, u stays the level's;
  *	- the weight w = weight * log(m/u) / log(2).
@@ -26,6 +31,25 @@
  * first name under the last_name field's), and the crosswise scores replace both
  * straight ones when the sum of their best similarities is higher (a missing side
  * counts 0); term frequencies are looked up in the statistics of the field scored.
+ * Mailboxes named after the person (0.2.0): people choose mailbox names made of their
+ * names (ivan.petrov, ipetrov, petrov.ivan85), so two namesakes often hold the same
+ * name at two domains, and that says no more than the name itself.  When an email
+ * field reached a level without the same mailbox (best similarity below 1, weight > 0),
+ * some name field (person_name, first_name, last_name, middle_name) gave positive
+ * evidence, and some pair of values of the email field with the best similarity (any
+ * of the tied pairs: the order of a and b does not matter) has both mailbox names made
+ * of the names, in two mailboxes a namesake could hold (at domains of the email keys
+ * more than two edits apart, OSA: two providers, not one domain with a typo; or at one
+ * domain with the same letters a-z in the local parts: ivan.petrov / ivan_petrov85),
+ * the email field's weight is 0 and explained_by is the first such name
+ * field.  A mailbox name is made of the names when the consonant skeleton of the
+ * letters a-z of the local part of its email key (before the last @; "kh" read as "h",
+ * "x" as "ks", "w" as "v", then a, e, i, o, u, y, h, j dropped, so that transliteration
+ * variants meet) is a nonempty concatenation of the skeletons of the words of the
+ * person keys (cd_person_key) of the name values of either record (all values of all
+ * name fields; words of letters a-z only) and of those words' first letters, and its
+ * letters a-z are not a concatenation of those first letters alone (jt40: too short to
+ * say whose).
  * total = log(prior / (1 - prior)) / log(2) + sum(w);  score = 1 / (1 + 2^(-total)) with
  * the exponent clamped to [-1000, 1000];  decision "same" when score >= same, "maybe"
  * when score >= maybe, else "distinct".
@@ -164,7 +188,11 @@ typedef struct CdFieldScore
 	double		m;				/* 0 when missing */
 	double		u;				/* after the term-frequency adjustment; 0 when missing */
 	bool		tf_used;		/* u came from term frequencies */
-	double		weight;			/* weight * log2(m/u); 0 when missing */
+	double		weight;			/* weight * log2(m/u); 0 when missing, and 0 when
+								 * explained_by is set */
+	int			explained_by;	/* email fields: the name field whose agreement already
+								 * counted the mailbox names compared (see
+								 * cd_record_score), else -1 */
 } CdFieldScore;
 
 typedef struct CdRecordScore
@@ -233,8 +261,9 @@ extern bool cd_date_digits(const char *v, size_t len, char buf[8], const char **
 /*
  * crmdedup.term_keys(role, v), as one key appended to out: for person_name the
  * cd_person_key, whose space-separated words are the terms; for first_name, last_name
- * and city the cd_translit; for company the cd_translit of the cd_company_key; else the
- * cd_name_key.  Nothing appended: the key is NULL (no person_name term at all; for the
+ * and city the cd_translit; for company the cd_translit of the cd_company_key; for email
+ * (0.2.0) the local part of the cd_email_key (before its last @), or the cd_name_key
+ * when the value is not an address; else the cd_name_key.  Nothing appended: the key is NULL (no person_name term at all; for the
  * other roles one unknown term).
  */
 extern CdScoreStatus cd_term_key(CdRole role, const char *v, size_t len, CdBuf *out,

@@ -14,7 +14,9 @@
  * similarity and best pair equal to what cd_value_similarity finds (the first maximum
  * in a-major order), the level the SQL loop reaches (first named level whose min is
  * reached, else "different" with 1 - sum m and 1 - sum u), u within [1e-7, 0.5] when
- * term frequencies were used, finite weights; with a and b swapped the same similarities
+ * term frequencies were used, finite weights, a field explained by a name field only
+ * an email field with weight 0 below the same mailbox while that name field agreed;
+ * with a and b swapped the same similarities
  * and levels, and when not analyzed (no term frequencies) the same total; on failure
  * the failing field named; and that a failing allocator gives NOMEM (or the same
  * result) and leaks nothing.
@@ -163,6 +165,21 @@ check_result(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdSc
 				CHECK(fs->u == f->levels[want].u);
 		}
 		CHECK(isfinite(fs->weight));
+		/*
+		 * a mailbox named after the person: an email field below the same mailbox, at a
+		 * level, weight 0, explained by a name field that gave positive evidence
+		 */
+		if (fs->explained_by != -1)
+		{
+			const CdScoreField *nfld;
+
+			CHECK(fs->explained_by >= 0 && fs->explained_by < p->nfields);
+			nfld = &p->fields[fs->explained_by];
+			CHECK(f->role == CD_ROLE_EMAIL && fs->level >= 0 && fs->similarity < 1 && fs->weight == 0);
+			CHECK(nfld->role == CD_ROLE_PERSON_NAME || nfld->role == CD_ROLE_FIRST_NAME
+				  || nfld->role == CD_ROLE_LAST_NAME || nfld->role == CD_ROLE_MIDDLE_NAME);
+			CHECK(rs->fields[fs->explained_by].weight > 0);
+		}
 		total = total + fs->weight;
 	}
 	CHECK(total == rs->total_weight);
@@ -269,7 +286,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (int i = 0; i < nf; i++)
 				CHECK(fs2[i].similarity == fs1[i].similarity && fs2[i].level == fs1[i].level);
 			if (p.analyzed_rows == 0)
+			{
 				CHECK(r2.total_weight == r1.total_weight && r2.score == r1.score);
+				for (int i = 0; i < nf; i++)
+					CHECK(fs2[i].explained_by == fs1[i].explained_by);
+			}
 		}
 		else
 		{

@@ -317,6 +317,13 @@ static const SimCase sim_cases[] = {
 	EQ(FN_EMAIL, "ivan@mail.ru", "ivam@mail.ru", 0.75),
 	EQ(FN_EMAIL, "ivan.petrov@mail.ru", "ivanpetrov@mail.ru", 0.8),
 	EQ(FN_EMAIL, "ivan@acme.com", "petr@acme.com", 0.0),
+	/* a typo in the mailbox name and one in the domain (0.2.0) */
+	EQ(FN_EMAIL, "harveyrobertson32@chavez.com", "harveyrobertsoe32@chavnz.com", 0.7),
+	EQ(FN_EMAIL, "l.ferguson46@shah.com", "l.feruson46@sahh.com", 0.7),
+	EQ(FN_EMAIL, "fhoelmes@duacnn.com", "fholmes@duncan.com", 0.7),
+	LE(FN_EMAIL, "ivan@acme.com", "iva@acne.com", 0.7),
+	LE(FN_EMAIL, "evelynm@page.com", "evelgnm@aye.covm", 0.5),
+	LE(FN_EMAIL, "person102@example.com", "person201@example.com", 0.5),
 	IN(FN_EMAIL, "ivan.petrov@acme.com", "ivan.sidorov@acme.com", 0.3, 0.5),
 	IN(FN_EMAIL, "ivan.petrov@acme.com", "ivan.sidorov@other.com", 0.3, 0.5),
 	EQ(FN_EMAIL, "not an email", "Not An Email", 1.0),

@@ -618,7 +618,7 @@ START_TEST(test_tf_person)
 	CdStr		b[] = {S("Ivan Petrov")};
 	CdStr		c[] = {S("Пётр Щукин")};
 	CdStr		d[] = {S("Petr Shchukin")};
-	TfTable		t = {{"ivan", "petrov", "petr", NULL}, {0.01, 0.02, 0.3, 0}, 0, -1};
+	TfTable		t = {{"ivan", "petrov", "petr", "ivan petrov", NULL}, {0.01, 0.02, 0.3, 0.0001, 0}, 0, -1};
 	CdFieldScore fs;
 	double		expect;
 
@@ -631,20 +631,37 @@ START_TEST(test_tf_person)
 	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
 	ck_assert_int_eq(fs.level, 0);
 	ck_assert(fs.tf_used);
-	ck_assert_int_eq(t.calls, 4);
+	ck_assert_int_eq(t.calls, 6);	/* per side: two words, then the whole key */
 	ck_assert_int_eq(t.last_field, 0);
 	expect = exp(log(0.01) + log(0.02));	/* person_key "ivan petrov": both sides */
+	ck_assert(expect > 0.0001);
 	ck_assert(fs.u == expect);
 	ck_assert(fs.weight == log(0.70 / expect) / log(2.0));
 
-	/* unknown terms count 1/analyzed_rows; the larger side wins */
+	/* the whole name's share when it is larger than the product of its words' */
+	t.freq[3] = 0.05;
+	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.u == 0.05);
+	ck_assert(fs.weight == log(0.70 / 0.05) / log(2.0));
+	t.freq[3] = 0.0001;
+
+	/*
+	 * unknown terms count 1/analyzed_rows, an unknown whole name too (a floor of one
+	 * row); the larger side wins
+	 */
 	fs = score1(&p, c, 1, d, 1, tf_lookup, &t, &rs);
 	ck_assert(fs.tf_used);
-	ck_assert(fs.u == exp(log(0.3) + log(1.0 / 1000)));
+	ck_assert(exp(log(0.3) + log(1.0 / 1000)) < 1.0 / 1000);
+	ck_assert(fs.u == 1.0 / 1000);
 	p.unknown_freq = 0.004;
 	fs = score1(&p, c, 1, d, 1, tf_lookup, &t, &rs);
-	ck_assert(fs.u == exp(log(0.3) + log(0.004)));
+	ck_assert(fs.u == 0.004);
 	p.unknown_freq = 0;
+	t.term[4] = "petr shchukin";
+	t.freq[4] = 0.002;
+	fs = score1(&p, c, 1, d, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.u == 0.002);
+	t.term[4] = NULL;
 
 	/* clamps: at most 0.5, at least 1e-7 */
 	t.freq[0] = 0.9;
@@ -653,9 +670,10 @@ START_TEST(test_tf_person)
 	ck_assert(fs.u == 0.5);
 	t.freq[0] = 1e-5;
 	t.freq[1] = 1e-5;
+	t.freq[3] = 1e-9;
 	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
 	ck_assert(fs.u == 1e-7);
-	/* a product that underflows is clamped, not an error */
+	/* a product that underflows is not an error: the whole name's share is the floor */
 	{
 		static char many[2000];
 		CdStr		m[1];
@@ -668,6 +686,9 @@ START_TEST(test_tf_person)
 		p.analyzed_rows = 1000000;
 		fs = score1(&p, m, 1, m, 1, NULL, NULL, &rs);
 		ck_assert_int_eq(fs.level, 0);
+		ck_assert(fs.u == 1.0 / 1000000);
+		p.analyzed_rows = 100000000;
+		fs = score1(&p, m, 1, m, 1, NULL, NULL, &rs);
 		ck_assert(fs.u == 1e-7);
 	}
 }
@@ -705,6 +726,123 @@ START_TEST(test_tf_sides_without_terms)
 }
 END_TEST
 
+static const CdScoreLevel EMAIL_LEVELS[] = {
+	{"same mailbox", 0.999, 0.75, 0.0002, false},
+	{"typo or other domain", 0.7, 0.05, 0.0005, true},
+};
+
+/* name and email of one record; name "": none; email NULL: none */
+static CdRecordScore
+score_name_email(const CdScoreProfile *p, const char *na, const char *ea, const char *nb,
+				 const char *eb, CdFieldScore fs[2])
+{
+	CdRecordScore rs;
+	CdStr		a[2] = {{na, strlen(na)}, {ea ? ea : "", ea ? strlen(ea) : 0}};
+	CdStr		b[2] = {{nb, strlen(nb)}, {eb ? eb : "", eb ? strlen(eb) : 0}};
+	CdValues	va[2] = {{&a[0], *na ? 1 : 0}, {&a[1], ea ? 1 : 0}};
+	CdValues	vb[2] = {{&b[0], *nb ? 1 : 0}, {&b[1], eb ? 1 : 0}};
+
+	rs.fields = fs;
+	ck_assert_int_eq(cd_record_score(p, va, vb, NULL, NULL, A, &rs), CD_SCORE_OK);
+	ck_assert(rs.total_weight == rs.prior_weight + fs[0].weight + fs[1].weight);
+	return rs;
+}
+
+START_TEST(test_mailbox_named_after)
+{
+	CdScoreField f[2] = {{CD_ROLE_PERSON_NAME, 1.0, NULL, PERSON_LEVELS, 3},
+	{CD_ROLE_EMAIL, 1.0, NULL, EMAIL_LEVELS, 2}};
+	CdScoreProfile p;
+	CdFieldScore fs[2];
+	static const struct
+	{
+		const char *na,
+				   *ea,
+				   *nb,
+				   *eb;
+		bool		explained;
+	}			cases[] = {
+		/* the same name-made mailbox at another domain: counted in the name */
+		{"Иван Петров", "ivan.petrov@gmail.com", "Ivan Petrov", "ivan.petrov@mail.ru", true},
+		{"Petrov Ivan", "i.petrov85@yandex.ru", "Ivan Petrov", "ipetrov85@mail.ru", true},
+		{"Петров Иван", "petrov.ivan@bk.ru", "Ivan Petrov", "petrov.ivan@list.ru", true},
+		/* transliteration variants meet through the skeletons */
+		{"Максим Фёдоров", "maksim.fyodorov@mail.ru", "Максим Фёдоров", "maksim.fyodorov@gmail.com", true},
+		{"Елена Захарова", "elena_zaharova@mail.ru", "Захарова Елена", "elena.zaharova@ekosnab.ru", true},
+		{"Andrea Müller", "andrea.mueller@web.de", "Müller, Andrea", "andrea.mueller@gmx.de", true},
+		{"Alexander Koval", "aleksandr.koval@gmail.com", "Alexander Koval", "aleksandr.koval@mail.ru", true},
+		/* a typo in the domain, or the same domain: the mailbox counts */
+		{"Ivan Petrov", "ivan.petrov@gmial.com", "Ivan Petrov", "ivan.petrov@gmail.com", false},
+		{"Evie Dean", "evihd56@earris-bailey.net", "Evie Dean", "evied56@harris-bailey.net", false},
+		{"Ivan Petrov", "ivan.petrov@mail.ru", "Ivan Petrov", "ivan.petrova@mail.ru", false},
+		/* one domain, the same letters: another mailbox of the same name */
+		{"Ivan Petrov", "ivan.petrov@mail.ru", "Ivan Petrov", "ivanpetrov@mail.ru", true},
+		{"Bojie Xia", "bojie.xia@126.com", "Xia Bojie", "bojie.xia@qq.com", true},
+		/* initials alone */
+		{"Jack Taylor", "jt40@combs.net", "Jack Taylor", "jt40@cotbs.nm", false},
+		{"Wang Xiaoming", "wangxiaoming@163.com", "Wang Xiaoming", "wangxiaoming@126.com", false},
+		/* a mailbox not made of the name counts */
+		{"Ivan Petrov", "sunflower77@gmail.com", "Ivan Petrov", "sunflower77@mail.ru", false},
+		{"Ivan Petrov", "anna.petrova@gmail.com", "Ivan Petrov", "anna.petrova@mail.ru", false},
+		/* the same mailbox counts */
+		{"Ivan Petrov", "ivan.petrov@gmail.com", "Ivan Petrov", "IvanPetrov@googlemail.com", false},
+		/* the names disagree: the mailboxes are the evidence */
+		{"Ivan Petrov", "ivan.petrov@gmail.com", "Anna Smith", "ivan.petrov@mail.ru", false},
+		/* not an address */
+		{"Ivan Petrov", "ivan petrov", "Ivan Petrov", "ivan petrov!", false},
+	};
+
+	memset(&p, 0, sizeof(p));
+	p.fields = f;
+	p.nfields = 2;
+	p.prior = 0.001;
+	p.same = 0.9;
+	p.maybe = 0.5;
+	for (int i = 0; i < NELEM(cases); i++)
+	{
+		for (int order = 0; order < 2; order++)
+		{
+			CdRecordScore rs = order == 0
+				? score_name_email(&p, cases[i].na, cases[i].ea, cases[i].nb, cases[i].eb, fs)
+				: score_name_email(&p, cases[i].nb, cases[i].eb, cases[i].na, cases[i].ea, fs);
+
+			(void) rs;
+			if (cases[i].explained)
+			{
+				ck_assert_msg(fs[1].explained_by == 0 && fs[1].weight == 0,
+							  "case %d: %s / %s not explained by the name", i, cases[i].ea, cases[i].eb);
+				ck_assert(fs[1].level == 1 && fs[1].similarity < 1 && fs[0].weight > 0);
+			}
+			else
+				ck_assert_msg(fs[1].explained_by == -1 && (fs[1].level < 0 || fs[1].weight != 0),
+							  "case %d: %s / %s explained by the name", i, cases[i].ea, cases[i].eb);
+		}
+	}
+
+	/* a missing name, or a mailbox on one side only */
+	score_name_email(&p, "", "ivan.petrov@gmail.com", "", "ivan.petrov@mail.ru", fs);
+	ck_assert(fs[0].level == CD_LEVEL_MISSING && fs[1].explained_by == -1 && fs[1].weight > 0);
+	score_name_email(&p, "Ivan Petrov", NULL, "Ivan Petrov", "ivan.petrov@mail.ru", fs);
+	ck_assert(fs[1].level == CD_LEVEL_MISSING && fs[1].explained_by == -1);
+
+	/* several mailboxes: any of the tied best pairs, whatever the order */
+	{
+		CdStr		na = S("Ivan Petrov");
+		CdStr		ea[] = {S("sunflower@gmail.com"), S("ivan.petrov@gmail.com")};
+		CdStr		eb[] = {S("ivan.petrov@mail.ru"), S("sunflower@mail.ru")};
+		CdValues	va[2] = {{&na, 1}, {ea, 2}};
+		CdValues	vb[2] = {{&na, 1}, {eb, 2}};
+		CdRecordScore rs;
+
+		rs.fields = fs;
+		ck_assert_int_eq(cd_record_score(&p, va, vb, NULL, NULL, A, &rs), CD_SCORE_OK);
+		ck_assert(fs[1].explained_by == 0 && fs[1].weight == 0);
+		ck_assert_int_eq(cd_record_score(&p, vb, va, NULL, NULL, A, &rs), CD_SCORE_OK);
+		ck_assert(fs[1].explained_by == 0 && fs[1].weight == 0);
+	}
+}
+END_TEST
+
 typedef struct Seen
 {
 	char		term[8][64];
@@ -733,15 +871,20 @@ START_TEST(test_term_keys_by_role)
 		CdRole		role;
 		const char *a;
 		const char *b;
-		const char *terms[4];
+		const char *terms[7];
 	}			cases[] = {
-		{CD_ROLE_PERSON_NAME, "Петров Иван", "Ivan Petrov", {"ivan", "petrov", "ivan", "petrov"}},
+		{CD_ROLE_PERSON_NAME, "Петров Иван", "Ivan Petrov",
+		{"ivan", "petrov", "ivan petrov", "ivan", "petrov", "ivan petrov"}},
+		{CD_ROLE_PERSON_NAME, "Иван", "Ivan", {"ivan", "ivan"}},
 		{CD_ROLE_FIRST_NAME, "Пётр", "Petr", {"petr", "petr"}},
 		{CD_ROLE_LAST_NAME, "Щукин", "Shchukin", {"shchukin", "shchukin"}},
 		{CD_ROLE_CITY, "Москва", "Moskva", {"moskva", "moskva"}},
 		{CD_ROLE_COMPANY, "ООО «Ромашка»", "Romashka LLC", {"romashka", "romashka"}},
 		{CD_ROLE_POSTCODE, "SW1A 2AA", "sw1a 2aa", {"sw1a 2aa", "sw1a 2aa"}},
 		{CD_ROLE_CODE, "АВ-123", "ав 123", {"ав 123", "ав 123"}},
+		/* the mailbox name: the local part of the email key, or the name key */
+		{CD_ROLE_EMAIL, "Ivan.Petrov+crm@GoogleMail.com", "ivan.petrov@mail.ru", {"ivanpetrov", "ivan.petrov"}},
+		{CD_ROLE_EMAIL, "Not An Email", "not an email", {"not an email", "not an email"}},
 	};
 
 	for (int i = 0; i < NELEM(cases); i++)
@@ -757,7 +900,7 @@ START_TEST(test_term_keys_by_role)
 
 		p.analyzed_rows = 10;
 		score1(&p, &a, 1, &b, 1, tf_record, &seen, &rs);
-		while (n < 4 && cases[i].terms[n])
+		while (n < 7 && cases[i].terms[n])
 			n++;
 		ck_assert_msg(seen.n == n, "role %s: %d terms, expected %d", cd_role_name(cases[i].role), seen.n, n);
 		for (int k = 0; k < n; k++)
@@ -1148,6 +1291,7 @@ record_score_suite(void)
 	tcase_add_test(tc, test_tf_person);
 	tcase_add_test(tc, test_tf_sides_without_terms);
 	tcase_add_test(tc, test_term_keys_by_role);
+	tcase_add_test(tc, test_mailbox_named_after);
 	tcase_add_test(tc, test_score_clamp);
 	tcase_add_test(tc, test_profile_check);
 	tcase_add_test(tc, test_errors_name_field);
