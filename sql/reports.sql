@@ -57,6 +57,47 @@ SELECT count(*) AS chain_members_in_one_cluster
 SELECT crmdedup.pair_components(7, '{5,2,6,3}', '{6,1,7,1}');
 SELECT crmdedup.pair_components(0, '{}', '{}');
 SELECT crmdedup.pair_components(2, '{1}', '{3}');
+-- the C steps of a report: a row's blocking keys (the keys of blocking_keys(), hashed, each once)
+SELECT bool_and(cardinality(crmdedup.report_row_keys(p.compiled, to_jsonb(c)))
+                = (SELECT count(*) FROM crmdedup.blocking_keys(p.compiled, to_jsonb(c)))) AS same_keys,
+       sum(cardinality(crmdedup.report_row_keys(p.compiled, to_jsonb(c)))) > 0 AS some_keys
+  FROM crmdedup.profiles p, r_contacts c WHERE p.name = 'r_contacts';
+SELECT crmdedup.report_row_keys('{"fields": [{"field": "n", "role": "person_name"}]}', '{"n": "  "}') AS blank,
+       crmdedup.report_row_keys('{"fields": [{"field": "n", "role": "person_name"}]}', '{"x": 1}') AS missing,
+       cardinality(crmdedup.report_row_keys('{"fields": [{"field": "n", "role": "person_name"}, {"field": "d", "role": "birth_date"}]}',
+                                            '{"n": ["Ivan Petrov", {"value": "Petrov Ivan"}], "d": "1980-02-03"}')) AS name_and_date;
+SELECT crmdedup.report_row_keys('[1, 2]', '{}');
+SELECT crmdedup.report_row_keys('{"fields": [{"field": "p", "role": "phone", "region": "XX"}]}', '{"p": "123"}');
+-- candidate pairs from keys (rn, h) and name order (rn, s): all pairs of a block up to the
+-- cap, neighbours in name order in a larger block, one neighbour in a word-sound block (odd h)
+CREATE TABLE t_ranks (rn int4, s text);
+INSERT INTO t_ranks SELECT g, 'name ' || (10 - g) FROM generate_series(1, 9) g;
+CREATE TABLE t_keys (rn int4, h int8);
+INSERT INTO t_keys VALUES (1, 10), (2, 10), (3, 10), (5, 30), (5, 30), (6, 30);
+INSERT INTO t_keys SELECT g, 20 FROM generate_series(4, 9) g;
+INSERT INTO t_keys SELECT g, 21 FROM generate_series(1, 4) g;
+SELECT n, a, b FROM crmdedup.report_block_pairs('t_keys', 't_ranks', 3) ORDER BY n;
+SELECT * FROM crmdedup.report_block_pairs('t_keys', 't_ranks', 1);
+INSERT INTO t_keys VALUES (12, 99);
+SELECT * FROM crmdedup.report_block_pairs('t_keys', 't_ranks', 3);
+SELECT * FROM crmdedup.report_block_pairs('t_ranks', 't_ranks', 3);
+-- clustering scored pairs: the chain 1 ~ 2 ~ 3 with 1 and 3 known different splits; a pair
+-- inside a component that no key found (4 - 6) is scored with score_rows
+CREATE TABLE t_rows (rn int4, r jsonb);
+INSERT INTO t_rows SELECT row_number() OVER (ORDER BY id), to_jsonb(c) FROM r_contacts c WHERE id IN (11, 12, 13, 1, 2, 3);
+CREATE UNIQUE INDEX ON t_rows (rn);
+CREATE TABLE t_scored (a int4, b int4, score float8);
+INSERT INTO t_scored VALUES (1, 2, 0.95), (2, 3, 0.95), (1, 3, 0.05), (4, 5, 0.99), (5, 6, 0.97);
+SELECT rn, center, round(score::numeric, 3) AS score
+  FROM crmdedup.report_cluster('r_contacts', 't_rows', '{t_scored}', 0.9) ORDER BY rn;
+SELECT * FROM crmdedup.report_cluster('r_contacts', 't_rows', '{t_scored}', 'NaN');
+SELECT * FROM crmdedup.report_cluster('r_contacts', 't_rows', '{t_scored,NULL}', 0.9);
+INSERT INTO t_scored VALUES (7, 8, 0.99);
+SELECT * FROM crmdedup.report_cluster('r_contacts', 't_rows', '{t_scored}', 0.9);
+DROP TABLE t_ranks, t_keys, t_rows, t_scored;
+-- the most_complete rule counts the fields that are not null, "" or []
+SELECT crmdedup.filled_fields('{"a": null, "b": "", "c": [], "d": {}, "e": 0, "f": [null], "g": " "}') AS filled;
+SELECT crmdedup.filled_fields('[1]');
 -- survivor rules
 SELECT DISTINCT suggested_survivor FROM crmdedup.clusters('r_contacts', survivor => 'oldest') WHERE id = '1';
 SELECT DISTINCT suggested_survivor FROM crmdedup.clusters('r_contacts', survivor => 'newest') WHERE id = '1';

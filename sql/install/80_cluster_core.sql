@@ -20,3 +20,47 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.pair_components(integer, integer[], integer[]) IS
 'connected components of nodes 1..n joined by the edges a[k] - b[k]: element i is the smallest node of i''s component';
+
+-- The heavy steps of the reports in C (src/report_fn.c), over integer row numbers.
+CREATE FUNCTION @extschema@.report_row_keys(compiled jsonb, r jsonb)
+RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'report_row_keys'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 500;
+
+COMMENT ON FUNCTION @extschema@.report_row_keys(jsonb, jsonb) IS
+'the blocking keys of a row (jsonb) under a compiled profile, the keys of blocking_keys(), as 64-bit hashes each once (bit 0 set: a word-sound key)';
+
+CREATE FUNCTION @extschema@.report_block_pairs(keys regclass, ranks regclass, block_cap integer,
+    OUT n integer, OUT a integer, OUT b integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'report_block_pairs'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
+
+COMMENT ON FUNCTION @extschema@.report_block_pairs(regclass, regclass, integer) IS
+'candidate pairs (a < b, numbered n) of the row numbers in keys (rn int4, h int8): all pairs of a block of at most block_cap rows, else the next two rows in the order of ranks (rn int4, s text), the next one for word-sound keys; each pair once';
+
+CREATE FUNCTION @extschema@.report_cluster(profile text, rows regclass, scored regclass[], threshold float8,
+    floor float8 DEFAULT 0.2, OUT rn integer, OUT center integer, OUT score float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'report_cluster'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE ROWS 1000;
+
+COMMENT ON FUNCTION @extschema@.report_cluster(text, regclass, regclass[], float8, float8) IS
+'clusters of the scored pairs (a, b, score) in the scored tables over rows (rn int4, r jsonb): components of the pairs >= threshold, the pairs inside them no key found scored, average-linkage clusters (no pair below floor); one row per member of a component: its cluster''s center and its score to it';
+
+CREATE FUNCTION @extschema@.report_missing_pairs(rows regclass, scored regclass[], threshold float8,
+    OUT n integer, OUT a integer, OUT b integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'report_missing_pairs'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
+
+COMMENT ON FUNCTION @extschema@.report_missing_pairs(regclass, regclass[], float8) IS
+'the pairs (a < b, numbered n) inside the components of the pairs scored >= threshold that no scored table (a, b, score) holds, for report_cluster() to find scored';
+
+CREATE FUNCTION @extschema@.filled_fields(r jsonb)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'filled_fields'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.filled_fields(jsonb) IS
+'the top-level values of a jsonb object that are not null, "" or [] (the most_complete survivor rule)';

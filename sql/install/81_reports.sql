@@ -195,26 +195,77 @@ BEGIN ATOMIC
         'NULL::text');
 END;
 
--- Fill pg_temp.cd_report_rows (id, r) and pg_temp.cd_report_pairs (a, b, score) with every
--- candidate pair and its score.
+-- The rows of a profile's table as (rn, id text, r jsonb), numbered by the work table ids
+-- (rn int4, id of the table's key type).  r holds the profile's fields only, the values that
+-- score_rows() and report_row_keys() read: one jsonb_build_object() per row instead of the
+-- whole row as jsonb extended once per child-table field (on 1,000,000 contacts to_jsonb() of
+-- the whole rows alone took 9 s).  A field that is not a column is left out (score_rows()
+-- finds it missing, as in the whole row); a profile of more than 45 fields (jsonb_build_object
+-- takes at most 100 arguments) gets the whole row, as report_rows_sql() gives it.
+CREATE FUNCTION @extschema@.report_rows_rn_sql(profile text, ids text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    f jsonb;
+    extra text := '';
+    fields text := '';
+    joins text := '';
+    i integer := 0;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR f IN SELECT value FROM jsonb_array_elements(p.compiled->'fields') LOOP
+        IF f ? 'from' THEN
+            i := i + 1;
+            extra := extra || format(' || jsonb_build_object(%L, j%s.v)', f->>'field', i);
+            fields := fields || format(', %L, j%s.v', f->>'field', i);
+            joins := joins || format(' LEFT JOIN (SELECT c.%I AS k, jsonb_agg(c.%I) AS v FROM %s c GROUP BY c.%I) j%s ON j%s.k = t.%I',
+                                     f->'from'->>'key', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
+                                     i, i, p.compiled->>'id');
+        ELSIF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = p.table_oid AND a.attname = f->>'field'
+                         AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            fields := fields || format(', %L, t.%I', f->>'field', f->>'field');
+        END IF;
+    END LOOP;
+    RETURN format('SELECT n.rn, t.%I::text AS id, %s AS r FROM %s t JOIN %s n ON n.id = t.%I%s',
+                  p.compiled->>'id',
+                  CASE WHEN jsonb_array_length(p.compiled->'fields') > 45 THEN 'to_jsonb(t)' || extra
+                       WHEN fields = '' THEN '''{}''::jsonb'
+                       ELSE 'jsonb_build_object(' || substr(fields, 3) || ')' END,
+                  p.table_oid, ids, p.compiled->>'id', joins);
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_rows_rn_sql(text, text) IS
+'internal: a query giving (rn, id, r) for every row of a profile''s table, numbered by the table ids (rn, id)';
+
+-- The work of a report, left in work tables of this transaction: <ws>.cd_work_<pid>_rows
+-- (rn, id, r, s) and the scored candidate pairs <ws>.cd_work_<pid>_s1 .. _sN (a, b, score;
+-- a < b are row numbers); returns N.  The caller drops them (report_work_drop).
 --
--- Blocking: a key shared by at most block_cap rows gives every pair of them; a larger block,
--- and every block of a word-sound key ('w:', the sound of one word of a name, which is shared
--- by thousands of rows at scale), gives sorted-neighbourhood pairs instead: rows sorted by
--- their name key, each paired with the next two (one for word-sound keys).  So the number of
--- pairs grows with the rows, not with the square of the largest blocks: on 50,000 demo
--- contacts all pairs of blocks up to 100 gave 804,000 pairs covering 20,673 of the 21,795
--- true pairs; this gives 130,000 pairs covering 20,518.  Each pair is emitted once.
+-- Rows are numbered 1..n in the order of their ids as text (the order the text ids of the
+-- earlier pipeline sorted in, so ties in clustering break the same way), and everything
+-- after that works on these integers.  Blocking keys: report_row_keys() in C, one call per
+-- row (parallel workers), 64-bit hashes of the keys of blocking_keys().  Candidate pairs:
+-- report_block_pairs() in C from the sorted keys: a key shared by at most block_cap rows
+-- gives every pair of them; a larger block, and every block of a word-sound key (the sound
+-- of one word of a name, shared by thousands of rows at scale), gives sorted-neighbourhood
+-- pairs: rows in name order, each paired with the next two (one for word-sound keys); each
+-- pair once.  Scores: score_rows in CREATE TABLE AS statements of batch pairs each, which
+-- PostgreSQL runs with parallel workers.
 --
--- Parallel query: the work runs in CREATE TABLE AS statements, which PostgreSQL runs with
--- parallel workers, over unlogged work tables in the extension's schema (parallel workers
--- cannot read session temp tables).  They are created and dropped inside the caller's
--- transaction, so no other session ever sees them and a cancelled report leaves nothing
--- behind.  A user without CREATE on the extension's schema gets temp work tables and a
--- serial report.  Memory is bounded by work_mem (sorts and hashes spill to disk).
--- Progress goes to NOTICEs and to this backend's application_name.
-CREATE FUNCTION @extschema@.report_candidates(profile text, block_cap integer DEFAULT 20, batch integer DEFAULT 500000)
-RETURNS bigint
+-- Parallel query needs work tables that parallel workers can read: unlogged tables in the
+-- extension's schema, created and dropped inside the caller's transaction (no other session
+-- ever sees them; a cancelled report leaves nothing behind).  A user without CREATE on the
+-- extension's schema gets temp work tables and a serial report.  Progress goes to NOTICEs
+-- and to this backend's application_name.
+CREATE FUNCTION @extschema@.report_work(profile text, block_cap integer DEFAULT 20, batch integer DEFAULT 500000)
+RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 -- a few large statements: JIT compiling the score expression saves nothing (the work is in C)
@@ -225,23 +276,15 @@ DECLARE
     npairs bigint;
     nrows bigint;
     nkeys bigint;
-    done bigint := 0;
-    lo bigint := 0;
     chunk integer := 0;
-    chunks text[] := '{}';
     t0 timestamptz := clock_timestamp();
-    t1 timestamptz;
-    app text := current_setting('application_name');
-    hj text := current_setting('enable_hashjoin');
-    mj text := current_setting('enable_mergejoin');
-    mps text := current_setting('min_parallel_table_scan_size');
     ptc text := current_setting('parallel_tuple_cost');
     psc text := current_setting('parallel_setup_cost');
-    eta numeric;
     shared boolean := has_schema_privilege('@extschema@', 'CREATE');
     kind text;
     ws text;
     pre text := 'cd_work_' || pg_backend_pid() || '_';
+    rows_t text;
 BEGIN
     SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
     IF NOT FOUND THEN
@@ -255,114 +298,171 @@ BEGIN
     END IF;
     kind := CASE WHEN shared THEN 'UNLOGGED' ELSE 'TEMP' END;
     ws := CASE WHEN shared THEN quote_ident('@extschema@') ELSE 'pg_temp' END;
-    DROP TABLE IF EXISTS pg_temp.cd_report_rows, pg_temp.cd_report_keys, pg_temp.cd_report_pairs;
+    rows_t := format('%s.%I', ws, pre || 'rows');
 
-    -- rows with their sort key
-    -- OFFSET 0 keeps the subquery whole, so r is built once per row and not again for s
-    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT q.id, q.r, %s AS s FROM (%s OFFSET 0) q',
-                   kind, ws, pre || 'rows', @extschema@.report_sort_sql(profile, 'q'),
-                   @extschema@.report_rows_sql(profile));
-    EXECUTE format('ANALYZE %s.%I', ws, pre || 'rows');
-    -- the sort keys alone: the pair step joins them to millions of keys, and reading them out of
-    -- the wide rows table (every row's jsonb) costs far more than this copy
-    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT id, s FROM %s.%I', kind, ws, pre || 'sort', ws, pre || 'rows');
-    EXECUTE format('ANALYZE %s.%I', ws, pre || 'sort');
-    -- every (row, key) once
-    -- the key functions are C functions of the default cost (1), so the planner thinks moving
-    -- each key through a Gather costs more than computing it; they cost microseconds, and with
-    -- these two settings the keys of a large table are computed by parallel workers
+    -- row numbers, then the rows as jsonb with their name sort key (OFFSET 0 keeps the
+    -- subquery whole, so r is built once per row and not again for s)
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT (row_number() OVER (ORDER BY t.%I::text))::int4 AS rn, t.%I AS id FROM %s t',
+                   kind, ws, pre || 'ids', p.compiled->>'id', p.compiled->>'id', p.table_oid);
+    EXECUTE format('ANALYZE %s.%I', ws, pre || 'ids');
+    EXECUTE format('CREATE %s TABLE %s AS SELECT q.rn, q.id, q.r, %s AS s FROM (%s OFFSET 0) q',
+                   kind, rows_t, @extschema@.report_sort_sql(profile, 'q'),
+                   @extschema@.report_rows_rn_sql(profile, format('%s.%I', ws, pre || 'ids')));
+    GET DIAGNOSTICS nrows = ROW_COUNT;
+    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'ids');
+    EXECUTE format('CREATE UNIQUE INDEX ON %s (rn)', rows_t);
+    EXECUTE format('ANALYZE %s', rows_t);
+    -- every row's keys from one C call; the planner counts C functions at the default cost
+    -- (1) and would keep them out of parallel workers without these two settings
     PERFORM set_config('parallel_tuple_cost', '0.001', true), set_config('parallel_setup_cost', '100', true);
-    EXECUTE format('CREATE %s TABLE %s.%I AS %s', kind, ws, pre || 'keys', @extschema@.report_keys_sql(profile));
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT r.rn, k.h FROM %s r, unnest(@extschema@.report_row_keys(%L::jsonb, r.r)) k(h)',
+                   kind, ws, pre || 'keys', rows_t, p.compiled);
     GET DIAGNOSTICS nkeys = ROW_COUNT;
     PERFORM set_config('parallel_tuple_cost', ptc, true), set_config('parallel_setup_cost', psc, true);
-    EXECUTE format('ANALYZE %s.%I', ws, pre || 'keys');
-    EXECUTE format('SELECT count(*) FROM %s.%I', ws, pre || 'rows') INTO nrows;
     RAISE NOTICE 'crmdedup: % rows, % blocking keys (% s)',
         nrows, nkeys, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
 
-    -- blocks: every (key, row) of a key shared by two rows or more, with the block's size and the
-    -- row's next two neighbours in name order, from one sort of the keys (the earlier form,
-    -- grouping the keys once for small blocks and once for large ones, spilled twice as much)
-    EXECUTE format(
-        'CREATE %1$s TABLE %2$s.%3$I AS
-         SELECT key, id, c, n1, n2 FROM (
-           SELECT k.key, k.id, count(*) OVER (PARTITION BY k.key) AS c,
-                  lead(k.id, 1) OVER w AS n1, lead(k.id, 2) OVER w AS n2
-             FROM %2$s.%4$I k JOIN %2$s.%5$I r ON r.id = k.id
-            WHERE k.key IS NOT NULL
-           WINDOW w AS (PARTITION BY k.key ORDER BY r.s, k.id)) b
-         WHERE c > 1',
-        kind, ws, pre || 'blocks', pre || 'keys', pre || 'sort');
-    EXECUTE format('DROP TABLE %s.%I, %s.%I', ws, pre || 'keys', ws, pre || 'sort');
-    EXECUTE format('ANALYZE %s.%I', ws, pre || 'blocks');
-    -- candidate pairs, each once (a < b): all pairs of a small block, neighbours in a large one
-    -- and in every word-sound block
-    EXECUTE format(
-        'CREATE %1$s TABLE %2$s.%3$I AS
-         SELECT row_number() OVER () AS n, a, b FROM (
-           SELECT DISTINCT a, b FROM (
-             SELECT x.id AS a, y.id AS b
-               FROM %2$s.%4$I x JOIN %2$s.%4$I y ON y.key = x.key AND x.id < y.id
-              WHERE x.c <= %5$s AND y.c <= %5$s AND x.key NOT LIKE ''w:%%'' AND y.key NOT LIKE ''w:%%''
-             UNION ALL
-             SELECT least(id, nb), greatest(id, nb)
-               FROM %2$s.%4$I,
-                    unnest(CASE WHEN key LIKE ''w:%%'' THEN ARRAY[n1] ELSE ARRAY[n1, n2] END) nb
-              WHERE (c > %5$s OR key LIKE ''w:%%'') AND nb IS NOT NULL AND nb <> id) u) d',
-        kind, ws, pre || 'pairs', pre || 'blocks', block_cap);
+    -- candidate pairs, each once, numbered for the scoring batches
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT n, a, b FROM @extschema@.report_block_pairs(%L::regclass, %L::regclass, %s)',
+                   kind, ws, pre || 'pairs', format('%s.%I', ws, pre || 'keys'), rows_t, block_cap);
     GET DIAGNOSTICS npairs = ROW_COUNT;
-    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'blocks');
+    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'keys');
     EXECUTE format('CREATE INDEX ON %s.%I (n)', ws, pre || 'pairs');
-    EXECUTE format('CREATE UNIQUE INDEX ON %s.%I (id)', ws, pre || 'rows');
     EXECUTE format('ANALYZE %s.%I', ws, pre || 'pairs');
     RAISE NOTICE 'crmdedup: % candidate pairs (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
 
-    -- scores, batch pairs per statement (each statement may run in parallel workers).  Each
-    -- pair's two rows are fetched through the rows' primary key: a hash join would hash every
-    -- row's jsonb again for every batch (and spill it to disk past work_mem) to use a fraction
-    t1 := clock_timestamp();
-    -- and the planner, which does not count score_rows' cost in the scan it would split, is told
-    -- that a pairs table of any size is worth parallel workers
+    -- scores, batch pairs per statement (each statement may run in parallel workers)
+    chunk := @extschema@.report_score(profile, format('%s.%I', ws, pre || 'pairs')::regclass, 0, batch, 'candidate pairs');
+    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'pairs');
+    RAISE NOTICE 'crmdedup: % pairs scored (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    RETURN chunk;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_work(text, integer, integer) IS
+'internal: numbered rows and scored candidate pairs of a profile''s table in this transaction''s work tables (capped and sorted-neighbourhood blocking in C, scoring in parallel where allowed); returns the number of score tables';
+
+-- Score the pairs (n, a, b) of a work table with score_rows, batch pairs per CREATE TABLE AS
+-- statement (which PostgreSQL runs with parallel workers), into the work tables
+-- cd_work_<pid>_s<first_chunk + 1> ...; returns the number of the last.  Each pair's two rows
+-- are fetched through the index on the rows' rn: a hash join would hash every row's jsonb
+-- again for every batch to use a fraction of them; and the planner, which does not count
+-- score_rows' cost in the scan it would split, is told that a pairs table of any size is
+-- worth parallel workers.  A NOTICE and application_name after each batch.
+CREATE FUNCTION @extschema@.report_score(profile text, pairs regclass, first_chunk integer, batch integer,
+                                         what text DEFAULT 'candidate pairs')
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    npairs bigint;
+    done bigint := 0;
+    lo bigint := 0;
+    chunk integer := first_chunk;
+    t1 timestamptz := clock_timestamp();
+    app text := current_setting('application_name');
+    hj text := current_setting('enable_hashjoin');
+    mj text := current_setting('enable_mergejoin');
+    mps text := current_setting('min_parallel_table_scan_size');
+    eta numeric;
+    kind text := CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END;
+BEGIN
+    IF pairs IS NULL OR first_chunk IS NULL THEN
+        RAISE EXCEPTION 'pairs and first_chunk must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('SELECT coalesce(max(n), 0) FROM %s', pairs) INTO npairs;
     PERFORM set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
             set_config('min_parallel_table_scan_size', '0', true);
     WHILE lo < npairs LOOP
         chunk := chunk + 1;
         EXECUTE format(
-            'CREATE %s TABLE %s.%I AS
+            'CREATE %s TABLE %s AS
              SELECT c.a, c.b, (@extschema@.score_rows(%L, ra.r, rb.r, false)).score AS score
-               FROM %s.%I c JOIN %s.%I ra ON ra.id = c.a JOIN %s.%I rb ON rb.id = c.b
+               FROM %s c JOIN %s ra ON ra.rn = c.a JOIN %s rb ON rb.rn = c.b
               WHERE c.n > %s AND c.n <= %s',
-            kind, ws, pre || 's' || chunk, profile, ws, pre || 'pairs', ws, pre || 'rows', ws, pre || 'rows',
-            lo, lo + batch);
-        chunks := chunks || format('SELECT a, b, score FROM %s.%I', ws, pre || 's' || chunk);
+            kind, @extschema@.report_work_name('s' || chunk), profile, pairs,
+            @extschema@.report_work_name('rows'), @extschema@.report_work_name('rows'), lo, lo + batch);
         lo := lo + batch;
         done := least(lo, npairs);
         eta := CASE WHEN done > 0 THEN round((extract(epoch FROM clock_timestamp() - t1) / done * (npairs - done))::numeric, 0) END;
-        RAISE NOTICE 'crmdedup: scored % of % candidate pairs (% %%), about % s left',
-            done, npairs, round(100.0 * done / greatest(npairs, 1)), eta;
+        RAISE NOTICE 'crmdedup: scored % of % % (% %%), about % s left',
+            done, npairs, what, round(100.0 * done / greatest(npairs, 1)), eta;
         PERFORM set_config('application_name',
-                           left(format('crmdedup %s: %s%% of %s pairs, %s s left', profile,
-                                       round(100.0 * done / greatest(npairs, 1)), npairs, eta), 63), true);
+                           left(format('crmdedup %s: %s%% of %s %s, %s s left', profile,
+                                       round(100.0 * done / greatest(npairs, 1)), npairs, what, eta), 63), true);
     END LOOP;
-
     PERFORM set_config('enable_hashjoin', hj, true), set_config('enable_mergejoin', mj, true),
             set_config('min_parallel_table_scan_size', mps, true);
-    -- the results go to session temp tables for the steps that follow; the work tables go
-    EXECUTE format('CREATE TEMP TABLE cd_report_rows ON COMMIT DROP AS SELECT id, r FROM %s.%I', ws, pre || 'rows');
+    PERFORM set_config('application_name', app, true);
+    RETURN chunk;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_score(text, regclass, integer, integer, text) IS
+'internal: scores the pairs (n, a, b) of a report work table into score work tables, batch pairs per statement (in parallel where allowed); returns the last score table''s number';
+
+-- The name of a work table of this backend's report: unlogged in the extension's schema
+-- (parallel workers can read it), or a temp table for a user without CREATE there.
+CREATE FUNCTION @extschema@.report_work_name(suffix text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT format('%s.%I', CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN quote_ident('@extschema@') ELSE 'pg_temp' END,
+                  'cd_work_' || pg_backend_pid() || '_' || suffix);
+END;
+
+COMMENT ON FUNCTION @extschema@.report_work_name(text) IS
+'internal: the qualified name of a report work table of this backend';
+
+-- The work tables of report_work(): the rows and the chunks score tables.
+CREATE FUNCTION @extschema@.report_work_tables(chunks integer)
+RETURNS regclass[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT array_agg(@extschema@.report_work_name(CASE WHEN i = 0 THEN 'rows' ELSE 's' || i END)::regclass ORDER BY i)
+      FROM generate_series(0, greatest(chunks, 0)) i;
+END;
+
+COMMENT ON FUNCTION @extschema@.report_work_tables(integer) IS
+'internal: the work tables report_work() left (rows first, then the score tables)';
+
+-- Fill pg_temp.cd_report_rows (id, r) and pg_temp.cd_report_pairs (a, b, score) with every
+-- candidate pair (a < b) and its score, from report_work().
+CREATE FUNCTION @extschema@.report_candidates(profile text, block_cap integer DEFAULT 20, batch integer DEFAULT 500000)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    chunks integer;
+    w regclass[];
+    npairs bigint;
+BEGIN
+    DROP TABLE IF EXISTS pg_temp.cd_report_rows, pg_temp.cd_report_keys, pg_temp.cd_report_pairs;
+    chunks := @extschema@.report_work(profile, block_cap, batch);
+    w := @extschema@.report_work_tables(chunks);
+    EXECUTE format('CREATE TEMP TABLE cd_report_rows ON COMMIT DROP AS SELECT id, r FROM %s', w[1]);
     ALTER TABLE pg_temp.cd_report_rows ADD PRIMARY KEY (id);
-    IF cardinality(chunks) = 0 THEN
+    IF chunks = 0 THEN
         CREATE TEMP TABLE cd_report_pairs (a text, b text, score float8) ON COMMIT DROP;
     ELSE
-        EXECUTE 'CREATE TEMP TABLE cd_report_pairs ON COMMIT DROP AS ' || array_to_string(chunks, ' UNION ALL ');
+        EXECUTE format('CREATE TEMP TABLE cd_report_pairs ON COMMIT DROP AS
+                        SELECT ra.id AS a, rb.id AS b, s.score FROM (%s) s JOIN %s ra ON ra.rn = s.a JOIN %s rb ON rb.rn = s.b',
+                       (SELECT string_agg(format('SELECT a, b, score FROM %s', t), ' UNION ALL ') FROM unnest(w[2:]) t),
+                       w[1], w[1]);
     END IF;
-    EXECUTE format('DROP TABLE %s.%I, %s.%I', ws, pre || 'rows', ws, pre || 'pairs');
-    FOR i IN 1 .. chunk LOOP
-        EXECUTE format('DROP TABLE %s.%I', ws, pre || 's' || i);
-    END LOOP;
+    GET DIAGNOSTICS npairs = ROW_COUNT;
+    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ');
     ANALYZE pg_temp.cd_report_rows;
     ANALYZE pg_temp.cd_report_pairs;
-    RAISE NOTICE 'crmdedup: % pairs scored (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
-    PERFORM set_config('application_name', app, true);
     RETURN npairs;
 END;
 $$;
@@ -402,7 +502,8 @@ COMMENT ON FUNCTION @extschema@.find_duplicates(text, float8, integer, boolean) 
 'every candidate pair of the profile''s table with score >= min_score (default: the profile''s maybe threshold), found through blocking keys, with reasons';
 
 -- Clusters: components of the pairs above min_score, split by average linkage so that a chain
--- A~B~C of two different people never becomes one cluster.
+-- A~B~C of two different people never becomes one cluster.  The components, the scores of
+-- the pairs inside them that no key found, and the clustering are report_cluster() in C.
 CREATE FUNCTION @extschema@.clusters(profile text, min_score float8 DEFAULT NULL, survivor text DEFAULT 'most_complete',
                                      block_cap integer DEFAULT 20, survivor_column text DEFAULT NULL)
 RETURNS TABLE (cluster_id text, id text, score float8, is_survivor boolean, suggested_survivor text)
@@ -417,7 +518,8 @@ DECLARE
     threshold float8;
     refs text := '';
     fk record;
-    labels integer[];
+    chunks integer;
+    w regclass[];
     t0 timestamptz := clock_timestamp();
 BEGIN
     SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
@@ -435,65 +537,26 @@ BEGIN
             USING ERRCODE = 'undefined_column', HINT = 'Name it with survivor_column (default created_at).';
     END IF;
     threshold := coalesce(min_score, (p.compiled->>'same')::float8);
-    PERFORM @extschema@.report_candidates(profile, block_cap);
+    chunks := @extschema@.report_work(profile, block_cap);
+    w := @extschema@.report_work_tables(chunks);
 
-    -- connected components over the strong pairs: records numbered, one union-find in C
-    -- (label propagation in SQL took one pass over the pairs per step of the longest path)
-    DROP TABLE IF EXISTS pg_temp.cd_report_comp, pg_temp.cd_report_clusters, pg_temp.cd_report_nodes;
     RAISE NOTICE 'crmdedup: clustering (% s so far)', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
-    CREATE TEMP TABLE cd_report_nodes ON COMMIT DROP AS
-        SELECT x AS id, (row_number() OVER ())::integer AS k
-          FROM (SELECT DISTINCT x FROM pg_temp.cd_report_pairs, unnest(ARRAY[a, b]) x WHERE score >= threshold) d;
-    ALTER TABLE pg_temp.cd_report_nodes ADD PRIMARY KEY (id);
-    -- the labels once into a variable: as a subquery joined to the nodes, the planner may run
-    -- it again for every node
-    SELECT @extschema@.pair_components((SELECT count(*)::integer FROM pg_temp.cd_report_nodes),
-                                       coalesce(array_agg(na.k), '{}'), coalesce(array_agg(nb.k), '{}'))
-      INTO labels
-      FROM pg_temp.cd_report_pairs p
-      JOIN pg_temp.cd_report_nodes na ON na.id = p.a
-      JOIN pg_temp.cd_report_nodes nb ON nb.id = p.b
-     WHERE p.score >= threshold;
-    CREATE TEMP TABLE cd_report_comp (id text PRIMARY KEY, label integer) ON COMMIT DROP;
-    INSERT INTO pg_temp.cd_report_comp
-        SELECT n.id, l.label FROM unnest(labels) WITH ORDINALITY AS l(label, k) JOIN pg_temp.cd_report_nodes n ON n.k = l.k;
-    CREATE INDEX ON pg_temp.cd_report_pairs (a, b);
-    ANALYZE pg_temp.cd_report_comp;
-    ANALYZE pg_temp.cd_report_pairs;
-
-    RAISE NOTICE 'crmdedup: % records in % components above %',
-        (SELECT count(*) FROM pg_temp.cd_report_comp), (SELECT count(DISTINCT label) FROM pg_temp.cd_report_comp), threshold;
-    -- a component of two is a cluster of two: set-based, no loop
+    -- the pairs inside components of the strong pairs that no key found, scored like the
+    -- candidates (in parallel), so that report_cluster() has every pair of a component
+    EXECUTE format('CREATE %s TABLE %s AS SELECT n, a, b FROM @extschema@.report_missing_pairs(%L::regclass, %L::regclass[], %L::float8)',
+                   CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END,
+                   @extschema@.report_work_name('inner'), w[1], w[2:], threshold);
+    EXECUTE format('CREATE INDEX ON %s (n)', @extschema@.report_work_name('inner'));
+    EXECUTE format('ANALYZE %s', @extschema@.report_work_name('inner'));
+    chunks := @extschema@.report_score(profile, @extschema@.report_work_name('inner')::regclass, chunks, 500000,
+                                       'pairs inside components');
+    EXECUTE format('DROP TABLE %s', @extschema@.report_work_name('inner'));
+    w := @extschema@.report_work_tables(chunks);
+    DROP TABLE IF EXISTS pg_temp.cd_report_clusters;
     CREATE TEMP TABLE cd_report_clusters ON COMMIT DROP AS
-        SELECT x AS id, g.ids[1] AS cluster_id, g.ids[1] AS center,
-               CASE WHEN x = g.ids[1] THEN 1 ELSE
-                   (SELECT max(pr.score) FROM pg_temp.cd_report_pairs pr WHERE pr.a = g.ids[1] AND pr.b = g.ids[2]) END AS score
-          FROM (SELECT array_agg(c.id ORDER BY c.id) AS ids FROM pg_temp.cd_report_comp c GROUP BY label
-                HAVING count(*) = 2) g, unnest(g.ids) x;
-    -- larger components, set-based: every pair inside a component is scored (pairs no key
-    -- found are scored now), then each component is clustered by cluster_pairs
-    DROP TABLE IF EXISTS pg_temp.cd_report_big, pg_temp.cd_report_inner;
-    CREATE TEMP TABLE cd_report_big ON COMMIT DROP AS
-        SELECT label, array_agg(c.id ORDER BY c.id) AS ids FROM pg_temp.cd_report_comp c GROUP BY label
-        HAVING count(*) > 2;
-    CREATE TEMP TABLE cd_report_inner ON COMMIT DROP AS
-        SELECT g.label, ia, ib, g.ids[ia] AS a, g.ids[ib] AS b,
-               (SELECT max(pr.score) FROM pg_temp.cd_report_pairs pr WHERE pr.a = g.ids[ia] AND pr.b = g.ids[ib]) AS score
-          FROM pg_temp.cd_report_big g, generate_subscripts(g.ids, 1) ia, generate_subscripts(g.ids, 1) ib
-         WHERE ia < ib;
-    UPDATE pg_temp.cd_report_inner i
-       SET score = (@extschema@.score_rows(profile, ra.r, rb.r, false)).score
-      FROM pg_temp.cd_report_rows ra, pg_temp.cd_report_rows rb
-     WHERE i.score IS NULL AND ra.id = i.a AND rb.id = i.b;
-    INSERT INTO pg_temp.cd_report_clusters
-    SELECT k.id, k.cluster_id, k.center, k.score_to_center
-      FROM (SELECT i.label, array_agg(i.ia ORDER BY i.ia, i.ib) AS a, array_agg(i.ib ORDER BY i.ia, i.ib) AS b,
-                   array_agg(i.score ORDER BY i.ia, i.ib) AS s
-              FROM pg_temp.cd_report_inner i GROUP BY i.label) m
-      JOIN pg_temp.cd_report_big g ON g.label = m.label,
-           @extschema@.cluster_pairs(g.ids, m.a, m.b, m.s, threshold) k;
-
-    RAISE NOTICE 'crmdedup: % clusters (% s)', (SELECT count(DISTINCT cluster_id) FROM pg_temp.cd_report_clusters),
+        SELECT k.rn, k.center, k.score FROM @extschema@.report_cluster(profile, w[1], w[2:], threshold, 0.2) k;
+    RAISE NOTICE 'crmdedup: % clusters (% s)',
+        (SELECT count(*) FROM (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) c),
         round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
     -- the suggested survivor of each cluster
     IF survivor = 'most_referenced' THEN
@@ -503,20 +566,28 @@ BEGIN
             refs := refs || format(' + (SELECT count(*) FROM %s x WHERE x.%I::text = c.id)', fk.child, fk.col);
         END LOOP;
     END IF;
+    -- the survivor rules read the whole row (as report_rows_sql() gives it, child-table fields
+    -- included), built for the clustered rows only
     RETURN QUERY EXECUTE format(
-        'WITH m AS (SELECT c.*, r.r, %s AS rank_value
-                      FROM pg_temp.cd_report_clusters c JOIN pg_temp.cd_report_rows r ON r.id = c.id),
+        'WITH c AS (SELECT k.rn, k.center, cc.id AS cluster_id, r.id, k.score
+                      FROM pg_temp.cd_report_clusters k
+                      JOIN (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) big USING (center)
+                      JOIN %1$s r ON r.rn = k.rn JOIN %1$s cc ON cc.rn = k.center),
+              f AS (SELECT q.id, q.r FROM (%4$s) q WHERE q.id IN (SELECT c.id FROM c)),
+              m AS (SELECT c.cluster_id, c.id, c.score, %2$s AS rank_value FROM c JOIN f ON f.id = c.id),
               s AS (SELECT DISTINCT ON (cluster_id) cluster_id, id AS survivor
-                      FROM m WHERE cluster_id IN (SELECT cluster_id FROM m GROUP BY cluster_id HAVING count(*) > 1)
-                     ORDER BY cluster_id, rank_value %s NULLS LAST, id)
+                      FROM m ORDER BY cluster_id, rank_value %3$s NULLS LAST, id)
          SELECT m.cluster_id, m.id, m.score, m.id = s.survivor, s.survivor
            FROM m JOIN s USING (cluster_id)
           ORDER BY m.cluster_id, m.id = s.survivor DESC, m.score DESC, m.id',
+        w[1],
         CASE survivor
-            WHEN 'most_complete' THEN '(SELECT count(*) FROM jsonb_each(r.r) e WHERE e.value NOT IN (''null''::jsonb, ''""''::jsonb, ''[]''::jsonb))'
+            WHEN 'most_complete' THEN '@extschema@.filled_fields(f.r)'
             WHEN 'most_referenced' THEN '0' || refs
-            ELSE format('(r.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
-        CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END);
+            ELSE format('(f.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
+        CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END,
+        @extschema@.report_rows_sql(profile));
+    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ');
 END;
 $$;
 
@@ -535,9 +606,13 @@ AS $$
 DECLARE
     nrows bigint;
 BEGIN
-    DROP TABLE IF EXISTS pg_temp.cd_summary_clusters;
+    DROP TABLE IF EXISTS pg_temp.cd_summary_clusters, pg_temp.cd_report_rows;
     CREATE TEMP TABLE cd_summary_clusters ON COMMIT DROP AS SELECT * FROM @extschema@.clusters(profile, min_score, 'most_complete', block_cap);
-    nrows := (SELECT count(*) FROM pg_temp.cd_report_rows);
+    EXECUTE format('SELECT count(*) FROM %s', (SELECT pr.table_oid FROM @extschema@.profiles pr WHERE pr.name = profile)) INTO nrows;
+    -- the clustered rows as jsonb, for the reasons
+    EXECUTE format('CREATE TEMP TABLE cd_report_rows ON COMMIT DROP AS SELECT q.id, q.r FROM (%s) q
+                     WHERE q.id IN (SELECT c.id FROM pg_temp.cd_summary_clusters c)', @extschema@.report_rows_sql(profile));
+    ALTER TABLE pg_temp.cd_report_rows ADD PRIMARY KEY (id);
     RETURN QUERY
         SELECT 'totals', 'rows', nrows::numeric
         UNION ALL SELECT 'totals', 'rows in clusters', count(*)::numeric FROM pg_temp.cd_summary_clusters

@@ -1327,3 +1327,425 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.analyze(text) IS
 'gather how often each name, whole person name, company, city, code and mailbox name occurs in the profile''s table; returns the row count';
+
+-- 0.2.0, reports in C over integer row numbers (src/report_fn.c): the row's keys, the candidate
+-- pairs and the clustering; clusters(), summary() and report_candidates() use them.
+-- The heavy steps of the reports in C (src/report_fn.c), over integer row numbers.
+CREATE FUNCTION @extschema@.report_row_keys(compiled jsonb, r jsonb)
+RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'report_row_keys'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 500;
+
+COMMENT ON FUNCTION @extschema@.report_row_keys(jsonb, jsonb) IS
+'the blocking keys of a row (jsonb) under a compiled profile, the keys of blocking_keys(), as 64-bit hashes each once (bit 0 set: a word-sound key)';
+
+CREATE FUNCTION @extschema@.report_block_pairs(keys regclass, ranks regclass, block_cap integer,
+    OUT n integer, OUT a integer, OUT b integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'report_block_pairs'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
+
+COMMENT ON FUNCTION @extschema@.report_block_pairs(regclass, regclass, integer) IS
+'candidate pairs (a < b, numbered n) of the row numbers in keys (rn int4, h int8): all pairs of a block of at most block_cap rows, else the next two rows in the order of ranks (rn int4, s text), the next one for word-sound keys; each pair once';
+
+CREATE FUNCTION @extschema@.report_cluster(profile text, rows regclass, scored regclass[], threshold float8,
+    floor float8 DEFAULT 0.2, OUT rn integer, OUT center integer, OUT score float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'report_cluster'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE ROWS 1000;
+
+COMMENT ON FUNCTION @extschema@.report_cluster(text, regclass, regclass[], float8, float8) IS
+'clusters of the scored pairs (a, b, score) in the scored tables over rows (rn int4, r jsonb): components of the pairs >= threshold, the pairs inside them no key found scored, average-linkage clusters (no pair below floor); one row per member of a component: its cluster''s center and its score to it';
+
+CREATE FUNCTION @extschema@.report_missing_pairs(rows regclass, scored regclass[], threshold float8,
+    OUT n integer, OUT a integer, OUT b integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'report_missing_pairs'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
+
+COMMENT ON FUNCTION @extschema@.report_missing_pairs(regclass, regclass[], float8) IS
+'the pairs (a < b, numbered n) inside the components of the pairs scored >= threshold that no scored table (a, b, score) holds, for report_cluster() to find scored';
+
+CREATE FUNCTION @extschema@.filled_fields(r jsonb)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'filled_fields'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.filled_fields(jsonb) IS
+'the top-level values of a jsonb object that are not null, "" or [] (the most_complete survivor rule)';
+
+CREATE FUNCTION @extschema@.report_rows_rn_sql(profile text, ids text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    f jsonb;
+    extra text := '';
+    fields text := '';
+    joins text := '';
+    i integer := 0;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR f IN SELECT value FROM jsonb_array_elements(p.compiled->'fields') LOOP
+        IF f ? 'from' THEN
+            i := i + 1;
+            extra := extra || format(' || jsonb_build_object(%L, j%s.v)', f->>'field', i);
+            fields := fields || format(', %L, j%s.v', f->>'field', i);
+            joins := joins || format(' LEFT JOIN (SELECT c.%I AS k, jsonb_agg(c.%I) AS v FROM %s c GROUP BY c.%I) j%s ON j%s.k = t.%I',
+                                     f->'from'->>'key', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
+                                     i, i, p.compiled->>'id');
+        ELSIF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = p.table_oid AND a.attname = f->>'field'
+                         AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            fields := fields || format(', %L, t.%I', f->>'field', f->>'field');
+        END IF;
+    END LOOP;
+    RETURN format('SELECT n.rn, t.%I::text AS id, %s AS r FROM %s t JOIN %s n ON n.id = t.%I%s',
+                  p.compiled->>'id',
+                  CASE WHEN jsonb_array_length(p.compiled->'fields') > 45 THEN 'to_jsonb(t)' || extra
+                       WHEN fields = '' THEN '''{}''::jsonb'
+                       ELSE 'jsonb_build_object(' || substr(fields, 3) || ')' END,
+                  p.table_oid, ids, p.compiled->>'id', joins);
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_rows_rn_sql(text, text) IS
+'internal: a query giving (rn, id, r) for every row of a profile''s table, numbered by the table ids (rn, id)';
+
+CREATE FUNCTION @extschema@.report_work(profile text, block_cap integer DEFAULT 20, batch integer DEFAULT 500000)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+-- a few large statements: JIT compiling the score expression saves nothing (the work is in C)
+SET jit = off
+AS $$
+DECLARE
+    p record;
+    npairs bigint;
+    nrows bigint;
+    nkeys bigint;
+    chunk integer := 0;
+    t0 timestamptz := clock_timestamp();
+    ptc text := current_setting('parallel_tuple_cost');
+    psc text := current_setting('parallel_setup_cost');
+    shared boolean := has_schema_privilege('@extschema@', 'CREATE');
+    kind text;
+    ws text;
+    pre text := 'cd_work_' || pg_backend_pid() || '_';
+    rows_t text;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF block_cap IS NULL OR block_cap < 2 THEN
+        RAISE EXCEPTION 'block_cap must be at least 2' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    kind := CASE WHEN shared THEN 'UNLOGGED' ELSE 'TEMP' END;
+    ws := CASE WHEN shared THEN quote_ident('@extschema@') ELSE 'pg_temp' END;
+    rows_t := format('%s.%I', ws, pre || 'rows');
+
+    -- row numbers, then the rows as jsonb with their name sort key (OFFSET 0 keeps the
+    -- subquery whole, so r is built once per row and not again for s)
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT (row_number() OVER (ORDER BY t.%I::text))::int4 AS rn, t.%I AS id FROM %s t',
+                   kind, ws, pre || 'ids', p.compiled->>'id', p.compiled->>'id', p.table_oid);
+    EXECUTE format('ANALYZE %s.%I', ws, pre || 'ids');
+    EXECUTE format('CREATE %s TABLE %s AS SELECT q.rn, q.id, q.r, %s AS s FROM (%s OFFSET 0) q',
+                   kind, rows_t, @extschema@.report_sort_sql(profile, 'q'),
+                   @extschema@.report_rows_rn_sql(profile, format('%s.%I', ws, pre || 'ids')));
+    GET DIAGNOSTICS nrows = ROW_COUNT;
+    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'ids');
+    EXECUTE format('CREATE UNIQUE INDEX ON %s (rn)', rows_t);
+    EXECUTE format('ANALYZE %s', rows_t);
+    -- every row's keys from one C call; the planner counts C functions at the default cost
+    -- (1) and would keep them out of parallel workers without these two settings
+    PERFORM set_config('parallel_tuple_cost', '0.001', true), set_config('parallel_setup_cost', '100', true);
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT r.rn, k.h FROM %s r, unnest(@extschema@.report_row_keys(%L::jsonb, r.r)) k(h)',
+                   kind, ws, pre || 'keys', rows_t, p.compiled);
+    GET DIAGNOSTICS nkeys = ROW_COUNT;
+    PERFORM set_config('parallel_tuple_cost', ptc, true), set_config('parallel_setup_cost', psc, true);
+    RAISE NOTICE 'crmdedup: % rows, % blocking keys (% s)',
+        nrows, nkeys, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+
+    -- candidate pairs, each once, numbered for the scoring batches
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT n, a, b FROM @extschema@.report_block_pairs(%L::regclass, %L::regclass, %s)',
+                   kind, ws, pre || 'pairs', format('%s.%I', ws, pre || 'keys'), rows_t, block_cap);
+    GET DIAGNOSTICS npairs = ROW_COUNT;
+    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'keys');
+    EXECUTE format('CREATE INDEX ON %s.%I (n)', ws, pre || 'pairs');
+    EXECUTE format('ANALYZE %s.%I', ws, pre || 'pairs');
+    RAISE NOTICE 'crmdedup: % candidate pairs (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+
+    -- scores, batch pairs per statement (each statement may run in parallel workers)
+    chunk := @extschema@.report_score(profile, format('%s.%I', ws, pre || 'pairs')::regclass, 0, batch, 'candidate pairs');
+    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'pairs');
+    RAISE NOTICE 'crmdedup: % pairs scored (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    RETURN chunk;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_work(text, integer, integer) IS
+'internal: numbered rows and scored candidate pairs of a profile''s table in this transaction''s work tables (capped and sorted-neighbourhood blocking in C, scoring in parallel where allowed); returns the number of score tables';
+
+CREATE FUNCTION @extschema@.report_score(profile text, pairs regclass, first_chunk integer, batch integer,
+                                         what text DEFAULT 'candidate pairs')
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    npairs bigint;
+    done bigint := 0;
+    lo bigint := 0;
+    chunk integer := first_chunk;
+    t1 timestamptz := clock_timestamp();
+    app text := current_setting('application_name');
+    hj text := current_setting('enable_hashjoin');
+    mj text := current_setting('enable_mergejoin');
+    mps text := current_setting('min_parallel_table_scan_size');
+    eta numeric;
+    kind text := CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END;
+BEGIN
+    IF pairs IS NULL OR first_chunk IS NULL THEN
+        RAISE EXCEPTION 'pairs and first_chunk must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('SELECT coalesce(max(n), 0) FROM %s', pairs) INTO npairs;
+    PERFORM set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+            set_config('min_parallel_table_scan_size', '0', true);
+    WHILE lo < npairs LOOP
+        chunk := chunk + 1;
+        EXECUTE format(
+            'CREATE %s TABLE %s AS
+             SELECT c.a, c.b, (@extschema@.score_rows(%L, ra.r, rb.r, false)).score AS score
+               FROM %s c JOIN %s ra ON ra.rn = c.a JOIN %s rb ON rb.rn = c.b
+              WHERE c.n > %s AND c.n <= %s',
+            kind, @extschema@.report_work_name('s' || chunk), profile, pairs,
+            @extschema@.report_work_name('rows'), @extschema@.report_work_name('rows'), lo, lo + batch);
+        lo := lo + batch;
+        done := least(lo, npairs);
+        eta := CASE WHEN done > 0 THEN round((extract(epoch FROM clock_timestamp() - t1) / done * (npairs - done))::numeric, 0) END;
+        RAISE NOTICE 'crmdedup: scored % of % % (% %%), about % s left',
+            done, npairs, what, round(100.0 * done / greatest(npairs, 1)), eta;
+        PERFORM set_config('application_name',
+                           left(format('crmdedup %s: %s%% of %s %s, %s s left', profile,
+                                       round(100.0 * done / greatest(npairs, 1)), npairs, what, eta), 63), true);
+    END LOOP;
+    PERFORM set_config('enable_hashjoin', hj, true), set_config('enable_mergejoin', mj, true),
+            set_config('min_parallel_table_scan_size', mps, true);
+    PERFORM set_config('application_name', app, true);
+    RETURN chunk;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_score(text, regclass, integer, integer, text) IS
+'internal: scores the pairs (n, a, b) of a report work table into score work tables, batch pairs per statement (in parallel where allowed); returns the last score table''s number';
+
+CREATE FUNCTION @extschema@.report_work_name(suffix text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT format('%s.%I', CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN quote_ident('@extschema@') ELSE 'pg_temp' END,
+                  'cd_work_' || pg_backend_pid() || '_' || suffix);
+END;
+
+COMMENT ON FUNCTION @extschema@.report_work_name(text) IS
+'internal: the qualified name of a report work table of this backend';
+
+CREATE FUNCTION @extschema@.report_work_tables(chunks integer)
+RETURNS regclass[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT array_agg(@extschema@.report_work_name(CASE WHEN i = 0 THEN 'rows' ELSE 's' || i END)::regclass ORDER BY i)
+      FROM generate_series(0, greatest(chunks, 0)) i;
+END;
+
+COMMENT ON FUNCTION @extschema@.report_work_tables(integer) IS
+'internal: the work tables report_work() left (rows first, then the score tables)';
+
+CREATE OR REPLACE FUNCTION @extschema@.report_candidates(profile text, block_cap integer DEFAULT 20, batch integer DEFAULT 500000)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    chunks integer;
+    w regclass[];
+    npairs bigint;
+BEGIN
+    DROP TABLE IF EXISTS pg_temp.cd_report_rows, pg_temp.cd_report_keys, pg_temp.cd_report_pairs;
+    chunks := @extschema@.report_work(profile, block_cap, batch);
+    w := @extschema@.report_work_tables(chunks);
+    EXECUTE format('CREATE TEMP TABLE cd_report_rows ON COMMIT DROP AS SELECT id, r FROM %s', w[1]);
+    ALTER TABLE pg_temp.cd_report_rows ADD PRIMARY KEY (id);
+    IF chunks = 0 THEN
+        CREATE TEMP TABLE cd_report_pairs (a text, b text, score float8) ON COMMIT DROP;
+    ELSE
+        EXECUTE format('CREATE TEMP TABLE cd_report_pairs ON COMMIT DROP AS
+                        SELECT ra.id AS a, rb.id AS b, s.score FROM (%s) s JOIN %s ra ON ra.rn = s.a JOIN %s rb ON rb.rn = s.b',
+                       (SELECT string_agg(format('SELECT a, b, score FROM %s', t), ' UNION ALL ') FROM unnest(w[2:]) t),
+                       w[1], w[1]);
+    END IF;
+    GET DIAGNOSTICS npairs = ROW_COUNT;
+    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ');
+    ANALYZE pg_temp.cd_report_rows;
+    ANALYZE pg_temp.cd_report_pairs;
+    RETURN npairs;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_candidates(text, integer, integer) IS
+'internal: candidate pairs of a profile''s table through capped and sorted-neighbourhood blocking, scored (in parallel where allowed), left in session temp tables';
+
+CREATE OR REPLACE FUNCTION @extschema@.clusters(profile text, min_score float8 DEFAULT NULL, survivor text DEFAULT 'most_complete',
+                                     block_cap integer DEFAULT 20, survivor_column text DEFAULT NULL)
+RETURNS TABLE (cluster_id text, id text, score float8, is_survivor boolean, suggested_survivor text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+-- many small queries whose row estimates are poor: JIT compiling each costs more than running it
+SET jit = off
+AS $$
+#variable_conflict use_column
+DECLARE
+    p record;
+    threshold float8;
+    refs text := '';
+    fk record;
+    chunks integer;
+    w regclass[];
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF survivor IS NULL OR survivor NOT IN ('most_complete', 'oldest', 'newest', 'most_referenced') THEN
+        RAISE EXCEPTION 'invalid survivor rule "%"', coalesce(survivor, '')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use most_complete, oldest, newest or most_referenced.';
+    END IF;
+    IF survivor IN ('oldest', 'newest') AND NOT EXISTS (
+            SELECT 1 FROM pg_attribute WHERE attrelid = p.table_oid AND attname = coalesce(survivor_column, 'created_at')
+               AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'survivor rule % needs a timestamp column', survivor
+            USING ERRCODE = 'undefined_column', HINT = 'Name it with survivor_column (default created_at).';
+    END IF;
+    threshold := coalesce(min_score, (p.compiled->>'same')::float8);
+    chunks := @extschema@.report_work(profile, block_cap);
+    w := @extschema@.report_work_tables(chunks);
+
+    RAISE NOTICE 'crmdedup: clustering (% s so far)', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    -- the pairs inside components of the strong pairs that no key found, scored like the
+    -- candidates (in parallel), so that report_cluster() has every pair of a component
+    EXECUTE format('CREATE %s TABLE %s AS SELECT n, a, b FROM @extschema@.report_missing_pairs(%L::regclass, %L::regclass[], %L::float8)',
+                   CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END,
+                   @extschema@.report_work_name('inner'), w[1], w[2:], threshold);
+    EXECUTE format('CREATE INDEX ON %s (n)', @extschema@.report_work_name('inner'));
+    EXECUTE format('ANALYZE %s', @extschema@.report_work_name('inner'));
+    chunks := @extschema@.report_score(profile, @extschema@.report_work_name('inner')::regclass, chunks, 500000,
+                                       'pairs inside components');
+    EXECUTE format('DROP TABLE %s', @extschema@.report_work_name('inner'));
+    w := @extschema@.report_work_tables(chunks);
+    DROP TABLE IF EXISTS pg_temp.cd_report_clusters;
+    CREATE TEMP TABLE cd_report_clusters ON COMMIT DROP AS
+        SELECT k.rn, k.center, k.score FROM @extschema@.report_cluster(profile, w[1], w[2:], threshold, 0.2) k;
+    RAISE NOTICE 'crmdedup: % clusters (% s)',
+        (SELECT count(*) FROM (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) c),
+        round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    -- the suggested survivor of each cluster
+    IF survivor = 'most_referenced' THEN
+        FOR fk IN SELECT c.conrelid::regclass AS child, a.attname AS col
+                    FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                   WHERE c.contype = 'f' AND c.confrelid = p.table_oid AND cardinality(c.conkey) = 1 LOOP
+            refs := refs || format(' + (SELECT count(*) FROM %s x WHERE x.%I::text = c.id)', fk.child, fk.col);
+        END LOOP;
+    END IF;
+    -- the survivor rules read the whole row (as report_rows_sql() gives it, child-table fields
+    -- included), built for the clustered rows only
+    RETURN QUERY EXECUTE format(
+        'WITH c AS (SELECT k.rn, k.center, cc.id AS cluster_id, r.id, k.score
+                      FROM pg_temp.cd_report_clusters k
+                      JOIN (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) big USING (center)
+                      JOIN %1$s r ON r.rn = k.rn JOIN %1$s cc ON cc.rn = k.center),
+              f AS (SELECT q.id, q.r FROM (%4$s) q WHERE q.id IN (SELECT c.id FROM c)),
+              m AS (SELECT c.cluster_id, c.id, c.score, %2$s AS rank_value FROM c JOIN f ON f.id = c.id),
+              s AS (SELECT DISTINCT ON (cluster_id) cluster_id, id AS survivor
+                      FROM m ORDER BY cluster_id, rank_value %3$s NULLS LAST, id)
+         SELECT m.cluster_id, m.id, m.score, m.id = s.survivor, s.survivor
+           FROM m JOIN s USING (cluster_id)
+          ORDER BY m.cluster_id, m.id = s.survivor DESC, m.score DESC, m.id',
+        w[1],
+        CASE survivor
+            WHEN 'most_complete' THEN '@extschema@.filled_fields(f.r)'
+            WHEN 'most_referenced' THEN '0' || refs
+            ELSE format('(f.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
+        CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END,
+        @extschema@.report_rows_sql(profile));
+    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ');
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.clusters(text, float8, text, integer, text) IS
+'duplicate clusters of a profile''s table: members, their score against the cluster''s best record, and a suggested survivor';
+
+CREATE OR REPLACE FUNCTION @extschema@.summary(profile text, min_score float8 DEFAULT NULL, block_cap integer DEFAULT 20)
+RETURNS TABLE (section text, item text, value numeric)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+-- many small queries whose row estimates are poor: JIT compiling each costs more than running it
+SET jit = off
+AS $$
+#variable_conflict use_column
+DECLARE
+    nrows bigint;
+BEGIN
+    DROP TABLE IF EXISTS pg_temp.cd_summary_clusters, pg_temp.cd_report_rows;
+    CREATE TEMP TABLE cd_summary_clusters ON COMMIT DROP AS SELECT * FROM @extschema@.clusters(profile, min_score, 'most_complete', block_cap);
+    EXECUTE format('SELECT count(*) FROM %s', (SELECT pr.table_oid FROM @extschema@.profiles pr WHERE pr.name = profile)) INTO nrows;
+    -- the clustered rows as jsonb, for the reasons
+    EXECUTE format('CREATE TEMP TABLE cd_report_rows ON COMMIT DROP AS SELECT q.id, q.r FROM (%s) q
+                     WHERE q.id IN (SELECT c.id FROM pg_temp.cd_summary_clusters c)', @extschema@.report_rows_sql(profile));
+    ALTER TABLE pg_temp.cd_report_rows ADD PRIMARY KEY (id);
+    RETURN QUERY
+        SELECT 'totals', 'rows', nrows::numeric
+        UNION ALL SELECT 'totals', 'rows in clusters', count(*)::numeric FROM pg_temp.cd_summary_clusters
+        UNION ALL SELECT 'totals', 'clusters', count(DISTINCT cluster_id)::numeric FROM pg_temp.cd_summary_clusters
+        UNION ALL SELECT 'totals', 'duplicate rows (would be merged away)',
+                         (count(*) - count(DISTINCT cluster_id))::numeric FROM pg_temp.cd_summary_clusters
+        UNION ALL SELECT 'totals', 'duplicate share %',
+                         round(100.0 * (count(*) - count(DISTINCT cluster_id)) / greatest(nrows, 1), 2)
+                    FROM pg_temp.cd_summary_clusters
+        UNION ALL
+        SELECT 'clusters by size', size || ' records', count(*)::numeric
+          FROM (SELECT cluster_id, count(*) AS size FROM pg_temp.cd_summary_clusters GROUP BY cluster_id) s
+         GROUP BY size
+        UNION ALL
+        -- why members match their cluster's best record: the fields that gave positive evidence
+        SELECT 'pairs by reason', reason, count(*)::numeric
+          FROM (SELECT (SELECT string_agg(f->>'level' || ' (' || (f->>'field') || ')', ' + '
+                                          ORDER BY (f->>'weight')::float8 DESC)
+                          FROM jsonb_array_elements(m.explanation->'fields') f
+                         WHERE (f->>'weight')::float8 > 0) AS reason
+                  FROM pg_temp.cd_summary_clusters c
+                  JOIN pg_temp.cd_report_rows ra ON ra.id = c.id
+                  JOIN pg_temp.cd_report_rows rb ON rb.id = c.suggested_survivor,
+                       @extschema@.score_rows(profile, ra.r, rb.r, true) m
+                 WHERE NOT c.is_survivor) x
+         GROUP BY reason;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.summary(text, float8, integer) IS
+'rows, rows in clusters, clusters by size, duplicate share and counts by reason of a profile''s table';

@@ -1,0 +1,1272 @@
+/*
+ * report_fn.c
+ *		The heavy steps of the reports (sql/install/81_reports.sql) in C, over integer row
+ *		numbers instead of text ids:
+ *
+ *	- report_row_keys(compiled jsonb, r jsonb) -> int8[]: every blocking key of one row
+ *	  (the keys of blocking_keys(): normalized phones and emails, company keys, ids,
+ *	  postcodes, birth dates, addresses, the person key, its sound and the sound of each
+ *	  longer word) as 64-bit hashes of the key text, each once; bit 0 of a hash is 1 for a
+ *	  word-sound key ("w:"), whose blocks only give neighbour pairs.
+ *	- report_block_pairs(keys regclass, ranks regclass, block_cap) -> (n, a, b): the
+ *	  candidate pairs of the keys table (rn int4, h int8): all pairs of a block of at most
+ *	  block_cap rows, the next two rows in name order in a larger block, the next one in a
+ *	  word-sound block; each pair once with a < b.  Sorted in memory (16 bytes a key, 8 a
+ *	  pair), no self-join and no window function.
+ *	- report_cluster(profile, rows regclass, scored regclass[], threshold, floor) ->
+ *	  (rn, center, score): components of the pairs scored >= threshold (union-find), every
+ *	  pair inside a component that no key found scored with score_rows, and the average-
+ *	  linkage clustering of each component (src/core/cluster.c), without the text ids, the
+ *	  per-pair index lookups and the aggregates of the set-based form.
+ *
+ * The work tables are the report's own (rows: rn int4, id text, r jsonb); any table with
+ * those columns is accepted, and a table without them gives the usual SQL error.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
+#include "utils/array.h"
+#include "executor/executor.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/numeric.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "cluster.h"
+#include "crmdedup.h"
+#include "record_score.h"
+
+/* the key functions of the SQL interface, called directly so that the keys are the same */
+extern PGDLLEXPORT Datum phone_e164(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum email_key(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum company_key(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum name_key(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum translit(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum person_key(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum phonetic(PG_FUNCTION_ARGS);
+
+/* rows fetched per round trip from a work table */
+#define REPORT_FETCH 10000
+
+/* ---------------------------------------------------------------- row keys */
+
+typedef enum KeyKind
+{
+	KK_NONE = 0,
+	KK_PHONE,
+	KK_EMAIL,
+	KK_COMPANY,
+	KK_EXTERNAL_ID,
+	KK_POSTCODE,
+	KK_BIRTH_DATE,
+	KK_ADDRESS
+} KeyKind;
+
+typedef struct KeyField
+{
+	char	   *field;			/* NUL-terminated field name */
+	char	   *role;			/* NUL-terminated role */
+	KeyKind		kind;
+	text	   *region;			/* phone region (phone fields) */
+	bool		person;			/* person_name: n: and h: keys */
+	bool		words;			/* person_name, last_name, first_name, company: w: keys */
+} KeyField;
+
+typedef struct KeyCache
+{
+	Jsonb	   *compiled;		/* copy, to notice another profile */
+	int			nfields;
+	KeyField   *fields;
+} KeyCache;
+
+static char *
+jb_cstring(JsonbContainer *obj, const char *key)
+{
+	JsonbValue	v;
+
+	if (getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL || v.type != jbvString)
+		return NULL;
+	return pnstrdup(v.val.string.val, v.val.string.len);
+}
+
+static KeyCache *
+key_cache(FunctionCallInfo fcinfo, Jsonb *compiled)
+{
+	KeyCache   *kc = fcinfo->flinfo->fn_extra;
+	MemoryContext old;
+	JsonbValue	fv;
+	JsonbContainer *arr;
+	int			n;
+
+	if (kc != NULL && VARSIZE(kc->compiled) == VARSIZE(compiled)
+		&& memcmp(kc->compiled, compiled, VARSIZE(compiled)) == 0)
+		return kc;
+
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	kc = palloc0(sizeof(KeyCache));
+	kc->compiled = palloc(VARSIZE(compiled));
+	memcpy(kc->compiled, compiled, VARSIZE(compiled));
+	if (!JB_ROOT_IS_OBJECT(compiled)
+		|| getKeyJsonValueFromContainer(&compiled->root, "fields", 6, &fv) == NULL
+		|| fv.type != jbvBinary || !JsonContainerIsArray(fv.val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("compiled profile must be an object with a \"fields\" array"),
+				 errhint("Pass the compiled column of crmdedup.profiles.")));
+	arr = fv.val.binary.data;
+	n = JsonContainerSize(arr);
+	kc->fields = palloc0(sizeof(KeyField) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+		KeyField   *f = &kc->fields[kc->nfields];
+		char	   *region;
+
+		if (e == NULL || e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
+			continue;
+		f->field = jb_cstring(e->val.binary.data, "field");
+		f->role = jb_cstring(e->val.binary.data, "role");
+		if (f->field == NULL || f->role == NULL)
+			continue;
+		region = jb_cstring(e->val.binary.data, "region");
+		if (strcmp(f->role, "phone") == 0)
+		{
+			f->kind = KK_PHONE;
+			/* phone_e164(v, NULL) is NULL: no phone keys without a region */
+			if (region == NULL)
+				f->kind = KK_NONE;
+			else
+				f->region = cstring_to_text(region);
+		}
+		else if (strcmp(f->role, "email") == 0)
+			f->kind = KK_EMAIL;
+		else if (strcmp(f->role, "company") == 0)
+			f->kind = KK_COMPANY;
+		else if (strcmp(f->role, "external_id") == 0)
+			f->kind = KK_EXTERNAL_ID;
+		else if (strcmp(f->role, "postcode") == 0)
+			f->kind = KK_POSTCODE;
+		else if (strcmp(f->role, "birth_date") == 0)
+			f->kind = KK_BIRTH_DATE;
+		else if (strcmp(f->role, "address") == 0)
+			f->kind = KK_ADDRESS;
+		f->person = strcmp(f->role, "person_name") == 0;
+		f->words = f->person || strcmp(f->role, "last_name") == 0
+			|| strcmp(f->role, "first_name") == 0 || strcmp(f->role, "company") == 0;
+		if (f->kind != KK_NONE || f->person || f->words)
+			kc->nfields++;
+	}
+	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = kc;
+	return kc;
+}
+
+/* text of a jsonb scalar as ->> gives it; false for JSON null */
+static bool
+jb_value_text(JsonbValue *v, const char **ptr, int *len)
+{
+	char	   *s;
+
+	switch (v->type)
+	{
+		case jbvNull:
+			return false;
+		case jbvString:
+			*ptr = v->val.string.val;
+			*len = v->val.string.len;
+			return true;
+		case jbvNumeric:
+			s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+			break;
+		case jbvBool:
+			s = v->val.boolean ? "true" : "false";
+			break;
+		case jbvBinary:
+			s = JsonbToCString(NULL, v->val.binary.data, v->val.binary.len);
+			break;
+		default:
+			return false;
+	}
+	*ptr = s;
+	*len = strlen(s);
+	return true;
+}
+
+static bool
+all_blank(const char *s, int len)
+{
+	for (int i = 0; i < len; i++)
+		if (s[i] != ' ')
+			return false;
+	return true;
+}
+
+static const char *const value_keys[] = {"value", "phone", "email", "number", "address"};
+
+/*
+ * The values of field "name" of row r as text, with the rules of crmdedup.field_values()
+ * (and score_rows): a scalar is one value, an array holds scalars or objects with the value
+ * under "value", "phone", "email", "number" or "address"; null and blank are no value.
+ */
+static int
+row_field_values(Jsonb *r, const char *name, text ***out)
+{
+	JsonbValue	v;
+	const char *p;
+	int			len;
+	int			n = 0;
+	text	  **vals;
+
+	*out = NULL;
+	if (!JB_ROOT_IS_OBJECT(r) || getKeyJsonValueFromContainer(&r->root, name, strlen(name), &v) == NULL)
+		return 0;
+	if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
+	{
+		JsonbContainer *arr = v.val.binary.data;
+		int			size = JsonContainerSize(arr);
+
+		vals = palloc(sizeof(text *) * Max(size, 1));
+		for (int i = 0; i < size; i++)
+		{
+			JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+			bool		have = false;
+
+			if (e == NULL)
+				continue;
+			if (e->type == jbvBinary && JsonContainerIsObject(e->val.binary.data))
+			{
+				for (int k = 0; k < lengthof(value_keys) && !have; k++)
+				{
+					JsonbValue	ev;
+
+					if (getKeyJsonValueFromContainer(e->val.binary.data, value_keys[k],
+													 strlen(value_keys[k]), &ev) != NULL)
+						have = jb_value_text(&ev, &p, &len);
+				}
+			}
+			else
+				have = jb_value_text(e, &p, &len);
+			if (have && !all_blank(p, len))
+				vals[n++] = cstring_to_text_with_len(p, len);
+		}
+		*out = vals;
+		return n;
+	}
+	if (!jb_value_text(&v, &p, &len) || all_blank(p, len))
+		return 0;
+	vals = palloc(sizeof(text *));
+	vals[0] = cstring_to_text_with_len(p, len);
+	*out = vals;
+	return 1;
+}
+
+/* fn(a [, b]), NULL when it returns NULL */
+static text *
+call_key(PGFunction fn, text *a, text *b)
+{
+	LOCAL_FCINFO(fc, 2);
+	Datum		d;
+
+	if (a == NULL)
+		return NULL;
+	InitFunctionCallInfoData(*fc, NULL, b != NULL ? 2 : 1, InvalidOid, NULL, NULL);
+	fc->args[0].value = PointerGetDatum(a);
+	fc->args[0].isnull = false;
+	fc->args[1].value = PointerGetDatum(b);
+	fc->args[1].isnull = false;
+	d = fn(fc);
+	if (fc->isnull)
+		return NULL;
+	return DatumGetTextPP(d);
+}
+
+typedef struct KeyOut
+{
+	uint64	   *h;
+	int			n;
+	int			cap;
+} KeyOut;
+
+/* add hash(prefix || middle || key) with bit 0 set for word-sound keys */
+static void
+add_key(KeyOut *ko, const char *prefix, const char *middle, const char *key, int keylen, bool word)
+{
+	StringInfoData s;
+	uint64		h;
+
+	if (key == NULL)
+		return;
+	initStringInfo(&s);
+	appendStringInfoString(&s, prefix);
+	if (middle != NULL)
+	{
+		appendStringInfoString(&s, middle);
+		appendStringInfoChar(&s, ':');
+	}
+	appendBinaryStringInfo(&s, key, keylen);
+	h = hash_bytes_extended((const unsigned char *) s.data, s.len, 0);
+	pfree(s.data);
+	h = (h & ~UINT64CONST(1)) | (word ? 1 : 0);
+	if (ko->n == ko->cap)
+	{
+		ko->cap = ko->cap * 2;
+		ko->h = repalloc(ko->h, sizeof(uint64) * ko->cap);
+	}
+	ko->h[ko->n++] = h;
+}
+
+static void
+add_text_key(KeyOut *ko, const char *prefix, const char *middle, text *key, bool word)
+{
+	if (key != NULL)
+		add_key(ko, prefix, middle, VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), word);
+}
+
+static int
+uint64_cmp(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+PG_FUNCTION_INFO_V1(report_row_keys);
+
+/*
+ * report_row_keys(compiled jsonb, r jsonb) -> int8[]: the row's blocking keys as hashes,
+ * each once, in increasing order.
+ */
+Datum
+report_row_keys(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *compiled = PG_GETARG_JSONB_P(0);
+	Jsonb	   *r = PG_GETARG_JSONB_P(1);
+	KeyCache   *kc;
+	KeyOut		ko;
+	Datum	   *out;
+	int			nout = 0;
+
+	cd_check_library_versions();
+	kc = key_cache(fcinfo, compiled);
+	ko.cap = 16;
+	ko.n = 0;
+	ko.h = palloc(sizeof(uint64) * ko.cap);
+
+	for (int i = 0; i < kc->nfields; i++)
+	{
+		KeyField   *f = &kc->fields[i];
+		text	  **vals;
+		int			nv = row_field_values(r, f->field, &vals);
+
+		for (int j = 0; j < nv; j++)
+		{
+			text	   *v = vals[j];
+
+			switch (f->kind)
+			{
+				case KK_NONE:
+					break;
+				case KK_PHONE:
+					add_text_key(&ko, "p:", NULL, call_key(phone_e164, v, f->region), false);
+					break;
+				case KK_EMAIL:
+					add_text_key(&ko, "e:", NULL, call_key(email_key, v, NULL), false);
+					break;
+				case KK_COMPANY:
+					add_text_key(&ko, "c:", NULL, call_key(company_key, v, NULL), false);
+					break;
+				case KK_EXTERNAL_ID:
+					add_text_key(&ko, "x:", f->field, call_key(name_key, v, NULL), false);
+					break;
+				case KK_POSTCODE:
+					add_text_key(&ko, "z:", f->field, call_key(name_key, v, NULL), false);
+					break;
+				case KK_BIRTH_DATE:
+					{
+						char		buf[8];
+						const char *d;
+						size_t		dlen;
+
+						if (cd_date_digits(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), buf, &d, &dlen))
+							add_key(&ko, "d:", f->field, d, (int) dlen, false);
+						break;
+					}
+				case KK_ADDRESS:
+					add_text_key(&ko, "a:", NULL, call_key(name_key, call_key(translit, v, NULL), NULL), false);
+					break;
+			}
+			if (f->person)
+			{
+				text	   *pk = call_key(person_key, v, NULL);
+
+				add_text_key(&ko, "n:", NULL, pk, false);
+				add_text_key(&ko, "h:", NULL, call_key(phonetic, pk, NULL), false);
+			}
+			if (f->words)
+			{
+				text	   *t = call_key(translit, v, NULL);
+
+				if (t != NULL)
+				{
+					const char *s = VARDATA_ANY(t);
+					int			len = VARSIZE_ANY_EXHDR(t);
+					int			start = 0;
+					char	   *middle = psprintf("%s", f->role);
+
+					/* string_to_array(translit(v), ' '), words of at least 4 characters */
+					for (int k = 0; k <= len; k++)
+					{
+						if (k == len || s[k] == ' ')
+						{
+							int			wl = k - start;
+
+							if (wl > 0 && pg_mbstrlen_with_len(s + start, wl) >= 4)
+								add_text_key(&ko, "w:", middle,
+											 call_key(phonetic, cstring_to_text_with_len(s + start, wl), NULL),
+											 true);
+							start = k + 1;
+						}
+					}
+				}
+			}
+		}
+	}
+
+	if (ko.n > 1)
+		qsort(ko.h, ko.n, sizeof(uint64), uint64_cmp);
+	out = palloc(sizeof(Datum) * Max(ko.n, 1));
+	for (int i = 0; i < ko.n; i++)
+		if (i == 0 || ko.h[i] != ko.h[i - 1])
+			out[nout++] = Int64GetDatum((int64) ko.h[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, nout, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* ---------------------------------------------------------------- SPI helpers */
+
+static char *
+table_name(Oid rel, const char *argname)
+{
+	char	   *name = get_rel_name(rel);
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("%s: relation with OID %u does not exist", argname, rel)));
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)), name);
+}
+
+static int32
+get_int4(HeapTuple tup, TupleDesc desc, int col, const char *what)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+	return DatumGetInt32(d);
+}
+
+/* the largest rn of a table (its rows are 1..n) */
+static int32
+max_rn(const char *tbl)
+{
+	bool		isnull;
+	Datum		d;
+	int32		n;
+
+	if (SPI_execute(psprintf("SELECT max(rn)::int4 FROM %s", tbl), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	n = isnull ? 0 : DatumGetInt32(d);
+	SPI_freetuptable(SPI_tuptable);
+	if (n < 0 || n >= PG_INT32_MAX - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many rows in %s", tbl)));
+	return n;
+}
+
+static void
+check_rn(int32 rn, int32 n, const char *tbl)
+{
+	if (rn < 1 || rn > n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("row number %d in %s is outside 1..%d", rn, tbl, n)));
+}
+
+/* ---------------------------------------------------------------- block pairs */
+
+typedef struct KeyEntry
+{
+	uint64		h;
+	int32		rank;			/* the row's place in name order */
+} KeyEntry;
+
+static int
+key_entry_cmp(const void *a, const void *b)
+{
+	const KeyEntry *x = a;
+	const KeyEntry *y = b;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return x->rank < y->rank ? -1 : (x->rank > y->rank ? 1 : 0);
+}
+
+typedef struct PairBuf
+{
+	uint64	   *p;
+	Size		n;
+	Size		cap;
+} PairBuf;
+
+static inline void
+add_pair(PairBuf *pb, int32 x, int32 y)
+{
+	uint64		a = (uint64) Min(x, y);
+	uint64		b = (uint64) Max(x, y);
+
+	if (x == y)
+		return;
+	if (pb->n == pb->cap)
+	{
+		if (pb->cap * 2 * sizeof(uint64) > MaxAllocHugeSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many candidate pairs"),
+					 errhint("Lower block_cap.")));
+		pb->cap *= 2;
+		pb->p = repalloc_huge(pb->p, sizeof(uint64) * pb->cap);
+	}
+	pb->p[pb->n++] = (a << 32) | b;
+}
+
+PG_FUNCTION_INFO_V1(report_block_pairs);
+
+/*
+ * report_block_pairs(keys regclass, ranks regclass, block_cap int) -> (n int4, a int4, b int4)
+ *
+ * keys: (rn int4, h int8), the rows' key hashes (bit 0: word-sound key); ranks: (rn int4,
+ * s text), every row once with its name sort key.  Rows are numbered 1..n.
+ */
+Datum
+report_block_pairs(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			keys_rel = PG_GETARG_OID(0);
+	Oid			ranks_rel = PG_GETARG_OID(1);
+	int32		cap = PG_GETARG_INT32(2);
+	MemoryContext work;
+	MemoryContext old;
+	char	   *keys_tbl;
+	char	   *ranks_tbl;
+	int32		n;
+	int32	   *rank_of;
+	int32	   *rn_of;
+	int32		nranked = 0;
+	KeyEntry   *ent;
+	Size		nent = 0;
+	Size		entcap = 1024;
+	PairBuf		pb;
+	Portal		cur;
+	Size		npairs = 0;
+
+	if (cap < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("block_cap must be at least 2")));
+	InitMaterializedSRF(fcinfo, 0);
+	work = AllocSetContextCreate(CurrentMemoryContext, "crmdedup report_block_pairs", ALLOCSET_DEFAULT_SIZES);
+	keys_tbl = table_name(keys_rel, "keys");
+	ranks_tbl = table_name(ranks_rel, "ranks");
+
+	SPI_connect();
+	n = max_rn(ranks_tbl);
+	old = MemoryContextSwitchTo(work);
+	rank_of = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
+	rn_of = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
+	for (int32 i = 0; i <= n; i++)
+		rank_of[i] = -1;
+	MemoryContextSwitchTo(old);
+
+	/* name order: rows without a sort key last, ties by row number */
+	cur = SPI_cursor_open_with_args(NULL, psprintf("SELECT rn::int4 FROM %s ORDER BY s COLLATE \"C\", rn", ranks_tbl),
+									0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(cur, true, REPORT_FETCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			int32		rn = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, "rn");
+
+			check_rn(rn, n, ranks_tbl);
+			if (rank_of[rn] < 0)
+			{
+				rank_of[rn] = nranked;
+				rn_of[nranked++] = rn;
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(cur);
+
+	ent = MemoryContextAllocHuge(work, sizeof(KeyEntry) * entcap);
+	cur = SPI_cursor_open_with_args(NULL, psprintf("SELECT rn::int4, h::int8 FROM %s WHERE h IS NOT NULL", keys_tbl),
+									0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(cur, true, REPORT_FETCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			int32		rn = get_int4(tup, SPI_tuptable->tupdesc, 1, "rn");
+			bool		isnull;
+			int64		h = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+
+			check_rn(rn, n, keys_tbl);
+			if (rank_of[rn] < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("row number %d of %s is not in %s", rn, keys_tbl, ranks_tbl)));
+			if (nent == entcap)
+			{
+				if (entcap * 2 * sizeof(KeyEntry) > MaxAllocHugeSize)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("too many blocking keys")));
+				entcap *= 2;
+				ent = repalloc_huge(ent, sizeof(KeyEntry) * entcap);
+			}
+			ent[nent].h = (uint64) h;
+			ent[nent].rank = rank_of[rn];
+			nent++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(cur);
+	SPI_finish();
+
+	qsort(ent, nent, sizeof(KeyEntry), key_entry_cmp);
+	CHECK_FOR_INTERRUPTS();
+
+	pb.cap = 1024;
+	pb.n = 0;
+	pb.p = MemoryContextAllocHuge(work, sizeof(uint64) * pb.cap);
+	old = MemoryContextSwitchTo(work);
+	for (Size i = 0; i < nent;)
+	{
+		Size		j = i + 1;
+		Size		c;
+		bool		word = (ent[i].h & 1) != 0;
+
+		while (j < nent && ent[j].h == ent[i].h)
+			j++;
+		/* report_row_keys() gives each key of a row once; a repeated (rn, h) pairs no row with itself */
+		c = j - i;
+		if (c >= 2)
+		{
+			if (!word && c <= (Size) cap)
+			{
+				for (Size x = i; x < j; x++)
+					for (Size y = x + 1; y < j; y++)
+						add_pair(&pb, rn_of[ent[x].rank], rn_of[ent[y].rank]);
+			}
+			else
+			{
+				for (Size x = i; x < j; x++)
+				{
+					if (x + 1 < j)
+						add_pair(&pb, rn_of[ent[x].rank], rn_of[ent[x + 1].rank]);
+					if (!word && x + 2 < j)
+						add_pair(&pb, rn_of[ent[x].rank], rn_of[ent[x + 2].rank]);
+				}
+			}
+		}
+		i = j;
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	MemoryContextSwitchTo(old);
+	pfree(ent);
+
+	if (pb.n > 1)
+		qsort(pb.p, pb.n, sizeof(uint64), uint64_cmp);
+	for (Size i = 0; i < pb.n; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		if (i > 0 && pb.p[i] == pb.p[i - 1])
+			continue;
+		if (npairs >= PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many candidate pairs"),
+					 errhint("Lower block_cap.")));
+		npairs++;
+		values[0] = Int32GetDatum((int32) npairs);
+		values[1] = Int32GetDatum((int32) (pb.p[i] >> 32));
+		values[2] = Int32GetDatum((int32) (pb.p[i] & 0xFFFFFFFF));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------- clustering */
+
+typedef struct InnerPair
+{
+	int32		comp;			/* the component's label (its smallest row number) */
+	int32		a;
+	int32		b;
+	float8		score;
+} InnerPair;
+
+static int
+inner_pair_cmp(const void *x, const void *y)
+{
+	const InnerPair *p = x;
+	const InnerPair *q = y;
+
+	if (p->comp != q->comp)
+		return p->comp < q->comp ? -1 : 1;
+	if (p->a != q->a)
+		return p->a < q->a ? -1 : 1;
+	return p->b < q->b ? -1 : (p->b > q->b ? 1 : 0);
+}
+
+/* the scored tables' names from a regclass[] */
+static char **
+scored_tables(ArrayType *arr, int *count)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **names;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("scored must be a one-dimensional array")));
+	deconstruct_array(arr, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT, &elems, &nulls, count);
+	names = palloc(sizeof(char *) * Max(*count, 1));
+	for (int i = 0; i < *count; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("scored must not contain nulls")));
+		names[i] = table_name(DatumGetObjectId(elems[i]), "scored");
+	}
+	return names;
+}
+
+typedef struct Progress
+{
+	TimestampTz start;
+	TimestampTz last;
+	int64		done;
+	int64		total;
+	const char *profile;
+} Progress;
+
+static void
+progress(Progress *pr, bool force)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	double		secs;
+	double		left;
+	char	   *app;
+
+	if (!force && !TimestampDifferenceExceeds(pr->last, now, 5000))
+		return;
+	pr->last = now;
+	secs = (double) (now - pr->start) / 1e6;
+	left = pr->done > 0 ? secs / pr->done * (pr->total - pr->done) : 0;
+	ereport(NOTICE,
+			(errmsg("crmdedup: scored %lld of %lld pairs inside components (%d %%), about %.0f s left",
+					(long long) pr->done, (long long) pr->total,
+					(int) (pr->total > 0 ? 100 * pr->done / pr->total : 100), left)));
+	app = psprintf("crmdedup %s: clustering %d%%, %.0f s left", pr->profile,
+				   (int) (pr->total > 0 ? 100 * pr->done / pr->total : 100), left);
+	if (strlen(app) >= NAMEDATALEN)
+		app[NAMEDATALEN - 1] = '\0';
+	(void) set_config_option("application_name", app, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+}
+
+/*
+ * report_cluster(profile text, rows regclass, scored regclass[], threshold float8,
+ *				  floor float8) -> (rn int4, center int4, score float8)
+ * report_missing_pairs(rows regclass, scored regclass[], threshold float8)
+ *				  -> (n int4, a int4, b int4)
+ *
+ * rows: (rn int4, r jsonb) numbered 1..n, with an index on rn; scored: tables of (a int4,
+ * b int4, score float8), a < b.  Components are those of the pairs scored >= threshold.
+ * report_missing_pairs gives the pairs inside components that no scored table holds (a < b,
+ * numbered 1..), for the caller to score in parallel.  report_cluster scores what is still
+ * missing itself (one backend) and gives one row per member of a component: its cluster's
+ * center (the member with the highest average score to the others) and its score to the
+ * center (1 for the center).  Members of a component are numbered in rn order, so ties
+ * break as cluster_pairs breaks them on ids in that order.
+ */
+static Datum cluster_common(FunctionCallInfo fcinfo, bool missing_only);
+
+PG_FUNCTION_INFO_V1(report_cluster);
+Datum
+report_cluster(PG_FUNCTION_ARGS)
+{
+	return cluster_common(fcinfo, false);
+}
+
+PG_FUNCTION_INFO_V1(report_missing_pairs);
+Datum
+report_missing_pairs(PG_FUNCTION_ARGS)
+{
+	return cluster_common(fcinfo, true);
+}
+
+static Datum
+cluster_common(FunctionCallInfo fcinfo, bool missing_only)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			o = missing_only ? -1 : 0;	/* argument offset: no profile */
+	text	   *profile = missing_only ? NULL : PG_GETARG_TEXT_PP(0);
+	Oid			rows_rel = PG_GETARG_OID(1 + o);
+	ArrayType  *scored_arr = PG_GETARG_ARRAYTYPE_P(2 + o);
+	float8		threshold = PG_GETARG_FLOAT8(3 + o);
+	float8		floor_score = missing_only ? 0 : PG_GETARG_FLOAT8(4);
+	MemoryContext work;
+	MemoryContext cxt;
+	MemoryContext old;
+	char	   *rows_tbl;
+	char	  **scored;
+	int			nscored;
+	int32		n;
+	int		   *ea;
+	int		   *eb;
+	Size		ne = 0;
+	Size		ecap = 1024;
+	int		   *labels;
+	int32	   *size;
+	int32	   *start;
+	int32	   *members;
+	int32	   *pos;
+	InnerPair  *inner;
+	Size		ni = 0;
+	Size		icap = 1024;
+	int64		missing_total = 0;
+	int64		nmissing_out = 0;
+	Oid			argtypes[1] = {FLOAT8OID};
+	Datum		args[1];
+	FmgrInfo	score_fn;
+	SPIPlanPtr	fetch_plan = NULL;
+	Progress	pr;
+
+	if (isnan(threshold) || isnan(floor_score))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("threshold and floor must not be NaN")));
+	InitMaterializedSRF(fcinfo, 0);
+	work = AllocSetContextCreate(CurrentMemoryContext, "crmdedup report_cluster", ALLOCSET_DEFAULT_SIZES);
+	cxt = AllocSetContextCreate(work, "crmdedup report_cluster component", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+	rows_tbl = table_name(rows_rel, "rows");
+	scored = scored_tables(scored_arr, &nscored);
+
+	/* score_rows of this extension, called with its own cache (fn_extra) for the whole run */
+	if (!missing_only)
+	{
+		Oid			nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
+		Oid			types[4] = {TEXTOID, JSONBOID, JSONBOID, BOOLOID};
+		List	   *name = list_make2(makeString(get_namespace_name(nsp)), makeString("score_rows"));
+
+		fmgr_info_cxt(LookupFuncName(name, 4, types, false), &score_fn, work);
+	}
+	MemoryContextSwitchTo(old);
+
+	SPI_connect();
+	n = max_rn(rows_tbl);
+	labels = MemoryContextAllocHuge(work, sizeof(int) * ((Size) n + 1));
+	size = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
+	start = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 2));
+	members = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
+	pos = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
+
+	/* 1. components of the pairs scored >= threshold (nodes are 0..n, row 0 unused) */
+	ea = MemoryContextAllocHuge(work, sizeof(int) * ecap);
+	eb = MemoryContextAllocHuge(work, sizeof(int) * ecap);
+	args[0] = Float8GetDatum(threshold);
+	for (int t = 0; t < nscored; t++)
+	{
+		Portal		cur = SPI_cursor_open_with_args(NULL,
+													psprintf("SELECT a::int4, b::int4 FROM %s WHERE score >= $1", scored[t]),
+													1, argtypes, args, NULL, true, 0);
+
+		for (;;)
+		{
+			SPI_cursor_fetch(cur, true, REPORT_FETCH);
+			if (SPI_processed == 0)
+				break;
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				int32		a = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, "a");
+				int32		b = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, "b");
+
+				check_rn(a, n, scored[t]);
+				check_rn(b, n, scored[t]);
+				if (ne == ecap)
+				{
+					if (ecap * 2 * sizeof(int) > MaxAllocHugeSize || ecap * 2 > INT_MAX)
+						ereport(ERROR,
+								(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+								 errmsg("too many pairs above the threshold")));
+					ecap *= 2;
+					ea = repalloc_huge(ea, sizeof(int) * ecap);
+					eb = repalloc_huge(eb, sizeof(int) * ecap);
+				}
+				ea[ne] = a;
+				eb[ne] = b;
+				ne++;
+			}
+			SPI_freetuptable(SPI_tuptable);
+			CHECK_FOR_INTERRUPTS();
+		}
+		SPI_cursor_close(cur);
+	}
+	if (cd_components(n + 1, (int) ne, ea, eb, labels) != 0)
+		elog(ERROR, "cd_components failed for %d nodes", n);
+	pfree(ea);
+	pfree(eb);
+
+	/* members of each component of two or more, in rn order */
+	memset(size, 0, sizeof(int32) * ((Size) n + 1));
+	for (int32 i = 1; i <= n; i++)
+		size[labels[i]]++;
+	start[0] = 0;
+	for (int32 i = 0; i <= n; i++)
+		start[i + 1] = start[i] + (size[i] >= 2 ? size[i] : 0);
+	{
+		int32	   *fill = pos;		/* borrowed as a cursor per component */
+
+		for (int32 i = 0; i <= n; i++)
+			fill[i] = start[i];
+		for (int32 i = 1; i <= n; i++)
+			if (size[labels[i]] >= 2)
+				members[fill[labels[i]]++] = i;
+	}
+
+	/* 2. every scored pair inside a component */
+	inner = MemoryContextAllocHuge(work, sizeof(InnerPair) * icap);
+	for (int t = 0; t < nscored; t++)
+	{
+		Portal		cur = SPI_cursor_open_with_args(NULL,
+													psprintf("SELECT a::int4, b::int4, score::float8 FROM %s", scored[t]),
+													0, NULL, NULL, NULL, true, 0);
+
+		for (;;)
+		{
+			SPI_cursor_fetch(cur, true, REPORT_FETCH);
+			if (SPI_processed == 0)
+				break;
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				HeapTuple	tup = SPI_tuptable->vals[i];
+				int32		a = get_int4(tup, SPI_tuptable->tupdesc, 1, "a");
+				int32		b = get_int4(tup, SPI_tuptable->tupdesc, 2, "b");
+				bool		isnull;
+				float8		s;
+
+				check_rn(a, n, scored[t]);
+				check_rn(b, n, scored[t]);
+				if (a == b || labels[a] != labels[b] || size[labels[a]] < 2)
+					continue;
+				s = DatumGetFloat8(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+				if (isnull || isnan(s))
+					continue;
+				if (ni == icap)
+				{
+					if (icap * 2 * sizeof(InnerPair) > MaxAllocHugeSize)
+						ereport(ERROR,
+								(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+								 errmsg("too many pairs inside components")));
+					icap *= 2;
+					inner = repalloc_huge(inner, sizeof(InnerPair) * icap);
+				}
+				inner[ni].comp = labels[a];
+				inner[ni].a = Min(a, b);
+				inner[ni].b = Max(a, b);
+				inner[ni].score = Max(0.0, Min(1.0, s));
+				ni++;
+			}
+			SPI_freetuptable(SPI_tuptable);
+			CHECK_FOR_INTERRUPTS();
+		}
+		SPI_cursor_close(cur);
+	}
+	if (ni > 1)
+		qsort(inner, ni, sizeof(InnerPair), inner_pair_cmp);
+
+	/* pairs inside components that no key found: scored below */
+	{
+		int64		ncomp = 0;
+		int64		nrec = 0;
+		Size		k = 0;
+
+		for (int32 c = 0; c <= n; c++)
+		{
+			int64		m = size[c] >= 2 ? size[c] : 0;
+			int64		known = 0;
+
+			if (m == 0)
+				continue;
+			ncomp++;
+			nrec += m;
+			while (k < ni && inner[k].comp < c)
+				k++;
+			for (; k < ni && inner[k].comp == c; k++)
+				if (k == 0 || inner[k].comp != inner[k - 1].comp || inner[k].a != inner[k - 1].a
+					|| inner[k].b != inner[k - 1].b)
+					known++;
+			if (m > CD_CLUSTER_MAX_NODES)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("a component of %lld records is too large to cluster", (long long) m),
+						 errdetail("At most %d records are clustered together.", CD_CLUSTER_MAX_NODES),
+						 errhint("Raise min_score.")));
+			missing_total += m * (m - 1) / 2 - known;
+		}
+		if (missing_only || missing_total > 0)
+			ereport(NOTICE,
+					(errmsg("crmdedup: %lld records in %lld components above %g; %lld pairs inside them not yet scored",
+							(long long) nrec, (long long) ncomp, threshold, (long long) missing_total)));
+	}
+
+	if (!missing_only)
+	{
+		fetch_plan = SPI_prepare(psprintf("SELECT rn::int4, r::jsonb FROM %s WHERE rn = ANY($1)", rows_tbl),
+								 1, (Oid[]) {INT4ARRAYOID});
+		if (fetch_plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	}
+
+	pr.start = pr.last = GetCurrentTimestamp();
+	pr.done = 0;
+	pr.total = missing_total;
+	pr.profile = missing_only ? "" : text_to_cstring(profile);
+
+	/* 3. each component: its missing pairs scored, then average-linkage clusters */
+	for (int32 c = 0, k = 0; c <= n; c++)
+	{
+		int			m = size[c] >= 2 ? size[c] : 0;
+		int32	   *mem = members + start[c];
+		double	   *mat;
+		int		   *lab;
+		int		   *center_of;
+		int			nmiss = 0;
+
+		if (m == 0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(cxt);
+		for (int i = 0; i < m; i++)
+			pos[mem[i]] = i;
+		mat = palloc(sizeof(double) * (Size) m * (Size) m);
+		for (Size x = 0; x < (Size) m * (Size) m; x++)
+			mat[x] = get_float8_nan();
+		while ((Size) k < ni && inner[k].comp < c)
+			k++;
+		for (; (Size) k < ni && inner[k].comp == c; k++)
+		{
+			int			i = pos[inner[k].a];
+			int			j = pos[inner[k].b];
+			double	   *cell = &mat[(Size) i * m + j];
+
+			if (isnan(*cell) || inner[k].score > *cell)
+			{
+				*cell = inner[k].score;
+				mat[(Size) j * m + i] = inner[k].score;
+			}
+		}
+		for (int i = 0; i < m; i++)
+			for (int j = i + 1; j < m; j++)
+				if (isnan(mat[(Size) i * m + j]))
+					nmiss++;
+		if (missing_only)
+		{
+			for (int i = 0; i < m; i++)
+				for (int j = i + 1; j < m; j++)
+					if (isnan(mat[(Size) i * m + j]))
+					{
+						Datum		values[3];
+						bool		nulls[3] = {false, false, false};
+
+						if (nmissing_out >= PG_INT32_MAX)
+							ereport(ERROR,
+									(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+									 errmsg("too many pairs inside components"),
+									 errhint("Raise min_score.")));
+						values[0] = Int32GetDatum((int32) ++nmissing_out);
+						values[1] = Int32GetDatum(mem[i]);
+						values[2] = Int32GetDatum(mem[j]);
+						tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+					}
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(cxt);
+			continue;
+		}
+		if (nmiss > 0)
+		{
+			Datum	   *rnd = palloc(sizeof(Datum) * m);
+			Datum	   *rowr = palloc0(sizeof(Datum) * m);
+			Datum		arg;
+
+			for (int i = 0; i < m; i++)
+				rnd[i] = Int32GetDatum(mem[i]);
+			arg = PointerGetDatum(construct_array(rnd, m, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+			if (SPI_execute_plan(fetch_plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
+				elog(ERROR, "SPI_execute_plan failed");
+			for (uint64 t = 0; t < SPI_processed; t++)
+			{
+				HeapTuple	tup = SPI_tuptable->vals[t];
+				int32		rn = get_int4(tup, SPI_tuptable->tupdesc, 1, "rn");
+				bool		isnull;
+				Datum		r = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
+
+				check_rn(rn, n, rows_tbl);
+				if (isnull || labels[rn] != c)
+					continue;
+				/* detoasted once, not once per pair */
+				rowr[pos[rn]] = PointerGetDatum(DatumGetJsonbPCopy(r));
+			}
+			SPI_freetuptable(SPI_tuptable);
+			for (int i = 0; i < m; i++)
+				if (rowr[i] == (Datum) 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("row number %d is not in %s", mem[i], rows_tbl)));
+			for (int i = 0; i < m; i++)
+				for (int j = i + 1; j < m; j++)
+				{
+					Datum		res;
+					bool		isnull;
+					double		s;
+
+					if (!isnan(mat[(Size) i * m + j]))
+						continue;
+					res = FunctionCall4(&score_fn, PointerGetDatum(profile), rowr[i], rowr[j],
+										BoolGetDatum(false));
+					s = DatumGetFloat8(GetAttributeByNum(DatumGetHeapTupleHeader(res), 1, &isnull));
+					if (isnull || isnan(s))
+						s = 0;
+					s = Max(0.0, Min(1.0, s));
+					mat[(Size) i * m + j] = s;
+					mat[(Size) j * m + i] = s;
+					pr.done++;
+					if ((pr.done & 1023) == 0)
+					{
+						CHECK_FOR_INTERRUPTS();
+						progress(&pr, false);
+					}
+				}
+		}
+
+		lab = palloc(sizeof(int) * m);
+		center_of = palloc(sizeof(int) * m);
+		if (cd_cluster_average_linkage(m, mat, threshold, floor_score, &cd_palloc_allocator, lab) != 0)
+			elog(ERROR, "cd_cluster_average_linkage failed for %d members", m);
+		for (int i = 0; i < m; i++)
+			if (lab[i] == i)
+				center_of[i] = cd_cluster_center(m, mat, lab, i);
+		MemoryContextSwitchTo(old);
+		for (int i = 0; i < m; i++)
+		{
+			int			ctr = center_of[lab[i]];
+			double		s = i == ctr ? 1.0 : mat[(Size) i * m + ctr];
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+
+			values[0] = Int32GetDatum(mem[i]);
+			values[1] = Int32GetDatum(mem[ctr]);
+			values[2] = Float8GetDatum(isnan(s) ? 0.0 : s);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		MemoryContextReset(cxt);
+	}
+	if (missing_total > 0 && !missing_only)
+		progress(&pr, true);
+	SPI_finish();
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------- survivors */
+
+PG_FUNCTION_INFO_V1(filled_fields);
+
+/*
+ * filled_fields(r jsonb) -> int: the top-level values of the object r that are not JSON
+ * null, "" or [] (the "most complete" survivor rule), what
+ * (SELECT count(*) FROM jsonb_each(r) e WHERE e.value NOT IN ('null', '""', '[]')) gives,
+ * without a set-returning function and an aggregate per row.
+ */
+Datum
+filled_fields(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *r = PG_GETARG_JSONB_P(0);
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int32		n = 0;
+
+	if (!JB_ROOT_IS_OBJECT(r))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot count the fields of a non-object")));
+	it = JsonbIteratorInit(&r->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok != WJB_VALUE)
+			continue;
+		if (v.type == jbvNull)
+			continue;
+		if (v.type == jbvString && v.val.string.len == 0)
+			continue;
+		if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data)
+			&& JsonContainerSize(v.val.binary.data) == 0)
+			continue;
+		n++;
+	}
+	PG_FREE_IF_COPY(r, 0);
+	PG_RETURN_INT32(n);
+}
