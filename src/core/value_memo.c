@@ -112,14 +112,33 @@ cd_memo_stats(const CdMemo *m, size_t *lookups, size_t *hits, size_t *entries)
 	*entries = m->count;
 }
 
-/* FNV-1a over the key's parts */
+/* a multiply-xorshift hash over 8-byte words of the key's parts */
+static inline uint64_t
+mix(uint64_t h, uint64_t w)
+{
+	h ^= w;
+	h *= UINT64_C(0x9E3779B97F4A7C15);
+	return h ^ (h >> 32);
+}
+
 static uint64_t
 hash_bytes(uint64_t h, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	size_t		i = 0;
+
+	for (; i + 8 <= n; i += 8)
 	{
-		h ^= (unsigned char) s[i];
-		h *= UINT64_C(1099511628211);
+		uint64_t	w;
+
+		memcpy(&w, s + i, 8);
+		h = mix(h, w);
+	}
+	if (i < n)
+	{
+		uint64_t	w = 0;
+
+		memcpy(&w, s + i, n - i);
+		h = mix(h, w ^ ((uint64_t) (n - i) << 59));
 	}
 	return h;
 }
@@ -127,13 +146,13 @@ hash_bytes(uint64_t h, const char *s, size_t n)
 static uint64_t
 key_hash(CdMemoKind kind, const char *extra, size_t elen, const char *in, size_t len)
 {
-	unsigned char head[2] = {(unsigned char) kind, (unsigned char) elen};
-	uint64_t	h = UINT64_C(14695981039346656037);
+	uint64_t	h = UINT64_C(14695981039346656037) ^ ((uint64_t) kind << 8) ^ elen ^ ((uint64_t) len << 16);
 
-	h = hash_bytes(h, (const char *) head, 2);
-	h = hash_bytes(h, extra, elen);
+	if (elen > 0)
+		h = hash_bytes(h, extra, elen);
 	h = hash_bytes(h, in, len);
-	return h ^ (h >> 29);
+	h *= UINT64_C(0xD6E8FEB86659FD93);
+	return h ^ (h >> 32);
 }
 
 static bool
