@@ -913,7 +913,7 @@ memo_context_gone(void *arg)
 		size_t		entries;
 
 		cd_memo_stats(o->cache->memo, &lookups, &hits, &entries);
-		elog(DEBUG1, "crmdedup score_rows value memo: %zu lookups, %zu hits, %zu entries",
+		elog(DEBUG2, "crmdedup score_rows value memo: %zu lookups, %zu hits, %zu entries",
 			 lookups, hits, entries);
 	}
 	if (o->cache->memo != NULL && cd_memo_active == o->cache->memo)
