@@ -33,6 +33,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -45,6 +46,7 @@
 #include "crmdedup.h"
 #include "phone.h"
 #include "record_score.h"
+#include "value_memo.h"
 
 /* distinct terms looked up one by one before all term_stats rows of the profile are read */
 #define TERM_BULK_AFTER 1024
@@ -128,6 +130,7 @@ typedef struct ScoreCache
 	CommandId	curcid;
 	uint64		completions;
 	bool		one_by_one;		/* never read all term_stats rows (a scorer kept by a backend) */
+	CdMemo	   *memo;			/* score_rows: values normalized once (score_memo) */
 } ScoreCache;
 
 /* saved plans, for the life of the backend */
@@ -867,6 +870,88 @@ score_error(CdScoreStatus st, const CdRecordScore *rs, ProfileCache *pc)
 
 /* ---------------------------------------------------------------- score_rows */
 
+/*
+ * The value memo of a score_rows call site (value_memo.h): every row takes part in many
+ * pairs, and the memo keeps each value's transliteration, person key, email keys and
+ * parsed phone for the next pair, within work_mem (emptied when full).  Its memory is a
+ * context of the call site's, dropped with it.
+ */
+static void *
+memo_alloc(size_t size, void *ctx)
+{
+	return MemoryContextAllocExtended((MemoryContext) ctx, size, MCXT_ALLOC_NO_OOM);
+}
+
+static void *
+memo_resize(void *ptr, size_t size, void *ctx)
+{
+	return repalloc(ptr, size);
+}
+
+static void
+memo_release(void *ptr, void *ctx)
+{
+	pfree(ptr);
+}
+
+typedef struct MemoOwner
+{
+	CdAllocator al;
+	ScoreCache *cache;
+	MemoryContextCallback cb;
+} MemoOwner;
+
+static void
+memo_context_gone(void *arg)
+{
+	MemoOwner  *o = arg;
+
+	if (o->cache->memo != NULL)
+	{
+		size_t		lookups;
+		size_t		hits;
+		size_t		entries;
+
+		cd_memo_stats(o->cache->memo, &lookups, &hits, &entries);
+		elog(DEBUG2, "crmdedup score_rows value memo: %zu lookups, %zu hits, %zu entries",
+			 lookups, hits, entries);
+	}
+	if (o->cache->memo != NULL && cd_memo_active == o->cache->memo)
+		cd_memo_use(NULL);
+	o->cache->memo = NULL;
+}
+
+static CdMemo *
+score_memo(ScoreCache *cache, MemoryContext parent)
+{
+	size_t		budget = Min((size_t) work_mem * 1024, MaxAllocSize / 2);
+
+	if (cache->memo == NULL)
+	{
+		MemoryContext cxt = AllocSetContextCreate(parent, "crmdedup score_rows value memo",
+												  ALLOCSET_DEFAULT_SIZES);
+		MemoOwner  *o = MemoryContextAllocZero(cxt, sizeof(MemoOwner));
+
+		o->al.alloc = memo_alloc;
+		o->al.resize = memo_resize;
+		o->al.release = memo_release;
+		o->al.ctx = cxt;
+		o->cache = cache;
+		o->cb.func = memo_context_gone;
+		o->cb.arg = o;
+		MemoryContextRegisterResetCallback(cxt, &o->cb);
+		cache->memo = cd_memo_create(&o->al, budget);
+		if (cache->memo == NULL)
+		{
+			MemoryContextDelete(cxt);
+			return NULL;
+		}
+	}
+	else
+		cd_memo_set_budget(cache->memo, budget);
+	return cache->memo;
+}
+
 /* each field's values of rows a and b, and room for the fields' scores, in the current context */
 static void
 row_values(ProfileCache *pc, Jsonb *a, Jsonb *b, CdValues **va, CdValues **vb, CdRecordScore *rs)
@@ -933,7 +1018,9 @@ score_rows(PG_FUNCTION_ARGS)
 	row_values(pc, a, b, &va, &vb, &rs);
 	tc.cache = cache;
 	tc.pc = pc;
+	cd_memo_use(score_memo(cache, fcinfo->flinfo->fn_mcxt));
 	st = cd_record_score(&pc->prof, va, vb, term_freq_cb, &tc, &cd_palloc_allocator, &rs);
+	cd_memo_use(NULL);
 	if (st != CD_SCORE_OK)
 		score_error(st, &rs, pc);
 	if (explain)

@@ -16,6 +16,7 @@
 #include <utf8proc.h>
 
 #include "cd_buf.h"
+#include "value_memo.h"
 
 #define ADDR_RAW_MAX	1024	/* address part (after display name / mailto) before normalizing */
 #define LOCAL_RAW_MAX	256		/* local part before case folding */
@@ -609,8 +610,8 @@ email_fail(CdEmailStatus st, char *out, size_t *outlen)
 	return st;
 }
 
-CdEmailStatus
-cd_email_normalize(const char *raw, size_t len, char out[CD_EMAIL_MAX], size_t *outlen)
+static CdEmailStatus
+email_normalize_uncached(const char *raw, size_t len, char out[CD_EMAIL_MAX], size_t *outlen)
 {
 	Span		sp;
 	bool		pct;
@@ -802,8 +803,8 @@ find_provider(const char *domain)
 	return NULL;
 }
 
-CdEmailStatus
-cd_email_key(const char *raw, size_t len, char out[CD_EMAIL_MAX], size_t *outlen)
+static CdEmailStatus
+email_key_uncached(const char *raw, size_t len, char out[CD_EMAIL_MAX], size_t *outlen)
 {
 	char		norm[CD_EMAIL_MAX];
 	size_t		nlen;
@@ -922,4 +923,50 @@ const char *
 cd_email_data_version(void)
 {
 	return cd_email_providers_version;
+}
+
+/* cd_email_normalize: through the active value memo, if any (value_memo.h); errors are not kept */
+CdEmailStatus
+cd_email_normalize(const char *raw, size_t len, char out[CD_EMAIL_MAX], size_t *outlen)
+{
+	const char *v;
+	size_t		vl;
+	CdEmailStatus st;
+
+	if (cd_memo_active == NULL)
+		return email_normalize_uncached(raw, len, out, outlen);
+	if (cd_memo_find(CD_MEMO_EMAIL_NORMALIZE, NULL, 0, raw, len, &v, &vl) && vl < CD_EMAIL_MAX)
+	{
+		memcpy(out, v, vl);
+		out[vl] = '\0';
+		*outlen = vl;
+		return CD_EMAIL_OK;
+	}
+	st = email_normalize_uncached(raw, len, out, outlen);
+	if (st == CD_EMAIL_OK && *outlen < CD_EMAIL_MAX)
+		cd_memo_add(CD_MEMO_EMAIL_NORMALIZE, NULL, 0, raw, len, out, *outlen);
+	return st;
+}
+
+/* cd_email_key: through the active value memo, if any (value_memo.h); errors are not kept */
+CdEmailStatus
+cd_email_key(const char *raw, size_t len, char out[CD_EMAIL_MAX], size_t *outlen)
+{
+	const char *v;
+	size_t		vl;
+	CdEmailStatus st;
+
+	if (cd_memo_active == NULL)
+		return email_key_uncached(raw, len, out, outlen);
+	if (cd_memo_find(CD_MEMO_EMAIL_KEY, NULL, 0, raw, len, &v, &vl) && vl < CD_EMAIL_MAX)
+	{
+		memcpy(out, v, vl);
+		out[vl] = '\0';
+		*outlen = vl;
+		return CD_EMAIL_OK;
+	}
+	st = email_key_uncached(raw, len, out, outlen);
+	if (st == CD_EMAIL_OK && *outlen < CD_EMAIL_MAX)
+		cd_memo_add(CD_MEMO_EMAIL_KEY, NULL, 0, raw, len, out, *outlen);
+	return st;
 }

@@ -11,6 +11,7 @@
 #include "legal_forms_data.h"
 #include "translit.h"
 #include "translit_data.h"
+#include "value_memo.h"
 
 /* a word of a folded string: bytes [off, off + len) */
 typedef struct Span
@@ -277,8 +278,8 @@ sort_tokens(const char *s, size_t len, CdBuf *out)
 	return CD_TEXT_OK;
 }
 
-CdTextStatus
-cd_person_key(const char *in, size_t len, CdBuf *out)
+static CdTextStatus
+person_key_uncached(const char *in, size_t len, CdBuf *out)
 {
 	const CdAllocator *a = out->alloc;
 	size_t		start = out->len;
@@ -522,4 +523,24 @@ done:
 	if (status != CD_TEXT_OK)
 		truncate_to(out, start);
 	return status;
+}
+
+/* cd_person_key: through the active value memo, if any (value_memo.h) */
+CdTextStatus
+cd_person_key(const char *in, size_t len, CdBuf *out)
+{
+	const char *v;
+	size_t		vl;
+	size_t		start = out->len;
+	CdTextStatus st;
+
+	if (cd_memo_active == NULL)
+		return person_key_uncached(in, len, out);
+	if (cd_memo_find(CD_MEMO_PERSON_KEY, NULL, 0, in, len, &v, &vl))
+		return cd_buf_append(out, v, vl) ? CD_TEXT_OK : CD_TEXT_NOMEM;
+	st = person_key_uncached(in, len, out);
+	if (st == CD_TEXT_OK && !out->failed)
+		cd_memo_add(CD_MEMO_PERSON_KEY, NULL, 0, in, len, out->len > start ? out->data + start : "",
+					out->len - start);
+	return st;
 }

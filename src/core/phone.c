@@ -21,6 +21,7 @@
 #include "cd_buf.h"
 #include "phone.h"
 #include "phone_tables.h"
+#include "value_memo.h"
 
 #define E164_DIGITS 15
 /* digits kept while scanning: more than this fits no reading (15 + a 5-digit prefix) */
@@ -893,8 +894,8 @@ finish(const Reading *r, CdPhoneResult *res)
 	return st;
 }
 
-CdPhoneStatus
-cd_phone_parse(const char *raw, size_t len, const char *region, size_t region_len,
+static CdPhoneStatus
+phone_parse_uncached(const char *raw, size_t len, const char *region, size_t region_len,
 			   CdPhoneResult *res)
 {
 	const unsigned char *s = (const unsigned char *) raw;
@@ -1052,4 +1053,29 @@ const char *
 cd_phone_data_version(void)
 {
 	return cd_phone_data_version_str;
+}
+
+/* cd_phone_parse: through the active value memo, if any (value_memo.h): status and result */
+CdPhoneStatus
+cd_phone_parse(const char *raw, size_t len, const char *region, size_t region_len,
+			   CdPhoneResult *res)
+{
+	const char *v;
+	size_t		vl;
+	CdPhoneStatus st;
+	char		kept[sizeof(CdPhoneStatus) + sizeof(CdPhoneResult)];
+
+	if (cd_memo_active == NULL || region_len > 255)
+		return phone_parse_uncached(raw, len, region, region_len, res);
+	if (cd_memo_find(CD_MEMO_PHONE, region, region_len, raw, len, &v, &vl) && vl == sizeof(kept))
+	{
+		memcpy(&st, v, sizeof(st));
+		memcpy(res, v + sizeof(st), sizeof(*res));
+		return st;
+	}
+	st = phone_parse_uncached(raw, len, region, region_len, res);
+	memcpy(kept, &st, sizeof(st));
+	memcpy(kept + sizeof(st), res, sizeof(*res));
+	cd_memo_add(CD_MEMO_PHONE, region, region_len, raw, len, kept, sizeof(kept));
+	return st;
 }

@@ -22,6 +22,7 @@
 #include <unicode/utrans.h>
 
 #include "translit_data.h"
+#include "value_memo.h"
 
 #define ICU_TRANSLIT_ID "Any-Latin; Latin-ASCII"
 /*
@@ -607,8 +608,8 @@ cd_translit_folded(const char *folded, size_t len, int lang, CdBuf *out)
 	return CD_TEXT_OK;
 }
 
-CdTextStatus
-cd_translit(const char *in, size_t len, CdBuf *out)
+static CdTextStatus
+translit_uncached(const char *in, size_t len, CdBuf *out)
 {
 	size_t		start = out->len;
 	CdTextStatus status;
@@ -639,4 +640,24 @@ cd_translit(const char *in, size_t len, CdBuf *out)
 								cd_translit_detect_lang(folded.data, folded.len), out);
 	cd_buf_free(&folded);
 	return status;
+}
+
+/* cd_translit: through the active value memo, if any (value_memo.h) */
+CdTextStatus
+cd_translit(const char *in, size_t len, CdBuf *out)
+{
+	const char *v;
+	size_t		vl;
+	size_t		start = out->len;
+	CdTextStatus st;
+
+	if (cd_memo_active == NULL)
+		return translit_uncached(in, len, out);
+	if (cd_memo_find(CD_MEMO_TRANSLIT, NULL, 0, in, len, &v, &vl))
+		return cd_buf_append(out, v, vl) ? CD_TEXT_OK : CD_TEXT_NOMEM;
+	st = translit_uncached(in, len, out);
+	if (st == CD_TEXT_OK && !out->failed)
+		cd_memo_add(CD_MEMO_TRANSLIT, NULL, 0, in, len, out->len > start ? out->data + start : "",
+					out->len - start);
+	return st;
 }
