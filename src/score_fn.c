@@ -952,6 +952,29 @@ score_memo(ScoreCache *cache, MemoryContext parent)
 	return cache->memo;
 }
 
+/*
+ * One score with the value memo switched on.  An error in a term-frequency look-up
+ * must not leave the memo on for whatever the backend computes next.
+ */
+static pg_noinline CdScoreStatus
+score_with_memo(ProfileCache *pc, const CdValues *va, const CdValues *vb, TfCtx *tc,
+				CdRecordScore *rs, CdMemo *memo)
+{
+	volatile CdScoreStatus st = CD_SCORE_OK;
+
+	cd_memo_use(memo);
+	PG_TRY();
+	{
+		st = cd_record_score(&pc->prof, va, vb, term_freq_cb, tc, &cd_palloc_allocator, rs);
+	}
+	PG_FINALLY();
+	{
+		cd_memo_use(NULL);
+	}
+	PG_END_TRY();
+	return st;
+}
+
 /* each field's values of rows a and b, and room for the fields' scores, in the current context */
 static void
 row_values(ProfileCache *pc, Jsonb *a, Jsonb *b, CdValues **va, CdValues **vb, CdRecordScore *rs)
@@ -1018,9 +1041,7 @@ score_rows(PG_FUNCTION_ARGS)
 	row_values(pc, a, b, &va, &vb, &rs);
 	tc.cache = cache;
 	tc.pc = pc;
-	cd_memo_use(score_memo(cache, fcinfo->flinfo->fn_mcxt));
-	st = cd_record_score(&pc->prof, va, vb, term_freq_cb, &tc, &cd_palloc_allocator, &rs);
-	cd_memo_use(NULL);
+	st = score_with_memo(pc, va, vb, &tc, &rs, score_memo(cache, fcinfo->flinfo->fn_mcxt));
 	if (st != CD_SCORE_OK)
 		score_error(st, &rs, pc);
 	if (explain)
