@@ -1032,18 +1032,14 @@ static bool
 mailbox_skeleton(const CdStr *v, char *out, size_t *outlen)
 {
 	char		k[CD_EMAIL_MAX];
-	size_t		kl = 0;
-	size_t		at;
+	size_t		local_len;
+	size_t		dom_start;
+	size_t		dom_len;
 
 	*outlen = 0;
-	if (v->len > CD_EMAIL_MAX_RAW || cd_email_key(v->ptr, v->len, k, &kl) != CD_EMAIL_OK)
+	if (!key_parts(v, k, &local_len, &dom_start, &dom_len))
 		return false;
-	at = kl;
-	while (at > 0 && k[at - 1] != '@')
-		at--;
-	if (at == 0)
-		return false;
-	*outlen = skeleton(k, at - 1, out);
+	*outlen = skeleton(k, local_len, out);
 	return true;
 }
 
