@@ -377,6 +377,43 @@ SELECT count(*) AS differences FROM (
 SELECT crmdedup.drop_profile('g_lists');
 DROP TABLE g_lists, g_list_attempts, g_list_outcomes;
 
+-- a list field before two scalar fields: the list's keys and the fields' keys after it all
+-- have room among the row's lock keys (five phones, then an email and a name)
+CREATE TABLE g_lock_room (id int PRIMARY KEY, ph jsonb, mail text, full_name text);
+SELECT crmdedup.create_profile('g_lock_room', 'g_lock_room', '{
+  "region": "RU", "fields": {"ph": "phone", "mail": "email", "full_name": "person_name"}}');
+SELECT crmdedup.guard('g_lock_room', 'block', name => 'g_lock_room_block');
+INSERT INTO g_lock_room VALUES (1, '["+7 912 000 00 01", "+7 912 000 00 02", "+7 912 000 00 03", "+7 912 000 00 04", "+7 912 000 00 05"]',
+                                'room@mail.ru', 'Room Person');
+INSERT INTO g_lock_room VALUES (2, '["+7 913 000 00 01", "+7 913 000 00 02", "+7 913 000 00 03", "+7 913 000 00 04", "8 912 000 00 05"]',
+                                'other@mail.ru', 'Other Person');
+INSERT INTO g_lock_room VALUES (3, '["+7 914 000 00 01", "+7 914 000 00 02", "+7 914 000 00 03", "+7 914 000 00 04", "+7 914 000 00 05"]',
+                                'ROOM@mail.ru', 'Room Person');
+SELECT id, full_name FROM g_lock_room ORDER BY id;
+SELECT crmdedup.unguard('g_lock_room_block');
+SELECT crmdedup.drop_profile('g_lock_room');
+DROP TABLE g_lock_room;
+
+-- alter_profile() adds a field while a backend keeps the guard: its rows still carry it
+-- to the scorer (the explanation of the later flags compares the city, not "missing")
+CREATE TABLE g_alter (id int PRIMARY KEY, full_name text, phone text, city text);
+SELECT crmdedup.create_profile('g_alter', 'g_alter', '{
+  "region": "RU", "fields": {"full_name": "person_name", "phone": "phone"}}');
+SELECT crmdedup.guard('g_alter', 'flag', name => 'g_alter_flag', min_score => 0);
+INSERT INTO g_alter VALUES (1, 'Ivan Petrov', '+7 912 345 67 89', 'Omsk');
+INSERT INTO g_alter VALUES (2, 'Ivan Petrov', '8 912 345 67 89', 'Omsk');
+SELECT crmdedup.alter_profile('g_alter', '{
+  "region": "RU", "fields": {"full_name": "person_name", "phone": "phone", "city": "city"}}');
+INSERT INTO g_alter VALUES (3, 'Ivan Petrov', '89123456789', 'Omsk');
+SELECT new_id, existing_id,
+       (SELECT string_agg((e->>'field') || ': ' || (e->>'level'), ', ' ORDER BY e->>'field')
+          FROM jsonb_array_elements(explanation->'fields') e) AS levels
+  FROM crmdedup.review WHERE table_oid = 'g_alter'::regclass ORDER BY new_id, existing_id;
+DELETE FROM crmdedup.review WHERE table_oid = 'g_alter'::regclass;
+SELECT crmdedup.unguard('g_alter_flag');
+SELECT crmdedup.drop_profile('g_alter');
+DROP TABLE g_alter;
+
 SELECT count(*) AS guards FROM crmdedup.guards;
 DELETE FROM crmdedup.review;
 DELETE FROM crmdedup.merge_log;

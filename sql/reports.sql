@@ -81,6 +81,14 @@ SELECT * FROM crmdedup.report_block_pairs('t_keys', 't_ranks', 1);
 INSERT INTO t_keys VALUES (12, 99);
 SELECT * FROM crmdedup.report_block_pairs('t_keys', 't_ranks', 3);
 SELECT * FROM crmdedup.report_block_pairs('t_ranks', 't_ranks', 3);
+-- a cap whose blocks would give billions of pairs; rows not numbered 1..n (arrays are sized by n)
+SELECT * FROM crmdedup.report_block_pairs('t_keys', 't_ranks', 100000);
+DELETE FROM t_keys WHERE rn = 12;
+INSERT INTO t_ranks VALUES (2147483000, 'far');
+SELECT * FROM crmdedup.report_block_pairs('t_keys', 't_ranks', 3);
+DELETE FROM t_ranks WHERE rn = 2147483000;
+INSERT INTO t_ranks VALUES (3, 'again');
+SELECT * FROM crmdedup.report_block_pairs('t_keys', 't_ranks', 3);
 -- clustering scored pairs: the chain 1 ~ 2 ~ 3 with 1 and 3 known different splits; a pair
 -- inside a component that no key found (4 - 6) is scored with score_rows
 CREATE TABLE t_rows (rn int4, r jsonb);

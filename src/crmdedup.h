@@ -40,6 +40,7 @@ extern void cd_name_ops_init(void);
  */
 typedef struct CdScorer CdScorer;
 extern CdScorer *cd_scorer_create(MemoryContext parent, const char *profile);
+extern uint32 cd_scorer_refresh(CdScorer *s);
 extern double cd_scorer_score(CdScorer *s, Datum a, Datum b, bool explain, Datum *explanation);
 
 #endif							/* CRMDEDUP_H */

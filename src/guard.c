@@ -166,6 +166,9 @@ typedef struct GuardCache
 	int			npfields;
 	char	  **pfields;		/* the profile's field names */
 	AttrNumber *pattnums;		/* their columns (0: none of that name) */
+	uint32		scorer_loads;	/* the scorer's profile the field list goes with (0: none yet) */
+	bool		pfields_stale;	/* the profile changed since: never compact rows again */
+	Oid			idtype;			/* the id column's type, as id_out was looked up for */
 	bool		compact;
 	CdScorer   *scorer;
 	bool		sound;			/* names are probed by their sound key (guards made by 0.2.0) */
@@ -527,7 +530,8 @@ check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
 		fmgr_info_set_expr((Node *) fexpr, &cache->to_jsonb);
 		MemoryContextSwitchTo(old);
 
-		cache->compact = cache->npfields >= 0;
+		cache->idtype = TupleDescAttr(tupdesc, cache->idattnum - 1)->atttypid;
+		cache->compact = cache->npfields >= 0 && !cache->pfields_stale;
 		for (int i = 0; i < cache->npfields; i++)
 		{
 			int			attnum = SPI_fnumber(tupdesc, cache->pfields[i]);
@@ -561,12 +565,39 @@ fast_still_valid(GuardCache *cache, Relation rel)
 	/* the columns are still the ones checked (cheap, and safe against a reused descriptor) */
 	for (int i = 0; i < cache->nfields; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), cache->fields[i].attnum - 1);
+		Form_pg_attribute att;
 
+		if (cache->fields[i].attnum > RelationGetDescr(rel)->natts)
+			return false;
+		att = TupleDescAttr(RelationGetDescr(rel), cache->fields[i].attnum - 1);
 		if (att->attisdropped
 			|| (OidIsValid(cache->fields[i].listtype) ? att->atttypid != cache->fields[i].listtype
 				: (att->atttypid != TEXTOID && att->atttypid != VARCHAROID))
 			|| strcmp(NameStr(att->attname), cache->fields[i].field) != 0)
+			return false;
+	}
+	/* and so are the id column and the columns compact rows are read from */
+	{
+		Form_pg_attribute att;
+
+		if (cache->idattnum > RelationGetDescr(rel)->natts)
+			return false;
+		att = TupleDescAttr(RelationGetDescr(rel), cache->idattnum - 1);
+		if (att->attisdropped || att->atttypid != cache->idtype
+			|| strcmp(NameStr(att->attname), cache->idcol) != 0)
+			return false;
+	}
+	for (int i = 0; cache->compact && i < cache->npfields; i++)
+	{
+		Form_pg_attribute att;
+
+		if (cache->pattnums[i] == 0)
+			continue;
+		if (cache->pattnums[i] > RelationGetDescr(rel)->natts)
+			return false;
+		att = TupleDescAttr(RelationGetDescr(rel), cache->pattnums[i] - 1);
+		if (att->attisdropped || (att->atttypid != TEXTOID && att->atttypid != VARCHAROID)
+			|| strcmp(NameStr(att->attname), cache->pfields[i]) != 0)
 			return false;
 	}
 	/* the relcache's own list when it is valid: no copy per row */
@@ -807,9 +838,10 @@ fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text
 			int			nelems;
 
 			deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
-			if (nlocks + nelems + 2 > maxlocks)
+			/* room for this list's keys and up to two for each field after it */
+			if (nlocks + nelems + 2 * (cache->nfields - i) + 1 > maxlocks)
 			{
-				maxlocks = nlocks + nelems + cache->nfields * 2 + 1;
+				maxlocks = nlocks + nelems + 2 * (cache->nfields - i) + 1;
 				locks = repalloc(locks, sizeof(text *) * maxlocks);
 			}
 			for (int j = 0; j < nelems; j++)
@@ -1134,6 +1166,19 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 		|| (id != NULL && ps->new_id != NULL && strcmp(id, ps->new_id) == 0))
 		return;
 
+	if (ps->row_jsonb == (Datum) 0 && cache->compact)
+	{
+		/*
+		 * The field list was read with the guard; once alter_profile() changed the profile
+		 * the scorer reads, a field may be missing from it: whole rows from then on.
+		 */
+		uint32		loads = cd_scorer_refresh(cache->scorer);
+
+		if (cache->scorer_loads == 0)
+			cache->scorer_loads = loads;
+		else if (loads != cache->scorer_loads)
+			cache->compact = false, cache->pfields_stale = true;
+	}
 	if (ps->row_jsonb == (Datum) 0)
 		ps->row_jsonb = cache->compact ? compact_jsonb(cache, NULL, &ps->newtup, ps->desc)
 			: FunctionCall1(&cache->to_jsonb, ps->row);

@@ -430,7 +430,7 @@ report_row_keys(PG_FUNCTION_ARGS)
 					const char *s = VARDATA_ANY(t);
 					int			len = VARSIZE_ANY_EXHDR(t);
 					int			start = 0;
-					char	   *middle = psprintf("%s", f->role);
+					const char *middle = f->role;
 
 					/* string_to_array(translit(v), ' '), words of at least 4 characters */
 					for (int k = 0; k <= len; k++)
@@ -487,23 +487,38 @@ get_int4(HeapTuple tup, TupleDesc desc, int col, const char *what)
 	return DatumGetInt32(d);
 }
 
-/* the largest rn of a table (its rows are 1..n) */
+/* all pairs of a block this size at most: above it a block is paired by neighbours */
+#define REPORT_MAX_BLOCK_CAP 10000
+
+/*
+ * The largest rn of a table whose rows must be numbered 1..n, once each: the arrays sized
+ * by n must not be sized by one stray large number.
+ */
 static int32
 max_rn(const char *tbl)
 {
 	bool		isnull;
 	Datum		d;
 	int32		n;
+	int64		rows;
+	int64		distinct;
 
-	if (SPI_execute(psprintf("SELECT max(rn)::int4 FROM %s", tbl), true, 0) != SPI_OK_SELECT)
+	if (SPI_execute(psprintf("SELECT max(rn)::int4, count(*), count(DISTINCT rn) FROM %s", tbl),
+					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	n = isnull ? 0 : DatumGetInt32(d);
+	rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	distinct = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	if (n < 0 || n >= PG_INT32_MAX - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many rows in %s", tbl)));
+	if (rows != n || distinct != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the rows of %s are not numbered 1..%d once each", tbl, n)));
 	return n;
 }
 
@@ -552,6 +567,7 @@ add_pair(PairBuf *pb, int32 x, int32 y)
 		return;
 	if (pb->n == pb->cap)
 	{
+		CHECK_FOR_INTERRUPTS();
 		if (pb->cap * 2 * sizeof(uint64) > MaxAllocHugeSize)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -593,10 +609,10 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	Portal		cur;
 	Size		npairs = 0;
 
-	if (cap < 2)
+	if (cap < 2 || cap > REPORT_MAX_BLOCK_CAP)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("block_cap must be at least 2")));
+				 errmsg("block_cap must be between 2 and %d", REPORT_MAX_BLOCK_CAP)));
 	InitMaterializedSRF(fcinfo, 0);
 	work = AllocSetContextCreate(CurrentMemoryContext, "crmdedup report_block_pairs", ALLOCSET_DEFAULT_SIZES);
 	keys_tbl = table_name(keys_rel, "keys");
@@ -711,8 +727,7 @@ report_block_pairs(PG_FUNCTION_ARGS)
 			}
 		}
 		i = j;
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
+		CHECK_FOR_INTERRUPTS();
 	}
 	MemoryContextSwitchTo(old);
 	pfree(ent);
@@ -868,6 +883,8 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	float8		floor_score = missing_only ? 0 : PG_GETARG_FLOAT8(4);
 	MemoryContext work;
 	MemoryContext cxt;
+	MemoryContext paircxt;
+	char	   *app_before;
 	MemoryContext old;
 	char	   *rows_tbl;
 	char	  **scored;
@@ -885,6 +902,7 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	InnerPair  *inner;
 	Size		ni = 0;
 	Size		icap = 1024;
+	Size		ik = 0;		/* the next inner pair, across components */
 	int64		missing_total = 0;
 	int64		nmissing_out = 0;
 	Oid			argtypes[1] = {FLOAT8OID};
@@ -900,6 +918,10 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	InitMaterializedSRF(fcinfo, 0);
 	work = AllocSetContextCreate(CurrentMemoryContext, "crmdedup report_cluster", ALLOCSET_DEFAULT_SIZES);
 	cxt = AllocSetContextCreate(work, "crmdedup report_cluster component", ALLOCSET_DEFAULT_SIZES);
+	/* progress() shows itself in application_name until the end of the call */
+	app_before = MemoryContextStrdup(work, GetConfigOption("application_name", false, false));
+	/* score_rows' result tuple of one pair: a component holds up to millions of pairs */
+	paircxt = AllocSetContextCreate(work, "crmdedup report_cluster pair", ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(work);
 	rows_tbl = table_name(rows_rel, "rows");
 	scored = scored_tables(scored_arr, &nscored);
@@ -1086,7 +1108,7 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	pr.profile = missing_only ? "" : text_to_cstring(profile);
 
 	/* 3. each component: its missing pairs scored, then average-linkage clusters */
-	for (int32 c = 0, k = 0; c <= n; c++)
+	for (int32 c = 0; c <= n; c++)
 	{
 		int			m = size[c] >= 2 ? size[c] : 0;
 		int32	   *mem = members + start[c];
@@ -1104,18 +1126,18 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 		mat = palloc(sizeof(double) * (Size) m * (Size) m);
 		for (Size x = 0; x < (Size) m * (Size) m; x++)
 			mat[x] = get_float8_nan();
-		while ((Size) k < ni && inner[k].comp < c)
-			k++;
-		for (; (Size) k < ni && inner[k].comp == c; k++)
+		while (ik < ni && inner[ik].comp < c)
+			ik++;
+		for (; ik < ni && inner[ik].comp == c; ik++)
 		{
-			int			i = pos[inner[k].a];
-			int			j = pos[inner[k].b];
+			int			i = pos[inner[ik].a];
+			int			j = pos[inner[ik].b];
 			double	   *cell = &mat[(Size) i * m + j];
 
-			if (isnan(*cell) || inner[k].score > *cell)
+			if (isnan(*cell) || inner[ik].score > *cell)
 			{
-				*cell = inner[k].score;
-				mat[(Size) j * m + i] = inner[k].score;
+				*cell = inner[ik].score;
+				mat[(Size) j * m + i] = inner[ik].score;
 			}
 		}
 		for (int i = 0; i < m; i++)
@@ -1181,12 +1203,16 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 					Datum		res;
 					bool		isnull;
 					double		s;
+					MemoryContext pold;
 
 					if (!isnan(mat[(Size) i * m + j]))
 						continue;
+					pold = MemoryContextSwitchTo(paircxt);
 					res = FunctionCall4(&score_fn, PointerGetDatum(profile), rowr[i], rowr[j],
 										BoolGetDatum(false));
 					s = DatumGetFloat8(GetAttributeByNum(DatumGetHeapTupleHeader(res), 1, &isnull));
+					MemoryContextSwitchTo(pold);
+					MemoryContextReset(paircxt);
 					if (isnull || isnan(s))
 						s = 0;
 					s = Max(0.0, Min(1.0, s));
@@ -1225,6 +1251,8 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	}
 	if (missing_total > 0 && !missing_only)
 		progress(&pr, true);
+	(void) set_config_option("application_name", app_before, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
 	SPI_finish();
 	MemoryContextDelete(work);
 	return (Datum) 0;

@@ -961,15 +961,17 @@ score_with_memo(ProfileCache *pc, const CdValues *va, const CdValues *vb, TfCtx 
 				CdRecordScore *rs, CdMemo *memo)
 {
 	volatile CdScoreStatus st = CD_SCORE_OK;
+	CdMemo	   *prev;
 
-	cd_memo_use(memo);
+	/* the memo of an enclosing score_rows call, if any, is the one to go back to */
+	prev = cd_memo_use(memo);
 	PG_TRY();
 	{
 		st = cd_record_score(&pc->prof, va, vb, term_freq_cb, tc, &cd_palloc_allocator, rs);
 	}
 	PG_FINALLY();
 	{
-		cd_memo_use(NULL);
+		cd_memo_use(prev);
 	}
 	PG_END_TRY();
 	return st;
@@ -1084,6 +1086,7 @@ struct CdScorer
 	ScoreCache	cache;
 	text	   *profile;
 	ProfileCache *pc;
+	uint32		loads;			/* how many times the profile was read */
 };
 
 CdScorer *
@@ -1133,6 +1136,28 @@ profile_row_current(ProfileCache *pc, Snapshot snap)
 }
 
 /*
+ * Read the profile again when it changed, or when the terms looked up grow too many;
+ * returns how many times it was read, so a caller that keeps something derived from the
+ * profile (the guard's field list) sees when to drop it.
+ */
+uint32
+cd_scorer_refresh(CdScorer *s)
+{
+	if (s->pc != NULL && (s->pc->terms->members > SCORER_MAX_TERMS
+						  || !(ActiveSnapshotSet() && profile_row_current(s->pc, GetActiveSnapshot()))))
+	{
+		MemoryContextReset(s->cache.datacxt);
+		s->pc = NULL;
+	}
+	if (s->pc == NULL)
+	{
+		s->pc = load_profile(&s->cache, s->profile);
+		s->loads++;
+	}
+	return s->loads;
+}
+
+/*
  * Score rows a and b (jsonb, as to_jsonb() gives rows) with the scorer's profile.  With
  * explain, *explanation receives match_rows()'s explanation in CurrentMemoryContext.
  */
@@ -1151,15 +1176,7 @@ cd_scorer_score(CdScorer *s, Datum a_datum, Datum b_datum, bool explain, Datum *
 	TfCtx		tc;
 	double		score;
 
-	/* read again when the profile changed, or when the terms looked up grow too many */
-	if (s->pc != NULL && (s->pc->terms->members > SCORER_MAX_TERMS
-						  || !(ActiveSnapshotSet() && profile_row_current(s->pc, GetActiveSnapshot()))))
-	{
-		MemoryContextReset(s->cache.datacxt);
-		s->pc = NULL;
-	}
-	if (s->pc == NULL)
-		s->pc = load_profile(&s->cache, s->profile);
+	cd_scorer_refresh(s);
 	pc = s->pc;
 
 	MemoryContextReset(s->cache.callcxt);

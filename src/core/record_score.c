@@ -973,8 +973,16 @@ skeleton(const char *s, size_t len, char *out)
 
 		if (c < 'a' || c > 'z')
 			continue;
-		if (c == 'k' && i + 1 < len && s[i + 1] == 'h')
-			continue;
+		if (c == 'k')
+		{
+			/* "kh" reads as "h" among the letters a-z, whatever stands between them */
+			size_t		j = i + 1;
+
+			while (j < len && (s[j] < 'a' || s[j] > 'z'))
+				j++;
+			if (j < len && s[j] == 'h')
+				continue;
+		}
 		if (c == 'x')
 		{
 			out[n++] = 'k';
