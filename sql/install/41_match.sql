@@ -178,7 +178,7 @@ BEGIN
     DELETE FROM @extschema@.term_stats t WHERE t.profile = p.name;
     FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields')
               WHERE value->>'role' IN ('person_name', 'first_name', 'last_name', 'company', 'city', 'postcode', 'code',
-                                       'email')
+                                       'email', 'phone')
     LOOP
         IF f ? 'from' THEN
             src := format('SELECT %I AS k, %I::text AS v FROM %s', f->'from'->>'key', f->'from'->>'column',
@@ -225,4 +225,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION @extschema@.analyze(text) IS
-'gather how often each name, whole person name, company, city, code and mailbox name occurs in the profile''s table; returns the row count';
+'gather how often each name, whole person name, company, city, code, phone and mailbox name occurs in the profile''s table; returns the row count';
