@@ -79,7 +79,8 @@ RETURN CASE role
     WHEN 'postcode' THEN '[{"level":"same","min":0.999,"m":0.85,"u":0.01,"tf":true},
                            {"level":"one character off","min":0.75,"m":0.08,"u":0.02}]'
     WHEN 'birth_date' THEN '[{"level":"same date","min":0.999,"m":0.85,"u":0.003},
-                             {"level":"one typo","min":0.8,"m":0.08,"u":0.01}]'
+                             {"level":"one typo","min":0.8,"m":0.08,"u":0.01},
+                             {"level":"within a month","min":0.77,"m":0.03,"u":0.003}]'
     WHEN 'external_id' THEN '[{"level":"same id","min":0.999,"m":0.90,"u":0.00001}]'
     WHEN 'code' THEN '[{"level":"same","min":0.999,"m":0.85,"u":0.01,"tf":true},
                        {"level":"one character off","min":0.75,"m":0.08,"u":0.02}]'

@@ -1935,7 +1935,9 @@ COMMENT ON FUNCTION @extschema@.analyze(text) IS
 'gather how often each name, whole person name, company, city, code and mailbox name occurs in the profile''s table; returns the row count';
 
 -- issue 3 (2026-11-27): estimate() takes u from the random pairs weighted by the probability
--- that they are not duplicates; "same number" of phones uses term frequencies, gathered by analyze()
+-- that they are not duplicates; "same number" of phones uses term frequencies (numbers other rows
+-- hold too, gathered by analyze()) that can weaken it, not strengthen it; birth dates at most
+-- 31 days apart reach the new level "within a month"
 
 -- Default comparison levels per role: similarity at least "min" reaches the level; m is the
 -- share of true duplicates at that level, u the share of unrelated pairs (Fellegi-Sunter).
@@ -1972,7 +1974,8 @@ RETURN CASE role
     WHEN 'postcode' THEN '[{"level":"same","min":0.999,"m":0.85,"u":0.01,"tf":true},
                            {"level":"one character off","min":0.75,"m":0.08,"u":0.02}]'
     WHEN 'birth_date' THEN '[{"level":"same date","min":0.999,"m":0.85,"u":0.003},
-                             {"level":"one typo","min":0.8,"m":0.08,"u":0.01}]'
+                             {"level":"one typo","min":0.8,"m":0.08,"u":0.01},
+                             {"level":"within a month","min":0.77,"m":0.03,"u":0.003}]'
     WHEN 'external_id' THEN '[{"level":"same id","min":0.999,"m":0.90,"u":0.00001}]'
     WHEN 'code' THEN '[{"level":"same","min":0.999,"m":0.85,"u":0.01,"tf":true},
                        {"level":"one character off","min":0.75,"m":0.08,"u":0.02}]'
@@ -1982,6 +1985,52 @@ END::jsonb;
 
 COMMENT ON FUNCTION @extschema@.default_levels(text) IS
 'default comparison levels (similarity threshold, m and u probabilities) of a field role; NULL for an unknown role';
+
+-- similarity of two values of a role, in [0,1]
+CREATE OR REPLACE FUNCTION @extschema@.value_similarity(role text, a text, b text, region text)
+RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE role
+    WHEN 'person_name' THEN @extschema@.name_similarity(a, b)
+    WHEN 'first_name' THEN @extschema@.name_part_similarity(a, b)
+    WHEN 'last_name' THEN @extschema@.name_part_similarity(a, b)
+    WHEN 'middle_name' THEN @extschema@.name_part_similarity(a, b)
+    WHEN 'company' THEN @extschema@.company_similarity(a, b)
+    WHEN 'phone' THEN @extschema@.phone_similarity(a, b, region)
+    WHEN 'email' THEN @extschema@.email_similarity(a, b)
+    WHEN 'address' THEN @extschema@.address_similarity(a, b)
+    WHEN 'text' THEN coalesce(@extschema@.token_similarity(@extschema@.translit(a), @extschema@.translit(b)), 0)
+    WHEN 'city' THEN coalesce(@extschema@.jaro_winkler(@extschema@.translit(a), @extschema@.translit(b)), 0)
+    WHEN 'postcode' THEN coalesce(@extschema@.levenshtein_similarity(@extschema@.name_key(a), @extschema@.name_key(b)), 0)
+    WHEN 'code' THEN coalesce(@extschema@.levenshtein_similarity(@extschema@.name_key(a), @extschema@.name_key(b)), 0)
+    WHEN 'external_id' THEN CASE WHEN @extschema@.name_key(a) = @extschema@.name_key(b) THEN 1 ELSE 0 END
+    WHEN 'birth_date' THEN (
+        SELECT CASE WHEN da IS NULL OR db IS NULL THEN 0
+                    WHEN da = db THEN 1
+                    -- day and month swapped (US vs European order)
+                    WHEN left(da, 4) = left(db, 4) AND substr(da, 5, 2) = substr(db, 7, 2)
+                         AND substr(da, 7, 2) = substr(db, 5, 2) THEN 0.85
+                    -- 0.2.0: two real dates at most 31 days apart (a day or a month typed
+                    -- wrong) score 0.78 when their digits are further apart
+                    ELSE greatest(lev, CASE WHEN lev < 0.78 AND abs(na - nb) <= 31 THEN 0.78 END) END
+          FROM (SELECT da, db, @extschema@.levenshtein_similarity(da, db) AS lev,
+                       -- the day number of a real date of 8 digits YYYYMMDD (year >= 1), else NULL
+                       CASE WHEN da ~ '^[0-9]{8}$' THEN
+                           CASE WHEN substr(da, 1, 4)::int >= 1 AND substr(da, 5, 2)::int BETWEEN 1 AND 12 THEN
+                               CASE WHEN substr(da, 7, 2)::int BETWEEN 1 AND extract(day FROM
+                                             make_date(substr(da, 1, 4)::int, substr(da, 5, 2)::int, 1)
+                                             + interval '1 month - 1 day')::int
+                                    THEN make_date(substr(da, 1, 4)::int, substr(da, 5, 2)::int, substr(da, 7, 2)::int)
+                               END END END AS na,
+                       CASE WHEN db ~ '^[0-9]{8}$' THEN
+                           CASE WHEN substr(db, 1, 4)::int >= 1 AND substr(db, 5, 2)::int BETWEEN 1 AND 12 THEN
+                               CASE WHEN substr(db, 7, 2)::int BETWEEN 1 AND extract(day FROM
+                                             make_date(substr(db, 1, 4)::int, substr(db, 5, 2)::int, 1)
+                                             + interval '1 month - 1 day')::int
+                                    THEN make_date(substr(db, 1, 4)::int, substr(db, 5, 2)::int, substr(db, 7, 2)::int)
+                               END END END AS nb
+                  FROM (SELECT @extschema@.date_digits(a) AS da, @extschema@.date_digits(b) AS db) d) d2)
+END;
 
 -- Gather term frequencies of the name-like fields of a profile's table.
 CREATE OR REPLACE FUNCTION @extschema@.analyze(profile text)
@@ -2022,6 +2071,18 @@ BEGIN
                              WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
                              GROUP BY term HAVING count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) > 1',
                            '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', '@extschema@')
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
+        IF f->>'role' = 'phone' THEN
+            -- a number: how many other rows hold it (0.2.0); a number held by one row is
+            -- left out (the scorer then keeps the level's u: a number can weaken the level,
+            -- as a switchboard many records share does, not strengthen it)
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, (count(DISTINCT k) - 1)::float8 / greatest($3, 1)
+                              FROM (%s) s, unnest(%I.term_keys(''phone'', v)) AS term
+                             WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                             GROUP BY term HAVING count(DISTINCT k) > 1', '@extschema@', src, '@extschema@')
                 USING p.name, f->>'field', n;
             CONTINUE;
         END IF;
