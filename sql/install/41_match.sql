@@ -219,14 +219,15 @@ BEGIN
             CONTINUE;
         END IF;
         IF f->>'role' = 'phone' THEN
-            -- a number: how many other rows hold it (0.2.0); a number held by one row is
-            -- left out (the scorer then keeps the level's u: a number can weaken the level,
-            -- as a switchboard many records share does, not strengthen it)
+            -- a number: how many rows hold it besides the two compared (0.2.0); a number
+            -- held by one or two rows is left out (the scorer then keeps the level's u: a
+            -- number can weaken the level, as a switchboard many records share does, not
+            -- strengthen it)
             EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
-                            SELECT $1, $2, term, (count(DISTINCT k) - 1)::float8 / greatest($3, 1)
+                            SELECT $1, $2, term, (count(DISTINCT k) - 2)::float8 / greatest($3, 1)
                               FROM (%s) s, unnest(%I.term_keys(''phone'', v)) AS term
                              WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
-                             GROUP BY term HAVING count(DISTINCT k) > 1', '@extschema@', src, '@extschema@')
+                             GROUP BY term HAVING count(DISTINCT k) > 2', '@extschema@', src, '@extschema@')
                 USING p.name, f->>'field', n;
             CONTINUE;
         END IF;
