@@ -115,3 +115,39 @@ DROP ROLE q_quality_other;
 \set VERBOSITY default
 SELECT crmdedup.drop_profile('q_people'), crmdedup.drop_profile('q_tiny');
 DROP TABLE q_people, q_tiny;
+
+-- birth dates at most 31 days apart (a day or a month typed wrong) reach "within a month"
+-- (0.2.0) when their digits are further apart; real dates only (leap years counted)
+SELECT a, b, crmdedup.value_similarity('birth_date', a, b, NULL) AS sim
+  FROM (VALUES ('1976-10-20', '1976-11-17'), ('1976-10-20', '1976-11-21'), ('1976-10-20', '20.10.1976'),
+               ('1980-05-17', '1980-05-18'), ('1999-12-31', '2000-01-01'), ('2000-02-29', '2000-03-30'),
+               ('2000-02-28', '2000-03-31'), ('1999-02-29', '1999-03-01'), ('1980-13-01', '1980-12-05'),
+               ('0000-01-01', '0000-01-05'), ('19761020', '1976-11-19'), ('1976-10-20', '1986-11-20')) v(a, b);
+CREATE TABLE q_dates (id int PRIMARY KEY, dob text);
+SELECT crmdedup.create_profile('q_dates', 'q_dates', '{"fields": {"dob": "birth_date"}}');
+SELECT (SELECT jsonb_agg(l->>'level') FROM jsonb_array_elements(crmdedup.default_levels('birth_date')) l) AS levels;
+-- the C scorer and value_similarity agree
+SELECT a, b, s.explanation->'fields'->0->>'level' AS level,
+       (s.explanation->'fields'->0->>'similarity')::float8 = round(crmdedup.value_similarity('birth_date', a, b, NULL)::numeric, 3)::float8 AS same_sim
+  FROM (VALUES ('1976-10-20', '1976-11-17'), ('1999-12-31', '2000-01-01'), ('1999-02-29', '1999-03-01'),
+               ('1976-10-20', '1976-12-20')) v(a, b),
+       LATERAL crmdedup.score_rows('q_dates', jsonb_build_object('dob', a), jsonb_build_object('dob', b)) s;
+SELECT crmdedup.drop_profile('q_dates');
+DROP TABLE q_dates;
+
+-- phones: after analyze(), a number held by rows besides the two compared (a switchboard)
+-- weighs less; a number only the two hold keeps the level's weight (0.2.0)
+CREATE TABLE q_sites (id int PRIMARY KEY, name text, phone text);
+INSERT INTO q_sites SELECT i, 'Site ' || i, '+1 312 555 ' || lpad((1000 + i)::text, 4, '0') FROM generate_series(1, 200) i;
+UPDATE q_sites SET phone = '+1 312 555 0000' WHERE id <= 12;          -- one switchboard for 12 sites
+UPDATE q_sites SET phone = '+1 312 555 1100' WHERE id = 101;           -- site 100's number also at site 101
+SELECT crmdedup.create_profile('q_sites', 'q_sites', '{"region": "US", "fields": {"name": "company", "phone": "phone"}}');
+SELECT crmdedup.analyze('q_sites');
+SELECT term, round(freq::numeric, 4) AS freq FROM crmdedup.term_stats WHERE profile = 'q_sites' AND field = 'phone';
+SELECT x.a, x.b, f->>'level' AS level, f->'u' AS u, f->'weight' AS weight
+  FROM (VALUES (2, 3), (100, 101)) x(a, b),
+       LATERAL crmdedup.match('q_sites', x.a, x.b) s,
+       jsonb_array_elements(s.explanation->'fields') f
+ WHERE f->>'field' = 'phone';
+SELECT crmdedup.drop_profile('q_sites');
+DROP TABLE q_sites;

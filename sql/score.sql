@@ -127,7 +127,7 @@ BEGIN
                     -- 0.2.0: a person name of several words also by its whole key (a
                     -- whole name analyze() left out is held by one row: 1/rows)
                     SELECT greatest(ta, tb) INTO tf_u FROM (
-                        SELECT greatest((SELECT exp(sum(ln(coalesce(t.freq, CASE WHEN f->>'role' <> 'email' THEN 1.0 / p.analyzed_rows END))))
+                        SELECT greatest((SELECT exp(sum(ln(coalesce(t.freq, CASE WHEN f->>'role' NOT IN ('email', 'phone') THEN 1.0 / p.analyzed_rows END))))
                                   FROM unnest(crmdedup.term_keys(f->>'role', best_a)) AS k
                                   LEFT JOIN crmdedup.term_stats t
                                          ON t.profile = p.name AND t.field = f->>'field' AND t.term = k),
@@ -136,7 +136,7 @@ BEGIN
                                            LEFT JOIN crmdedup.term_stats t
                                                   ON t.profile = p.name AND t.field = f->>'field' AND t.term = w.k
                                           WHERE f->>'role' = 'person_name' AND strpos(w.k, ' ') > 0)) AS ta,
-                               greatest((SELECT exp(sum(ln(coalesce(t.freq, CASE WHEN f->>'role' <> 'email' THEN 1.0 / p.analyzed_rows END))))
+                               greatest((SELECT exp(sum(ln(coalesce(t.freq, CASE WHEN f->>'role' NOT IN ('email', 'phone') THEN 1.0 / p.analyzed_rows END))))
                                   FROM unnest(crmdedup.term_keys(f->>'role', best_b)) AS k
                                   LEFT JOIN crmdedup.term_stats t
                                          ON t.profile = p.name AND t.field = f->>'field' AND t.term = k),
@@ -147,8 +147,9 @@ BEGIN
                                           WHERE f->>'role' = 'person_name' AND strpos(w.k, ' ') > 0)) AS tb) q;
                     IF tf_u IS NOT NULL THEN
                         -- 0.2.0: a mailbox name can weaken the email level, not strengthen it
-                        -- (an unknown one is held by no other mailbox: no frequency)
-                        u := CASE WHEN f->>'role' = 'email' THEN greatest(u, least(greatest(tf_u, 1e-7), 0.5))
+                        -- (an unknown one is held by no other mailbox: no frequency); a phone
+                        -- number held by other rows too, the same
+                        u := CASE WHEN f->>'role' IN ('email', 'phone') THEN greatest(u, least(greatest(tf_u, 1e-7), 0.5))
                                   ELSE least(greatest(tf_u, 1e-7), 0.5) END;
                     END IF;
                 END IF;

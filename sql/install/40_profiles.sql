@@ -47,12 +47,13 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.profiles, @extschema@.term_s
 -- Default comparison levels per role: similarity at least "min" reaches the level; m is the
 -- share of true duplicates at that level, u the share of unrelated pairs (Fellegi-Sunter).
 -- Pairs below the last level fall into "different", with the remaining m and u.  "tf": the
--- top levels use term frequencies gathered by analyze() as u when known.
+-- top levels use term frequencies gathered by analyze() as u when known (0.2.0: also "same
+-- number" of phones, so that a switchboard number many records share weighs little).
 CREATE FUNCTION @extschema@.default_levels(role text)
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE role
-    WHEN 'phone' THEN '[{"level":"same number","min":0.999,"m":0.80,"u":0.0005},
+    WHEN 'phone' THEN '[{"level":"same number","min":0.999,"m":0.80,"u":0.0005,"tf":true},
                         {"level":"one digit off","min":0.8,"m":0.05,"u":0.0002}]'
     WHEN 'email' THEN '[{"level":"same mailbox","min":0.999,"m":0.75,"u":0.0002},
                         {"level":"typo or other domain","min":0.7,"m":0.05,"u":0.0005,"tf":true}]'
@@ -78,7 +79,8 @@ RETURN CASE role
     WHEN 'postcode' THEN '[{"level":"same","min":0.999,"m":0.85,"u":0.01,"tf":true},
                            {"level":"one character off","min":0.75,"m":0.08,"u":0.02}]'
     WHEN 'birth_date' THEN '[{"level":"same date","min":0.999,"m":0.85,"u":0.003},
-                             {"level":"one typo","min":0.8,"m":0.08,"u":0.01}]'
+                             {"level":"one typo","min":0.8,"m":0.08,"u":0.01},
+                             {"level":"within a month","min":0.77,"m":0.03,"u":0.003}]'
     WHEN 'external_id' THEN '[{"level":"same id","min":0.999,"m":0.90,"u":0.00001}]'
     WHEN 'code' THEN '[{"level":"same","min":0.999,"m":0.85,"u":0.01,"tf":true},
                        {"level":"one character off","min":0.75,"m":0.08,"u":0.02}]'

@@ -58,8 +58,26 @@ RETURN CASE role
                     -- day and month swapped (US vs European order)
                     WHEN left(da, 4) = left(db, 4) AND substr(da, 5, 2) = substr(db, 7, 2)
                          AND substr(da, 7, 2) = substr(db, 5, 2) THEN 0.85
-                    ELSE @extschema@.levenshtein_similarity(da, db) END
-          FROM (SELECT @extschema@.date_digits(a) AS da, @extschema@.date_digits(b) AS db) d)
+                    -- 0.2.0: two real dates at most 31 days apart (a day or a month typed
+                    -- wrong) score 0.78 when their digits are further apart
+                    ELSE greatest(lev, CASE WHEN lev < 0.78 AND abs(na - nb) <= 31 THEN 0.78 END) END
+          FROM (SELECT da, db, @extschema@.levenshtein_similarity(da, db) AS lev,
+                       -- the day number of a real date of 8 digits YYYYMMDD (year >= 1), else NULL
+                       CASE WHEN da ~ '^[0-9]{8}$' THEN
+                           CASE WHEN substr(da, 1, 4)::int >= 1 AND substr(da, 5, 2)::int BETWEEN 1 AND 12 THEN
+                               CASE WHEN substr(da, 7, 2)::int BETWEEN 1 AND extract(day FROM
+                                             make_date(substr(da, 1, 4)::int, substr(da, 5, 2)::int, 1)
+                                             + interval '1 month - 1 day')::int
+                                    THEN make_date(substr(da, 1, 4)::int, substr(da, 5, 2)::int, substr(da, 7, 2)::int)
+                               END END END AS na,
+                       CASE WHEN db ~ '^[0-9]{8}$' THEN
+                           CASE WHEN substr(db, 1, 4)::int >= 1 AND substr(db, 5, 2)::int BETWEEN 1 AND 12 THEN
+                               CASE WHEN substr(db, 7, 2)::int BETWEEN 1 AND extract(day FROM
+                                             make_date(substr(db, 1, 4)::int, substr(db, 5, 2)::int, 1)
+                                             + interval '1 month - 1 day')::int
+                                    THEN make_date(substr(db, 1, 4)::int, substr(db, 5, 2)::int, substr(db, 7, 2)::int)
+                               END END END AS nb
+                  FROM (SELECT @extschema@.date_digits(a) AS da, @extschema@.date_digits(b) AS db) d) d2)
 END;
 
 -- the key whose frequency decides how much agreeing on it is worth
@@ -178,7 +196,7 @@ BEGIN
     DELETE FROM @extschema@.term_stats t WHERE t.profile = p.name;
     FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields')
               WHERE value->>'role' IN ('person_name', 'first_name', 'last_name', 'company', 'city', 'postcode', 'code',
-                                       'email')
+                                       'email', 'phone')
     LOOP
         IF f ? 'from' THEN
             src := format('SELECT %I AS k, %I::text AS v FROM %s', f->'from'->>'key', f->'from'->>'column',
@@ -197,6 +215,19 @@ BEGIN
                              WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
                              GROUP BY term HAVING count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) > 1',
                            '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', '@extschema@')
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
+        IF f->>'role' = 'phone' THEN
+            -- a number: how many rows hold it besides the two compared (0.2.0); a number
+            -- held by one or two rows is left out (the scorer then keeps the level's u: a
+            -- number can weaken the level, as a switchboard many records share does, not
+            -- strengthen it)
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, (count(DISTINCT k) - 2)::float8 / greatest($3, 1)
+                              FROM (%s) s, unnest(%I.term_keys(''phone'', v)) AS term
+                             WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                             GROUP BY term HAVING count(DISTINCT k) > 2', '@extschema@', src, '@extschema@')
                 USING p.name, f->>'field', n;
             CONTINUE;
         END IF;
@@ -225,4 +256,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION @extschema@.analyze(text) IS
-'gather how often each name, whole person name, company, city, code and mailbox name occurs in the profile''s table; returns the row count';
+'gather how often each name, whole person name, company, city, code, phone and mailbox name occurs in the profile''s table; returns the row count';

@@ -4,7 +4,8 @@
 -- last names typed in each other's columns are also compared crosswise (the reference
 -- wraps the 0.1.0 code with that rule), a person name's term frequency is the larger of
 -- its words' product and the whole name's, the email level "typo or other domain" takes
--- the mailbox name's frequency as a floor on u, and an email field adds nothing once a
+-- the mailbox name's frequency as a floor on u (the phone level "same number" the share
+-- of rows holding the number besides the two compared), and an email field adds nothing once a
 -- name field agreed when its mailboxes are named after the person at two providers
 -- (explanation key "explained_by"; src/core/record_score.h has the exact rules).
 -- Values compare with value_similarity().

@@ -3,7 +3,8 @@
 -- weights fit the data at hand without anyone reading answers or tuning numbers by hand.
 --
 -- 1. u (how often unrelated records reach each level) from pairs of records drawn at random:
---    almost every random pair is unrelated, so the share of random pairs at a level is its u.
+--    almost every random pair is unrelated, so the share of random pairs at a level is its u
+--    (since 0.2.0 weighted by the probability that each is not a duplicate, see below).
 -- 2. m (how often duplicates reach each level) and the share of duplicates among the
 --    candidate pairs (the pairs the blocking keys of the reports find) by EM over the
 --    candidates' comparison vectors, starting from the role's defaults; the defaults also act
@@ -213,20 +214,37 @@ BEGIN
     -- The prior: the duplicates EM counts among the candidates, over all pairs; but the blocking
     -- keys skip big blocks, where the duplicates of a frequent name sit, so the share of
     -- duplicates among the random pairs is estimated too (the same E step over the random
-    -- sample, with m from EM and u from the random pairs, for the share alone), and the larger
-    -- of the two is taken.
+    -- sample, with m from EM), and the larger of the two is taken.
+    -- The random pairs hold duplicates too (about prior x sample pairs of them), and on the top
+    -- levels of identifying fields (same mailbox, same date) they are most of what the sample
+    -- sees: their share is not u.  So u is estimated in the same loop as that share (0.2.0): the
+    -- M step takes u as the share of each level among the random pairs weighted by the
+    -- probability that they are not duplicates (floored as above: a level no unrelated pair
+    -- reached keeps the smaller of its default and one in the sample).
     UPDATE pg_temp.cd_est_par SET u_rand = greatest(u_rand, least(u0, 1.0 / greatest(nrand, 1)));
     lam_r := least(0.5, greatest(1e-9, lam * ncand / all_pairs));
     FOR k IN 1 .. max_iterations LOOP
-        lam_new := (SELECT sum(q.n * q.w) / sum(q.n) FROM (
-                        SELECT t.n, 1 / (1 + (1 - lam_r) / lam_r * exp(least(700, greatest(-700,
-                                   coalesce(sum(ln(pr.u_rand) - ln(pr.m)), 0))))) AS w
-                          FROM pg_temp.cd_est_pat t
-                          LEFT JOIN pg_temp.cd_est_pv v ON v.pid = t.pid
-                          LEFT JOIN pg_temp.cd_est_par pr ON pr.fi = v.fi AND pr.li = v.li
-                         WHERE NOT t.cand
-                         GROUP BY t.pid, t.n) q);
+        TRUNCATE pg_temp.cd_est_post;
+        INSERT INTO pg_temp.cd_est_post
+        SELECT t.pid, t.n, 1 / (1 + (1 - lam_r) / lam_r * exp(least(700, greatest(-700,
+                   coalesce(sum(ln(pr.u_rand) - ln(pr.m)), 0)))))
+          FROM pg_temp.cd_est_pat t
+          LEFT JOIN pg_temp.cd_est_pv v ON v.pid = t.pid
+          LEFT JOIN pg_temp.cd_est_par pr ON pr.fi = v.fi AND pr.li = v.li
+         WHERE NOT t.cand
+         GROUP BY t.pid, t.n;
+        lam_new := (SELECT sum(q.n * q.w) / sum(q.n) FROM pg_temp.cd_est_post q);
         lam_new := least(0.5, greatest(1e-9, lam_new));
+        WITH s AS (
+            SELECT v.fi, v.li, sum(v.n * (1 - q.w)) AS su
+              FROM pg_temp.cd_est_pv v JOIN pg_temp.cd_est_post q ON q.pid = v.pid
+             GROUP BY v.fi, v.li),
+        tot AS (
+            SELECT pr.fi, pr.li, coalesce(s.su, 0) AS su, sum(coalesce(s.su, 0)) OVER (PARTITION BY pr.fi) AS tu
+              FROM pg_temp.cd_est_par pr LEFT JOIN s ON s.fi = pr.fi AND s.li = pr.li)
+        UPDATE pg_temp.cd_est_par pr
+           SET u_rand = greatest(tot.su / tot.tu, least(pr.u0, 1.0 / greatest(nrand, 1)))
+          FROM tot WHERE tot.fi = pr.fi AND tot.li = pr.li AND tot.tu > 0 AND NOT pr.fixed;
         delta := abs(lam_new - lam_r);
         lam_r := lam_new;
         EXIT WHEN delta < 1e-9;

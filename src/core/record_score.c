@@ -10,6 +10,7 @@
  * deterministic, so the results are the same.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "address_match.h"
@@ -382,6 +383,43 @@ same_bytes(const char *a, size_t alen, const char *b, size_t blen)
 	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
 }
 
+/*
+ * Days since 0001-01-01 of 8 ASCII digits YYYYMMDD that name a real Gregorian date
+ * (year 1..9999), else -1.
+ */
+static long
+date_day_number(const char *d, size_t len)
+{
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int			y = 0;
+	int			m;
+	int			day;
+	int			dim;
+	long		yy;
+	long		n;
+
+	if (len != 8)
+		return -1;
+	for (int i = 0; i < 8; i++)
+		if (!is_digit((unsigned char) d[i]))
+			return -1;
+	for (int i = 0; i < 4; i++)
+		y = y * 10 + (d[i] - '0');
+	m = (d[4] - '0') * 10 + (d[5] - '0');
+	day = (d[6] - '0') * 10 + (d[7] - '0');
+	if (y < 1 || m < 1 || m > 12 || day < 1)
+		return -1;
+	dim = mdays[m - 1] + (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+	if (day > dim)
+		return -1;
+	/* days before the year, before the month, then the day */
+	yy = y - 1;
+	n = yy * 365 + yy / 4 - yy / 100 + yy / 400;
+	for (int i = 0; i < m - 1; i++)
+		n += mdays[i] + (i == 1 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+	return n + day - 1;
+}
+
 /* similarity of two comparison keys (length 0: NULL) */
 static CdScoreStatus
 compare_keys(CdRole role, const char *a, size_t alen, const char *b, size_t blen,
@@ -436,6 +474,19 @@ compare_keys(CdRole role, const char *a, size_t alen, const char *b, size_t blen
 				st = from_sim_status(cd_levenshtein_similarity(a, alen, b, blen, al, out));
 				if (st != CD_SCORE_OK)
 					*err_func = "levenshtein_similarity";
+				/*
+				 * 0.2.0: two real dates at most 31 days apart (a day or a month typed
+				 * wrong, 1976-10-20 / 1976-11-17) score CD_DATE_CLOSE_SIM when their
+				 * digits are further apart
+				 */
+				else if (*out < CD_DATE_CLOSE_SIM)
+				{
+					long		da = date_day_number(a, alen);
+					long		db = date_day_number(b, blen);
+
+					if (da >= 0 && db >= 0 && labs(da - db) <= CD_DATE_CLOSE_DAYS)
+						*out = CD_DATE_CLOSE_SIM;
+				}
 			}
 			break;
 		default:
@@ -697,11 +748,11 @@ side_tf(CdRole role, int field, const CdStr *v, CdTermFreqFn fn, void *ctx, doub
 	st = cd_term_key(role, v->ptr, v->len, scratch, err_func);
 	if (st != CD_SCORE_OK)
 		return st;
-	if (role == CD_ROLE_EMAIL)
+	if (role == CD_ROLE_EMAIL || role == CD_ROLE_PHONE)
 	{
 		/*
-		 * a mailbox name the statistics do not know is held by no other mailbox: no
-		 * frequency (0.2.0)
+		 * a mailbox name the statistics do not know is held by no other mailbox, a
+		 * phone number by no other row: no frequency (0.2.0)
 		 */
 		double		f = scratch->len > 0 && fn != NULL ? fn(ctx, field, scratch->data, scratch->len) : -1;
 
@@ -861,9 +912,11 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 					tf_u = pg_least(pg_greatest(tf_u, 1e-7), 0.5);
 					/*
 					 * email (0.2.0): a common mailbox name (info, ivanov) at two addresses
-					 * weakens the level; a rare one does not strengthen it
+					 * weakens the level; a rare one does not strengthen it.  phone (0.2.0):
+					 * the same for a number other rows hold too (a switchboard)
 					 */
-					if (f->role != CD_ROLE_EMAIL || pg_greatest(l->u, tf_u) != l->u)
+					if ((f->role != CD_ROLE_EMAIL && f->role != CD_ROLE_PHONE)
+						|| pg_greatest(l->u, tf_u) != l->u)
 					{
 						fs->u = tf_u;
 						fs->tf_used = true;

@@ -18,9 +18,9 @@
  *	  a side's frequency is the product of the frequencies of its terms, computed as
  *	  exp(sum(log(freq))) like the SQL (an unknown term counts 1/analyzed_rows), and for
  *	  a person_name key of several words the larger of that and the frequency of the
- *	  whole key looked up as one term (0.2.0); for email (0.2.0) a side's frequency is
+ *	  whole key looked up as one term (0.2.0); for email and phone (0.2.0) a side's frequency is
  *	  its term's, and an unknown term gives none (as no term), and u is the larger of
- *	  the level's u and the clamped frequency below (a mailbox name can weaken the
+ *	  the level's u and the clamped frequency below (a mailbox name, a number other rows hold, can weaken the
  *	  level, not strengthen it); else u is the
  *	  larger of the two sides, clamped to [1e-7, 0.5].  A person_name side without any
  *	  term is left out (SQL greatest() ignores NULL); when both are, u stays the level's;
@@ -238,9 +238,14 @@ extern CdScoreStatus cd_record_score(const CdScoreProfile *p, const CdValues *a,
  * cd_translit of each; postcode and code cd_levenshtein_similarity of the cd_name_key
  * of each; external_id 1 when the cd_name_keys are equal (and not empty), else 0;
  * birth_date by cd_date_digits: 0 when a side does not parse, 1 when equal, 0.85 when
- * day and month are swapped, else cd_levenshtein_similarity of the digits.  An empty
+ * day and month are swapped, else cd_levenshtein_similarity of the digits, raised to
+ * CD_DATE_CLOSE_SIM (0.2.0) when both are real dates (8 digits YYYYMMDD, year 1-9999,
+ * Gregorian) at most CD_DATE_CLOSE_DAYS days apart.  An empty
  * key (NULL in SQL) gives 0.  *err_func names the function that failed, if any.
  */
+#define CD_DATE_CLOSE_DAYS 31
+#define CD_DATE_CLOSE_SIM 0.78
+
 extern CdScoreStatus cd_value_similarity(CdRole role, const char *a, size_t alen,
 										 const char *b, size_t blen, const char *region,
 										 const CdAllocator *al, double *out,

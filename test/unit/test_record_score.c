@@ -340,6 +340,21 @@ START_TEST(test_birth_date_similarity)
 	/* the swap test looks at characters 1-4, 5-6 and 7-8, whatever the length */
 	ck_assert(vs(CD_ROLE_BIRTH_DATE, "\t19800517", "\t19851007") == 0.85);
 	ck_assert(vs(CD_ROLE_BIRTH_DATE, "\t19800517", "19801705") < 0.85);
+	/* 0.2.0: real dates at most 31 days apart, digits further apart */
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1976-10-20", "1976-11-17") == CD_DATE_CLOSE_SIM);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1976-10-20", "17.11.1976") == CD_DATE_CLOSE_SIM);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1976-10-20", "1976-11-21") == 0.75);	/* 32 days */
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1999-12-31", "2000-01-01") == CD_DATE_CLOSE_SIM);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "2000-02-29", "2000-03-30") == CD_DATE_CLOSE_SIM);	/* 30 days */
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "2000-02-28", "2000-03-31") == 0.625);	/* 32 days */
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1900-02-28", "1900-03-31") == CD_DATE_CLOSE_SIM);	/* no 29th */
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1999-02-29", "1999-03-01") == 0.625);	/* no such date */
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1980-13-01", "1980-12-05") == 0.75);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "0000-01-01", "0000-01-05") == 0.875);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1980-00-10", "1980-01-10") == 0.875);
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "\t19800517", "1980-06-01") < CD_DATE_CLOSE_SIM);	/* 9 characters */
+	/* one digit off stays higher */
+	ck_assert(vs(CD_ROLE_BIRTH_DATE, "1980-05-17", "1980-05-18") == 0.875);
 }
 END_TEST
 
