@@ -2324,3 +2324,43 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.analyze(text) IS
 'gather how often each name, whole person name, company word and whole company name, city, code and mailbox name occurs in the profile''s table; returns the row count';
+
+-- 0.2.0 (issue 3, patstat): the "similar company" level takes its u from the term frequencies too,
+-- as a person name's "similar name" level does
+CREATE OR REPLACE FUNCTION @extschema@.default_levels(role text)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE role
+    WHEN 'phone' THEN '[{"level":"same number","min":0.999,"m":0.80,"u":0.0005},
+                        {"level":"one digit off","min":0.8,"m":0.05,"u":0.0002}]'
+    WHEN 'email' THEN '[{"level":"same mailbox","min":0.999,"m":0.75,"u":0.0002},
+                        {"level":"typo or other domain","min":0.7,"m":0.05,"u":0.0005,"tf":true}]'
+    WHEN 'person_name' THEN '[{"level":"same name","min":0.98,"m":0.70,"u":0.002,"tf":true},
+                              {"level":"similar name","min":0.9,"m":0.20,"u":0.005,"tf":true},
+                              {"level":"somewhat similar","min":0.75,"m":0.06,"u":0.03}]'
+    WHEN 'first_name' THEN '[{"level":"same","min":0.98,"m":0.85,"u":0.02,"tf":true},
+                             {"level":"similar","min":0.9,"m":0.10,"u":0.02},
+                             {"level":"somewhat similar","min":0.75,"m":0.03,"u":0.05}]'
+    WHEN 'last_name' THEN '[{"level":"same","min":0.98,"m":0.85,"u":0.005,"tf":true},
+                            {"level":"similar","min":0.9,"m":0.10,"u":0.005},
+                            {"level":"somewhat similar","min":0.75,"m":0.03,"u":0.03}]'
+    WHEN 'middle_name' THEN '[{"level":"same","min":0.98,"m":0.70,"u":0.05},
+                              {"level":"similar","min":0.85,"m":0.10,"u":0.05}]'
+    WHEN 'company' THEN '[{"level":"same company","min":0.98,"m":0.70,"u":0.01,"tf":true},
+                          {"level":"similar company","min":0.85,"m":0.15,"u":0.01,"tf":true},
+                          {"level":"somewhat similar","min":0.6,"m":0.07,"u":0.03}]'
+    WHEN 'address' THEN '[{"level":"same address","min":0.95,"m":0.70,"u":0.001},
+                          {"level":"similar address","min":0.8,"m":0.15,"u":0.005},
+                          {"level":"somewhat similar","min":0.6,"m":0.07,"u":0.02}]'
+    WHEN 'city' THEN '[{"level":"same","min":0.95,"m":0.85,"u":0.05,"tf":true},
+                       {"level":"similar","min":0.85,"m":0.05,"u":0.02}]'
+    WHEN 'postcode' THEN '[{"level":"same","min":0.999,"m":0.85,"u":0.01,"tf":true},
+                           {"level":"one character off","min":0.75,"m":0.08,"u":0.02}]'
+    WHEN 'birth_date' THEN '[{"level":"same date","min":0.999,"m":0.85,"u":0.003},
+                             {"level":"one typo","min":0.8,"m":0.08,"u":0.01}]'
+    WHEN 'external_id' THEN '[{"level":"same id","min":0.999,"m":0.90,"u":0.00001}]'
+    WHEN 'code' THEN '[{"level":"same","min":0.999,"m":0.85,"u":0.01,"tf":true},
+                       {"level":"one character off","min":0.75,"m":0.08,"u":0.02}]'
+    WHEN 'text' THEN '[{"level":"same","min":0.95,"m":0.60,"u":0.01},
+                       {"level":"similar","min":0.8,"m":0.25,"u":0.03}]'
+END::jsonb;
