@@ -232,7 +232,8 @@ SELECT DISTINCT ON (script) script, t AS "best t", round(tp::numeric / pos, 3) A
 \echo '   crmdedup @default: match_rows decision "same" (score >= the profile''s default 0.9), default levels, no tuning'
 \echo '   crmdedup @best: best threshold of a scan over the match weight (-30..40 bits), CHOSEN ON THE ANSWERS'
 \echo '   pg_trgm @best t: the DBA rule at its best t in 0.30..0.90, CHOSEN ON THE ANSWERS'
-\echo '   "-": no pair predicted.  patstat: pairwise, no transitive closure; one entity holds 78% of its pairs, so the'
+\echo '   "-": no pair predicted.  patstat: pairwise, no transitive closure (but within a star, above); one entity holds'
+\echo '   78% of its pairs, so the'
 \echo '   row without it (same predictions, its records left out) is the fairer one (see its SOURCE.md)'
 SELECT b.label AS dataset, b.records, b.true_pairs AS "true pairs", b.cand AS "cand",
        round(b.cand_true::numeric / nullif(b.true_pairs, 0), 3) AS "block R",
