@@ -46,14 +46,23 @@ SELECT k.ds, k.name, k.key, array_agg(DISTINCT r.vid) AS vids
   FROM q.bkey k JOIN q.rec r USING (ds, id)
  GROUP BY 1, 2, 3;
 CREATE TABLE q.block_stats AS
-SELECT ds, name, count(*) AS keys, count(*) FILTER (WHERE cardinality(vids) > :cap) AS skipped
-  FROM q.block GROUP BY 1, 2;
+SELECT b.ds, b.name, count(*) AS keys,
+       count(*) FILTER (WHERE cardinality(b.vids) > :cap AND NOT bl.star) AS skipped,
+       count(*) FILTER (WHERE cardinality(b.vids) > :cap AND bl.star) AS stars
+  FROM q.block b JOIN q.blocking bl USING (ds, name) GROUP BY 1, 2;
+-- an exact key's block over the cap: a star from its first value id (the smallest) to the others
+CREATE TABLE q.star AS
+SELECT b.ds, b.name, b.key, b.vids[1] AS rep, b.vids
+  FROM q.block b JOIN q.blocking bl USING (ds, name)
+ WHERE bl.star AND cardinality(b.vids) > :cap;
 DELETE FROM q.block WHERE cardinality(vids) > :cap OR cardinality(vids) < 2;
 
 -- candidate pairs of value ids (va < vb), and va = vb for rows with identical compared values
 CREATE TABLE q.vpair (ds text, va int, vb int, score float8, weight float8, expl jsonb, PRIMARY KEY (ds, va, vb));
 INSERT INTO q.vpair (ds, va, vb)
 SELECT DISTINCT b.ds, x, y FROM q.block b, unnest(b.vids) x, unnest(b.vids) y WHERE x < y
+UNION
+SELECT s.ds, s.rep, v FROM q.star s, unnest(s.vids) v WHERE v > s.rep
 UNION
 SELECT ds, vid, vid FROM q.val WHERE n > 1;
 

@@ -94,6 +94,58 @@ SELECT (compiled->>'prior')::float8 AS prior,
 SELECT crmdedup.alter_profile('q_people', '{"fields": {"first_name": "first_name", "last_name": "last_name"}}');
 SELECT compiled ? 'estimated' AS estimated, (compiled->>'prior')::float8 AS prior FROM crmdedup.profiles WHERE name = 'q_people';
 
+-- company names (0.2.0): legal names are unique within a jurisdiction, so the rows sharing a
+-- whole company name are mostly records of one company.  analyze() counts a company word over
+-- the distinct names holding it (a generic word such as "holding" is held by many) and a whole
+-- name of several words over the distinct values of the profile's other fields among its rows
+-- (branches in other cities count, copies of one record do not); a name's u is the larger of
+-- its words' product and its whole-name share
+CREATE TABLE q_firms (id int PRIMARY KEY, company text, city text);
+INSERT INTO q_firms VALUES
+    (1, 'Acme Widgets B.V.', 'Delft'), (2, 'ACME WIDGETS BV', 'Delft'), (3, 'Acme Widgets', 'Delft'),
+    (4, 'Acme Widgets N.V.', 'Delft'), (5, 'Nordic Holding', 'Oslo'), (6, 'Baltic Holding', 'Riga'),
+    (7, 'Alpine Holding', 'Bern'), (8, 'Holding Partners', 'Oslo'), (9, 'Zenith Trading', 'Oslo'),
+    (10, 'Zenith Trading', 'Riga'), (11, 'Zenith Trading', 'Bern'), (12, 'Quartz Optics', 'Delft'),
+    (13, 'Holding B.V.', 'Oslo'), (14, 'Holding N.V.', 'Riga');
+SELECT crmdedup.create_profile('q_firms', 'q_firms', '{"fields": {"company": "company", "city": "city"}}');
+SELECT crmdedup.analyze('q_firms');
+SELECT term, round(freq::numeric, 4) AS freq FROM crmdedup.term_stats
+ WHERE profile = 'q_firms' AND field = 'company' ORDER BY term;
+SELECT x.a, x.b, f->>'level' AS level, round((f->>'u')::numeric, 4) AS u, f->>'weight' AS weight
+  FROM (VALUES (1, 2), (5, 5), (5, 8), (9, 10), (12, 12), (13, 14)) v(i, j),
+       LATERAL (SELECT (SELECT to_jsonb(t) FROM q_firms t WHERE t.id = v.i) AS ra,
+                       (SELECT to_jsonb(t) FROM q_firms t WHERE t.id = v.j) AS rb) r,
+       LATERAL (SELECT r.ra->>'company' AS a, r.rb->>'company' AS b) x,
+       LATERAL crmdedup.match_rows('q_firms', r.ra, r.rb) s,
+       jsonb_array_elements(s.explanation->'fields') f
+ WHERE f->>'field' = 'company';
+
+-- estimate() with one company field (0.2.0): the random pairs' share of duplicates is found
+-- with the u the scorer uses (the term frequencies), so a table where most companies have
+-- several records gets a prior near its share of duplicate pairs rather than one near zero
+CREATE TABLE q_firm_rows (id int PRIMARY KEY, company text);
+INSERT INTO q_firm_rows
+SELECT row_number() OVER (ORDER BY c, k), format((ARRAY['%s %s B.V.', '%s %s BV', '%s %s', '%s %s N.V.'])[1 + k % 4],
+           initcap(translate(left(md5(c::text), 7), '0123456789', 'ghijklmnop')),
+           (ARRAY['Widgets', 'Optics', 'Foods', 'Chemicals', 'Systems', 'Holding'])[1 + c / 20])
+  FROM generate_series(0, 119) c, generate_series(0, (c * 7) % 6) k;
+SELECT crmdedup.create_profile('q_firm_rows', 'q_firm_rows', '{"fields": {"company": "company"}}');
+SELECT crmdedup.analyze('q_firm_rows');
+SELECT round((e->>'prior')::numeric, 4) AS prior,
+       round((SELECT count(*) FROM q_firm_rows a JOIN q_firm_rows b ON a.id < b.id
+                AND crmdedup.company_key(a.company) = crmdedup.company_key(b.company))::numeric
+             / (SELECT count(*) * (count(*) - 1) / 2 FROM q_firm_rows), 4) AS duplicate_share
+  FROM crmdedup.estimate('q_firm_rows') e;
+-- one field whose exact agreement is capped by a name's share 1/rows: with a prior of
+-- (records per company - 1) / rows, a company of a few records reaches "maybe", not "same"
+SELECT s.decision, count(*) FILTER (WHERE crmdedup.company_key(a.company) = crmdedup.company_key(b.company)) AS same_firm,
+       count(*) FILTER (WHERE crmdedup.company_key(a.company) <> crmdedup.company_key(b.company)) AS other_firm
+  FROM q_firm_rows a JOIN q_firm_rows b ON a.id < b.id,
+       LATERAL crmdedup.match_rows('q_firm_rows', to_jsonb(a), to_jsonb(b)) s
+ GROUP BY 1 ORDER BY 1;
+SELECT crmdedup.drop_profile('q_firms'), crmdedup.drop_profile('q_firm_rows');
+DROP TABLE q_firms, q_firm_rows;
+
 -- errors
 \set VERBOSITY terse
 SELECT crmdedup.estimate('no_such_profile');

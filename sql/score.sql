@@ -125,26 +125,29 @@ BEGIN
                 -- agreeing on a rare value is stronger evidence than on a common one
                 IF coalesce((lvl->>'tf')::boolean, false) AND p.analyzed_rows > 0 THEN
                     -- 0.2.0: a person name of several words also by its whole key (a
-                    -- whole name analyze() left out is held by one row: 1/rows)
+                    -- whole name analyze() left out is held by one row: 1/rows); a company
+                    -- name by its words and its whole key likewise
                     SELECT greatest(ta, tb) INTO tf_u FROM (
                         SELECT greatest((SELECT exp(sum(ln(coalesce(t.freq, CASE WHEN f->>'role' NOT IN ('email', 'phone') THEN 1.0 / p.analyzed_rows END))))
                                   FROM unnest(crmdedup.term_keys(f->>'role', best_a)) AS k
                                   LEFT JOIN crmdedup.term_stats t
                                          ON t.profile = p.name AND t.field = f->>'field' AND t.term = k),
                                         (SELECT coalesce(t.freq, 1.0 / p.analyzed_rows)
-                                           FROM (SELECT crmdedup.person_key(best_a) AS k) w
+                                           FROM (SELECT CASE f->>'role' WHEN 'person_name' THEN crmdedup.person_key(best_a)
+                                                        ELSE crmdedup.translit(crmdedup.company_key(best_a)) END AS k) w
                                            LEFT JOIN crmdedup.term_stats t
                                                   ON t.profile = p.name AND t.field = f->>'field' AND t.term = w.k
-                                          WHERE f->>'role' = 'person_name' AND strpos(w.k, ' ') > 0)) AS ta,
+                                          WHERE f->>'role' IN ('person_name', 'company') AND strpos(w.k, ' ') > 0)) AS ta,
                                greatest((SELECT exp(sum(ln(coalesce(t.freq, CASE WHEN f->>'role' NOT IN ('email', 'phone') THEN 1.0 / p.analyzed_rows END))))
                                   FROM unnest(crmdedup.term_keys(f->>'role', best_b)) AS k
                                   LEFT JOIN crmdedup.term_stats t
                                          ON t.profile = p.name AND t.field = f->>'field' AND t.term = k),
                                         (SELECT coalesce(t.freq, 1.0 / p.analyzed_rows)
-                                           FROM (SELECT crmdedup.person_key(best_b) AS k) w
+                                           FROM (SELECT CASE f->>'role' WHEN 'person_name' THEN crmdedup.person_key(best_b)
+                                                        ELSE crmdedup.translit(crmdedup.company_key(best_b)) END AS k) w
                                            LEFT JOIN crmdedup.term_stats t
                                                   ON t.profile = p.name AND t.field = f->>'field' AND t.term = w.k
-                                          WHERE f->>'role' = 'person_name' AND strpos(w.k, ' ') > 0)) AS tb) q;
+                                          WHERE f->>'role' IN ('person_name', 'company') AND strpos(w.k, ' ') > 0)) AS tb) q;
                     IF tf_u IS NOT NULL THEN
                         -- 0.2.0: a mailbox name can weaken the email level, not strengthen it
                         -- (an unknown one is held by no other mailbox: no frequency); a phone

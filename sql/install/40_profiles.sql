@@ -69,7 +69,7 @@ RETURN CASE role
     WHEN 'middle_name' THEN '[{"level":"same","min":0.98,"m":0.70,"u":0.05},
                               {"level":"similar","min":0.85,"m":0.10,"u":0.05}]'
     WHEN 'company' THEN '[{"level":"same company","min":0.98,"m":0.70,"u":0.01,"tf":true},
-                          {"level":"similar company","min":0.85,"m":0.15,"u":0.01},
+                          {"level":"similar company","min":0.85,"m":0.15,"u":0.01,"tf":true},
                           {"level":"somewhat similar","min":0.6,"m":0.07,"u":0.03}]'
     WHEN 'address' THEN '[{"level":"same address","min":0.95,"m":0.70,"u":0.001},
                           {"level":"similar address","min":0.8,"m":0.15,"u":0.005},

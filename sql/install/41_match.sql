@@ -88,7 +88,8 @@ RETURN CASE role
     WHEN 'person_name' THEN string_to_array(@extschema@.person_key(v), ' ')
     WHEN 'first_name' THEN ARRAY[@extschema@.translit(v)]
     WHEN 'last_name' THEN ARRAY[@extschema@.translit(v)]
-    WHEN 'company' THEN ARRAY[@extschema@.translit(@extschema@.company_key(v))]
+    -- 0.2.0: the words of a company name (its whole-name share of rows counts its own records)
+    WHEN 'company' THEN string_to_array(@extschema@.translit(@extschema@.company_key(v)), ' ')
     WHEN 'city' THEN ARRAY[@extschema@.translit(v)]
     -- the mailbox name: the local part of the email key; the name key when v is no address
     WHEN 'email' THEN ARRAY[coalesce(nullif(substring(@extschema@.email_key(v) FROM '^(.*)@'), ''),
@@ -187,6 +188,7 @@ DECLARE
     f jsonb;
     n bigint;
     src text;
+    others text;
 BEGIN
     SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = $1 FOR UPDATE;
     IF NOT FOUND THEN
@@ -231,6 +233,43 @@ BEGIN
                 USING p.name, f->>'field', n;
             CONTINUE;
         END IF;
+        IF f->>'role' = 'company' THEN
+            -- 0.2.0: a company word: the share of the distinct company names holding it.
+            -- Legal names are unique within a jurisdiction, so the rows sharing one name
+            -- are mostly records of one company: they do not make its words look common,
+            -- while a generic word (holding, electronics) is held by many names.
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, w.term, count(*)::float8 / greatest(max(k.names), 1)
+                              FROM (SELECT key, count(*) OVER () AS names
+                                      FROM (SELECT DISTINCT %I.translit(%I.company_key(v)) AS key
+                                              FROM (%s) s WHERE v IS NOT NULL) d
+                                     WHERE key IS NOT NULL AND key <> '''') k,
+                                   LATERAL (SELECT DISTINCT term FROM unnest(string_to_array(k.key, '' '')) AS term
+                                             WHERE term <> '''') w
+                             GROUP BY w.term', '@extschema@', '@extschema@', '@extschema@', src)
+                USING p.name, f->>'field';
+            -- and a whole name of several words: the share of rows holding it, rows that
+            -- also agree on every other field of the profile (in the table itself) counted
+            -- once: copies of one record say nothing of how many companies share a name,
+            -- branches at other addresses do; a name counted once is left out (1/rows)
+            SELECT coalesce(string_agg(format('t.%I', o->>'field'), ', ' ORDER BY o->>'field'), '')
+              INTO others
+              FROM jsonb_array_elements(p.compiled->'fields') o
+             WHERE NOT o ? 'from' AND o->>'field' <> f->>'field';
+            IF f ? 'from' THEN
+                others := 's.k';	-- a child table's values: every record counts
+            END IF;
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, count(DISTINCT o)::float8 / greatest($3, 1)
+                              FROM (SELECT %I.translit(%I.company_key(s.v)) AS term, jsonb_build_array(%s) AS o
+                                      FROM (%s) s %s WHERE s.v IS NOT NULL) w
+                             WHERE strpos(term, '' '') > 0
+                             GROUP BY term HAVING count(DISTINCT o) > 1',
+                           '@extschema@', '@extschema@', '@extschema@', others, src,
+                           CASE WHEN f ? 'from' THEN '' ELSE format('JOIN %s t ON t.%I = s.k', p.table_oid, p.compiled->>'id') END)
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
         -- share of rows holding each term (a row counts once per term)
         EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
                         SELECT $1, $2, term, count(DISTINCT k)::float8 / greatest($3, 1)
@@ -256,4 +295,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION @extschema@.analyze(text) IS
-'gather how often each name, whole person name, company, city, code, phone and mailbox name occurs in the profile''s table; returns the row count';
+'gather how often each name, whole person name, company word and whole company name, city, code, phone and mailbox name occurs in the profile''s table; returns the row count';

@@ -116,21 +116,32 @@ BEGIN
                                FROM jsonb_array_elements(cf.value->'levels') WITH ORDINALITY AS l(lv, o)
                              UNION ALL SELECT 'different', jsonb_array_length(cf.value->'levels')
                              UNION ALL SELECT 'missing', -1) l;
+    -- the levels whose u the scorer takes from the term frequencies (when analyze()d)
+    ALTER TABLE pg_temp.cd_est_lv ADD COLUMN tf boolean;
+    UPDATE pg_temp.cd_est_lv lv
+       SET tf = coalesce((SELECT (l->>'tf')::boolean
+                            FROM jsonb_array_elements(c->'fields'->(lv.fi - 1)->'levels') l
+                           WHERE l->>'level' = lv.level LIMIT 1), false);
     CREATE TEMP TABLE cd_est_ex AS
         SELECT row_number() OVER () AS id, e.cand, s.explanation->'fields' AS ex
           FROM pg_temp.cd_est_pairs e
           JOIN pg_temp.cd_est_rows ra ON ra.rn = e.a
           JOIN pg_temp.cd_est_rows rb ON rb.rn = e.b,
                LATERAL @extschema@.score_rows(profile, ra.r, rb.r, true) s;
+    -- tu (0.2.0): for a random pair, per field the u the scorer used at a term-frequency
+    -- level (to a quarter of a bit), NULL elsewhere
     CREATE TEMP TABLE cd_est_pat AS
-        SELECT row_number() OVER () AS pid, cand, cv, count(*) AS n
-          FROM (SELECT x.id, x.cand, array_agg(lv.li ORDER BY lv.fi) AS cv
+        SELECT row_number() OVER () AS pid, cand, cv, tu, count(*) AS n
+          FROM (SELECT x.id, x.cand, array_agg(lv.li ORDER BY lv.fi) AS cv,
+                       array_agg(CASE WHEN lv.tf AND NOT x.cand AND (fe->>'u')::float8 > 0
+                                      THEN power(2::float8, round(4 * ln((fe->>'u')::float8) / ln(2::float8)) / 4) END
+                                 ORDER BY lv.fi) AS tu
                   FROM pg_temp.cd_est_ex x, jsonb_array_elements(x.ex) fe, pg_temp.cd_est_lv lv
                  WHERE lv.field = fe->>'field' AND lv.level = fe->>'level'
                  GROUP BY x.id, x.cand) s
-         GROUP BY cand, cv;
+         GROUP BY cand, cv, tu;
     CREATE TEMP TABLE cd_est_pv AS
-        SELECT t.pid, t.cand, x.fi::int AS fi, x.li, t.n
+        SELECT t.pid, t.cand, x.fi::int AS fi, x.li, t.n, t.tu[x.fi] AS tu
           FROM pg_temp.cd_est_pat t, unnest(t.cv) WITH ORDINALITY AS x(li, fi)
          WHERE x.li >= 0;
 
@@ -227,7 +238,7 @@ BEGIN
         TRUNCATE pg_temp.cd_est_post;
         INSERT INTO pg_temp.cd_est_post
         SELECT t.pid, t.n, 1 / (1 + (1 - lam_r) / lam_r * exp(least(700, greatest(-700,
-                   coalesce(sum(ln(pr.u_rand) - ln(pr.m)), 0)))))
+                   coalesce(sum(ln(coalesce(v.tu, pr.u_rand)) - ln(pr.m)), 0)))))
           FROM pg_temp.cd_est_pat t
           LEFT JOIN pg_temp.cd_est_pv v ON v.pid = t.pid
           LEFT JOIN pg_temp.cd_est_par pr ON pr.fi = v.fi AND pr.li = v.li

@@ -761,9 +761,17 @@ side_tf(CdRole role, int field, const CdStr *v, CdTermFreqFn fn, void *ctx, doub
 			*out = exp(log(f));
 		return CD_SCORE_OK;
 	}
-	if (role == CD_ROLE_PERSON_NAME)
+	if (role == CD_ROLE_PERSON_NAME || role == CD_ROLE_COMPANY)
 	{
-		/* string_to_array(key, ' '): NULL key -> no rows -> NULL */
+		/*
+		 * string_to_array(key, ' '): NULL key -> no rows -> NULL.  A company name since
+		 * 0.2.0 too: legal names are unique within a jurisdiction, so the rows sharing
+		 * a whole company name are mostly records of one company, and analyze() counts
+		 * a company word over the distinct names holding it (a generic word, holding or
+		 * electronics, is held by many) and a whole company name over the distinct
+		 * values of the profile's other fields among its rows (branches at other
+		 * addresses count, copies of one record do not).
+		 */
 		size_t		s = 0;
 		bool		first = true;
 

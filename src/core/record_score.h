@@ -266,10 +266,11 @@ extern bool cd_date_digits(const char *v, size_t len, char buf[8], const char **
 /*
  * crmdedup.term_keys(role, v), as one key appended to out: for person_name the
  * cd_person_key, whose space-separated words are the terms; for first_name, last_name
- * and city the cd_translit; for company the cd_translit of the cd_company_key; for email
+ * and city the cd_translit; for company the cd_translit of the cd_company_key, whose
+ * space-separated words are the terms (0.2.0; one term, the whole key, before); for email
  * (0.2.0) the local part of the cd_email_key (before its last @), or the cd_name_key
- * when the value is not an address; else the cd_name_key.  Nothing appended: the key is NULL (no person_name term at all; for the
- * other roles one unknown term).
+ * when the value is not an address; else the cd_name_key.  Nothing appended: the key is NULL (no person_name or
+ * company term at all; for the other roles one unknown term).
  */
 extern CdScoreStatus cd_term_key(CdRole role, const char *v, size_t len, CdBuf *out,
 								 const char **err_func);

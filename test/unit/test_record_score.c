@@ -709,6 +709,48 @@ START_TEST(test_tf_person)
 }
 END_TEST
 
+START_TEST(test_tf_company)
+{
+	/* 0.2.0: a company name by its words and by its whole key, like a person name */
+	static const CdScoreLevel lv[] = {{"same company", 0.98, 0.70, 0.01, true}};
+	CdScoreField f = {CD_ROLE_COMPANY, 1.0, NULL, lv, 1};
+	CdScoreProfile p = one_field_profile(&f);
+	CdRecordScore rs;
+	CdStr		a[] = {S("Acme Holding B.V.")};
+	CdStr		b[] = {S("ACME HOLDING BV")};
+	CdStr		c[] = {S("Acme N.V.")};
+	CdStr		d[] = {S("ACME")};
+	TfTable		t = {{"acme", "holding", "acme holding", NULL}, {0.002, 0.2, 0.003, 0}, 0, -1};
+	CdFieldScore fs;
+
+	p.analyzed_rows = 1000;
+	/* the whole name's share (0.003) is larger than its words' product (0.0004) */
+	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
+	ck_assert_int_eq(fs.level, 0);
+	ck_assert(fs.tf_used);
+	ck_assert_int_eq(t.calls, 6);	/* per side: two words, then the whole key */
+	ck_assert(fs.u == 0.003);
+	/* the words' product when larger; an unknown whole name counts 1/rows */
+	t.freq[0] = 0.02;
+	t.term[2] = NULL;
+	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.u == exp(log(0.02) + log(0.2)));
+	t.freq[1] = 0.01;
+	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.u == 1.0 / 1000);
+	/* a name of one word: that word's share alone, no whole-key lookup */
+	t.calls = 0;
+	fs = score1(&p, c, 1, d, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.tf_used);
+	ck_assert_int_eq(t.calls, 2);
+	ck_assert(fs.u == 0.02);
+	/* not analyzed: the level's u */
+	p.analyzed_rows = 0;
+	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
+	ck_assert(!fs.tf_used && fs.u == 0.01);
+}
+END_TEST
+
 START_TEST(test_tf_sides_without_terms)
 {
 	/* a level reached at similarity 0 makes a side without a term reach TF */
@@ -1304,6 +1346,7 @@ record_score_suite(void)
 	tcase_add_test(tc, test_best_pair);
 	tcase_add_test(tc, test_unnamed_levels);
 	tcase_add_test(tc, test_tf_person);
+	tcase_add_test(tc, test_tf_company);
 	tcase_add_test(tc, test_tf_sides_without_terms);
 	tcase_add_test(tc, test_term_keys_by_role);
 	tcase_add_test(tc, test_mailbox_named_after);
