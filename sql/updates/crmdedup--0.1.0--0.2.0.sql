@@ -1933,3 +1933,83 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.analyze(text) IS
 'gather how often each name, whole person name, company, city, code and mailbox name occurs in the profile''s table; returns the row count';
+
+-- reports: the work rows stored in name order, the order the candidate pairs are scored in
+CREATE OR REPLACE FUNCTION @extschema@.report_work(profile text, block_cap integer DEFAULT 20, batch integer DEFAULT 500000)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+-- a few large statements: JIT compiling the score expression saves nothing (the work is in C)
+SET jit = off
+AS $$
+DECLARE
+    p record;
+    npairs bigint;
+    nrows bigint;
+    nkeys bigint;
+    chunk integer := 0;
+    t0 timestamptz := clock_timestamp();
+    ptc text := current_setting('parallel_tuple_cost');
+    psc text := current_setting('parallel_setup_cost');
+    shared boolean := has_schema_privilege('@extschema@', 'CREATE');
+    kind text;
+    ws text;
+    pre text := 'cd_work_' || pg_backend_pid() || '_';
+    rows_t text;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF block_cap IS NULL OR block_cap < 2 THEN
+        RAISE EXCEPTION 'block_cap must be at least 2' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    kind := CASE WHEN shared THEN 'UNLOGGED' ELSE 'TEMP' END;
+    ws := CASE WHEN shared THEN quote_ident('@extschema@') ELSE 'pg_temp' END;
+    rows_t := format('%s.%I', ws, pre || 'rows');
+
+    -- row numbers, then the rows as jsonb with their name sort key (OFFSET 0 keeps the
+    -- subquery whole, so r is built once per row and not again for s), stored in name
+    -- order: the scorer takes the candidate pairs in name order (report_block_pairs), so
+    -- the two rows of a pair are then on pages it has just read, not anywhere in a table
+    -- larger than shared_buffers
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT (row_number() OVER (ORDER BY t.%I::text))::int4 AS rn, t.%I AS id FROM %s t',
+                   kind, ws, pre || 'ids', p.compiled->>'id', p.compiled->>'id', p.table_oid);
+    EXECUTE format('ANALYZE %s.%I', ws, pre || 'ids');
+    EXECUTE format('CREATE %s TABLE %s AS SELECT z.* FROM (SELECT q.rn, q.id, q.r, %s AS s FROM (%s OFFSET 0) q) z
+                    ORDER BY z.s COLLATE "C", z.rn',
+                   kind, rows_t, @extschema@.report_sort_sql(profile, 'q'),
+                   @extschema@.report_rows_rn_sql(profile, format('%s.%I', ws, pre || 'ids')));
+    GET DIAGNOSTICS nrows = ROW_COUNT;
+    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'ids');
+    EXECUTE format('CREATE UNIQUE INDEX ON %s (rn)', rows_t);
+    EXECUTE format('ANALYZE %s', rows_t);
+    -- every row's keys from one C call; the planner counts C functions at the default cost
+    -- (1) and would keep them out of parallel workers without these two settings
+    PERFORM set_config('parallel_tuple_cost', '0.001', true), set_config('parallel_setup_cost', '100', true);
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT r.rn, k.h FROM %s r, unnest(@extschema@.report_row_keys(%L::jsonb, r.r)) k(h)',
+                   kind, ws, pre || 'keys', rows_t, p.compiled);
+    GET DIAGNOSTICS nkeys = ROW_COUNT;
+    PERFORM set_config('parallel_tuple_cost', ptc, true), set_config('parallel_setup_cost', psc, true);
+    RAISE NOTICE 'crmdedup: % rows, % blocking keys (% s)',
+        nrows, nkeys, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+
+    -- candidate pairs, each once, numbered for the scoring batches
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT n, a, b FROM @extschema@.report_block_pairs(%L::regclass, %L::regclass, %s)',
+                   kind, ws, pre || 'pairs', format('%s.%I', ws, pre || 'keys'), rows_t, block_cap);
+    GET DIAGNOSTICS npairs = ROW_COUNT;
+    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'keys');
+    EXECUTE format('CREATE INDEX ON %s.%I (n)', ws, pre || 'pairs');
+    EXECUTE format('ANALYZE %s.%I', ws, pre || 'pairs');
+    RAISE NOTICE 'crmdedup: % candidate pairs (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+
+    -- scores, batch pairs per statement (each statement may run in parallel workers)
+    chunk := @extschema@.report_score(profile, format('%s.%I', ws, pre || 'pairs')::regclass, 0, batch, 'candidate pairs');
+    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'pairs');
+    RAISE NOTICE 'crmdedup: % pairs scored (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    RETURN chunk;
+END;
+$$;
