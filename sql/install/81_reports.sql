@@ -301,15 +301,11 @@ BEGIN
     rows_t := format('%s.%I', ws, pre || 'rows');
 
     -- row numbers, then the rows as jsonb with their name sort key (OFFSET 0 keeps the
-    -- subquery whole, so r is built once per row and not again for s), stored in name
-    -- order: the scorer takes the candidate pairs in name order (report_block_pairs), so
-    -- the two rows of a pair are then on pages it has just read, not anywhere in a table
-    -- larger than shared_buffers
+    -- subquery whole, so r is built once per row and not again for s)
     EXECUTE format('CREATE %s TABLE %s.%I AS SELECT (row_number() OVER (ORDER BY t.%I::text))::int4 AS rn, t.%I AS id FROM %s t',
                    kind, ws, pre || 'ids', p.compiled->>'id', p.compiled->>'id', p.table_oid);
     EXECUTE format('ANALYZE %s.%I', ws, pre || 'ids');
-    EXECUTE format('CREATE %s TABLE %s AS SELECT z.* FROM (SELECT q.rn, q.id, q.r, %s AS s FROM (%s OFFSET 0) q) z
-                    ORDER BY z.s COLLATE "C", z.rn',
+    EXECUTE format('CREATE %s TABLE %s AS SELECT q.rn, q.id, q.r, %s AS s FROM (%s OFFSET 0) q',
                    kind, rows_t, @extschema@.report_sort_sql(profile, 'q'),
                    @extschema@.report_rows_rn_sql(profile, format('%s.%I', ws, pre || 'ids')));
     GET DIAGNOSTICS nrows = ROW_COUNT;
