@@ -69,7 +69,8 @@ SELECT crmdedup.report_row_keys('{"fields": [{"field": "n", "role": "person_name
 SELECT crmdedup.report_row_keys('[1, 2]', '{}');
 SELECT crmdedup.report_row_keys('{"fields": [{"field": "p", "role": "phone", "region": "XX"}]}', '{"p": "123"}');
 -- candidate pairs from keys (rn, h) and name order (rn, s): all pairs of a block up to the
--- cap, neighbours in name order in a larger block, one neighbour in a word-sound block (odd h)
+-- cap, neighbours in name order in a larger block, one neighbour in a word-sound block (odd h);
+-- numbered (n) in name order (here rn 9 comes first), a < b still row numbers
 CREATE TABLE t_ranks (rn int4, s text);
 INSERT INTO t_ranks SELECT g, 'name ' || (10 - g) FROM generate_series(1, 9) g;
 CREATE TABLE t_keys (rn int4, h int8);

@@ -11,8 +11,8 @@
  *	- report_block_pairs(keys regclass, ranks regclass, block_cap) -> (n, a, b): the
  *	  candidate pairs of the keys table (rn int4, h int8): all pairs of a block of at most
  *	  block_cap rows, the next two rows in name order in a larger block, the next one in a
- *	  word-sound block; each pair once with a < b.  Sorted in memory (16 bytes a key, 8 a
- *	  pair), no self-join and no window function.
+ *	  word-sound block; each pair once with a < b, numbered in name order.  Sorted in
+ *	  memory (16 bytes a key, 8 a pair), no self-join and no window function.
  *	- report_cluster(profile, rows regclass, scored regclass[], threshold, floor) ->
  *	  (rn, center, score): components of the pairs scored >= threshold (union-find), every
  *	  pair inside a component that no key found scored with score_rows, and the average-
@@ -586,6 +586,13 @@ PG_FUNCTION_INFO_V1(report_block_pairs);
  *
  * keys: (rn int4, h int8), the rows' key hashes (bit 0: word-sound key); ranks: (rn int4,
  * s text), every row once with its name sort key.  Rows are numbered 1..n.
+ *
+ * The pairs are numbered (n) in name order: by the name rank of the pair's earlier row in
+ * name order, then of the other.  The scorer works through them in n order (in ranges of
+ * n, per parallel worker), so the pairs of neighbours in name order, which most keys give,
+ * come together and a row's values are still in the scorer's value memo (value_memo.h)
+ * for its next pairs; in row-number order a pair's second row was rarely there.  The
+ * order changes no score and no result: a and b are still row numbers with a < b.
  */
 Datum
 report_block_pairs(PG_FUNCTION_ARGS)
@@ -713,16 +720,16 @@ report_block_pairs(PG_FUNCTION_ARGS)
 			{
 				for (Size x = i; x < j; x++)
 					for (Size y = x + 1; y < j; y++)
-						add_pair(&pb, rn_of[ent[x].rank], rn_of[ent[y].rank]);
+						add_pair(&pb, ent[x].rank, ent[y].rank);
 			}
 			else
 			{
 				for (Size x = i; x < j; x++)
 				{
 					if (x + 1 < j)
-						add_pair(&pb, rn_of[ent[x].rank], rn_of[ent[x + 1].rank]);
+						add_pair(&pb, ent[x].rank, ent[x + 1].rank);
 					if (!word && x + 2 < j)
-						add_pair(&pb, rn_of[ent[x].rank], rn_of[ent[x + 2].rank]);
+						add_pair(&pb, ent[x].rank, ent[x + 2].rank);
 				}
 			}
 		}
@@ -738,6 +745,8 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	{
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
+		int32		ra;
+		int32		rb;
 
 		if (i > 0 && pb.p[i] == pb.p[i - 1])
 			continue;
@@ -747,9 +756,11 @@ report_block_pairs(PG_FUNCTION_ARGS)
 					 errmsg("too many candidate pairs"),
 					 errhint("Lower block_cap.")));
 		npairs++;
+		ra = rn_of[(int32) (pb.p[i] >> 32)];
+		rb = rn_of[(int32) (pb.p[i] & 0xFFFFFFFF)];
 		values[0] = Int32GetDatum((int32) npairs);
-		values[1] = Int32GetDatum((int32) (pb.p[i] >> 32));
-		values[2] = Int32GetDatum((int32) (pb.p[i] & 0xFFFFFFFF));
+		values[1] = Int32GetDatum(Min(ra, rb));
+		values[2] = Int32GetDatum(Max(ra, rb));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();

@@ -7,6 +7,7 @@
  * CD_NAME_MAX_WORDS words of at most CD_NAME_MAX_WORD letters per side, so the cost of
  * a call is the transliteration (O(n)) plus a bounded amount of word work.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "name_key.h"
@@ -15,6 +16,7 @@
 #include "phonetic.h"
 #include "similarity.h"
 #include "translit.h"
+#include "value_memo.h"
 
 #define MAXN CD_NAME_MAX_WORDS
 #define MAXW CD_NAME_MAX_WORD
@@ -246,6 +248,48 @@ split_words(const char *t, size_t len, bool person, Side *side)
 		if (i > start)
 			fill_word(&side->w[side->n++], t + start, i - start, person);
 	}
+}
+
+/*
+ * split_words through the value memo (value_memo.h): the prepared words of a
+ * transliterated text (spelling folds, phonetic keys, nickname groups, initials) are the
+ * same for every pair the text takes part in, so a scorer that keeps a memo active
+ * prepares each name once while it stays in the memo.  split_words depends on its
+ * arguments only, so a kept result is the result it computes.  Each word is kept up to
+ * its other-reading keys, which split_words leaves unset (nalt -1: filled on first need
+ * by the pair that needs them, as without the memo).
+ */
+#define WORD_KEPT offsetof(Word, altlen)
+
+static void
+split_words_memo(const char *t, size_t len, bool person, Side *side)
+{
+	const char	extra = person ? 'p' : 'c';
+	const char *v;
+	size_t		vl;
+	char		kept[MAXN * WORD_KEPT];
+	int			i;
+
+	if (cd_memo_active == NULL)
+	{
+		split_words(t, len, person, side);
+		return;
+	}
+	if (cd_memo_find(CD_MEMO_NAME_WORDS, &extra, 1, t, len, &v, &vl)
+		&& vl % WORD_KEPT == 0 && vl / WORD_KEPT <= MAXN)
+	{
+		side->n = (int) (vl / WORD_KEPT);
+		for (i = 0; i < side->n; i++)
+		{
+			memcpy(&side->w[i], v + i * WORD_KEPT, WORD_KEPT);
+			side->w[i].nalt = -1;
+		}
+		return;
+	}
+	split_words(t, len, person, side);
+	for (i = 0; i < side->n; i++)
+		memcpy(kept + i * WORD_KEPT, &side->w[i], WORD_KEPT);
+	cd_memo_add(CD_MEMO_NAME_WORDS, &extra, 1, t, len, kept, (size_t) side->n * WORD_KEPT);
 }
 
 /* words i .. i + r - 1 of x are all pinyin syllables */
@@ -976,8 +1020,8 @@ compare_translit(const CdBuf *ta, const CdBuf *tb, bool person, bool short_typos
 		*out = 1.0;
 		return CD_MATCH_OK;
 	}
-	split_words(ta->data, ta->len, person, &sa);
-	split_words(tb->data, tb->len, person, &sb);
+	split_words_memo(ta->data, ta->len, person, &sa);
+	split_words_memo(tb->data, tb->len, person, &sb);
 	sa.readings = ra;
 	sb.readings = rb;
 	join_words(&sa, &sb, person);

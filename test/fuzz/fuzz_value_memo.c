@@ -4,7 +4,9 @@
  *		memoizes: any input gives the same status and output through an active memo (on
  *		the first call, which fills it, and on the second, which reads it) as without one,
  *		for cd_translit, cd_person_key, cd_email_normalize, cd_email_key and cd_phone_parse
- *		(two regions); a small budget makes the memo empty itself often, and an allocator
+ *		(two regions), and the same similarity from cd_name_similarity and
+ *		cd_company_similarity (whose prepared name words the memo keeps) of the input's two
+ *		halves (split at the first newline, or in the middle); a small budget makes the memo empty itself often, and an allocator
  *		that fails sometimes leaves it consistent.
  */
 #include <stdint.h>
@@ -15,6 +17,7 @@
 #include "email.h"
 #include "fuzz_common.h"
 #include "name_key.h"
+#include "name_match.h"
 #include "phone.h"
 #include "translit.h"
 #include "value_memo.h"
@@ -95,6 +98,37 @@ same_phone(const char *in, size_t len, const char *region)
 	cd_memo_use(NULL);
 }
 
+typedef CdMatchStatus (*SimFn) (const char *a, size_t alen, const char *b, size_t blen,
+							   const CdAllocator *al, double *out);
+
+static void
+same_similarity(SimFn fn, const char *in, size_t size)
+{
+	const char *nl = memchr(in, '\n', size);
+	size_t		alen = nl != NULL ? (size_t) (nl - in) : size / 2;
+	const char *b = nl != NULL ? nl + 1 : in + alen;
+	size_t		blen = size - (size_t) (b - in);
+	double		x0 = 0;
+	double		y0 = 0;
+	double		x1 = 0;
+	CdMatchStatus s0;
+	CdMatchStatus t0;
+
+	cd_memo_use(NULL);
+	s0 = fn(in, alen, b, blen, &cd_malloc_allocator, &x0);
+	t0 = fn(b, blen, in, alen, &cd_malloc_allocator, &y0);
+	for (int rep = 0; rep < 2; rep++)
+	{
+		cd_memo_use(memo);
+		CHECK(fn(in, alen, b, blen, &cd_malloc_allocator, &x1) == s0);
+		CHECK(memcmp(&x0, &x1, sizeof(double)) == 0);
+		/* the other way round: the memo now holds both names' words */
+		CHECK(fn(b, blen, in, alen, &cd_malloc_allocator, &x1) == t0);
+		CHECK(memcmp(&y0, &x1, sizeof(double)) == 0);
+	}
+	cd_memo_use(NULL);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -114,5 +148,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	same_email(cd_email_key, in, size);
 	same_phone(in, size, "RU");
 	same_phone(in, size, "ZZ");
+	same_similarity(cd_name_similarity, in, size);
+	same_similarity(cd_company_similarity, in, size);
 	return 0;
 }

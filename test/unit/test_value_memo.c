@@ -16,6 +16,7 @@
 
 #include "email.h"
 #include "name_key.h"
+#include "name_match.h"
 #include "phone.h"
 #include "record_score.h"
 #include "translit.h"
@@ -531,6 +532,33 @@ START_TEST(test_same_values)
 				s1 = cd_phone_parse(v, len, "US", 2, &r1);
 				ck_assert_int_eq(s0, s1);
 				ck_assert_str_eq(r0.e164, r1.e164);
+			}
+			/* the prepared words of a name (person and company rules) against another name */
+			for (int other = 0; other < 3; other++)
+			{
+				Rec			o;
+				double		x0,
+							x1;
+				CdMatchStatus ms0,
+							ms1;
+
+				make_rec(&o);
+				for (int company = 0; company < 2; company++)
+				{
+					CdMatchStatus (*fn) (const char *, size_t, const char *, size_t,
+										 const CdAllocator *, double *) =
+						company ? cd_company_similarity : cd_name_similarity;
+
+					cd_memo_use(NULL);
+					ms0 = fn(v, len, o.name, strlen(o.name), A, &x0);
+					for (int rep = 0; rep < 2; rep++)
+					{
+						cd_memo_use(m);
+						ms1 = fn(v, len, o.name, strlen(o.name), A, &x1);
+						ck_assert_int_eq(ms0, ms1);
+						ck_assert_msg(same_double(x0, x1), "%s / %s: %.17g against %.17g", v, o.name, x0, x1);
+					}
+				}
 			}
 			cd_memo_use(NULL);
 			cd_buf_free(&t0);
