@@ -1044,6 +1044,8 @@ typedef struct ProbeState
 	GuardMatch *found;
 	int			nfound;
 	int			maxfound;
+	int			nscored;		/* candidates handed to the scorer */
+	int			ngivenup;		/* of them, given up below min_score before their names */
 } ProbeState;
 
 /*
@@ -1213,16 +1215,23 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 		bool		below;
 
 		/* a pair that cannot reach min_score is given up before its names are compared */
+		ps->nscored++;
 		score = cd_scorer_score_values(cache->scorer, ps->row_values,
 									   column_values(cache, slot, NULL, NULL),
 									   cache->min_score, ps->explain, &expl, &below);
 		if (below)
+		{
+			ps->ngivenup++;
 			return;
+		}
 	}
 	else
+	{
+		ps->nscored++;
 		score = cd_scorer_score(cache->scorer, ps->row_jsonb,
 								FunctionCall1(&cache->to_jsonb, ExecFetchSlotHeapTupleDatum(slot)),
 								ps->explain, &expl);
+	}
 	if (!(score >= cache->min_score))
 		return;
 	if (id == NULL)
@@ -1346,6 +1355,9 @@ probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *
 	}
 	if (slot != NULL)
 		ExecDropSingleTupleTableSlot(slot);
+	if (ps.nscored > 0)
+		elog(DEBUG2, "crmdedup guard \"%s\" scored %d candidates, gave up %d below min_score before comparing names, kept %d",
+			 cache->name, ps.nscored, ps.ngivenup, ps.nfound);
 	if (ps.nfound > 1)
 		qsort(ps.found, ps.nfound, sizeof(GuardMatch), cmp_match);
 	n = Min(ps.nfound, CD_GUARD_MAX_MATCHES);
