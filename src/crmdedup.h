@@ -42,5 +42,10 @@ typedef struct CdScorer CdScorer;
 extern CdScorer *cd_scorer_create(MemoryContext parent, const char *profile);
 extern uint32 cd_scorer_refresh(CdScorer *s);
 extern double cd_scorer_score(CdScorer *s, Datum a, Datum b, bool explain, Datum *explanation);
+/* the same from each field's values (record_score.h), the new row's prepared once */
+struct CdValues;
+extern int	cd_scorer_fields(CdScorer *s, char ***names);
+extern double cd_scorer_score_values(CdScorer *s, const struct CdValues *a, const struct CdValues *b,
+									 double min_score, bool explain, Datum *explanation, bool *below);
 
 #endif							/* CRMDEDUP_H */

@@ -59,6 +59,7 @@
 
 #include "crmdedup.h"
 #include "guard_memo.h"
+#include "record_score.h"
 
 /* advisory lock space: (CD_GUARD_LOCK_CLASS, slot) as two int4 keys */
 #define CD_GUARD_LOCK_CLASS 0x43524d44	/* "CRMD" */
@@ -159,17 +160,19 @@ typedef struct GuardCache
 	FmgrInfo	id_out;
 	FmgrInfo	to_jsonb;		/* to_jsonb(row of the table), as the probe calls it */
 	/*
-	 * The scorer reads a row's jsonb by the profile's field names only.  When every column
-	 * bearing such a name is text or varchar, the direct path hands it a jsonb of those
-	 * columns alone (what to_jsonb gives under those keys), not the whole row's.
+	 * The scorer reads a row by the profile's field names only.  When every column bearing
+	 * such a name is text or varchar, the direct path hands it those columns' values (what
+	 * it reads from to_jsonb's jsonb under those keys), the new row's made once per probe;
+	 * else to_jsonb of each row.  Mapped again when the scorer reads the profile again or
+	 * the table's descriptor changes.
 	 */
-	int			npfields;
-	char	  **pfields;		/* the profile's field names */
-	AttrNumber *pattnums;		/* their columns (0: none of that name) */
-	uint32		scorer_loads;	/* the scorer's profile the field list goes with (0: none yet) */
-	bool		pfields_stale;	/* the profile changed since: never compact rows again */
+	int			nsfields;
+	char	  **sfields;		/* the scorer's field names (its memory; valid for smap_loads) */
+	AttrNumber *sattnums;		/* their columns (0: none of that name) */
+	uint32		smap_loads;		/* the scorer's profile read the map goes with (0: none yet) */
+	TupleDesc	smap_desc;		/* the descriptor it was made with */
+	bool		svalues;		/* every such column is text or varchar */
 	Oid			idtype;			/* the id column's type, as id_out was looked up for */
-	bool		compact;
 	CdScorer   *scorer;
 	bool		sound;			/* names are probed by their sound key (guards made by 0.2.0) */
 } GuardCache;
@@ -283,23 +286,6 @@ load_guard(Trigger *trigger, Relation rel)
 			}
 		}
 	}
-	/* every field name of the profile, as the scorer reads them from a row */
-	ret = SPI_execute_with_args("SELECT f->>'field' "
-								"FROM crmdedup.guards g JOIN crmdedup.profiles p ON p.name = g.profile, "
-								"pg_catalog.jsonb_array_elements(p.compiled->'fields') f "
-								"WHERE g.name = $1 AND g.table_oid = $2 AND f->>'field' IS NOT NULL",
-								2, (Oid[]) {TEXTOID, OIDOID}, args, NULL, true, 0);
-	if (ret == SPI_OK_SELECT)
-	{
-		cache->npfields = (int) SPI_processed;
-		cache->pfields = MemoryContextAllocZero(mcxt, sizeof(char *) * Max(cache->npfields, 1));
-		cache->pattnums = MemoryContextAllocZero(mcxt, sizeof(AttrNumber) * Max(cache->npfields, 1));
-		for (int i = 0; i < cache->npfields; i++)
-			cache->pfields[i] = MemoryContextStrdup(mcxt, SPI_getvalue(SPI_tuptable->vals[i],
-																		SPI_tuptable->tupdesc, 1));
-	}
-	else
-		cache->npfields = -1;	/* to_jsonb of the whole row */
 	cache->scorer = cd_scorer_create(mcxt, cache->profile);
 	cache->next = guard_caches;
 	guard_caches = cache;
@@ -531,18 +517,8 @@ check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
 		MemoryContextSwitchTo(old);
 
 		cache->idtype = TupleDescAttr(tupdesc, cache->idattnum - 1)->atttypid;
-		cache->compact = cache->npfields >= 0 && !cache->pfields_stale;
-		for (int i = 0; i < cache->npfields; i++)
-		{
-			int			attnum = SPI_fnumber(tupdesc, cache->pfields[i]);
-			Oid			typid = attnum > 0 ? TupleDescAttr(tupdesc, attnum - 1)->atttypid : InvalidOid;
-
-			/* a system column's name is no key of to_jsonb's */
-			cache->pattnums[i] = attnum > 0 ? attnum : 0;
-			if (attnum > 0 && typid != TEXTOID && typid != VARCHAROID)
-				cache->compact = false;
-		}
 	}
+	cache->smap_desc = NULL;	/* the scorer's fields are mapped again */
 	list_free(indexes);
 	cache->fast = fast;
 	elog(DEBUG1, "crmdedup guard \"%s\" probes %s", cache->name,
@@ -576,7 +552,7 @@ fast_still_valid(GuardCache *cache, Relation rel)
 			|| strcmp(NameStr(att->attname), cache->fields[i].field) != 0)
 			return false;
 	}
-	/* and so are the id column and the columns compact rows are read from */
+	/* and so is the id column (the scorer's columns: score_fields_current) */
 	{
 		Form_pg_attribute att;
 
@@ -585,19 +561,6 @@ fast_still_valid(GuardCache *cache, Relation rel)
 		att = TupleDescAttr(RelationGetDescr(rel), cache->idattnum - 1);
 		if (att->attisdropped || att->atttypid != cache->idtype
 			|| strcmp(NameStr(att->attname), cache->idcol) != 0)
-			return false;
-	}
-	for (int i = 0; cache->compact && i < cache->npfields; i++)
-	{
-		Form_pg_attribute att;
-
-		if (cache->pattnums[i] == 0)
-			continue;
-		if (cache->pattnums[i] > RelationGetDescr(rel)->natts)
-			return false;
-		att = TupleDescAttr(RelationGetDescr(rel), cache->pattnums[i] - 1);
-		if (att->attisdropped || (att->atttypid != TEXTOID && att->atttypid != VARCHAROID)
-			|| strcmp(NameStr(att->attname), cache->pfields[i]) != 0)
 			return false;
 	}
 	/* the relcache's own list when it is valid: no copy per row */
@@ -1067,7 +1030,9 @@ typedef struct ProbeState
 {
 	GuardCache *cache;
 	Datum		row;
-	Datum		row_jsonb;		/* to_jsonb(NEW), made at the first candidate */
+	bool		prepared;		/* the new row as the scorer reads it, made at the first candidate */
+	Datum		row_jsonb;		/* to_jsonb(NEW) (!cache->svalues) */
+	CdValues   *row_values;		/* NEW's values of the scorer's fields (cache->svalues) */
 	HeapTupleData newtup;		/* NEW, as row holds it */
 	TupleDesc	desc;
 	const char *new_id;
@@ -1079,52 +1044,130 @@ typedef struct ProbeState
 	GuardMatch *found;
 	int			nfound;
 	int			maxfound;
+	int			nscored;		/* candidates handed to the scorer */
+	int			ngivenup;		/* of them, given up below min_score before their names */
 } ProbeState;
 
 /*
- * A row as the scorer reads it (cache->compact): the profile's fields that are columns, as
- * jsonb strings (what to_jsonb gives under those keys; a NULL, JSON null there, is no value
- * to the scorer either way, and is left out).  From the slot, or else from tuple.
+ * Map the scorer's fields to the table's columns (sattnums; 0: no column of that name,
+ * and a system column's name is no key of to_jsonb's either): when each of those columns
+ * is text or varchar, rows are handed to the scorer as their values (svalues).
  */
-static Datum
-compact_jsonb(GuardCache *cache, TupleTableSlot *slot, HeapTuple tuple, TupleDesc desc)
+static void
+map_score_fields(GuardCache *cache, TupleDesc desc, uint32 loads)
 {
-	JsonbParseState *st = NULL;
-	JsonbValue *res;
+	char	  **names;
+	int			n = cd_scorer_fields(cache->scorer, &names);
 
-	(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	for (int i = 0; i < cache->npfields; i++)
+	if (cache->sattnums != NULL)
+		pfree(cache->sattnums);
+	cache->sattnums = NULL;
+	cache->smap_desc = NULL;
+	cache->sattnums = MemoryContextAllocZero(TopMemoryContext, sizeof(AttrNumber) * Max(n, 1));
+	cache->nsfields = n;
+	cache->sfields = names;
+	cache->svalues = true;
+	for (int i = 0; i < n; i++)
+	{
+		int			attnum = SPI_fnumber(desc, names[i]);
+		Oid			typid = attnum > 0 ? TupleDescAttr(desc, attnum - 1)->atttypid : InvalidOid;
+
+		cache->sattnums[i] = attnum > 0 ? attnum : 0;
+		if (attnum > 0 && typid != TEXTOID && typid != VARCHAROID)
+			cache->svalues = false;
+	}
+	cache->smap_loads = loads;
+	cache->smap_desc = desc;
+}
+
+/* is the map made for this profile and descriptor, its columns still the ones mapped? */
+static bool
+score_fields_current(GuardCache *cache, TupleDesc desc, uint32 loads)
+{
+	if (cache->smap_desc != desc || cache->smap_loads != loads)
+		return false;
+	/* cheap, and safe against a descriptor reused at the same address */
+	for (int i = 0; i < cache->nsfields; i++)
+	{
+		Form_pg_attribute att;
+
+		if (cache->sattnums[i] == 0)
+			continue;
+		if (cache->sattnums[i] > desc->natts)
+			return false;
+		att = TupleDescAttr(desc, cache->sattnums[i] - 1);
+		if (att->attisdropped || strcmp(NameStr(att->attname), cache->sfields[i]) != 0
+			|| (cache->svalues && att->atttypid != TEXTOID && att->atttypid != VARCHAROID))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A row as the scorer reads it (cache->svalues): each of the scorer's fields that is a
+ * column, its text as the one value (what the scorer reads from to_jsonb's string under
+ * that key: a NULL, JSON null there, and a blank string are no value).  From the slot, or
+ * else from tuple.
+ */
+static CdValues *
+column_values(GuardCache *cache, TupleTableSlot *slot, HeapTuple tuple, TupleDesc desc)
+{
+	CdValues   *vals = palloc(sizeof(CdValues) * Max(cache->nsfields, 1));
+
+	for (int i = 0; i < cache->nsfields; i++)
 	{
 		bool		isnull;
 		Datum		v;
 		text	   *t;
-		JsonbValue	k;
-		JsonbValue	jv;
+		CdStr	   *str;
+		bool		blank = true;
 
-		if (cache->pattnums[i] == 0)
+		vals[i].n = 0;
+		vals[i].v = NULL;
+		if (cache->sattnums[i] == 0)
 			continue;
-		v = slot ? slot_getattr(slot, cache->pattnums[i], &isnull)
-			: heap_getattr(tuple, cache->pattnums[i], desc, &isnull);
+		v = slot ? slot_getattr(slot, cache->sattnums[i], &isnull)
+			: heap_getattr(tuple, cache->sattnums[i], desc, &isnull);
 		if (isnull)
 			continue;
 		t = DatumGetTextPP(v);
+		/* what to_jsonb would have refused */
 		if (VARSIZE_ANY_EXHDR(t) > JENTRY_OFFLENMASK)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("string too long to represent as jsonb string"),
 					 errdetail("Due to an implementation restriction, jsonb strings cannot exceed %d bytes.",
 							   JENTRY_OFFLENMASK)));
-		k.type = jbvString;
-		k.val.string.val = cache->pfields[i];
-		k.val.string.len = strlen(cache->pfields[i]);
-		jv.type = jbvString;
-		jv.val.string.val = VARDATA_ANY(t);
-		jv.val.string.len = VARSIZE_ANY_EXHDR(t);
-		(void) pushJsonbValue(&st, WJB_KEY, &k);
-		(void) pushJsonbValue(&st, WJB_VALUE, &jv);
+		for (size_t k = 0; k < VARSIZE_ANY_EXHDR(t) && blank; k++)
+			blank = VARDATA_ANY(t)[k] == ' ';
+		if (blank)
+			continue;
+		str = palloc(sizeof(CdStr));
+		str->ptr = VARDATA_ANY(t);
+		str->len = VARSIZE_ANY_EXHDR(t);
+		vals[i].v = str;
+		vals[i].n = 1;
 	}
-	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
-	return JsonbPGetDatum(JsonbValueToJsonb(res));
+	return vals;
+}
+
+/*
+ * The new row as the scorer reads it, once per probe (at its first candidate, under the
+ * probe's snapshot, which the scorer checks its profile against).
+ */
+static void
+prepare_new_row(ProbeState *ps)
+{
+	GuardCache *cache = ps->cache;
+	uint32		loads = cd_scorer_refresh(cache->scorer);
+
+	if (!score_fields_current(cache, ps->desc, loads))
+		map_score_fields(cache, ps->desc, loads);
+	if (cache->svalues)
+		ps->row_values = column_values(cache, NULL, &ps->newtup, ps->desc);
+	else
+		ps->row_jsonb = FunctionCall1(&cache->to_jsonb, ps->row);
+	ps->prepared = true;
 }
 
 /*
@@ -1139,7 +1182,6 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 	bool		isnull;
 	Datum		idd;
 	char	   *id;
-	Datum		cand;
 	Datum		expl = (Datum) 0;
 	double		score;
 
@@ -1166,25 +1208,30 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 		|| (id != NULL && ps->new_id != NULL && strcmp(id, ps->new_id) == 0))
 		return;
 
-	if (ps->row_jsonb == (Datum) 0 && cache->compact)
+	if (!ps->prepared)
+		prepare_new_row(ps);
+	if (cache->svalues)
 	{
-		/*
-		 * The field list was read with the guard; once alter_profile() changed the profile
-		 * the scorer reads, a field may be missing from it: whole rows from then on.
-		 */
-		uint32		loads = cd_scorer_refresh(cache->scorer);
+		bool		below;
 
-		if (cache->scorer_loads == 0)
-			cache->scorer_loads = loads;
-		else if (loads != cache->scorer_loads)
-			cache->compact = false, cache->pfields_stale = true;
+		/* a pair that cannot reach min_score is given up before its names are compared */
+		ps->nscored++;
+		score = cd_scorer_score_values(cache->scorer, ps->row_values,
+									   column_values(cache, slot, NULL, NULL),
+									   cache->min_score, ps->explain, &expl, &below);
+		if (below)
+		{
+			ps->ngivenup++;
+			return;
+		}
 	}
-	if (ps->row_jsonb == (Datum) 0)
-		ps->row_jsonb = cache->compact ? compact_jsonb(cache, NULL, &ps->newtup, ps->desc)
-			: FunctionCall1(&cache->to_jsonb, ps->row);
-	cand = cache->compact ? compact_jsonb(cache, slot, NULL, NULL)
-		: FunctionCall1(&cache->to_jsonb, ExecFetchSlotHeapTupleDatum(slot));
-	score = cd_scorer_score(cache->scorer, ps->row_jsonb, cand, ps->explain, &expl);
+	else
+	{
+		ps->nscored++;
+		score = cd_scorer_score(cache->scorer, ps->row_jsonb,
+								FunctionCall1(&cache->to_jsonb, ExecFetchSlotHeapTupleDatum(slot)),
+								ps->explain, &expl);
+	}
 	if (!(score >= cache->min_score))
 		return;
 	if (id == NULL)
@@ -1308,6 +1355,9 @@ probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *
 	}
 	if (slot != NULL)
 		ExecDropSingleTupleTableSlot(slot);
+	if (ps.nscored > 0)
+		elog(DEBUG2, "crmdedup guard \"%s\" scored %d candidates, gave up %d below min_score before comparing names, kept %d",
+			 cache->name, ps.nscored, ps.ngivenup, ps.nfound);
 	if (ps.nfound > 1)
 		qsort(ps.found, ps.nfound, sizeof(GuardMatch), cmp_match);
 	n = Min(ps.nfound, CD_GUARD_MAX_MATCHES);

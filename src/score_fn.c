@@ -1081,12 +1081,21 @@ score_rows(PG_FUNCTION_ARGS)
  */
 #define SCORER_MAX_TERMS 100000
 
+/*
+ * The scorer's value memo (value_memo.h): a guard scores a new row against each of its
+ * candidates, and namesakes share their names: each value's transliteration, person key,
+ * email keys and parsed phone are computed once and kept, within this many bytes (the
+ * memo is emptied when full).
+ */
+#define SCORER_MEMO_BYTES (1024 * 1024)
+
 struct CdScorer
 {
 	ScoreCache	cache;
 	text	   *profile;
 	ProfileCache *pc;
 	uint32		loads;			/* how many times the profile was read */
+	MemoryContext parent;
 };
 
 CdScorer *
@@ -1101,6 +1110,7 @@ cd_scorer_create(MemoryContext parent, const char *profile)
 	 * backend would cost more memory than the one-by-one lookups save.
 	 */
 	s->cache.one_by_one = true;
+	s->parent = parent;
 	s->profile = (text *) MemoryContextAlloc(parent, strlen(profile) + VARHDRSZ);
 	SET_VARSIZE(s->profile, strlen(profile) + VARHDRSZ);
 	memcpy(VARDATA(s->profile), profile, strlen(profile));
@@ -1191,6 +1201,89 @@ cd_scorer_score(CdScorer *s, Datum a_datum, Datum b_datum, bool explain, Datum *
 	if (explain)
 	{
 		Jsonb	   *expl = build_explanation(s->profile, pc, va, vb, &rs);
+		Jsonb	   *copy = MemoryContextAlloc(caller, VARSIZE(expl));
+
+		memcpy(copy, expl, VARSIZE(expl));
+		*explanation = JsonbPGetDatum(copy);
+	}
+	MemoryContextSwitchTo(old);
+	return score;
+}
+
+/*
+ * The profile's field names, in the order cd_scorer_score_values() takes the values of a
+ * row (valid until the profile is read again: see cd_scorer_refresh's count).
+ */
+int
+cd_scorer_fields(CdScorer *s, char ***names)
+{
+	cd_scorer_refresh(s);
+	*names = s->pc->field_names;
+	return s->pc->prof.nfields;
+}
+
+/*
+ * Score rows given as each field's values (a[i], b[i] for field i of cd_scorer_fields),
+ * as cd_scorer_score() scores the jsonb rows those values come from, with the scorer's
+ * value memo on.  The profile is not checked again here: the caller calls
+ * cd_scorer_refresh() once for the pairs it scores under one snapshot.  With min_score > 0 a pair that cannot reach it may be given up before
+ * its names are compared (cd_record_score_min): *below is then true and nothing else is
+ * set; the pairs that reach it get the same score and explanation.
+ */
+double
+cd_scorer_score_values(CdScorer *s, const CdValues *a, const CdValues *b, double min_score,
+					   bool explain, Datum *explanation, bool *below)
+{
+	ProfileCache *pc;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext old;
+	CdRecordScore rs;
+	volatile CdScoreStatus st = CD_SCORE_OK;
+	TfCtx		tc;
+	double		score;
+	CdMemo	   *memo;
+	CdMemo	   *prev;
+
+	/* the caller refreshed the scorer under this snapshot (cd_scorer_fields, cd_scorer_refresh) */
+	if (s->pc == NULL)
+		cd_scorer_refresh(s);
+	pc = s->pc;
+	*below = false;
+
+	MemoryContextReset(s->cache.callcxt);
+	old = MemoryContextSwitchTo(s->cache.callcxt);
+	rs.fields = palloc(sizeof(CdFieldScore) * Max(pc->prof.nfields, 1));
+	tc.cache = &s->cache;
+	tc.pc = pc;
+	memo = s->cache.memo;
+	if (memo == NULL)
+	{
+		memo = score_memo(&s->cache, s->parent);
+		if (memo != NULL)
+			cd_memo_set_budget(memo, SCORER_MEMO_BYTES);
+	}
+	prev = cd_memo_use(memo);
+	PG_TRY();
+	{
+		st = cd_record_score_min(&pc->prof, a, b, term_freq_cb, &tc, &cd_palloc_allocator,
+								 min_score, below, &rs);
+	}
+	PG_FINALLY();
+	{
+		cd_memo_use(prev);
+	}
+	PG_END_TRY();
+	if (st != CD_SCORE_OK)
+		score_error(st, &rs, pc);
+	if (*below)
+	{
+		MemoryContextSwitchTo(old);
+		return 0;
+	}
+	score = rs.score;
+	if (explain)
+	{
+		Jsonb	   *expl = build_explanation(s->profile, pc, a, b, &rs);
 		Jsonb	   *copy = MemoryContextAlloc(caller, VARSIZE(expl));
 
 		memcpy(copy, expl, VARSIZE(expl));

@@ -1370,10 +1370,138 @@ mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdB
 	return st;
 }
 
-CdScoreStatus
-cd_record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
-				CdTermFreqFn term_freq_fn, void *tf_ctx, const CdAllocator *al,
-				CdRecordScore *out)
+/* ---------------------------------------------------------------- a score's upper bound */
+
+/*
+ * Fields compared last when a caller only needs to know whether a pair reaches a score
+ * (cd_record_score_min): names and companies, the costly comparators (transliteration,
+ * word pairing).  Their errors depend on their values alone: longer than
+ * CD_MATCH_MAX_BYTES, invalid UTF-8 (else only NOMEM and ICU failures), which
+ * deferred_safe() rules out before a pair is given up without comparing them.
+ */
+static bool
+role_deferred(CdRole role)
+{
+	return role_is_name(role) || role == CD_ROLE_COMPANY;
+}
+
+/* the first and last name fields may be compared crosswise (swapped_names) */
+static bool
+profile_swaps_names(const CdScoreProfile *p)
+{
+	int			nfirst = 0;
+	int			nlast = 0;
+
+	for (int i = 0; i < p->nfields; i++)
+	{
+		nfirst += p->fields[i].role == CD_ROLE_FIRST_NAME;
+		nlast += p->fields[i].role == CD_ROLE_LAST_NAME;
+	}
+	return nfirst == 1 && nlast == 1;
+}
+
+static void
+max_weight_at(const CdScoreField *f, double m, double u, double *best)
+{
+	double		w = f->weight * log(m / u) / ln2();
+
+	*best = pg_greatest(*best, w);
+}
+
+/*
+ * The largest weight score_field() can give field f when both sides have values: over
+ * every level it may reach (a named level, with the u it may get from term frequencies,
+ * or "different"), the weight at each end of u's range (the weight is monotonic in u).
+ * The same expression as score_field's at the same m and u: an attainable weight.
+ */
+static double
+field_max_weight(const CdScoreProfile *p, const CdScoreField *f)
+{
+	double		sum_m = 0;
+	double		sum_u = 0;
+	double		best = -INFINITY;
+
+	for (int j = 0; j < f->nlevels; j++)
+	{
+		const CdScoreLevel *l = &f->levels[j];
+
+		sum_m = sum_m + l->m;
+		sum_u = sum_u + l->u;
+		if (l->name == NULL)
+			continue;			/* its m and u are overwritten or "different" follows */
+		max_weight_at(f, l->m, l->u, &best);
+		if (l->tf && p->analyzed_rows > 0)
+		{
+			/* tf_u is clamped to [1e-7, 0.5]; email takes it only above the level's u */
+			if (f->role != CD_ROLE_EMAIL)
+				max_weight_at(f, l->m, 1e-7, &best);
+			max_weight_at(f, l->m, 0.5, &best);
+		}
+	}
+	max_weight_at(f, 1 - sum_m, 1 - sum_u, &best);
+	return best;
+}
+
+/* can a deferred field's comparison fail on these values? (see role_deferred) */
+static bool
+deferred_safe(const CdValues *v)
+{
+	for (int i = 0; i < v->n; i++)
+		if (v->v[i].len > CD_MATCH_MAX_BYTES || (v->v[i].len > 0 && !cd_utf8_valid(v->v[i].ptr, v->v[i].len)))
+			return false;
+	return true;
+}
+
+/*
+ * Can the pair not reach min_score whatever the fields not compared yet give?  The
+ * bound: the prior, the weights of the fields compared (an email weight can only drop
+ * to 0 in mailbox_names, first and last names may be replaced crosswise: their largest
+ * weight, or 0 for a side left missing), the largest weight of each field to compare
+ * that has values on both sides.  A margin far above the rounding of the sum keeps it
+ * an upper bound whatever the order of the additions.
+ */
+static bool
+cannot_reach(const CdScoreProfile *p, const CdValues *a, const CdValues *b, const bool *done,
+			 const double *maxw, bool swaps, double prior_weight, const CdRecordScore *out,
+			 double min_score)
+{
+	double		total = prior_weight;
+	double		mag = fabs(prior_weight);
+	double		score;
+
+	for (int i = 0; i < p->nfields; i++)
+	{
+		CdRole		role = p->fields[i].role;
+		double		w;
+
+		if (swaps && (role == CD_ROLE_FIRST_NAME || role == CD_ROLE_LAST_NAME))
+			w = pg_greatest(maxw[i], 0);
+		else if (done[i])
+			w = out->fields[i].level == CD_LEVEL_MISSING ? 0 : out->fields[i].weight;
+		else if (a[i].n <= 0 || b[i].n <= 0)
+			w = 0;
+		else
+			w = maxw[i];
+		if (!isfinite(w))
+			return false;
+		total = total + w;
+		mag = mag + fabs(w);
+	}
+	total = total + 1e-9 * (1 + mag);
+	score = 1.0 / (1.0 + pow(2.0, pg_least(pg_greatest(-total, -1000), 1000)));
+	return score < min_score;
+}
+
+#define CD_BOUND_MAX_FIELDS 64
+
+/*
+ * cd_record_score, or with below != NULL, the same scores and errors but the names and
+ * companies compared last, and a pair that cannot reach min_score given up before them.
+ */
+static CdScoreStatus
+record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
+			 CdTermFreqFn term_freq_fn, void *tf_ctx, const CdAllocator *al,
+			 double min_score, bool *below, CdRecordScore *out)
 {
 	CdScoreStatus st = CD_SCORE_OK;
 	SideKeys	ka;
@@ -1382,14 +1510,24 @@ cd_record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 	double		total;
 	int			bad;
 	const char *reason;
+	bool		bounded;
+	bool		done[CD_BOUND_MAX_FIELDS];
+	double		maxw[CD_BOUND_MAX_FIELDS];
+	bool		swaps = false;
+	int			ndeferred = 0;
+	int			safe = -1;		/* deferred fields' values checked: -1 not yet */
 
 	out->err_field = -1;
 	out->err_func = NULL;
+	if (below != NULL)
+		*below = false;
 	if (cd_score_profile_check(p, &bad, &reason) != CD_SCORE_OK)
 	{
 		out->err_field = bad;
 		return CD_SCORE_BAD_PROFILE;
 	}
+	/* a score is at least 0: min_score <= 0 (or NaN) gives nothing up */
+	bounded = below != NULL && min_score > 0 && p->nfields <= CD_BOUND_MAX_FIELDS;
 
 	side_keys_init(&ka, al);
 	side_keys_init(&kb, al);
@@ -1397,10 +1535,76 @@ cd_record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 
 	out->prior_weight = log(p->prior / (1 - p->prior)) / ln2();
 	total = out->prior_weight;
+	if (bounded)
+	{
+		swaps = profile_swaps_names(p);
+		for (int i = 0; i < p->nfields; i++)
+		{
+			done[i] = false;
+			maxw[i] = field_max_weight(p, &p->fields[i]);
+		}
+	}
 	for (int i = 0; i < p->nfields; i++)
 	{
 		const char *err_func = NULL;
 
+		if (bounded && role_deferred(p->fields[i].role) && a[i].n > 0 && b[i].n > 0)
+		{
+			ndeferred++;
+			continue;
+		}
+		st = score_field(p, i, &a[i], &b[i], term_freq_fn, tf_ctx, &ka, &kb, &scratch, al,
+						 &out->fields[i], &err_func);
+		if (st != CD_SCORE_OK)
+		{
+			/* the error of the first field in the profile's order, as without deferring */
+			for (int j = 0; bounded && j < i; j++)
+			{
+				const char *jerr = NULL;
+				CdScoreStatus jst;
+
+				if (done[j] || !role_deferred(p->fields[j].role))
+					continue;
+				jst = score_field(p, j, &a[j], &b[j], term_freq_fn, tf_ctx, &ka, &kb, &scratch, al,
+								  &out->fields[j], &jerr);
+				if (jst != CD_SCORE_OK)
+				{
+					st = jst;
+					i = j;
+					err_func = jerr;
+					break;
+				}
+				done[j] = true;
+			}
+			out->err_field = i;
+			out->err_func = err_func;
+			break;
+		}
+		if (bounded)
+			done[i] = true;
+	}
+	/* the deferred fields, each after asking whether the pair can still reach min_score */
+	for (int i = 0; st == CD_SCORE_OK && ndeferred > 0 && i < p->nfields; i++)
+	{
+		const char *err_func = NULL;
+
+		if (done[i] || !role_deferred(p->fields[i].role) || a[i].n <= 0 || b[i].n <= 0)
+			continue;
+		if (cannot_reach(p, a, b, done, maxw, swaps, out->prior_weight, out, min_score))
+		{
+			if (safe < 0)
+			{
+				safe = 1;
+				for (int j = 0; j < p->nfields && safe; j++)
+					if (role_deferred(p->fields[j].role))
+						safe = deferred_safe(&a[j]) && deferred_safe(&b[j]);
+			}
+			if (safe)
+			{
+				*below = true;
+				break;
+			}
+		}
 		st = score_field(p, i, &a[i], &b[i], term_freq_fn, tf_ctx, &ka, &kb, &scratch, al,
 						 &out->fields[i], &err_func);
 		if (st != CD_SCORE_OK)
@@ -1409,6 +1613,14 @@ cd_record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 			out->err_func = err_func;
 			break;
 		}
+		done[i] = true;
+	}
+	if (st == CD_SCORE_OK && below != NULL && *below)
+	{
+		side_keys_free(&ka);
+		side_keys_free(&kb);
+		cd_buf_free(&scratch);
+		return CD_SCORE_OK;
 	}
 	if (st == CD_SCORE_OK)
 		st = swapped_names(p, a, b, term_freq_fn, tf_ctx, &ka, &kb, &scratch, al, out);
@@ -1432,4 +1644,20 @@ cd_record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 	else
 		out->decision = CD_DECISION_DISTINCT;
 	return CD_SCORE_OK;
+}
+
+CdScoreStatus
+cd_record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
+				CdTermFreqFn term_freq_fn, void *tf_ctx, const CdAllocator *al,
+				CdRecordScore *out)
+{
+	return record_score(p, a, b, term_freq_fn, tf_ctx, al, 0, NULL, out);
+}
+
+CdScoreStatus
+cd_record_score_min(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
+					CdTermFreqFn term_freq_fn, void *tf_ctx, const CdAllocator *al,
+					double min_score, bool *below, CdRecordScore *out)
+{
+	return record_score(p, a, b, term_freq_fn, tf_ctx, al, min_score, below, out);
 }

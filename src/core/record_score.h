@@ -227,6 +227,23 @@ extern CdScoreStatus cd_record_score(const CdScoreProfile *p, const CdValues *a,
 									 const CdValues *b, CdTermFreqFn term_freq, void *tf_ctx,
 									 const CdAllocator *al, CdRecordScore *out);
 
+/*
+ * cd_record_score for a caller that only needs the pairs reaching min_score (a guard):
+ * the same scores, decisions and errors, but person names, first, last and middle names
+ * and companies (the costly comparisons) are compared after the other fields, and before
+ * each of them the pair is given up (*below true, *out not meaningful) when its score
+ * cannot reach min_score however they compare: the prior, the weights of the fields
+ * compared so far and each remaining field's largest attainable weight (over its levels,
+ * and the ends of the range term frequencies give u) sum below it.  Only given up when
+ * the values not compared cannot make the comparison fail (at most CD_MATCH_MAX_BYTES,
+ * valid UTF-8), so an error is raised exactly when cd_record_score raises it (the first
+ * failing field in the profile's order).  min_score <= 0 gives nothing up.
+ */
+extern CdScoreStatus cd_record_score_min(const CdScoreProfile *p, const CdValues *a,
+										 const CdValues *b, CdTermFreqFn term_freq, void *tf_ctx,
+										 const CdAllocator *al, double min_score, bool *below,
+										 CdRecordScore *out);
+
 /* ---- the building blocks, each equal to its SQL counterpart in 41_match.sql ---- */
 
 /*

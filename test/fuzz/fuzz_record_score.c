@@ -1,7 +1,8 @@
 /*
  * fuzz_record_score.c
  *		libFuzzer harness for record scoring (record_score.h): cd_record_score over
- *		profiles and values made from the input.
+ *		profiles and values made from the input, and cd_record_score_min, which must
+ *		agree with it.
  *
  * Input layout: byte 0 = number of fields (1 + b % 4); then 3 bytes per field: role
  * (% 14), level set (% 6, see LEVEL_SETS), weight; then one byte for analyzed_rows and
@@ -310,6 +311,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					CHECK(fs2[i].similarity == fs1[i].similarity && fs2[i].level == fs1[i].level);
 			}
 			CHECK(s1 == s2);
+		}
+	}
+
+	/*
+	 * cd_record_score_min: the same status, error field and function; a pair given up
+	 * scores below the threshold; any other gets the same score, bit for bit
+	 */
+	{
+		double		mins[] = {0.9, 0.5, 0.01, 1.0, r1.score, nextafter(r1.score, 2.0), 0};
+
+		for (int m = 0; m < (int) (sizeof(mins) / sizeof(mins[0])); m++)
+		{
+			bool		below = false;
+			CdScoreStatus st4 = cd_record_score_min(&p, va, vb, tf_mode ? tf_cb : NULL, &tf_mode,
+													&cd_malloc_allocator, mins[m], &below, &r2);
+
+			CHECK(st4 == st);
+			if (st != CD_SCORE_OK)
+			{
+				CHECK(!below && r2.err_field == r1.err_field);
+				CHECK((r2.err_func == NULL) == (r1.err_func == NULL));
+				CHECK(r2.err_func == NULL || strcmp(r2.err_func, r1.err_func) == 0);
+			}
+			else if (below)
+				CHECK(r1.score < mins[m]);
+			else
+			{
+				CHECK(r2.score == r1.score && r2.total_weight == r1.total_weight);
+				for (int i = 0; i < nf; i++)
+					CHECK(fs2[i].level == fs1[i].level && fs2[i].b_field == fs1[i].b_field);
+			}
 		}
 	}
 

@@ -1263,6 +1263,223 @@ START_TEST(test_symmetry)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- cd_record_score_min */
+
+/* a deterministic frequency per term: some unknown, some common, some rare */
+static double
+hash_tf(void *ctx, int field, const char *term, size_t len)
+{
+	uint32_t	h = 2166136261u + (uint32_t) field;
+
+	(void) ctx;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char) term[i]) * 16777619u;
+	if (h % 5 == 0)
+		return -1;
+	return (double) (h % 1000) / 2000.0 + (h % 7 == 0 ? 1e-9 : 0);
+}
+
+static uint32_t bound_rng = 12345;
+
+static uint32_t
+bound_rand(void)
+{
+	bound_rng = bound_rng * 1103515245u + 12345u;
+	return bound_rng >> 8;
+}
+
+/*
+ * Given up or not, the same answers: for thousands of random pairs of records (names in
+ * several scripts, swapped first and last names, mailboxes named after the person,
+ * blanks, invalid UTF-8, values too long for the name comparators), term frequencies on
+ * or off, weights of either sign, each threshold: a pair given up scores below the
+ * threshold by cd_record_score, a pair not given up gets the same score, weights and
+ * levels bit for bit, and an error is the same error of the same field.
+ */
+START_TEST(test_score_min_same_answers)
+{
+	static char longname[CD_MATCH_MAX_BYTES + 10];
+	static const char *const names[] = {"Иванов Иван", "Ivan Ivanov", "Петров Пётр", "Smith John",
+		"John Smith", "王 伟", "Jon Smyth", "", "   ", "Ivanova Anna", "I. Ivanov"};
+	static const char *const parts[] = {"Ivan", "Иван", "Ivanov", "Smith", "John", "Jon", ""};
+	/* now and then: invalid UTF-8, a value of the longest length the name comparators take, one longer */
+	static const char *const bad[] = {"\xff\xfe", "\xc3", NULL, NULL};
+	static const char *const phones[] = {"+7 900 123-45-67", "8 (900) 123-45-67", "+7 900 123-45-68",
+		"12", "", "+44 20 7946 0018"};
+	static const char *const emails[] = {"ivan.ivanov@mail.ru", "IVAN.IVANOV@MAIL.RU", "ivanov@gmail.com",
+		"john.smith@x.com", "not an email", "ivanivanov@yandex.ru", "js@x.com"};
+	static const char *const companies[] = {"ООО Ромашка", "Romashka LLC", "Vasilek", ""};
+	static const char *const cities[] = {"Москва", "Moskva", "London", ""};
+	static const CdScoreLevel NAME_TF[] = {
+		{"same", 0.98, 0.70, 0.002, true},
+		{NULL, 0.95, 0.01, 0.01, false},
+		{"similar", 0.9, 0.20, 0.005, true},
+		{"somewhat", 0.75, 0.06, 0.03, false},
+	};
+	static const double mins[] = {1e-6, 0.01, 0.3, 0.5, 0.8, 0.9, 0.99, 0.999999, 1.0};
+	CdScoreField f[8] = {
+		{CD_ROLE_PERSON_NAME, 1.0, NULL, NAME_TF, 4},
+		{CD_ROLE_PHONE, 1.0, "RU", PHONE_LEVELS, 2},
+		{CD_ROLE_EMAIL, 1.0, NULL, EMAIL_LEVELS, 2},
+		{CD_ROLE_FIRST_NAME, 1.0, NULL, FIRST_LEVELS, 2},
+		{CD_ROLE_LAST_NAME, 1.0, NULL, LAST_LEVELS, 2},
+		{CD_ROLE_COMPANY, 0.7, NULL, TF_LEVELS, 2},
+		{CD_ROLE_CITY, 1.0, NULL, TF_LEVELS, 2},
+		{CD_ROLE_MIDDLE_NAME, -0.5, NULL, FIRST_LEVELS, 2},
+	};
+	CdScoreProfile p = one_field_profile(f);
+	int			given_up = 0;
+	int			kept = 0;
+	int			errors = 0;
+
+	memset(longname, 'a', sizeof(longname) - 1);
+	p.nfields = 8;
+	for (int iter = 0; iter < 6000; iter++)
+	{
+		CdStr		va[8][2];
+		CdStr		vb[8][2];
+		CdValues	a[8];
+		CdValues	b[8];
+		CdFieldScore f1[8];
+		CdFieldScore f2[8];
+		CdRecordScore full = {.fields = f1};
+		CdRecordScore min = {.fields = f2};
+		CdScoreStatus s1;
+
+		p.analyzed_rows = iter % 3 == 0 ? 0 : 1000;
+		f[1].weight = iter % 4 == 0 ? 2.0 : 1.0;
+		for (int side = 0; side < 2; side++)
+			for (int i = 0; i < 8; i++)
+			{
+				CdStr	   *v = side ? vb[i] : va[i];
+				CdValues   *x = side ? &b[i] : &a[i];
+				int			n = (int) (bound_rand() % 5 == 0 ? 0 : 1 + bound_rand() % 4 / 3);
+
+				x->v = v;
+				x->n = 0;
+				for (int k = 0; k < n; k++)
+				{
+					const char *t;
+
+					switch (i)
+					{
+						case 0:
+							t = names[bound_rand() % NELEM(names)];
+							break;
+						case 1:
+							t = phones[bound_rand() % NELEM(phones)];
+							break;
+						case 2:
+							t = emails[bound_rand() % NELEM(emails)];
+							break;
+						case 5:
+							t = companies[bound_rand() % NELEM(companies)];
+							break;
+						case 6:
+							t = cities[bound_rand() % NELEM(cities)];
+							break;
+						default:
+							t = parts[bound_rand() % NELEM(parts)];
+							break;
+					}
+					if (bound_rand() % 150 == 0)
+						t = bad[bound_rand() % NELEM(bad)];
+					if (t == NULL)
+					{
+						v[x->n].ptr = longname;
+						v[x->n].len = bound_rand() % 2 ? CD_MATCH_MAX_BYTES : CD_MATCH_MAX_BYTES + 1;
+					}
+					else
+					{
+						v[x->n].ptr = t;
+						v[x->n].len = strlen(t);
+					}
+					x->n++;
+				}
+			}
+		/* the same person now and then, so that pairs reach the thresholds too */
+		if (iter % 4 == 1)
+			for (int i = 0; i < 8; i++)
+				b[i] = a[i];
+		s1 = cd_record_score(&p, a, b, hash_tf, NULL, A, &full);
+		for (int m = 0; m < NELEM(mins); m++)
+		{
+			bool		below = true;
+			CdScoreStatus s2 = cd_record_score_min(&p, a, b, hash_tf, NULL, A, mins[m], &below, &min);
+
+			ck_assert_int_eq(s2, s1);
+			if (s1 != CD_SCORE_OK)
+			{
+				ck_assert(!below);
+				ck_assert_int_eq(min.err_field, full.err_field);
+				ck_assert_msg((min.err_func == NULL && full.err_func == NULL)
+							  || (min.err_func && full.err_func && strcmp(min.err_func, full.err_func) == 0),
+							  "iter %d: error of %s, not %s", iter, min.err_func, full.err_func);
+				errors++;
+				continue;
+			}
+			if (below)
+			{
+				ck_assert_msg(full.score < mins[m], "iter %d: given up at %g, scores %.17g",
+							  iter, mins[m], full.score);
+				given_up++;
+				continue;
+			}
+			kept++;
+			ck_assert(min.score == full.score);
+			ck_assert(min.total_weight == full.total_weight);
+			ck_assert_int_eq(min.decision, full.decision);
+			for (int i = 0; i < 8; i++)
+			{
+				ck_assert_int_eq(f2[i].level, f1[i].level);
+				ck_assert(f2[i].level == CD_LEVEL_MISSING || f2[i].weight == f1[i].weight);
+				ck_assert_int_eq(f2[i].b_field, f1[i].b_field);
+				ck_assert_int_eq(f2[i].explained_by, f1[i].explained_by);
+			}
+		}
+		/* min_score 0: never given up */
+		{
+			bool		below = true;
+
+			if (cd_record_score_min(&p, a, b, hash_tf, NULL, A, 0, &below, &min) == CD_SCORE_OK)
+				ck_assert(!below && min.score == full.score);
+		}
+	}
+	/* the test covers all three outcomes */
+	ck_assert_msg(given_up > 1000 && kept > 1000 && errors > 100, "given up %d, kept %d, errors %d",
+				  given_up, kept, errors);
+}
+END_TEST
+
+/* the bound is tight enough to give up a namesake with another phone and email */
+START_TEST(test_score_min_namesake)
+{
+	CdScoreField f[3] = {
+		{CD_ROLE_PERSON_NAME, 1.0, NULL, PERSON_LEVELS, 3},
+		{CD_ROLE_PHONE, 1.0, "RU", PHONE_LEVELS, 2},
+		{CD_ROLE_EMAIL, 1.0, NULL, EMAIL_LEVELS, 2},
+	};
+	CdScoreProfile p = one_field_profile(f);
+	CdStr		an = S("Иванов Иван 5"), ap = S("8 (900) 0001234"), ae = S("user1@mail.ru");
+	CdStr		bn = S("Иванов Иван 5"), bp = S("+7 911 0005678"), be = S("user77@mail.ru");
+	CdValues	a[3] = {{&an, 1}, {&ap, 1}, {&ae, 1}};
+	CdValues	b[3] = {{&bn, 1}, {&bp, 1}, {&be, 1}};
+	CdFieldScore fs[3];
+	CdRecordScore rs = {.fields = fs};
+	bool		below;
+
+	p.nfields = 3;
+	ck_assert_int_eq(cd_record_score_min(&p, a, b, NULL, NULL, A, p.same, &below, &rs), CD_SCORE_OK);
+	ck_assert(below);
+	/* the real one: same phone */
+	b[1] = a[1];
+	ck_assert_int_eq(cd_record_score_min(&p, a, b, NULL, NULL, A, p.same, &below, &rs), CD_SCORE_OK);
+	ck_assert(!below);
+	ck_assert(rs.score >= p.same);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- timing */
 
 static double
@@ -1355,6 +1572,8 @@ record_score_suite(void)
 	tcase_add_test(tc, test_errors_name_field);
 	tcase_add_test(tc, test_failing_allocator);
 	tcase_add_test(tc, test_symmetry);
+	tcase_add_test(tc, test_score_min_same_answers);
+	tcase_add_test(tc, test_score_min_namesake);
 	tcase_add_test(tc, test_timing);
 	suite_add_tcase(s, tc);
 	return s;
