@@ -261,6 +261,21 @@ pinyin_run(const Side *x, int i, int r)
 }
 
 /*
+ * A run may join unless a one-letter word of it is an initial rather than a syllable:
+ * "L. I." is not "Li", but 王阿明 "wang a ming" is "Wang Aming".
+ */
+static bool
+joinable_run(const Side *x, int i, int r, bool person)
+{
+	int			k;
+
+	for (k = i; k < i + r; k++)
+		if (x->w[k].rlen == 1)
+			return person && (x->readings & RD_PINYIN) && pinyin_run(x, i, r);
+	return true;
+}
+
+/*
  * Join runs of 2-4 adjacent words of x whose concatenation is a word of y: "xiao ming"
  * against "xiaoming", "anna maria" against "annamaria"; for a side that may be pinyin,
  * also when the concatenation read as pinyin has the key (3+ classes) of a word of y:
@@ -301,9 +316,14 @@ join_words(Side *x, const Side *y, bool person)
 				memcpy(cat + clen, x->w[i + k].raw, x->w[i + k].rlen);
 				clen += x->w[i + k].rlen;
 			}
-			if (!fits)
+			if (!fits || !joinable_run(x, i, r, person))
 				continue;
 			cflen = cd_spell_fold_word(cat, clen, cfold);
+			for (k = 0; k < r; k++)
+				if (cflen <= x->w[i + k].flen)
+					break;
+			if (k < r)
+				continue;		/* a word vanished in the fold: "p popov" -> "popov" */
 			for (j = 0; j < y->n; j++)
 				if (y->w[j].flen == cflen && memcmp(y->w[j].fold, cfold, cflen) == 0)
 					break;
