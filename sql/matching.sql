@@ -37,7 +37,10 @@ INSERT INTO name_pairs VALUES
 ('И. П. Попов', 'Иван Павлович Попов', 0.86, 0.999),
 ('И. П. Попов', 'Иван Попов', 0, 0.85),
 ('Егоров Л. И.', 'Ye Li', 0, 0.6),
-('王阿明', 'Wang Aming', 0.95, 1);
+('王阿明', 'Wang Aming', 0.95, 1),
+-- of two initials in a row the first is the given name's, not the patronymic's
+('Д. В. Кузнецова', 'Дарья Валерьевна Кузнецова', 0.85, 0.999),
+('Д. В. Кузнецова', 'Кузнецова Виктория Дмитриевна', 0, 0.8);
 SELECT a, b, round(crmdedup.name_similarity(a, b)::numeric, 3) AS sim,
        crmdedup.name_similarity(a, b) BETWEEN lo AND hi AS in_range
   FROM name_pairs;

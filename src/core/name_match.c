@@ -33,6 +33,7 @@
 
 #define WF_PATRONYMIC 0x01
 #define WF_INITIAL 0x02
+#define WF_FIRST_INITIAL 0x04	/* an initial with another initial right after it */
 
 /* how a word pair matched */
 typedef enum PairKind
@@ -379,11 +380,17 @@ gender_form(const Word *m, const Word *f)
 	return false;
 }
 
-/* x is an initial that begins y */
+/*
+ * x is an initial that begins y.  Of two initials in a row the first is the given
+ * name's, never the patronymic's (Д. В. Кузнецова is Дарья Валерьевна, not Виктория
+ * Дмитриевна: "И. О." and "Фамилия И. О." in every order).
+ */
 static bool
 initial_of(const Word *x, const Word *y)
 {
 	if (!(x->flags & WF_INITIAL) || (y->flags & WF_INITIAL))
+		return false;
+	if ((x->flags & WF_FIRST_INITIAL) && (y->flags & WF_PATRONYMIC))
 		return false;
 	return (y->rlen > x->rlen && memcmp(y->raw, x->raw, x->rlen) == 0) ||
 		(y->flen > x->flen && x->flen > 0 && memcmp(y->fold, x->fold, x->flen) == 0);
@@ -976,8 +983,13 @@ mark_patronymics(Side *side)
 	int			i;
 
 	for (i = 0; i < side->n; i++)
+	{
 		if (is_patronymic(&side->w[i], i, side->n))
 			side->w[i].flags |= WF_PATRONYMIC;
+		if (i + 1 < side->n && (side->w[i].flags & WF_INITIAL) &&
+			(side->w[i + 1].flags & WF_INITIAL))
+			side->w[i].flags |= WF_FIRST_INITIAL;
+	}
 }
 
 /* compare two transliterated texts; ra, rb: the readings their words may have */

@@ -21,7 +21,9 @@
  *		male and female form (Ivanov/Ivanova, -ev/-eva, -in/-ina, -iy/-aya,
  *		  -oy/-aya, Ivan/Ivana, Evgeniy/Evgeniya)                            0.85
  *		an initial (a one-letter word, or what one Cyrillic letter gives: "yu",
- *		  "zh", "shch"...) that begins the other word                        initial
+ *		  "zh", "shch"...) that begins the other word; the first of two
+ *		  initials in a row does not begin a patronymic (Д. В. = Дарья
+ *		  Валерьевна, not Виктория Дмитриевна)                              initial
  *		a typo: both folds of 4+ letters, at most 1 edit apart (2 from 9
  *		  letters on): Jaro-Winkler of the folds, at most 0.95 (0.9 when both
  *		  are given names of different groups).  Up to 5 letters, where one

@@ -224,6 +224,10 @@ static const SimCase sim_cases[] = {
 	GE(FN_NAME, "M. Mikhaylov", "Maksim Mikhaylov", 0.85),
 	LE(FN_NAME, "Егоров Л. И.", "Ye Li", 0.6),
 	EQ(FN_NAME, "王阿明", "Wang Aming", 1.0),
+	/* of two initials in a row the first is the given name's, not the patronymic's */
+	GE(FN_NAME, "Фёдоров И. М.", "Фёдоров Иван Михайлович", 0.85),
+	LE(FN_NAME, "Фёдоров И. М.", "Фёдоров Михаил Ильич", 0.8),
+	LE(FN_NAME, "Petrov I. P.", "Petrov Pavel Ivanovich", 0.8),
 	GE(FN_NAME, "Иван Сергеевич Петров", "Петров Иван", 0.9),
 	IN(FN_NAME, "Петров Иван Сергеевич", "Петров Иван Петрович", 0.7, 0.85),
 	IN(FN_NAME, "John Fitzgerald Kennedy", "John Kennedy", 0.85, 0.95),
