@@ -188,3 +188,10 @@ SELECT b.method AS index,
        k.per_kind AS "recall@10 per kind: strict/same name/with ties/namesakes excused"
   FROM builds b JOIN lat l USING (method) JOIN kinds k USING (method), base
  ORDER BY b.method = 'trgm_gin' DESC, b.method = 'trgm_gist' DESC;
+
+-- where the time goes: median latency (ms) per kind of variant and method
+SELECT kind,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE method = 'trgm_gin'))::numeric, 1) AS "trgm_gin ms",
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE method = 'trgm_gist'))::numeric, 1) AS "trgm_gist ms",
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE method = 'name_ops'))::numeric, 1) AS "name_ops ms"
+  FROM hits GROUP BY kind ORDER BY kind;
