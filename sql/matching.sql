@@ -28,7 +28,19 @@ INSERT INTO name_pairs VALUES
 ('Иванов Иван', 'Иванова Ивана', 0.8, 0.999),
 ('Женя Соколова', 'Евгения Соколова', 0.85, 1),
 ('Robert Brown', 'Bob Brown', 0.9, 1),
-('Maria Garcia', 'Anna Kowalski', 0, 0.3);
+('Maria Garcia', 'Anna Kowalski', 0, 0.3),
+-- an initial is not joined into the next word (the fold drops a doubled letter) nor
+-- two initials into a word: P. Petrov is not Ivan Petrov, L. I. is not Li
+('P. Petrov', 'Ivan Petrov', 0, 0.6),
+('C. Clark', 'Christine Clark', 0.85, 0.999),
+('Наумова А. М.', 'Наумова Анна Михайловна', 0.85, 0.999),
+('И. П. Попов', 'Иван Павлович Попов', 0.86, 0.999),
+('И. П. Попов', 'Иван Попов', 0, 0.85),
+('Егоров Л. И.', 'Ye Li', 0, 0.6),
+('王阿明', 'Wang Aming', 0.95, 1),
+-- of two initials in a row the first is the given name's, not the patronymic's
+('Д. В. Кузнецова', 'Дарья Валерьевна Кузнецова', 0.85, 0.999),
+('Д. В. Кузнецова', 'Кузнецова Виктория Дмитриевна', 0, 0.8);
 SELECT a, b, round(crmdedup.name_similarity(a, b)::numeric, 3) AS sim,
        crmdedup.name_similarity(a, b) BETWEEN lo AND hi AS in_range
   FROM name_pairs;

@@ -35,6 +35,7 @@
 
 #define WF_PATRONYMIC 0x01
 #define WF_INITIAL 0x02
+#define WF_FIRST_INITIAL 0x04	/* an initial with another initial right after it */
 
 /* how a word pair matched */
 typedef enum PairKind
@@ -305,6 +306,21 @@ pinyin_run(const Side *x, int i, int r)
 }
 
 /*
+ * A run may join unless a one-letter word of it is an initial rather than a syllable:
+ * "L. I." is not "Li", but 王阿明 "wang a ming" is "Wang Aming".
+ */
+static bool
+joinable_run(const Side *x, int i, int r, bool person)
+{
+	int			k;
+
+	for (k = i; k < i + r; k++)
+		if (x->w[k].rlen == 1)
+			return person && (x->readings & RD_PINYIN) && pinyin_run(x, i, r);
+	return true;
+}
+
+/*
  * Join runs of 2-4 adjacent words of x whose concatenation is a word of y: "xiao ming"
  * against "xiaoming", "anna maria" against "annamaria"; for a side that may be pinyin,
  * also when the concatenation read as pinyin has the key (3+ classes) of a word of y:
@@ -345,9 +361,14 @@ join_words(Side *x, const Side *y, bool person)
 				memcpy(cat + clen, x->w[i + k].raw, x->w[i + k].rlen);
 				clen += x->w[i + k].rlen;
 			}
-			if (!fits)
+			if (!fits || !joinable_run(x, i, r, person))
 				continue;
 			cflen = cd_spell_fold_word(cat, clen, cfold);
+			for (k = 0; k < r; k++)
+				if (cflen <= x->w[i + k].flen)
+					break;
+			if (k < r)
+				continue;		/* a word vanished in the fold: "p popov" -> "popov" */
 			for (j = 0; j < y->n; j++)
 				if (y->w[j].flen == cflen && memcmp(y->w[j].fold, cfold, cflen) == 0)
 					break;
@@ -403,11 +424,17 @@ gender_form(const Word *m, const Word *f)
 	return false;
 }
 
-/* x is an initial that begins y */
+/*
+ * x is an initial that begins y.  Of two initials in a row the first is the given
+ * name's, never the patronymic's (Д. В. Кузнецова is Дарья Валерьевна, not Виктория
+ * Дмитриевна: "И. О." and "Фамилия И. О." in every order).
+ */
 static bool
 initial_of(const Word *x, const Word *y)
 {
 	if (!(x->flags & WF_INITIAL) || (y->flags & WF_INITIAL))
+		return false;
+	if ((x->flags & WF_FIRST_INITIAL) && (y->flags & WF_PATRONYMIC))
 		return false;
 	return (y->rlen > x->rlen && memcmp(y->raw, x->raw, x->rlen) == 0) ||
 		(y->flen > x->flen && x->flen > 0 && memcmp(y->fold, x->fold, x->flen) == 0);
@@ -1000,8 +1027,13 @@ mark_patronymics(Side *side)
 	int			i;
 
 	for (i = 0; i < side->n; i++)
+	{
 		if (is_patronymic(&side->w[i], i, side->n))
 			side->w[i].flags |= WF_PATRONYMIC;
+		if (i + 1 < side->n && (side->w[i].flags & WF_INITIAL) &&
+			(side->w[i + 1].flags & WF_INITIAL))
+			side->w[i].flags |= WF_FIRST_INITIAL;
+	}
 }
 
 /* compare two transliterated texts; ra, rb: the readings their words may have */

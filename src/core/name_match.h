@@ -10,7 +10,9 @@
  * ("xiao ming" = "xiaoming", "anna maria" = "annamaria"); for Latin or Han text also
  * when the concatenation read as pinyin (see "Other readings") has the phonetic key, of
  * 3+ classes, of a word of the other side (王小明 "wang xiao ming" = Ван Сяомин "van
- * syaomin").  Every word is spelling-folded
+ * syaomin").  A join must lengthen the fold of each word it takes (P. Popov is not
+ * "ppopov" = Popov), and a one-letter word joins only as a pinyin syllable of a run of
+ * them (L. I. is not Li; 王阿明 "wang a ming" = Wang Aming).  Every word is spelling-folded
  * (phonetic.h: kh/h, ts/tc, x/ks, iy/y endings, yu/iu/ju ...) and gets its phonetic key.
  *
  * Word pair similarity s(x, y), the first rule that applies:
@@ -19,7 +21,9 @@
  *		male and female form (Ivanov/Ivanova, -ev/-eva, -in/-ina, -iy/-aya,
  *		  -oy/-aya, Ivan/Ivana, Evgeniy/Evgeniya)                            0.85
  *		an initial (a one-letter word, or what one Cyrillic letter gives: "yu",
- *		  "zh", "shch"...) that begins the other word                        initial
+ *		  "zh", "shch"...) that begins the other word; the first of two
+ *		  initials in a row does not begin a patronymic (Д. В. = Дарья
+ *		  Валерьевна, not Виктория Дмитриевна)                              initial
  *		a typo: both folds of 4+ letters, at most 1 edit apart (2 from 9
  *		  letters on): Jaro-Winkler of the folds, at most 0.95 (0.9 when both
  *		  are given names of different groups).  Up to 5 letters, where one

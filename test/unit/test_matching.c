@@ -216,6 +216,18 @@ static const SimCase sim_cases[] = {
 	GE(FN_NAME, "Yu. Gagarin", "Yuri Gagarin", 0.85),
 	LE(FN_NAME, "I. P.", "Ivan Petrov", 0.5),
 	LE(FN_NAME, "I. Petrov", "A. Petrov", 0.6),
+	/* an initial does not vanish into the next word's fold (p + popov = "ppopov" = popov),
+	 * nor do two initials join into a word (L. I. is not Li) */
+	LE(FN_NAME, "P. Petrov", "Ivan Petrov", 0.6),
+	GE(FN_NAME, "И. П. Попов", "Иван Павлович Попов", 0.86),
+	LE(FN_NAME, "И. П. Попов", "Иван Попов", 0.85),
+	GE(FN_NAME, "M. Mikhaylov", "Maksim Mikhaylov", 0.85),
+	LE(FN_NAME, "Егоров Л. И.", "Ye Li", 0.6),
+	EQ(FN_NAME, "王阿明", "Wang Aming", 1.0),
+	/* of two initials in a row the first is the given name's, not the patronymic's */
+	GE(FN_NAME, "Фёдоров И. М.", "Фёдоров Иван Михайлович", 0.85),
+	LE(FN_NAME, "Фёдоров И. М.", "Фёдоров Михаил Ильич", 0.8),
+	LE(FN_NAME, "Petrov I. P.", "Petrov Pavel Ivanovich", 0.8),
 	GE(FN_NAME, "Иван Сергеевич Петров", "Петров Иван", 0.9),
 	IN(FN_NAME, "Петров Иван Сергеевич", "Петров Иван Петрович", 0.7, 0.85),
 	IN(FN_NAME, "John Fitzgerald Kennedy", "John Kennedy", 0.85, 0.95),
