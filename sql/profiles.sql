@@ -81,6 +81,32 @@ SELECT (SELECT count(*) FROM jsonb_array_elements(explanation->'fields') f WHERE
 SELECT * FROM crmdedup.match('contacts', 1, 999);
 SELECT * FROM crmdedup.match('nope', 1, 2);
 
+-- SQL built from a profile names its child table through regclass and its key type through
+-- regtype: a compiled profile edited by hand cannot smuggle SQL into match() or analyze()
+CREATE TABLE profile_injected (x int);
+SELECT compiled AS saved_compiled FROM crmdedup.profiles WHERE name = 'contacts' \gset
+UPDATE crmdedup.profiles
+   SET compiled = jsonb_set(compiled, '{fields}',
+       (SELECT jsonb_agg(CASE WHEN f ? 'from'
+                              THEN jsonb_set(f, '{from,table}', '"contact_phones p; DROP TABLE profile_injected; --"')
+                              ELSE f END ORDER BY n)
+          FROM jsonb_array_elements(compiled->'fields') WITH ORDINALITY AS e(f, n)))
+ WHERE name = 'contacts';
+SELECT * FROM crmdedup.match('contacts', 1, 6);
+SELECT crmdedup.analyze('contacts');
+SELECT count(*) FROM crmdedup.find_duplicates('contacts');
+UPDATE crmdedup.profiles
+   SET compiled = jsonb_set(:'saved_compiled'::jsonb, '{fields}',
+       (SELECT jsonb_agg(CASE WHEN f ? 'from'
+                              THEN jsonb_set(f, '{from,key_type}', '"int; DROP TABLE profile_injected; --"')
+                              ELSE f END ORDER BY n)
+          FROM jsonb_array_elements(:'saved_compiled'::jsonb->'fields') WITH ORDINALITY AS e(f, n)))
+ WHERE name = 'contacts';
+SELECT * FROM crmdedup.match('contacts', 1, 6);
+UPDATE crmdedup.profiles SET compiled = :'saved_compiled'::jsonb WHERE name = 'contacts';
+SELECT count(*) AS still_there FROM profile_injected;
+DROP TABLE profile_injected;
+
 -- alter and drop
 SELECT crmdedup.alter_profile('contacts', '{"region": "RU", "fields": {"full_name": "person_name"}, "thresholds": {"same": 0.8, "maybe": 0.4}}');
 SELECT jsonb_array_length(compiled->'fields') AS fields, compiled->'same' AS same FROM crmdedup.profiles;

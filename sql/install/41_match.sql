@@ -121,8 +121,8 @@ BEGIN
     b := coalesce(b, '{}');
     FOR f IN SELECT * FROM jsonb_array_elements(c->'fields') AS e WHERE e ? 'from' LOOP
         q := format('SELECT coalesce(array_agg(%I::text) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s WHERE %I = $1::%s',
-                    f->'from'->>'column', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
-                    f->'from'->>'key_type');
+                    f->'from'->>'column', f->'from'->>'column', (f->'from'->>'table')::regclass, f->'from'->>'key',
+                    (f->'from'->>'key_type')::regtype);
         EXECUTE q INTO va USING a->>(c->>'id');
         EXECUTE q INTO vb USING b->>(c->>'id');
         IF jsonb_typeof(a) = 'object' THEN
@@ -160,9 +160,9 @@ BEGIN
         ra := to_jsonb(a);
         rb := to_jsonb(b);
     ELSE
-        EXECUTE format('SELECT to_jsonb(t) FROM %s t WHERE %I = $1::%s', c->>'table', c->>'id', c->>'id_type')
+        EXECUTE format('SELECT to_jsonb(t) FROM %s t WHERE %I = $1::%s', c->>'table', c->>'id', (c->>'id_type')::regtype)
            INTO ra USING a::text;
-        EXECUTE format('SELECT to_jsonb(t) FROM %s t WHERE %I = $1::%s', c->>'table', c->>'id', c->>'id_type')
+        EXECUTE format('SELECT to_jsonb(t) FROM %s t WHERE %I = $1::%s', c->>'table', c->>'id', (c->>'id_type')::regtype)
            INTO rb USING b::text;
         IF ra IS NULL OR rb IS NULL THEN
             RAISE EXCEPTION 'no row with % = % in %', c->>'id', CASE WHEN ra IS NULL THEN a::text ELSE b::text END,
@@ -202,7 +202,7 @@ BEGIN
     LOOP
         IF f ? 'from' THEN
             src := format('SELECT %I AS k, %I::text AS v FROM %s', f->'from'->>'key', f->'from'->>'column',
-                          f->'from'->>'table');
+                          (f->'from'->>'table')::regclass);
         ELSE
             src := format('SELECT %I AS k, %I::text AS v FROM %s', p.compiled->>'id', f->>'field', p.table_oid);
         END IF;

@@ -25,7 +25,7 @@ BEGIN
         i := i + 1;
         extra := extra || format(' || jsonb_build_object(%L, j%s.v)', f->>'field', i);
         joins := joins || format(' LEFT JOIN (SELECT c.%I AS k, jsonb_agg(c.%I) AS v FROM %s c GROUP BY c.%I) j%s ON j%s.k = t.%I',
-                                 f->'from'->>'key', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
+                                 f->'from'->>'key', f->'from'->>'column', (f->'from'->>'table')::regclass, f->'from'->>'key',
                                  i, i, p.compiled->>'id');
     END LOOP;
     RETURN format('SELECT t.%I::text AS id, to_jsonb(t)%s AS r FROM %s t%s', p.compiled->>'id', extra, p.table_oid, joins);
@@ -225,7 +225,7 @@ BEGIN
             extra := extra || format(' || jsonb_build_object(%L, j%s.v)', f->>'field', i);
             fields := fields || format(', %L, j%s.v', f->>'field', i);
             joins := joins || format(' LEFT JOIN (SELECT c.%I AS k, jsonb_agg(c.%I) AS v FROM %s c GROUP BY c.%I) j%s ON j%s.k = t.%I',
-                                     f->'from'->>'key', f->'from'->>'column', f->'from'->>'table', f->'from'->>'key',
+                                     f->'from'->>'key', f->'from'->>'column', (f->'from'->>'table')::regclass, f->'from'->>'key',
                                      i, i, p.compiled->>'id');
         ELSIF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = p.table_oid AND a.attname = f->>'field'
                          AND a.attnum > 0 AND NOT a.attisdropped) THEN

@@ -3269,3 +3269,268 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.estimate(text, integer, integer, integer) IS
 'estimate a profile''s m and u probabilities and its prior from its table (u from random pairs, m and the duplicate share by EM over the blocking candidates)';
+
+-- 0.2.0: child tables and key types from a profile go through regclass and regtype in the SQL built from it
+
+CREATE OR REPLACE FUNCTION @extschema@.match_rows(profile text, a jsonb, b jsonb,
+    OUT score float8, OUT decision text, OUT weight float8, OUT explanation jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c jsonb;
+    f jsonb;
+    q text;
+    va text[];
+    vb text[];
+BEGIN
+    SELECT pr.compiled INTO c FROM @extschema@.profiles pr WHERE pr.name = match_rows.profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    a := coalesce(a, '{}');
+    b := coalesce(b, '{}');
+    FOR f IN SELECT * FROM jsonb_array_elements(c->'fields') AS e WHERE e ? 'from' LOOP
+        q := format('SELECT coalesce(array_agg(%I::text) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s WHERE %I = $1::%s',
+                    f->'from'->>'column', f->'from'->>'column', (f->'from'->>'table')::regclass, f->'from'->>'key',
+                    (f->'from'->>'key_type')::regtype);
+        EXECUTE q INTO va USING a->>(c->>'id');
+        EXECUTE q INTO vb USING b->>(c->>'id');
+        IF jsonb_typeof(a) = 'object' THEN
+            a := a || jsonb_build_object(f->>'field', va);
+        END IF;
+        IF jsonb_typeof(b) = 'object' THEN
+            b := b || jsonb_build_object(f->>'field', vb);
+        END IF;
+    END LOOP;
+    SELECT s.score, s.decision, s.weight, s.explanation INTO score, decision, weight, explanation
+      FROM @extschema@.score_rows(profile, a, b) AS s;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.match_rows(text, jsonb, jsonb) IS
+'score two rows given as jsonb against a profile: score in [0,1], decision, total weight, per-field explanation';
+
+CREATE OR REPLACE FUNCTION @extschema@.match(profile text, a anyelement, b anyelement,
+    OUT score float8, OUT decision text, OUT weight float8, OUT explanation jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c jsonb;
+    ra jsonb;
+    rb jsonb;
+BEGIN
+    SELECT pr.compiled || jsonb_build_object('table', pr.table_oid::text) INTO c
+      FROM @extschema@.profiles pr WHERE pr.name = match.profile;
+    IF c IS NULL THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF (SELECT t.typtype = 'c' FROM pg_type t WHERE t.oid = pg_typeof(a)) THEN
+        ra := to_jsonb(a);
+        rb := to_jsonb(b);
+    ELSE
+        EXECUTE format('SELECT to_jsonb(t) FROM %s t WHERE %I = $1::%s', c->>'table', c->>'id', (c->>'id_type')::regtype)
+           INTO ra USING a::text;
+        EXECUTE format('SELECT to_jsonb(t) FROM %s t WHERE %I = $1::%s', c->>'table', c->>'id', (c->>'id_type')::regtype)
+           INTO rb USING b::text;
+        IF ra IS NULL OR rb IS NULL THEN
+            RAISE EXCEPTION 'no row with % = % in %', c->>'id', CASE WHEN ra IS NULL THEN a::text ELSE b::text END,
+                c->>'table'
+                USING ERRCODE = 'no_data_found';
+        END IF;
+    END IF;
+    SELECT * INTO score, decision, weight, explanation FROM @extschema@.match_rows(profile, ra, rb);
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.match(text, anyelement, anyelement) IS
+'score two records (rows of the profile''s table, or their ids) and explain why they match';
+
+CREATE OR REPLACE FUNCTION @extschema@.analyze(profile text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    f jsonb;
+    n bigint;
+    src text;
+    others text;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = $1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s', p.table_oid) INTO n;
+    DELETE FROM @extschema@.term_stats t WHERE t.profile = p.name;
+    FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields')
+              WHERE value->>'role' IN ('person_name', 'first_name', 'last_name', 'company', 'city', 'postcode', 'code',
+                                       'email', 'phone')
+    LOOP
+        IF f ? 'from' THEN
+            src := format('SELECT %I AS k, %I::text AS v FROM %s', f->'from'->>'key', f->'from'->>'column',
+                          (f->'from'->>'table')::regclass);
+        ELSE
+            src := format('SELECT %I AS k, %I::text AS v FROM %s', p.compiled->>'id', f->>'field', p.table_oid);
+        END IF;
+        IF f->>'role' = 'email' THEN
+            -- a mailbox name: how many other mailboxes hold it, per row (a person's
+            -- duplicates mostly share one mailbox: they do not make its name look common);
+            -- a name held by one mailbox is left out
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, (count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) - 1)::float8
+                                                 / greatest($3, 1)
+                              FROM (%s) s, unnest(%I.term_keys(''email'', v)) AS term
+                             WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                             GROUP BY term HAVING count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) > 1',
+                           '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', '@extschema@')
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
+        IF f->>'role' = 'phone' THEN
+            -- a number: how many rows hold it besides the two compared (0.2.0); a number
+            -- held by one or two rows is left out (the scorer then keeps the level's u: a
+            -- number can weaken the level, as a switchboard many records share does, not
+            -- strengthen it)
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, (count(DISTINCT k) - 2)::float8 / greatest($3, 1)
+                              FROM (%s) s, unnest(%I.term_keys(''phone'', v)) AS term
+                             WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                             GROUP BY term HAVING count(DISTINCT k) > 2', '@extschema@', src, '@extschema@')
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
+        IF f->>'role' = 'company' THEN
+            -- 0.2.0: a company word: the share of the distinct company names holding it.
+            -- Legal names are unique within a jurisdiction, so the rows sharing one name
+            -- are mostly records of one company: they do not make its words look common,
+            -- while a generic word (holding, electronics) is held by many names.
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, w.term, count(*)::float8 / greatest(max(k.names), 1)
+                              FROM (SELECT key, count(*) OVER () AS names
+                                      FROM (SELECT DISTINCT %I.translit(%I.company_key(v)) AS key
+                                              FROM (%s) s WHERE v IS NOT NULL) d
+                                     WHERE key IS NOT NULL AND key <> '''') k,
+                                   LATERAL (SELECT DISTINCT term FROM unnest(string_to_array(k.key, '' '')) AS term
+                                             WHERE term <> '''') w
+                             GROUP BY w.term', '@extschema@', '@extschema@', '@extschema@', src)
+                USING p.name, f->>'field';
+            -- and a whole name of several words: the share of rows holding it, rows that
+            -- also agree on every other field of the profile (in the table itself) counted
+            -- once: copies of one record say nothing of how many companies share a name,
+            -- branches at other addresses do; a name counted once is left out (1/rows)
+            SELECT coalesce(string_agg(format('t.%I', o->>'field'), ', ' ORDER BY o->>'field'), '')
+              INTO others
+              FROM jsonb_array_elements(p.compiled->'fields') o
+             WHERE NOT o ? 'from' AND o->>'field' <> f->>'field';
+            IF f ? 'from' THEN
+                others := 's.k';	-- a child table's values: every record counts
+            END IF;
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, count(DISTINCT o)::float8 / greatest($3, 1)
+                              FROM (SELECT %I.translit(%I.company_key(s.v)) AS term, jsonb_build_array(%s) AS o
+                                      FROM (%s) s %s WHERE s.v IS NOT NULL) w
+                             WHERE strpos(term, '' '') > 0
+                             GROUP BY term HAVING count(DISTINCT o) > 1',
+                           '@extschema@', '@extschema@', '@extschema@', others, src,
+                           CASE WHEN f ? 'from' THEN '' ELSE format('JOIN %s t ON t.%I = s.k', p.table_oid, p.compiled->>'id') END)
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
+        -- share of rows holding each term (a row counts once per term)
+        EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                        SELECT $1, $2, term, count(DISTINCT k)::float8 / greatest($3, 1)
+                          FROM (%s) s, unnest(%I.term_keys($4, v)) AS term
+                         WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                         GROUP BY term', '@extschema@', src, '@extschema@')
+            USING p.name, f->>'field', n, f->>'role';
+        -- the whole key of a person name of several words (words contain no space, so the
+        -- two kinds of term never meet); a name held by one row is left out: the scorer
+        -- counts an unknown term 1/rows, which is its share
+        IF f->>'role' = 'person_name' THEN
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, count(DISTINCT k)::float8 / greatest($3, 1)
+                              FROM (SELECT s.k, %I.person_key(s.v) AS term FROM (%s) s WHERE s.v IS NOT NULL) s
+                             WHERE strpos(term, '' '') > 0
+                             GROUP BY term HAVING count(DISTINCT k) > 1', '@extschema@', '@extschema@', src)
+                USING p.name, f->>'field', n;
+        END IF;
+    END LOOP;
+    UPDATE @extschema@.profiles pr SET analyzed_at = now(), analyzed_rows = n WHERE pr.name = p.name;
+    RETURN n;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.analyze(text) IS
+'gather how often each name, whole person name, company word and whole company name, city, code, phone and mailbox name occurs in the profile''s table; returns the row count';
+
+CREATE OR REPLACE FUNCTION @extschema@.report_rows_sql(profile text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    f jsonb;
+    extra text := '';
+    joins text := '';
+    i integer := 0;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields') WHERE value ? 'from' LOOP
+        i := i + 1;
+        extra := extra || format(' || jsonb_build_object(%L, j%s.v)', f->>'field', i);
+        joins := joins || format(' LEFT JOIN (SELECT c.%I AS k, jsonb_agg(c.%I) AS v FROM %s c GROUP BY c.%I) j%s ON j%s.k = t.%I',
+                                 f->'from'->>'key', f->'from'->>'column', (f->'from'->>'table')::regclass, f->'from'->>'key',
+                                 i, i, p.compiled->>'id');
+    END LOOP;
+    RETURN format('SELECT t.%I::text AS id, to_jsonb(t)%s AS r FROM %s t%s', p.compiled->>'id', extra, p.table_oid, joins);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.report_rows_rn_sql(profile text, ids text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    f jsonb;
+    extra text := '';
+    fields text := '';
+    joins text := '';
+    i integer := 0;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR f IN SELECT value FROM jsonb_array_elements(p.compiled->'fields') LOOP
+        IF f ? 'from' THEN
+            i := i + 1;
+            extra := extra || format(' || jsonb_build_object(%L, j%s.v)', f->>'field', i);
+            fields := fields || format(', %L, j%s.v', f->>'field', i);
+            joins := joins || format(' LEFT JOIN (SELECT c.%I AS k, jsonb_agg(c.%I) AS v FROM %s c GROUP BY c.%I) j%s ON j%s.k = t.%I',
+                                     f->'from'->>'key', f->'from'->>'column', (f->'from'->>'table')::regclass, f->'from'->>'key',
+                                     i, i, p.compiled->>'id');
+        ELSIF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = p.table_oid AND a.attname = f->>'field'
+                         AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            fields := fields || format(', %L, t.%I', f->>'field', f->>'field');
+        END IF;
+    END LOOP;
+    RETURN format('SELECT n.rn, t.%I::text AS id, %s AS r FROM %s t JOIN %s n ON n.id = t.%I%s',
+                  p.compiled->>'id',
+                  CASE WHEN jsonb_array_length(p.compiled->'fields') > 45 THEN 'to_jsonb(t)' || extra
+                       WHEN fields = '' THEN '''{}''::jsonb'
+                       ELSE 'jsonb_build_object(' || substr(fields, 3) || ')' END,
+                  p.table_oid, ids, p.compiled->>'id', joins);
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_rows_rn_sql(text, text) IS
+'internal: a query giving (rn, id, r) for every row of a profile''s table, numbered by the table ids (rn, id)';
