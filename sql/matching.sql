@@ -47,7 +47,7 @@ SELECT a, b, round(crmdedup.name_similarity(a, b)::numeric, 3) AS sim,
 
 SELECT a, b, round(crmdedup.company_similarity(a, b)::numeric, 3) AS sim
   FROM (VALUES ('ООО «Ромашка»', 'Romashka LLC'), ('Acme Inc.', 'ACME Corporation'), ('Альфа-Банк', 'Alfa Bank'),
-               ('Romashka', 'Vasilek'), ('Romashka Trade', 'Romashka')) AS t(a, b);
+               ('Romashka', 'Vasilek'), ('Romashka Trade', 'Romashka'), ('H & M', 'HM'), ('J.P. Morgan', 'JP Morgan')) AS t(a, b);
 
 -- phones: the same number in any format is 1; one wrong or swapped digit is high, not 1
 SELECT a, b, round(crmdedup.phone_similarity(a, b, 'RU')::numeric, 3) AS sim

@@ -306,17 +306,20 @@ pinyin_run(const Side *x, int i, int r)
 }
 
 /*
- * A run may join unless a one-letter word of it is an initial rather than a syllable:
- * "L. I." is not "Li", but 王阿明 "wang a ming" is "Wang Aming".
+ * A run of a person's name may join unless a one-letter word of it is an initial rather
+ * than a syllable: "L. I." is not "Li", but 王阿明 "wang a ming" is "Wang Aming".  A
+ * company's letters always may: "A&B Ltd" is "AB Ltd".
  */
 static bool
 joinable_run(const Side *x, int i, int r, bool person)
 {
 	int			k;
 
+	if (!person)
+		return true;
 	for (k = i; k < i + r; k++)
 		if (x->w[k].rlen == 1)
-			return person && (x->readings & RD_PINYIN) && pinyin_run(x, i, r);
+			return (x->readings & RD_PINYIN) && pinyin_run(x, i, r);
 	return true;
 }
 

@@ -266,6 +266,8 @@ static const SimCase sim_cases[] = {
 	/* companies */
 	GE(FN_COMPANY, "ООО «Ромашка»", "Romashka LLC", 0.95),
 	GE(FN_COMPANY, "Acme Inc.", "ACME Corporation", 0.95),
+	GE(FN_COMPANY, "H & M", "HM", 0.95),
+	GE(FN_COMPANY, "J.P. Morgan", "JP Morgan", 0.95),
 	GE(FN_COMPANY, "Альфа-Банк", "Alfa Bank", 0.9),
 	GE(FN_COMPANY, "Альфа-Банк", "Alfabank", 0.9),
 	LE(FN_COMPANY, "Romashka", "Vasilek", 0.4),
