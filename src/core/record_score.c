@@ -1432,8 +1432,8 @@ field_max_weight(const CdScoreProfile *p, const CdScoreField *f)
 		max_weight_at(f, l->m, l->u, &best);
 		if (l->tf && p->analyzed_rows > 0)
 		{
-			/* tf_u is clamped to [1e-7, 0.5]; email takes it only above the level's u */
-			if (f->role != CD_ROLE_EMAIL)
+			/* tf_u is clamped to [1e-7, 0.5]; email and phone take it only above the level's u */
+			if (f->role != CD_ROLE_EMAIL && f->role != CD_ROLE_PHONE)
 				max_weight_at(f, l->m, 1e-7, &best);
 			max_weight_at(f, l->m, 0.5, &best);
 		}
