@@ -1092,7 +1092,16 @@ score_fields_current(GuardCache *cache, TupleDesc desc, uint32 loads)
 		Form_pg_attribute att;
 
 		if (cache->sattnums[i] == 0)
+		{
+			/* a field that was no column: is it one now (ADD or RENAME COLUMN)? */
+			for (int j = 0; j < desc->natts; j++)
+			{
+				att = TupleDescAttr(desc, j);
+				if (!att->attisdropped && strcmp(NameStr(att->attname), cache->sfields[i]) == 0)
+					return false;
+			}
 			continue;
+		}
 		if (cache->sattnums[i] > desc->natts)
 			return false;
 		att = TupleDescAttr(desc, cache->sattnums[i] - 1);
