@@ -248,10 +248,12 @@ BEGIN
                                              WHERE term <> '''') w
                              GROUP BY w.term', '@extschema@', '@extschema@', '@extschema@', src)
                 USING p.name, f->>'field';
-            -- and a whole name of several words: the share of rows holding it, rows that
-            -- also agree on every other field of the profile (in the table itself) counted
-            -- once: copies of one record say nothing of how many companies share a name,
-            -- branches at other addresses do; a name counted once is left out (1/rows)
+            -- and a whole name: the share of rows holding it, rows that also agree on
+            -- every other field of the profile (in the table itself) counted once: copies
+            -- of one record say nothing of how many companies share a name, branches at
+            -- other addresses do; a name counted once is left out (1/rows).  A name of one
+            -- word is kept as the word and a space (the word alone is the word's share of
+            -- distinct names), for two records holding that same name (0.2.0)
             SELECT coalesce(string_agg(format('t.%I', o->>'field'), ', ' ORDER BY o->>'field'), '')
               INTO others
               FROM jsonb_array_elements(p.compiled->'fields') o
@@ -261,9 +263,10 @@ BEGIN
             END IF;
             EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
                             SELECT $1, $2, term, count(DISTINCT o)::float8 / greatest($3, 1)
-                              FROM (SELECT %I.translit(%I.company_key(s.v)) AS term, jsonb_build_array(%s) AS o
-                                      FROM (%s) s %s WHERE s.v IS NOT NULL) w
-                             WHERE strpos(term, '' '') > 0
+                              FROM (SELECT CASE WHEN strpos(key, '' '') > 0 THEN key ELSE key || '' '' END AS term, o
+                                      FROM (SELECT %I.translit(%I.company_key(s.v)) AS key, jsonb_build_array(%s) AS o
+                                              FROM (%s) s %s WHERE s.v IS NOT NULL) k
+                                     WHERE key <> '''') w
                              GROUP BY term HAVING count(DISTINCT o) > 1',
                            '@extschema@', '@extschema@', '@extschema@', others, src,
                            CASE WHEN f ? 'from' THEN '' ELSE format('JOIN %s t ON t.%I = s.k', p.table_oid, p.compiled->>'id') END)
