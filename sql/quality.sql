@@ -120,6 +120,31 @@ SELECT x.a, x.b, f->>'level' AS level, round((f->>'u')::numeric, 4) AS u, f->>'w
        jsonb_array_elements(s.explanation->'fields') f
  WHERE f->>'field' = 'company';
 
+-- a company name of one word (0.2.0): two records holding the same one-word name take the
+-- whole name's share (its rows, other fields' distinct values counted once; 1/rows when one
+-- value), not the word's share of distinct names, which also counts the group's other names
+-- (Orbis IP Assets, Orbis Research); a one-word name held in three cities counts three rows;
+-- a similar name ("Orbis" / "Orbis Research") still takes the words' shares
+CREATE TABLE q_brands (id int PRIMARY KEY, company text, city text);
+INSERT INTO q_brands VALUES
+    (1, 'Orbis B.V.', 'Delft'), (2, 'ORBIS NV', 'Delft'), (3, 'Orbis IP Assets B.V.', 'Delft'),
+    (4, 'Orbis Research', 'Delft'), (5, 'Nova', 'Oslo'), (6, 'Nova', 'Riga'), (7, 'Nova', 'Bern'),
+    (8, 'Quartz Optics', 'Delft'), (9, 'Zenith Trading', 'Oslo'), (10, 'Alpine Foods', 'Bern');
+SELECT crmdedup.create_profile('q_brands', 'q_brands', '{"fields": {"company": "company", "city": "city"}}');
+SELECT crmdedup.analyze('q_brands');
+SELECT '"' || term || '"' AS term, round(freq::numeric, 4) AS freq FROM crmdedup.term_stats
+ WHERE profile = 'q_brands' AND field = 'company' AND term ~ '^(orbis|nova)' ORDER BY term;
+SELECT x.a, x.b, f->>'level' AS level, round((f->>'u')::numeric, 4) AS u, round((f->>'weight')::numeric, 2) AS weight
+  FROM (VALUES (1, 2), (5, 6), (1, 4), (3, 4)) v(i, j),
+       LATERAL (SELECT (SELECT to_jsonb(t) FROM q_brands t WHERE t.id = v.i) AS ra,
+                       (SELECT to_jsonb(t) FROM q_brands t WHERE t.id = v.j) AS rb) r,
+       LATERAL (SELECT r.ra->>'company' AS a, r.rb->>'company' AS b) x,
+       LATERAL crmdedup.match_rows('q_brands', r.ra, r.rb) s,
+       jsonb_array_elements(s.explanation->'fields') f
+ WHERE f->>'field' = 'company';
+SELECT crmdedup.drop_profile('q_brands');
+DROP TABLE q_brands;
+
 -- estimate() with one company field (0.2.0): the random pairs' share of duplicates is found
 -- with the u the scorer uses (the term frequencies), so a table where most companies have
 -- several records gets a prior near its share of duplicate pairs rather than one near zero

@@ -148,6 +148,17 @@ BEGIN
                                            LEFT JOIN crmdedup.term_stats t
                                                   ON t.profile = p.name AND t.field = f->>'field' AND t.term = w.k
                                           WHERE f->>'role' IN ('person_name', 'company') AND strpos(w.k, ' ') > 0)) AS tb) q;
+                    -- 0.2.0: the same company name of one word on both sides: the whole
+                    -- name's share (kept under the word and a space), 1/rows when not kept
+                    IF f->>'role' = 'company'
+                       AND crmdedup.translit(crmdedup.company_key(best_a)) = crmdedup.translit(crmdedup.company_key(best_b))
+                       AND crmdedup.translit(crmdedup.company_key(best_a)) <> ''
+                       AND strpos(crmdedup.translit(crmdedup.company_key(best_a)), ' ') = 0 THEN
+                        SELECT coalesce(max(t.freq), 1.0 / p.analyzed_rows) INTO tf_u
+                          FROM crmdedup.term_stats t
+                         WHERE t.profile = p.name AND t.field = f->>'field'
+                           AND t.term = crmdedup.translit(crmdedup.company_key(best_a)) || ' ';
+                    END IF;
                     IF tf_u IS NOT NULL THEN
                         -- 0.2.0: a mailbox name can weaken the email level, not strengthen it
                         -- (an unknown one is held by no other mailbox: no frequency); a phone

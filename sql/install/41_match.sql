@@ -248,10 +248,16 @@ BEGIN
                                              WHERE term <> '''') w
                              GROUP BY w.term', '@extschema@', '@extschema@', '@extschema@', src)
                 USING p.name, f->>'field';
-            -- and a whole name of several words: the share of rows holding it, rows that
-            -- also agree on every other field of the profile (in the table itself) counted
-            -- once: copies of one record say nothing of how many companies share a name,
-            -- branches at other addresses do; a name counted once is left out (1/rows)
+            -- and a whole name: the share of rows holding it, rows that also agree on
+            -- every other field of the profile (in the table itself) counted once: copies
+            -- of one record say nothing of how many companies share a name, branches at
+            -- other addresses do; a name counted once is left out (1/rows).  A name of one
+            -- word is kept as the word and a space (the word alone is the word's share of
+            -- distinct names), for two records holding that same name (0.2.0): the larger of
+            -- that share and the share of distinct names holding the word counted once per
+            -- first word, so that the names of one group (DSM, DSM IP Assets, DSM Research)
+            -- count once while a generic word (Holding: Nordic Holding, Baltic Holding ...)
+            -- stays common; each share is left out when it counts one
             SELECT coalesce(string_agg(format('t.%I', o->>'field'), ', ' ORDER BY o->>'field'), '')
               INTO others
               FROM jsonb_array_elements(p.compiled->'fields') o
@@ -260,12 +266,25 @@ BEGIN
                 others := 's.k';	-- a child table's values: every record counts
             END IF;
             EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
-                            SELECT $1, $2, term, count(DISTINCT o)::float8 / greatest($3, 1)
-                              FROM (SELECT %I.translit(%I.company_key(s.v)) AS term, jsonb_build_array(%s) AS o
-                                      FROM (%s) s %s WHERE s.v IS NOT NULL) w
-                             WHERE strpos(term, '' '') > 0
-                             GROUP BY term HAVING count(DISTINCT o) > 1',
-                           '@extschema@', '@extschema@', '@extschema@', others, src,
+                            WITH d AS (SELECT key FROM (SELECT DISTINCT %I.translit(%I.company_key(v)) AS key
+                                                          FROM (%s) s WHERE v IS NOT NULL) d0
+                                        WHERE key IS NOT NULL AND key <> '''')
+                            SELECT $1, $2, term, max(freq)
+                              FROM (SELECT term, count(DISTINCT o)::float8 / greatest($3, 1) AS freq
+                                      FROM (SELECT CASE WHEN strpos(key, '' '') > 0 THEN key ELSE key || '' '' END AS term, o
+                                              FROM (SELECT %I.translit(%I.company_key(s.v)) AS key, jsonb_build_array(%s) AS o
+                                                      FROM (%s) s %s WHERE s.v IS NOT NULL) k
+                                             WHERE key <> '''') w
+                                     GROUP BY term HAVING count(DISTINCT o) > 1
+                                    UNION ALL
+                                    SELECT x.word || '' '', count(DISTINCT split_part(d.key, '' '', 1))::float8
+                                                          / greatest((SELECT count(*) FROM d), 1)
+                                      FROM d, LATERAL (SELECT DISTINCT word FROM unnest(string_to_array(d.key, '' '')) AS word
+                                                        WHERE word <> '''') x
+                                     WHERE x.word IN (SELECT d1.key FROM d d1 WHERE strpos(d1.key, '' '') = 0)
+                                     GROUP BY x.word HAVING count(DISTINCT split_part(d.key, '' '', 1)) > 1) t
+                             GROUP BY term',
+                           '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', others, src,
                            CASE WHEN f ? 'from' THEN '' ELSE format('JOIN %s t ON t.%I = s.k', p.table_oid, p.compiled->>'id') END)
                 USING p.name, f->>'field', n;
             CONTINUE;

@@ -739,7 +739,7 @@ term_freq(CdTermFreqFn fn, void *ctx, int field, const char *t, size_t len, doub
  */
 static CdScoreStatus
 side_tf(CdRole role, int field, const CdStr *v, CdTermFreqFn fn, void *ctx, double unknown,
-		CdBuf *scratch, bool *has, double *out, const char **err_func)
+		bool same, CdBuf *scratch, bool *has, double *out, const char **err_func)
 {
 	CdScoreStatus st;
 	double		sum;
@@ -780,6 +780,22 @@ side_tf(CdRole role, int field, const CdStr *v, CdTermFreqFn fn, void *ctx, doub
 			*has = false;
 			return CD_SCORE_OK;
 		}
+		/*
+		 * 0.2.0: two records holding the same company name of one word (DSM, Unilever)
+		 * agree on the whole name, not on a word: the evidence is the whole name's share
+		 * (analyze() keeps it under the word and a space), as for a name of several
+		 * words.  The word's share of distinct names also counts the other names that
+		 * hold it (DSM IP Assets, often the same group), which is the evidence of a
+		 * similar name, not of the same one.
+		 */
+		if (same && role == CD_ROLE_COMPANY && memchr(scratch->data, ' ', scratch->len) == NULL)
+		{
+			if (!cd_buf_append_byte(scratch, ' '))
+				return CD_SCORE_NOMEM;
+			*has = true;
+			*out = term_freq(fn, ctx, field, scratch->data, scratch->len, unknown);
+			return CD_SCORE_OK;
+		}
 		sum = 0;
 		for (size_t i = 0; i <= scratch->len; i++)
 		{
@@ -813,6 +829,27 @@ side_tf(CdRole role, int field, const CdStr *v, CdTermFreqFn fn, void *ctx, doub
 	*has = true;
 	*out = exp(sum);
 	return CD_SCORE_OK;
+}
+
+/* *same: the term keys of a and b are equal and not empty */
+static CdScoreStatus
+same_term_key(CdRole role, const CdStr *a, const CdStr *b, CdBuf *scratch, const CdAllocator *al,
+			  bool *same, const char **err_func)
+{
+	CdBuf		kb;
+	CdScoreStatus st;
+
+	*same = false;
+	cd_buf_reset(scratch);
+	st = cd_term_key(role, a->ptr, a->len, scratch, err_func);
+	if (st != CD_SCORE_OK || scratch->len == 0)
+		return st;
+	cd_buf_init(&kb, al);
+	st = cd_term_key(role, b->ptr, b->len, &kb, err_func);
+	if (st == CD_SCORE_OK)
+		*same = kb.len == scratch->len && memcmp(kb.data, scratch->data, kb.len) == 0;
+	cd_buf_free(&kb);
+	return st;
 }
 
 static CdScoreStatus
@@ -908,9 +945,18 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 				double		ta = 0;
 				double		tb = 0;
 
-				st = side_tf(f->role, fi, &va->v[fs->best_a], fn, ctx, unknown, scratch, &has_a, &ta, err_func);
+				bool		same = false;
+
+				if (f->role == CD_ROLE_COMPANY)
+				{
+					st = same_term_key(f->role, &va->v[fs->best_a], &vb->v[fs->best_b], scratch, al,
+									   &same, err_func);
+					if (st != CD_SCORE_OK)
+						return st;
+				}
+				st = side_tf(f->role, fi, &va->v[fs->best_a], fn, ctx, unknown, same, scratch, &has_a, &ta, err_func);
 				if (st == CD_SCORE_OK)
-					st = side_tf(f->role, fi, &vb->v[fs->best_b], fn, ctx, unknown, scratch, &has_b, &tb, err_func);
+					st = side_tf(f->role, fi, &vb->v[fs->best_b], fn, ctx, unknown, same, scratch, &has_b, &tb, err_func);
 				if (st != CD_SCORE_OK)
 					return st;
 				if (has_a || has_b)

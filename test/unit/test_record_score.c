@@ -738,12 +738,34 @@ START_TEST(test_tf_company)
 	t.freq[1] = 0.01;
 	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
 	ck_assert(fs.u == 1.0 / 1000);
-	/* a name of one word: that word's share alone, no whole-key lookup */
+	/*
+	 * the same name of one word on both sides (0.2.0): the whole name's share, kept
+	 * under the word and a space, not the word's share of distinct names; one lookup
+	 * per side; an unknown whole name counts 1/rows
+	 */
 	t.calls = 0;
 	fs = score1(&p, c, 1, d, 1, tf_lookup, &t, &rs);
 	ck_assert(fs.tf_used);
 	ck_assert_int_eq(t.calls, 2);
-	ck_assert(fs.u == 0.02);
+	ck_assert(fs.u == 1.0 / 1000);
+	t.term[2] = "acme ";
+	t.freq[2] = 0.004;
+	fs = score1(&p, c, 1, d, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.u == 0.004);
+	ck_assert(fs.weight == log(0.70 / 0.004) / log(2.0));
+	/* a name of one word against another name: the words' shares, as before */
+	{
+		static const CdScoreLevel any[] = {{"any", 0.0, 0.70, 0.01, true}};
+		CdScoreField fa = {CD_ROLE_COMPANY, 1.0, NULL, any, 1};
+		CdScoreProfile pa = one_field_profile(&fa);
+
+		pa.analyzed_rows = 1000;
+		fs = score1(&pa, c, 1, a, 1, tf_lookup, &t, &rs);
+		ck_assert(fs.tf_used);
+		/* "acme" 0.02 against "acme holding": max(0.02 * 0.01, 1/rows) */
+		ck_assert(fs.u == 0.02);
+	}
+	t.term[2] = NULL;
 	/* not analyzed: the level's u */
 	p.analyzed_rows = 0;
 	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
@@ -936,7 +958,8 @@ START_TEST(test_term_keys_by_role)
 		{CD_ROLE_FIRST_NAME, "Пётр", "Petr", {"petr", "petr"}},
 		{CD_ROLE_LAST_NAME, "Щукин", "Shchukin", {"shchukin", "shchukin"}},
 		{CD_ROLE_CITY, "Москва", "Moskva", {"moskva", "moskva"}},
-		{CD_ROLE_COMPANY, "ООО «Ромашка»", "Romashka LLC", {"romashka", "romashka"}},
+		/* 0.2.0: the same company name of one word: the whole name, the word and a space */
+		{CD_ROLE_COMPANY, "ООО «Ромашка»", "Romashka LLC", {"romashka ", "romashka "}},
 		{CD_ROLE_POSTCODE, "SW1A 2AA", "sw1a 2aa", {"sw1a 2aa", "sw1a 2aa"}},
 		{CD_ROLE_CODE, "АВ-123", "ав 123", {"ав 123", "ав 123"}},
 		/* the mailbox name: the local part of the email key, or the name key */
@@ -969,7 +992,10 @@ START_TEST(test_term_keys_by_role)
 
 			cd_buf_init(&out, A);
 			ck_assert_int_eq(cd_term_key(cases[i].role, cases[i].a, strlen(cases[i].a), &out, &ef), CD_SCORE_OK);
-			if (cases[i].role != CD_ROLE_PERSON_NAME)
+			if (cases[i].role == CD_ROLE_COMPANY)
+				ck_assert(out.len + 1 == strlen(cases[i].terms[0])
+						  && memcmp(out.data, cases[i].terms[0], out.len) == 0);
+			else if (cases[i].role != CD_ROLE_PERSON_NAME)
 				ck_assert(out.len == strlen(cases[i].terms[0])
 						  && memcmp(out.data, cases[i].terms[0], out.len) == 0);
 			cd_buf_free(&out);
