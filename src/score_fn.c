@@ -826,6 +826,18 @@ build_explanation(text *profile, ProfileCache *pc, const CdValues *va, const CdV
 	return JsonbValueToJsonb(&root);
 }
 
+/* the explanation of a scored pair, copied into the caller's context (the call's is reset) */
+static Datum
+explanation_in(MemoryContext caller, text *profile, ProfileCache *pc, const CdValues *va,
+			   const CdValues *vb, const CdRecordScore *rs)
+{
+	Jsonb	   *expl = build_explanation(profile, pc, va, vb, rs);
+	Jsonb	   *copy = MemoryContextAlloc(caller, VARSIZE(expl));
+
+	memcpy(copy, expl, VARSIZE(expl));
+	return JsonbPGetDatum(copy);
+}
+
 /* ---------------------------------------------------------------- errors */
 
 static void
@@ -1199,13 +1211,7 @@ cd_scorer_score(CdScorer *s, Datum a_datum, Datum b_datum, bool explain, Datum *
 		score_error(st, &rs, pc);
 	score = rs.score;
 	if (explain)
-	{
-		Jsonb	   *expl = build_explanation(s->profile, pc, va, vb, &rs);
-		Jsonb	   *copy = MemoryContextAlloc(caller, VARSIZE(expl));
-
-		memcpy(copy, expl, VARSIZE(expl));
-		*explanation = JsonbPGetDatum(copy);
-	}
+		*explanation = explanation_in(caller, s->profile, pc, va, vb, &rs);
 	MemoryContextSwitchTo(old);
 	return score;
 }
@@ -1282,13 +1288,7 @@ cd_scorer_score_values(CdScorer *s, const CdValues *a, const CdValues *b, double
 	}
 	score = rs.score;
 	if (explain)
-	{
-		Jsonb	   *expl = build_explanation(s->profile, pc, a, b, &rs);
-		Jsonb	   *copy = MemoryContextAlloc(caller, VARSIZE(expl));
-
-		memcpy(copy, expl, VARSIZE(expl));
-		*explanation = JsonbPGetDatum(copy);
-	}
+		*explanation = explanation_in(caller, s->profile, pc, a, b, &rs);
 	MemoryContextSwitchTo(old);
 	return score;
 }
