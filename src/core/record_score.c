@@ -733,13 +733,31 @@ term_freq(CdTermFreqFn fn, void *ctx, int field, const char *t, size_t len, doub
 	return f < 0 ? unknown : f;
 }
 
+/* *same: other's term key equals key (computed only for a one-word company name) */
+static CdScoreStatus
+key_equals(CdRole role, const CdStr *other, const CdBuf *key, const CdAllocator *al, bool *same,
+		   const char **err_func)
+{
+	CdBuf		kb;
+	CdScoreStatus st;
+
+	*same = false;
+	cd_buf_init(&kb, al);
+	st = cd_term_key(role, other->ptr, other->len, &kb, err_func);
+	if (st == CD_SCORE_OK)
+		*same = kb.len == key->len && memcmp(kb.data, key->data, kb.len) == 0;
+	cd_buf_free(&kb);
+	return st;
+}
+
 /*
  * exp(sum(ln(freq))) over the term keys of one value, as the SQL subquery; *has false
  * when the SQL gives NULL (a person name without a term).
  */
 static CdScoreStatus
-side_tf(CdRole role, int field, const CdStr *v, CdTermFreqFn fn, void *ctx, double unknown,
-		bool same, CdBuf *scratch, bool *has, double *out, const char **err_func)
+side_tf(CdRole role, int field, const CdStr *v, const CdStr *other, CdTermFreqFn fn, void *ctx,
+		double unknown, const CdAllocator *al, CdBuf *scratch, bool *has, double *out,
+		const char **err_func)
 {
 	CdScoreStatus st;
 	double		sum;
@@ -788,13 +806,21 @@ side_tf(CdRole role, int field, const CdStr *v, CdTermFreqFn fn, void *ctx, doub
 		 * hold it (DSM IP Assets, often the same group), which is the evidence of a
 		 * similar name, not of the same one.
 		 */
-		if (same && role == CD_ROLE_COMPANY && memchr(scratch->data, ' ', scratch->len) == NULL)
+		if (role == CD_ROLE_COMPANY && other != NULL && memchr(scratch->data, ' ', scratch->len) == NULL)
 		{
-			if (!cd_buf_append_byte(scratch, ' '))
-				return CD_SCORE_NOMEM;
-			*has = true;
-			*out = term_freq(fn, ctx, field, scratch->data, scratch->len, unknown);
-			return CD_SCORE_OK;
+			bool		same;
+
+			st = key_equals(role, other, scratch, al, &same, err_func);
+			if (st != CD_SCORE_OK)
+				return st;
+			if (same)
+			{
+				if (!cd_buf_append_byte(scratch, ' '))
+					return CD_SCORE_NOMEM;
+				*has = true;
+				*out = term_freq(fn, ctx, field, scratch->data, scratch->len, unknown);
+				return CD_SCORE_OK;
+			}
 		}
 		sum = 0;
 		for (size_t i = 0; i <= scratch->len; i++)
@@ -829,27 +855,6 @@ side_tf(CdRole role, int field, const CdStr *v, CdTermFreqFn fn, void *ctx, doub
 	*has = true;
 	*out = exp(sum);
 	return CD_SCORE_OK;
-}
-
-/* *same: the term keys of a and b are equal and not empty */
-static CdScoreStatus
-same_term_key(CdRole role, const CdStr *a, const CdStr *b, CdBuf *scratch, const CdAllocator *al,
-			  bool *same, const char **err_func)
-{
-	CdBuf		kb;
-	CdScoreStatus st;
-
-	*same = false;
-	cd_buf_reset(scratch);
-	st = cd_term_key(role, a->ptr, a->len, scratch, err_func);
-	if (st != CD_SCORE_OK || scratch->len == 0)
-		return st;
-	cd_buf_init(&kb, al);
-	st = cd_term_key(role, b->ptr, b->len, &kb, err_func);
-	if (st == CD_SCORE_OK)
-		*same = kb.len == scratch->len && memcmp(kb.data, scratch->data, kb.len) == 0;
-	cd_buf_free(&kb);
-	return st;
 }
 
 static CdScoreStatus
@@ -945,18 +950,15 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 				double		ta = 0;
 				double		tb = 0;
 
-				bool		same = false;
+				const CdStr *a_val = &va->v[fs->best_a];
+				const CdStr *b_val = &vb->v[fs->best_b];
+				bool		company = f->role == CD_ROLE_COMPANY;
 
-				if (f->role == CD_ROLE_COMPANY)
-				{
-					st = same_term_key(f->role, &va->v[fs->best_a], &vb->v[fs->best_b], scratch, al,
-									   &same, err_func);
-					if (st != CD_SCORE_OK)
-						return st;
-				}
-				st = side_tf(f->role, fi, &va->v[fs->best_a], fn, ctx, unknown, same, scratch, &has_a, &ta, err_func);
+				st = side_tf(f->role, fi, a_val, company ? b_val : NULL, fn, ctx, unknown, al, scratch,
+							 &has_a, &ta, err_func);
 				if (st == CD_SCORE_OK)
-					st = side_tf(f->role, fi, &vb->v[fs->best_b], fn, ctx, unknown, same, scratch, &has_b, &tb, err_func);
+					st = side_tf(f->role, fi, b_val, company ? a_val : NULL, fn, ctx, unknown, al, scratch,
+								 &has_b, &tb, err_func);
 				if (st != CD_SCORE_OK)
 					return st;
 				if (has_a || has_b)
