@@ -769,6 +769,249 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* ---------------------------------------------------------------- pair scores */
+
+static int
+int32_cmp(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* the place of rn in the sorted distinct array rns[0 .. n - 1], or -1 */
+static int
+rn_index(const int32 *rns, int n, int32 rn)
+{
+	int			lo = 0;
+	int			hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (rns[mid] == rn)
+			return mid;
+		if (rns[mid] < rn)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+typedef struct PairScorer
+{
+	CdScorer   *scorer;
+	char	   *profile;
+} PairScorer;
+
+PG_FUNCTION_INFO_V1(report_score_pairs);
+
+/*
+ * report_score_pairs(profile text, pairs regclass, rows regclass, lo int8, hi int8,
+ *					  min_score float8) -> (a int4, b int4, score float8)
+ *
+ * The score_rows() scores of the pairs (n, a, b) of a work table with lo < n <= hi, in n
+ * order.  Each row the pairs name is read from rows (rn int4, r jsonb) once, and its
+ * fields' values taken out of its jsonb once, for all its pairs in the range: the same
+ * scores as joining each pair to its two rows and calling score_rows(), without two index
+ * lookups and two jsonb readings per pair.  With min_score > 0, a pair that cannot reach
+ * it may be given up before its names are compared: its score is then NULL (below
+ * min_score, not computed).  The caller keeps a range small enough for work_mem (the
+ * range's rows are held in memory); report_score() runs ranges in parallel workers.
+ */
+Datum
+report_score_pairs(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *profile_t = PG_GETARG_TEXT_PP(0);
+	Oid			pairs_rel = PG_GETARG_OID(1);
+	Oid			rows_rel = PG_GETARG_OID(2);
+	int64		lo = PG_GETARG_INT64(3);
+	int64		hi = PG_GETARG_INT64(4);
+	float8		min_score = PG_GETARG_FLOAT8(5);
+	char	   *profile = text_to_cstring(profile_t);
+	PairScorer *ps = fcinfo->flinfo->fn_extra;
+	MemoryContext work;
+	MemoryContext paircxt;
+	MemoryContext old;
+	char	   *pairs_tbl;
+	char	   *rows_tbl;
+	int32	   *pa;
+	int32	   *pb;
+	int32	   *rns;
+	Size		np = 0;
+	Size		npcap = 1024;
+	int			nrns = 0;
+	Datum	   *rowj;
+	CdValues  **vals;
+	int			nfields;
+	char	  **names;
+	Portal		cur;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2];
+
+	if (isnan(min_score))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_score must not be NaN")));
+	InitMaterializedSRF(fcinfo, 0);
+	if (ps == NULL || strcmp(ps->profile, profile) != 0)
+	{
+		/* one scorer per call site: its profile, term frequencies and value memo */
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		ps = palloc0(sizeof(PairScorer));
+		ps->profile = pstrdup(profile);
+		ps->scorer = cd_scorer_create(fcinfo->flinfo->fn_mcxt, profile);
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = ps;
+	}
+	work = AllocSetContextCreate(CurrentMemoryContext, "crmdedup report_score_pairs", ALLOCSET_DEFAULT_SIZES);
+	paircxt = AllocSetContextCreate(work, "crmdedup report_score_pairs pair", ALLOCSET_SMALL_SIZES);
+	pairs_tbl = table_name(pairs_rel, "pairs");
+	rows_tbl = table_name(rows_rel, "rows");
+	if (hi <= lo)
+	{
+		MemoryContextDelete(work);
+		return (Datum) 0;
+	}
+
+	SPI_connect();
+	/* the profile as of this statement, and its fields (the order of each row's values) */
+	cd_scorer_refresh(ps->scorer);
+	cd_scorer_set_bulk(ps->scorer, Min((Size) work_mem * 1024, MaxAllocSize / 2));
+	nfields = cd_scorer_fields(ps->scorer, &names);
+
+	/* 1. the range's pairs, in n order */
+	pa = MemoryContextAllocHuge(work, sizeof(int32) * npcap);
+	pb = MemoryContextAllocHuge(work, sizeof(int32) * npcap);
+	args[0] = Int64GetDatum(lo);
+	args[1] = Int64GetDatum(hi);
+	cur = SPI_cursor_open_with_args(NULL,
+									psprintf("SELECT a::int4, b::int4 FROM %s WHERE n > $1 AND n <= $2 ORDER BY n", pairs_tbl),
+									2, argtypes, args, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(cur, true, REPORT_FETCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			if (np == npcap)
+			{
+				if (npcap * 2 * sizeof(int32) > MaxAllocHugeSize)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("too many pairs in one range")));
+				npcap *= 2;
+				pa = repalloc_huge(pa, sizeof(int32) * npcap);
+				pb = repalloc_huge(pb, sizeof(int32) * npcap);
+			}
+			pa[np] = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, "a");
+			pb[np] = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, "b");
+			np++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(cur);
+
+	/* 2. each row of the range once: its jsonb, then its fields' values */
+	rns = MemoryContextAllocHuge(work, sizeof(int32) * Max(np * 2, 1));
+	for (Size i = 0; i < np; i++)
+	{
+		rns[2 * i] = pa[i];
+		rns[2 * i + 1] = pb[i];
+	}
+	if (np > 0)
+	{
+		Size		k = 0;
+
+		qsort(rns, np * 2, sizeof(int32), int32_cmp);
+		for (Size i = 0; i < np * 2; i++)
+			if (i == 0 || rns[i] != rns[i - 1])
+				rns[k++] = rns[i];
+		if (k > INT_MAX / 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many rows in one range")));
+		nrns = (int) k;
+	}
+	rowj = MemoryContextAllocZero(work, sizeof(Datum) * Max(nrns, 1));
+	vals = MemoryContextAllocZero(work, sizeof(CdValues *) * Max(nrns, 1));
+	if (nrns > 0)
+	{
+		Datum	   *d = MemoryContextAlloc(work, sizeof(Datum) * nrns);
+		Datum		arg;
+		Oid			argtype = INT4ARRAYOID;
+
+		for (int i = 0; i < nrns; i++)
+			d[i] = Int32GetDatum(rns[i]);
+		old = MemoryContextSwitchTo(work);
+		arg = PointerGetDatum(construct_array(d, nrns, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+		MemoryContextSwitchTo(old);
+		cur = SPI_cursor_open_with_args(NULL, psprintf("SELECT rn::int4, r::jsonb FROM %s WHERE rn = ANY($1)", rows_tbl),
+										1, &argtype, &arg, NULL, true, 0);
+		for (;;)
+		{
+			SPI_cursor_fetch(cur, true, REPORT_FETCH);
+			if (SPI_processed == 0)
+				break;
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				HeapTuple	tup = SPI_tuptable->vals[i];
+				int32		rn = get_int4(tup, SPI_tuptable->tupdesc, 1, "rn");
+				bool		isnull;
+				Datum		r = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
+				int			at = rn_index(rns, nrns, rn);
+
+				if (at < 0 || isnull || rowj[at] != (Datum) 0)
+					continue;
+				old = MemoryContextSwitchTo(work);
+				/* detoasted and copied out of SPI's memory: the values point into it */
+				rowj[at] = PointerGetDatum(DatumGetJsonbPCopy(r));
+				vals[at] = palloc(sizeof(CdValues) * Max(nfields, 1));
+				cd_scorer_row_values(ps->scorer, rowj[at], vals[at]);
+				MemoryContextSwitchTo(old);
+			}
+			SPI_freetuptable(SPI_tuptable);
+			CHECK_FOR_INTERRUPTS();
+		}
+		SPI_cursor_close(cur);
+	}
+
+	/* 3. the scores, in n order (neighbours in name order: the value memo keeps their values) */
+	for (Size i = 0; i < np; i++)
+	{
+		int			x = rn_index(rns, nrns, pa[i]);
+		int			y = rn_index(rns, nrns, pb[i]);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+		bool		below = false;
+		double		score;
+
+		/* a pair whose row is gone scores as score_rows' join left it: not at all */
+		if (x < 0 || y < 0 || vals[x] == NULL || vals[y] == NULL)
+			continue;
+		old = MemoryContextSwitchTo(paircxt);
+		score = cd_scorer_score_values(ps->scorer, vals[x], vals[y], min_score, false, NULL, &below);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(paircxt);
+		values[0] = Int32GetDatum(pa[i]);
+		values[1] = Int32GetDatum(pb[i]);
+		values[2] = Float8GetDatum(score);
+		nulls[2] = below;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	SPI_finish();
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}
+
 /* ---------------------------------------------------------------- clustering */
 
 typedef struct InnerPair

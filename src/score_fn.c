@@ -1292,3 +1292,35 @@ cd_scorer_score_values(CdScorer *s, const CdValues *a, const CdValues *b, double
 	MemoryContextSwitchTo(old);
 	return score;
 }
+
+/*
+ * For a caller that scores many pairs of one table in one statement (report_score_pairs):
+ * read all the profile's term frequencies once many terms were asked for (as score_rows
+ * does), and keep up to memo_bytes of normalized values (score_rows keeps work_mem).
+ * Neither changes a score.
+ */
+void
+cd_scorer_set_bulk(CdScorer *s, size_t memo_bytes)
+{
+	s->cache.one_by_one = false;
+	if (s->cache.memo == NULL)
+		(void) score_memo(&s->cache, s->parent);
+	if (s->cache.memo != NULL)
+		cd_memo_set_budget(s->cache.memo, memo_bytes);
+}
+
+/*
+ * Each of the scorer's fields' values in row (a jsonb Datum, as score_rows reads it, not
+ * toasted) into out[0 .. nfields - 1], allocated in CurrentMemoryContext; the values point
+ * into row, which must outlive them.
+ */
+void
+cd_scorer_row_values(CdScorer *s, Datum row_datum, CdValues *out)
+{
+	Jsonb	   *row = DatumGetJsonbP(row_datum);
+
+	if (s->pc == NULL)
+		cd_scorer_refresh(s);
+	for (int i = 0; i < s->pc->prof.nfields; i++)
+		field_values(row, s->pc->field_names[i], &out[i]);
+}

@@ -39,6 +39,15 @@ LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
 COMMENT ON FUNCTION @extschema@.report_block_pairs(regclass, regclass, integer) IS
 'candidate pairs (a < b, numbered n) of the row numbers in keys (rn int4, h int8): all pairs of a block of at most block_cap rows, else the next two rows in the order of ranks (rn int4, s text), the next one for word-sound keys; each pair once';
 
+CREATE FUNCTION @extschema@.report_score_pairs(profile text, pairs regclass, rows regclass, lo bigint, hi bigint,
+    min_score float8 DEFAULT 0, OUT a integer, OUT b integer, OUT score float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'report_score_pairs'
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 10000000 ROWS 10000;
+
+COMMENT ON FUNCTION @extschema@.report_score_pairs(text, regclass, regclass, bigint, bigint, float8) IS
+'the score_rows() scores of the pairs (n, a, b) with lo < n <= hi of a work table, each row of rows (rn int4, r jsonb) read once for the range; with min_score > 0 a pair that cannot reach it may get a NULL score';
+
 CREATE FUNCTION @extschema@.report_cluster(profile text, rows regclass, scored regclass[], threshold float8,
     floor float8 DEFAULT 0.2, OUT rn integer, OUT center integer, OUT score float8)
 RETURNS SETOF record

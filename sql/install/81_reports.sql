@@ -1,37 +1,6 @@
 -- Reports: candidate pairs through blocking keys, clusters that do not chain, a summary,
 -- and auto_merge of the clusters above a high score.
 
--- The rows of a profile's table as (id text, r jsonb), child-table fields filled in.  Each
--- child table is aggregated once and joined (a hash join) rather than looked up per row by a
--- correlated subquery: PostgreSQL 15 does not run correlated subqueries in parallel workers,
--- and a million index lookups per child table cost more than one pass over it.
-CREATE FUNCTION @extschema@.report_rows_sql(profile text)
-RETURNS text
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    p record;
-    f jsonb;
-    extra text := '';
-    joins text := '';
-    i integer := 0;
-BEGIN
-    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
-    END IF;
-    FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields') WHERE value ? 'from' LOOP
-        i := i + 1;
-        extra := extra || format(' || jsonb_build_object(%L, j%s.v)', f->>'field', i);
-        joins := joins || format(' LEFT JOIN (SELECT c.%I AS k, jsonb_agg(c.%I) AS v FROM %s c GROUP BY c.%I) j%s ON j%s.k = t.%I',
-                                 f->'from'->>'key', f->'from'->>'column', (f->'from'->>'table')::regclass, f->'from'->>'key',
-                                 i, i, p.compiled->>'id');
-    END LOOP;
-    RETURN format('SELECT t.%I::text AS id, to_jsonb(t)%s AS r FROM %s t%s', p.compiled->>'id', extra, p.table_oid, joins);
-END;
-$$;
-
 -- Blocking keys of one row (as jsonb) under a profile: exact normalized values and sound keys.
 -- Frequent keys are dropped by the caller (block_cap), which is how common names stop
 -- producing huge blocks while rare ones still meet.
@@ -195,14 +164,18 @@ BEGIN ATOMIC
         'NULL::text');
 END;
 
--- The rows of a profile's table as (rn, id text, r jsonb), numbered by the work table ids
--- (rn int4, id of the table's key type).  r holds the profile's fields only, the values that
--- score_rows() and report_row_keys() read: one jsonb_build_object() per row instead of the
--- whole row as jsonb extended once per child-table field (on 1,000,000 contacts to_jsonb() of
--- the whole rows alone took 9 s).  A field that is not a column is left out (score_rows()
--- finds it missing, as in the whole row); a profile of more than 45 fields (jsonb_build_object
--- takes at most 100 arguments) gets the whole row, as report_rows_sql() gives it.
-CREATE FUNCTION @extschema@.report_rows_rn_sql(profile text, ids text)
+-- The rows of a profile's table as a query.  With ids (a table (rn int4, id of the table's
+-- key type)): (rn, id text, r jsonb) for the rows of ids, numbered as there; without:
+-- (id text, r jsonb) for every row.  Each child table is aggregated once and joined (a hash
+-- join) rather than looked up per row by a correlated subquery: PostgreSQL 15 does not run
+-- correlated subqueries in parallel workers, and a million index lookups per child table
+-- cost more than one pass over it.  whole: r is the whole row (to_jsonb(), child-table
+-- fields added), what the survivor rules read; else r holds the profile's fields only, the
+-- values that score_rows() and report_row_keys() read: one jsonb_build_object() per row
+-- (on 1,000,000 contacts to_jsonb() of the whole rows alone took 9 s).  A field that is not
+-- a column is left out (score_rows() finds it missing, as in the whole row); a profile of
+-- more than 45 fields (jsonb_build_object takes at most 100 arguments) gets the whole row.
+CREATE FUNCTION @extschema@.report_rows_rn_sql(profile text, ids text, whole boolean DEFAULT false)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -213,6 +186,7 @@ DECLARE
     extra text := '';
     fields text := '';
     joins text := '';
+    r text;
     i integer := 0;
 BEGIN
     SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
@@ -232,21 +206,34 @@ BEGIN
             fields := fields || format(', %L, t.%I', f->>'field', f->>'field');
         END IF;
     END LOOP;
+    r := CASE WHEN whole OR jsonb_array_length(p.compiled->'fields') > 45 THEN 'to_jsonb(t)' || extra
+              WHEN fields = '' THEN '''{}''::jsonb'
+              ELSE 'jsonb_build_object(' || substr(fields, 3) || ')' END;
+    IF ids IS NULL THEN
+        RETURN format('SELECT t.%I::text AS id, %s AS r FROM %s t%s', p.compiled->>'id', r, p.table_oid, joins);
+    END IF;
     RETURN format('SELECT n.rn, t.%I::text AS id, %s AS r FROM %s t JOIN %s n ON n.id = t.%I%s',
-                  p.compiled->>'id',
-                  CASE WHEN jsonb_array_length(p.compiled->'fields') > 45 THEN 'to_jsonb(t)' || extra
-                       WHEN fields = '' THEN '''{}''::jsonb'
-                       ELSE 'jsonb_build_object(' || substr(fields, 3) || ')' END,
-                  p.table_oid, ids, p.compiled->>'id', joins);
+                  p.compiled->>'id', r, p.table_oid, ids, p.compiled->>'id', joins);
 END;
 $$;
 
-COMMENT ON FUNCTION @extschema@.report_rows_rn_sql(text, text) IS
-'internal: a query giving (rn, id, r) for every row of a profile''s table, numbered by the table ids (rn, id)';
+COMMENT ON FUNCTION @extschema@.report_rows_rn_sql(text, text, boolean) IS
+'internal: a query giving (rn, id, r) for the rows of a profile''s table in ids (rn, id), or (id, r) for every row without ids; r the profile''s fields, or the whole row';
+
+-- The rows of a profile's table as (id text, r jsonb), child-table fields filled in: the
+-- whole rows of report_rows_rn_sql().
+CREATE FUNCTION @extschema@.report_rows_sql(profile text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT @extschema@.report_rows_rn_sql(profile, NULL, true);
+END;
 
 -- The work of a report, left in work tables of this transaction: <ws>.cd_work_<pid>_rows
--- (rn, id, r, s) and the scored candidate pairs <ws>.cd_work_<pid>_s1 .. _sN (a, b, score;
--- a < b are row numbers); returns N.  The caller drops them (report_work_drop).
+-- (rn, id, r, s), the row numbers of the table's ids <ws>.cd_work_<pid>_ids (rn, id) and the
+-- scored candidate pairs <ws>.cd_work_<pid>_s1 .. _sN (a, b, score; a < b are row numbers);
+-- returns N.  The caller drops them.
 --
 -- Rows are numbered 1..n in the order of their ids as text (the order the text ids of the
 -- earlier pipeline sorted in, so ties in clustering break the same way), and everything
@@ -309,7 +296,7 @@ BEGIN
                    kind, rows_t, @extschema@.report_sort_sql(profile, 'q'),
                    @extschema@.report_rows_rn_sql(profile, format('%s.%I', ws, pre || 'ids')));
     GET DIAGNOSTICS nrows = ROW_COUNT;
-    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'ids');
+    -- the ids table stays for the survivors step (clusters() reads the clustered rows whole)
     EXECUTE format('CREATE UNIQUE INDEX ON %s (rn)', rows_t);
     EXECUTE format('ANALYZE %s', rows_t);
     -- every row's keys from one C call; the planner counts C functions at the default cost
@@ -342,13 +329,16 @@ $$;
 COMMENT ON FUNCTION @extschema@.report_work(text, integer, integer) IS
 'internal: numbered rows and scored candidate pairs of a profile''s table in this transaction''s work tables (capped and sorted-neighbourhood blocking in C, scoring in parallel where allowed); returns the number of score tables';
 
--- Score the pairs (n, a, b) of a work table with score_rows, batch pairs per CREATE TABLE AS
--- statement (which PostgreSQL runs with parallel workers), into the work tables
--- cd_work_<pid>_s<first_chunk + 1> ...; returns the number of the last.  Each pair's two rows
--- are fetched through the index on the rows' rn: a hash join would hash every row's jsonb
--- again for every batch to use a fraction of them; and the planner, which does not count
--- score_rows' cost in the scan it would split, is told that a pairs table of any size is
--- worth parallel workers.  A NOTICE and application_name after each batch.
+-- Score the pairs (n, a, b) of a work table, batch pairs per CREATE TABLE AS statement, into
+-- the work tables cd_work_<pid>_s<first_chunk + 1> ...; returns the number of the last.  A
+-- batch is cut into ranges of n small enough for work_mem, and each range is scored by one
+-- call of report_score_pairs() in C, which reads each of the range's rows once (not two
+-- index lookups and two jsonb readings per pair, as a join of each pair to its rows did).
+-- The ranges are the rows of a work table with one row per page (fillfactor 10 and a
+-- filler), so that a parallel sequential scan of it hands the ranges out one by one to the
+-- parallel workers and the leader; the planner, which does not count the scoring in the
+-- scan it would split, is told that the table is worth parallel workers.  A NOTICE and
+-- application_name after each batch.
 CREATE FUNCTION @extschema@.report_score(profile text, pairs regclass, first_chunk integer, batch integer,
                                          what text DEFAULT 'candidate pairs')
 RETURNS integer
@@ -363,11 +353,14 @@ DECLARE
     chunk integer := first_chunk;
     t1 timestamptz := clock_timestamp();
     app text := current_setting('application_name');
-    hj text := current_setting('enable_hashjoin');
-    mj text := current_setting('enable_mergejoin');
     mps text := current_setting('min_parallel_table_scan_size');
+    ptc text := current_setting('parallel_tuple_cost');
+    psc text := current_setting('parallel_setup_cost');
     eta numeric;
     kind text := CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END;
+    ranges text := @extschema@.report_work_name('ranges');
+    -- about 400 bytes of a range's rows and values per pair (the rows are shared by pairs)
+    range_size bigint := greatest(1000, least(batch, pg_size_bytes(current_setting('work_mem')) / 400));
 BEGIN
     IF pairs IS NULL OR first_chunk IS NULL THEN
         RAISE EXCEPTION 'pairs and first_chunk must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -376,17 +369,24 @@ BEGIN
         RAISE EXCEPTION 'batch must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     EXECUTE format('SELECT coalesce(max(n), 0) FROM %s', pairs) INTO npairs;
-    PERFORM set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
-            set_config('min_parallel_table_scan_size', '0', true);
+    -- ranges (lo, hi] of n, numbered by batch k
+    EXECUTE format('CREATE %s TABLE %s (k integer, lo bigint, hi bigint, filler text) WITH (fillfactor = 10, parallel_workers = %s)',
+                   kind, ranges, greatest(current_setting('max_parallel_workers_per_gather')::integer, 0));
+    EXECUTE format('INSERT INTO %1$s SELECT (b / %2$s)::integer + 1, g, least(g + %3$s, b + %2$s, %4$s), repeat(''.'', 600)
+                      FROM generate_series(0, %4$s - 1, %2$s) b, generate_series(b, least(b + %2$s, %4$s) - 1, %3$s) g',
+                   ranges, batch, range_size, npairs);
+    EXECUTE format('ANALYZE %s', ranges);
+    PERFORM set_config('min_parallel_table_scan_size', '0', true),
+            set_config('parallel_tuple_cost', '0.001', true), set_config('parallel_setup_cost', '100', true);
     WHILE lo < npairs LOOP
         chunk := chunk + 1;
         EXECUTE format(
             'CREATE %s TABLE %s AS
-             SELECT c.a, c.b, (@extschema@.score_rows(%L, ra.r, rb.r, false)).score AS score
-               FROM %s c JOIN %s ra ON ra.rn = c.a JOIN %s rb ON rb.rn = c.b
-              WHERE c.n > %s AND c.n <= %s',
-            kind, @extschema@.report_work_name('s' || chunk), profile, pairs,
-            @extschema@.report_work_name('rows'), @extschema@.report_work_name('rows'), lo, lo + batch);
+             SELECT x.a, x.b, x.score
+               FROM %s g, @extschema@.report_score_pairs(%L, %L::regclass, %L::regclass, g.lo, g.hi, 0) x
+              WHERE g.k = %s',
+            kind, @extschema@.report_work_name('s' || chunk), ranges, profile, pairs,
+            @extschema@.report_work_name('rows'), chunk - first_chunk);
         lo := lo + batch;
         done := least(lo, npairs);
         eta := CASE WHEN done > 0 THEN round((extract(epoch FROM clock_timestamp() - t1) / done * (npairs - done))::numeric, 0) END;
@@ -396,15 +396,16 @@ BEGIN
                            left(format('crmdedup %s: %s%% of %s %s, %s s left', profile,
                                        round(100.0 * done / greatest(npairs, 1)), npairs, what, eta), 63), true);
     END LOOP;
-    PERFORM set_config('enable_hashjoin', hj, true), set_config('enable_mergejoin', mj, true),
-            set_config('min_parallel_table_scan_size', mps, true);
+    EXECUTE format('DROP TABLE %s', ranges);
+    PERFORM set_config('min_parallel_table_scan_size', mps, true),
+            set_config('parallel_tuple_cost', ptc, true), set_config('parallel_setup_cost', psc, true);
     PERFORM set_config('application_name', app, true);
     RETURN chunk;
 END;
 $$;
 
 COMMENT ON FUNCTION @extschema@.report_score(text, regclass, integer, integer, text) IS
-'internal: scores the pairs (n, a, b) of a report work table into score work tables, batch pairs per statement (in parallel where allowed); returns the last score table''s number';
+'internal: scores the pairs (n, a, b) of a report work table into score work tables, batch pairs per statement in ranges scored by report_score_pairs() (in parallel where allowed); returns the last score table''s number';
 
 -- The name of a work table of this backend's report: unlogged in the extension's schema
 -- (parallel workers can read it), or a temp table for a user without CREATE there.
@@ -460,7 +461,7 @@ BEGIN
                        w[1], w[1]);
     END IF;
     GET DIAGNOSTICS npairs = ROW_COUNT;
-    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ');
+    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ') || ', ' || @extschema@.report_work_name('ids');
     ANALYZE pg_temp.cd_report_rows;
     ANALYZE pg_temp.cd_report_pairs;
     RETURN npairs;
@@ -567,14 +568,15 @@ BEGIN
         END LOOP;
     END IF;
     -- the survivor rules read the whole row (as report_rows_sql() gives it, child-table fields
-    -- included), built for the clustered rows only
+    -- included), built for the clustered rows only: the rows of the table are joined to the
+    -- clustered rows' ids (kept by report_work) before any row is turned into jsonb
     RETURN QUERY EXECUTE format(
         'WITH c AS (SELECT k.rn, k.center, cc.id AS cluster_id, r.id, k.score
                       FROM pg_temp.cd_report_clusters k
                       JOIN (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) big USING (center)
                       JOIN %1$s r ON r.rn = k.rn JOIN %1$s cc ON cc.rn = k.center),
-              f AS (SELECT q.id, q.r FROM (%4$s) q WHERE q.id IN (SELECT c.id FROM c)),
-              m AS (SELECT c.cluster_id, c.id, c.score, %2$s AS rank_value FROM c JOIN f ON f.id = c.id),
+              f AS (SELECT q.rn, q.r FROM (%4$s) q),
+              m AS (SELECT c.cluster_id, c.id, c.score, %2$s AS rank_value FROM c JOIN f ON f.rn = c.rn),
               s AS (SELECT DISTINCT ON (cluster_id) cluster_id, id AS survivor
                       FROM m ORDER BY cluster_id, rank_value %3$s NULLS LAST, id)
          SELECT m.cluster_id, m.id, m.score, m.id = s.survivor, s.survivor
@@ -586,8 +588,9 @@ BEGIN
             WHEN 'most_referenced' THEN '0' || refs
             ELSE format('(f.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
         CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END,
-        @extschema@.report_rows_sql(profile));
-    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ');
+        @extschema@.report_rows_rn_sql(profile, format('(SELECT i.rn, i.id FROM %s i WHERE i.rn IN (SELECT c.rn FROM c))',
+                                                       @extschema@.report_work_name('ids')), true));
+    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ') || ', ' || @extschema@.report_work_name('ids');
 END;
 $$;
 

@@ -3674,3 +3674,393 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.analyze(text) IS
 'gather how often each name, whole person name, company word and whole company name, city, code, phone and mailbox name occurs in the profile''s table; returns the row count';
+
+-- 2026-11-27 (issue 6, reports speed): the scoring step reads each row once per range of
+-- pairs (report_score_pairs in C); report_rows_sql and report_rows_rn_sql are one builder; the
+-- survivors step builds whole rows for the clustered rows only.
+DROP FUNCTION @extschema@.report_rows_rn_sql(text, text);
+
+CREATE OR REPLACE FUNCTION @extschema@.report_score_pairs(profile text, pairs regclass, rows regclass, lo bigint, hi bigint,
+    min_score float8 DEFAULT 0, OUT a integer, OUT b integer, OUT score float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'report_score_pairs'
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 10000000 ROWS 10000;
+
+COMMENT ON FUNCTION @extschema@.report_score_pairs(text, regclass, regclass, bigint, bigint, float8) IS
+'the score_rows() scores of the pairs (n, a, b) with lo < n <= hi of a work table, each row of rows (rn int4, r jsonb) read once for the range; with min_score > 0 a pair that cannot reach it may get a NULL score';
+
+-- The rows of a profile's table as a query.  With ids (a table (rn int4, id of the table's
+-- key type)): (rn, id text, r jsonb) for the rows of ids, numbered as there; without:
+-- (id text, r jsonb) for every row.  Each child table is aggregated once and joined (a hash
+-- join) rather than looked up per row by a correlated subquery: PostgreSQL 15 does not run
+-- correlated subqueries in parallel workers, and a million index lookups per child table
+-- cost more than one pass over it.  whole: r is the whole row (to_jsonb(), child-table
+-- fields added), what the survivor rules read; else r holds the profile's fields only, the
+-- values that score_rows() and report_row_keys() read: one jsonb_build_object() per row
+-- (on 1,000,000 contacts to_jsonb() of the whole rows alone took 9 s).  A field that is not
+-- a column is left out (score_rows() finds it missing, as in the whole row); a profile of
+-- more than 45 fields (jsonb_build_object takes at most 100 arguments) gets the whole row.
+CREATE OR REPLACE FUNCTION @extschema@.report_rows_rn_sql(profile text, ids text, whole boolean DEFAULT false)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    f jsonb;
+    extra text := '';
+    fields text := '';
+    joins text := '';
+    r text;
+    i integer := 0;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR f IN SELECT value FROM jsonb_array_elements(p.compiled->'fields') LOOP
+        IF f ? 'from' THEN
+            i := i + 1;
+            extra := extra || format(' || jsonb_build_object(%L, j%s.v)', f->>'field', i);
+            fields := fields || format(', %L, j%s.v', f->>'field', i);
+            joins := joins || format(' LEFT JOIN (SELECT c.%I AS k, jsonb_agg(c.%I) AS v FROM %s c GROUP BY c.%I) j%s ON j%s.k = t.%I',
+                                     f->'from'->>'key', f->'from'->>'column', (f->'from'->>'table')::regclass, f->'from'->>'key',
+                                     i, i, p.compiled->>'id');
+        ELSIF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = p.table_oid AND a.attname = f->>'field'
+                         AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            fields := fields || format(', %L, t.%I', f->>'field', f->>'field');
+        END IF;
+    END LOOP;
+    r := CASE WHEN whole OR jsonb_array_length(p.compiled->'fields') > 45 THEN 'to_jsonb(t)' || extra
+              WHEN fields = '' THEN '''{}''::jsonb'
+              ELSE 'jsonb_build_object(' || substr(fields, 3) || ')' END;
+    IF ids IS NULL THEN
+        RETURN format('SELECT t.%I::text AS id, %s AS r FROM %s t%s', p.compiled->>'id', r, p.table_oid, joins);
+    END IF;
+    RETURN format('SELECT n.rn, t.%I::text AS id, %s AS r FROM %s t JOIN %s n ON n.id = t.%I%s',
+                  p.compiled->>'id', r, p.table_oid, ids, p.compiled->>'id', joins);
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_rows_rn_sql(text, text, boolean) IS
+'internal: a query giving (rn, id, r) for the rows of a profile''s table in ids (rn, id), or (id, r) for every row without ids; r the profile''s fields, or the whole row';
+
+-- The rows of a profile's table as (id text, r jsonb), child-table fields filled in: the
+-- whole rows of report_rows_rn_sql().
+CREATE OR REPLACE FUNCTION @extschema@.report_rows_sql(profile text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT @extschema@.report_rows_rn_sql(profile, NULL, true);
+END;
+
+-- The work of a report, left in work tables of this transaction: <ws>.cd_work_<pid>_rows
+-- (rn, id, r, s), the row numbers of the table's ids <ws>.cd_work_<pid>_ids (rn, id) and the
+-- scored candidate pairs <ws>.cd_work_<pid>_s1 .. _sN (a, b, score; a < b are row numbers);
+-- returns N.  The caller drops them.
+--
+-- Rows are numbered 1..n in the order of their ids as text (the order the text ids of the
+-- earlier pipeline sorted in, so ties in clustering break the same way), and everything
+-- after that works on these integers.  Blocking keys: report_row_keys() in C, one call per
+-- row (parallel workers), 64-bit hashes of the keys of blocking_keys().  Candidate pairs:
+-- report_block_pairs() in C from the sorted keys: a key shared by at most block_cap rows
+-- gives every pair of them; a larger block, and every block of a word-sound key (the sound
+-- of one word of a name, shared by thousands of rows at scale), gives sorted-neighbourhood
+-- pairs: rows in name order, each paired with the next two (one for word-sound keys); each
+-- pair once.  Scores: score_rows in CREATE TABLE AS statements of batch pairs each, which
+-- PostgreSQL runs with parallel workers.
+--
+-- Parallel query needs work tables that parallel workers can read: unlogged tables in the
+-- extension's schema, created and dropped inside the caller's transaction (no other session
+-- ever sees them; a cancelled report leaves nothing behind).  A user without CREATE on the
+-- extension's schema gets temp work tables and a serial report.  Progress goes to NOTICEs
+-- and to this backend's application_name.
+CREATE OR REPLACE FUNCTION @extschema@.report_work(profile text, block_cap integer DEFAULT 20, batch integer DEFAULT 500000)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+-- a few large statements: JIT compiling the score expression saves nothing (the work is in C)
+SET jit = off
+AS $$
+DECLARE
+    p record;
+    npairs bigint;
+    nrows bigint;
+    nkeys bigint;
+    chunk integer := 0;
+    t0 timestamptz := clock_timestamp();
+    ptc text := current_setting('parallel_tuple_cost');
+    psc text := current_setting('parallel_setup_cost');
+    shared boolean := has_schema_privilege('@extschema@', 'CREATE');
+    kind text;
+    ws text;
+    pre text := 'cd_work_' || pg_backend_pid() || '_';
+    rows_t text;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF block_cap IS NULL OR block_cap < 2 THEN
+        RAISE EXCEPTION 'block_cap must be at least 2' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    kind := CASE WHEN shared THEN 'UNLOGGED' ELSE 'TEMP' END;
+    ws := CASE WHEN shared THEN quote_ident('@extschema@') ELSE 'pg_temp' END;
+    rows_t := format('%s.%I', ws, pre || 'rows');
+
+    -- row numbers, then the rows as jsonb with their name sort key (OFFSET 0 keeps the
+    -- subquery whole, so r is built once per row and not again for s)
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT (row_number() OVER (ORDER BY t.%I::text))::int4 AS rn, t.%I AS id FROM %s t',
+                   kind, ws, pre || 'ids', p.compiled->>'id', p.compiled->>'id', p.table_oid);
+    EXECUTE format('ANALYZE %s.%I', ws, pre || 'ids');
+    EXECUTE format('CREATE %s TABLE %s AS SELECT q.rn, q.id, q.r, %s AS s FROM (%s OFFSET 0) q',
+                   kind, rows_t, @extschema@.report_sort_sql(profile, 'q'),
+                   @extschema@.report_rows_rn_sql(profile, format('%s.%I', ws, pre || 'ids')));
+    GET DIAGNOSTICS nrows = ROW_COUNT;
+    -- the ids table stays for the survivors step (clusters() reads the clustered rows whole)
+    EXECUTE format('CREATE UNIQUE INDEX ON %s (rn)', rows_t);
+    EXECUTE format('ANALYZE %s', rows_t);
+    -- every row's keys from one C call; the planner counts C functions at the default cost
+    -- (1) and would keep them out of parallel workers without these two settings
+    PERFORM set_config('parallel_tuple_cost', '0.001', true), set_config('parallel_setup_cost', '100', true);
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT r.rn, k.h FROM %s r, unnest(@extschema@.report_row_keys(%L::jsonb, r.r)) k(h)',
+                   kind, ws, pre || 'keys', rows_t, p.compiled);
+    GET DIAGNOSTICS nkeys = ROW_COUNT;
+    PERFORM set_config('parallel_tuple_cost', ptc, true), set_config('parallel_setup_cost', psc, true);
+    RAISE NOTICE 'crmdedup: % rows, % blocking keys (% s)',
+        nrows, nkeys, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+
+    -- candidate pairs, each once, numbered for the scoring batches
+    EXECUTE format('CREATE %s TABLE %s.%I AS SELECT n, a, b FROM @extschema@.report_block_pairs(%L::regclass, %L::regclass, %s)',
+                   kind, ws, pre || 'pairs', format('%s.%I', ws, pre || 'keys'), rows_t, block_cap);
+    GET DIAGNOSTICS npairs = ROW_COUNT;
+    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'keys');
+    EXECUTE format('CREATE INDEX ON %s.%I (n)', ws, pre || 'pairs');
+    EXECUTE format('ANALYZE %s.%I', ws, pre || 'pairs');
+    RAISE NOTICE 'crmdedup: % candidate pairs (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+
+    -- scores, batch pairs per statement (each statement may run in parallel workers)
+    chunk := @extschema@.report_score(profile, format('%s.%I', ws, pre || 'pairs')::regclass, 0, batch, 'candidate pairs');
+    EXECUTE format('DROP TABLE %s.%I', ws, pre || 'pairs');
+    RAISE NOTICE 'crmdedup: % pairs scored (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    RETURN chunk;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_work(text, integer, integer) IS
+'internal: numbered rows and scored candidate pairs of a profile''s table in this transaction''s work tables (capped and sorted-neighbourhood blocking in C, scoring in parallel where allowed); returns the number of score tables';
+
+-- Score the pairs (n, a, b) of a work table, batch pairs per CREATE TABLE AS statement, into
+-- the work tables cd_work_<pid>_s<first_chunk + 1> ...; returns the number of the last.  A
+-- batch is cut into ranges of n small enough for work_mem, and each range is scored by one
+-- call of report_score_pairs() in C, which reads each of the range's rows once (not two
+-- index lookups and two jsonb readings per pair, as a join of each pair to its rows did).
+-- The ranges are the rows of a work table with one row per page (fillfactor 10 and a
+-- filler), so that a parallel sequential scan of it hands the ranges out one by one to the
+-- parallel workers and the leader; the planner, which does not count the scoring in the
+-- scan it would split, is told that the table is worth parallel workers.  A NOTICE and
+-- application_name after each batch.
+CREATE OR REPLACE FUNCTION @extschema@.report_score(profile text, pairs regclass, first_chunk integer, batch integer,
+                                         what text DEFAULT 'candidate pairs')
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    npairs bigint;
+    done bigint := 0;
+    lo bigint := 0;
+    chunk integer := first_chunk;
+    t1 timestamptz := clock_timestamp();
+    app text := current_setting('application_name');
+    mps text := current_setting('min_parallel_table_scan_size');
+    ptc text := current_setting('parallel_tuple_cost');
+    psc text := current_setting('parallel_setup_cost');
+    eta numeric;
+    kind text := CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END;
+    ranges text := @extschema@.report_work_name('ranges');
+    -- about 400 bytes of a range's rows and values per pair (the rows are shared by pairs)
+    range_size bigint := greatest(1000, least(batch, pg_size_bytes(current_setting('work_mem')) / 400));
+BEGIN
+    IF pairs IS NULL OR first_chunk IS NULL THEN
+        RAISE EXCEPTION 'pairs and first_chunk must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('SELECT coalesce(max(n), 0) FROM %s', pairs) INTO npairs;
+    -- ranges (lo, hi] of n, numbered by batch k
+    EXECUTE format('CREATE %s TABLE %s (k integer, lo bigint, hi bigint, filler text) WITH (fillfactor = 10, parallel_workers = %s)',
+                   kind, ranges, greatest(current_setting('max_parallel_workers_per_gather')::integer, 0));
+    EXECUTE format('INSERT INTO %1$s SELECT (b / %2$s)::integer + 1, g, least(g + %3$s, b + %2$s, %4$s), repeat(''.'', 600)
+                      FROM generate_series(0, %4$s - 1, %2$s) b, generate_series(b, least(b + %2$s, %4$s) - 1, %3$s) g',
+                   ranges, batch, range_size, npairs);
+    EXECUTE format('ANALYZE %s', ranges);
+    PERFORM set_config('min_parallel_table_scan_size', '0', true),
+            set_config('parallel_tuple_cost', '0.001', true), set_config('parallel_setup_cost', '100', true);
+    WHILE lo < npairs LOOP
+        chunk := chunk + 1;
+        EXECUTE format(
+            'CREATE %s TABLE %s AS
+             SELECT x.a, x.b, x.score
+               FROM %s g, @extschema@.report_score_pairs(%L, %L::regclass, %L::regclass, g.lo, g.hi, 0) x
+              WHERE g.k = %s',
+            kind, @extschema@.report_work_name('s' || chunk), ranges, profile, pairs,
+            @extschema@.report_work_name('rows'), chunk - first_chunk);
+        lo := lo + batch;
+        done := least(lo, npairs);
+        eta := CASE WHEN done > 0 THEN round((extract(epoch FROM clock_timestamp() - t1) / done * (npairs - done))::numeric, 0) END;
+        RAISE NOTICE 'crmdedup: scored % of % % (% %%), about % s left',
+            done, npairs, what, round(100.0 * done / greatest(npairs, 1)), eta;
+        PERFORM set_config('application_name',
+                           left(format('crmdedup %s: %s%% of %s %s, %s s left', profile,
+                                       round(100.0 * done / greatest(npairs, 1)), npairs, what, eta), 63), true);
+    END LOOP;
+    EXECUTE format('DROP TABLE %s', ranges);
+    PERFORM set_config('min_parallel_table_scan_size', mps, true),
+            set_config('parallel_tuple_cost', ptc, true), set_config('parallel_setup_cost', psc, true);
+    PERFORM set_config('application_name', app, true);
+    RETURN chunk;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_score(text, regclass, integer, integer, text) IS
+'internal: scores the pairs (n, a, b) of a report work table into score work tables, batch pairs per statement in ranges scored by report_score_pairs() (in parallel where allowed); returns the last score table''s number';
+
+-- Fill pg_temp.cd_report_rows (id, r) and pg_temp.cd_report_pairs (a, b, score) with every
+-- candidate pair (a < b) and its score, from report_work().
+CREATE OR REPLACE FUNCTION @extschema@.report_candidates(profile text, block_cap integer DEFAULT 20, batch integer DEFAULT 500000)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    chunks integer;
+    w regclass[];
+    npairs bigint;
+BEGIN
+    DROP TABLE IF EXISTS pg_temp.cd_report_rows, pg_temp.cd_report_keys, pg_temp.cd_report_pairs;
+    chunks := @extschema@.report_work(profile, block_cap, batch);
+    w := @extschema@.report_work_tables(chunks);
+    EXECUTE format('CREATE TEMP TABLE cd_report_rows ON COMMIT DROP AS SELECT id, r FROM %s', w[1]);
+    ALTER TABLE pg_temp.cd_report_rows ADD PRIMARY KEY (id);
+    IF chunks = 0 THEN
+        CREATE TEMP TABLE cd_report_pairs (a text, b text, score float8) ON COMMIT DROP;
+    ELSE
+        EXECUTE format('CREATE TEMP TABLE cd_report_pairs ON COMMIT DROP AS
+                        SELECT ra.id AS a, rb.id AS b, s.score FROM (%s) s JOIN %s ra ON ra.rn = s.a JOIN %s rb ON rb.rn = s.b',
+                       (SELECT string_agg(format('SELECT a, b, score FROM %s', t), ' UNION ALL ') FROM unnest(w[2:]) t),
+                       w[1], w[1]);
+    END IF;
+    GET DIAGNOSTICS npairs = ROW_COUNT;
+    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ') || ', ' || @extschema@.report_work_name('ids');
+    ANALYZE pg_temp.cd_report_rows;
+    ANALYZE pg_temp.cd_report_pairs;
+    RETURN npairs;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_candidates(text, integer, integer) IS
+'internal: candidate pairs of a profile''s table through capped and sorted-neighbourhood blocking, scored (in parallel where allowed), left in session temp tables';
+
+-- Clusters: components of the pairs above min_score, split by average linkage so that a chain
+-- A~B~C of two different people never becomes one cluster.  The components, the scores of
+-- the pairs inside them that no key found, and the clustering are report_cluster() in C.
+CREATE OR REPLACE FUNCTION @extschema@.clusters(profile text, min_score float8 DEFAULT NULL, survivor text DEFAULT 'most_complete',
+                                     block_cap integer DEFAULT 20, survivor_column text DEFAULT NULL)
+RETURNS TABLE (cluster_id text, id text, score float8, is_survivor boolean, suggested_survivor text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+-- many small queries whose row estimates are poor: JIT compiling each costs more than running it
+SET jit = off
+AS $$
+#variable_conflict use_column
+DECLARE
+    p record;
+    threshold float8;
+    refs text := '';
+    fk record;
+    chunks integer;
+    w regclass[];
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF survivor IS NULL OR survivor NOT IN ('most_complete', 'oldest', 'newest', 'most_referenced') THEN
+        RAISE EXCEPTION 'invalid survivor rule "%"', coalesce(survivor, '')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use most_complete, oldest, newest or most_referenced.';
+    END IF;
+    IF survivor IN ('oldest', 'newest') AND NOT EXISTS (
+            SELECT 1 FROM pg_attribute WHERE attrelid = p.table_oid AND attname = coalesce(survivor_column, 'created_at')
+               AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'survivor rule % needs a timestamp column', survivor
+            USING ERRCODE = 'undefined_column', HINT = 'Name it with survivor_column (default created_at).';
+    END IF;
+    threshold := coalesce(min_score, (p.compiled->>'same')::float8);
+    chunks := @extschema@.report_work(profile, block_cap);
+    w := @extschema@.report_work_tables(chunks);
+
+    RAISE NOTICE 'crmdedup: clustering (% s so far)', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    -- the pairs inside components of the strong pairs that no key found, scored like the
+    -- candidates (in parallel), so that report_cluster() has every pair of a component
+    EXECUTE format('CREATE %s TABLE %s AS SELECT n, a, b FROM @extschema@.report_missing_pairs(%L::regclass, %L::regclass[], %L::float8)',
+                   CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END,
+                   @extschema@.report_work_name('inner'), w[1], w[2:], threshold);
+    EXECUTE format('CREATE INDEX ON %s (n)', @extschema@.report_work_name('inner'));
+    EXECUTE format('ANALYZE %s', @extschema@.report_work_name('inner'));
+    chunks := @extschema@.report_score(profile, @extschema@.report_work_name('inner')::regclass, chunks, 500000,
+                                       'pairs inside components');
+    EXECUTE format('DROP TABLE %s', @extschema@.report_work_name('inner'));
+    w := @extschema@.report_work_tables(chunks);
+    DROP TABLE IF EXISTS pg_temp.cd_report_clusters;
+    CREATE TEMP TABLE cd_report_clusters ON COMMIT DROP AS
+        SELECT k.rn, k.center, k.score FROM @extschema@.report_cluster(profile, w[1], w[2:], threshold, 0.2) k;
+    RAISE NOTICE 'crmdedup: % clusters (% s)',
+        (SELECT count(*) FROM (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) c),
+        round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    -- the suggested survivor of each cluster
+    IF survivor = 'most_referenced' THEN
+        FOR fk IN SELECT c.conrelid::regclass AS child, a.attname AS col
+                    FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                   WHERE c.contype = 'f' AND c.confrelid = p.table_oid AND cardinality(c.conkey) = 1 LOOP
+            refs := refs || format(' + (SELECT count(*) FROM %s x WHERE x.%I::text = c.id)', fk.child, fk.col);
+        END LOOP;
+    END IF;
+    -- the survivor rules read the whole row (as report_rows_sql() gives it, child-table fields
+    -- included), built for the clustered rows only: the rows of the table are joined to the
+    -- clustered rows' ids (kept by report_work) before any row is turned into jsonb
+    RETURN QUERY EXECUTE format(
+        'WITH c AS (SELECT k.rn, k.center, cc.id AS cluster_id, r.id, k.score
+                      FROM pg_temp.cd_report_clusters k
+                      JOIN (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) big USING (center)
+                      JOIN %1$s r ON r.rn = k.rn JOIN %1$s cc ON cc.rn = k.center),
+              f AS (SELECT q.rn, q.r FROM (%4$s) q),
+              m AS (SELECT c.cluster_id, c.id, c.score, %2$s AS rank_value FROM c JOIN f ON f.rn = c.rn),
+              s AS (SELECT DISTINCT ON (cluster_id) cluster_id, id AS survivor
+                      FROM m ORDER BY cluster_id, rank_value %3$s NULLS LAST, id)
+         SELECT m.cluster_id, m.id, m.score, m.id = s.survivor, s.survivor
+           FROM m JOIN s USING (cluster_id)
+          ORDER BY m.cluster_id, m.id = s.survivor DESC, m.score DESC, m.id',
+        w[1],
+        CASE survivor
+            WHEN 'most_complete' THEN '@extschema@.filled_fields(f.r)'
+            WHEN 'most_referenced' THEN '0' || refs
+            ELSE format('(f.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
+        CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END,
+        @extschema@.report_rows_rn_sql(profile, format('(SELECT i.rn, i.id FROM %s i WHERE i.rn IN (SELECT c.rn FROM c))',
+                                                       @extschema@.report_work_name('ids')), true));
+    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ') || ', ' || @extschema@.report_work_name('ids');
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.clusters(text, float8, text, integer, text) IS
+'duplicate clusters of a profile''s table: members, their score against the cluster''s best record, and a suggested survivor';
+
