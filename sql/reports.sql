@@ -103,7 +103,30 @@ SELECT * FROM crmdedup.report_cluster('r_contacts', 't_rows', '{t_scored}', 'NaN
 SELECT * FROM crmdedup.report_cluster('r_contacts', 't_rows', '{t_scored,NULL}', 0.9);
 INSERT INTO t_scored VALUES (7, 8, 0.99);
 SELECT * FROM crmdedup.report_cluster('r_contacts', 't_rows', '{t_scored}', 0.9);
-DROP TABLE t_ranks, t_keys, t_rows, t_scored;
+DELETE FROM t_scored WHERE a = 7;
+-- every pair inside the components: the one no key found (4 - 6) numbered, without a score
+SELECT n, a, b, round(score::numeric, 3) AS score
+  FROM crmdedup.report_missing_pairs('t_rows', '{t_scored}', 0.9) ORDER BY a, b;
+-- pairs (n, a, b) scored by ranges of n: the scores of score_rows() on the pairs' rows; a
+-- pair whose row is missing is left out; with min_score a hopeless pair may get no score
+CREATE TABLE t_pairs (n int4, a int4, b int4);
+INSERT INTO t_pairs SELECT row_number() OVER (ORDER BY x.rn, y.rn), x.rn, y.rn FROM t_rows x, t_rows y WHERE x.rn < y.rn;
+INSERT INTO t_pairs VALUES (100, 1, 77);
+SELECT count(*) AS pairs,
+       bool_and(s.score = (crmdedup.score_rows('r_contacts', x.r, y.r, false)).score) AS same_scores
+  FROM t_pairs p
+  JOIN (SELECT * FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_rows', 0, 6)
+        UNION ALL SELECT * FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_rows', 6, 1000)) s USING (a, b)
+  JOIN t_rows x ON x.rn = p.a JOIN t_rows y ON y.rn = p.b;
+SELECT count(*) AS pairs, count(*) FILTER (WHERE score IS NULL) AS given_up,
+       bool_and(score IS NULL OR score = (crmdedup.score_rows('r_contacts', x.r, y.r, false)).score) AS same_scores
+  FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_rows', 0, 1000, 0.99) s
+  JOIN t_rows x ON x.rn = s.a JOIN t_rows y ON y.rn = s.b;
+SELECT count(*) FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_rows', 10, 5);
+SELECT * FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_rows', 0, 10, 'NaN');
+SELECT * FROM crmdedup.report_score_pairs('nope', 't_pairs', 't_rows', 0, 10);
+SELECT * FROM crmdedup.report_score_pairs('r_contacts', 't_rows', 't_rows', 0, 10);
+DROP TABLE t_ranks, t_keys, t_rows, t_scored, t_pairs;
 -- the most_complete rule counts the fields that are not null, "" or []
 SELECT crmdedup.filled_fields('{"a": null, "b": "", "c": [], "d": {}, "e": 0, "f": [null], "g": " "}') AS filled;
 SELECT crmdedup.filled_fields('[1]');

@@ -1098,12 +1098,14 @@ progress(Progress *pr, bool force)
  * report_cluster(profile text, rows regclass, scored regclass[], threshold float8,
  *				  floor float8) -> (rn int4, center int4, score float8)
  * report_missing_pairs(rows regclass, scored regclass[], threshold float8)
- *				  -> (n int4, a int4, b int4)
+ *				  -> (n int4, a int4, b int4, score float8)
  *
  * rows: (rn int4, r jsonb) numbered 1..n, with an index on rn; scored: tables of (a int4,
  * b int4, score float8), a < b.  Components are those of the pairs scored >= threshold.
- * report_missing_pairs gives the pairs inside components that no scored table holds (a < b,
- * numbered 1..), for the caller to score in parallel.  report_cluster scores what is still
+ * report_missing_pairs gives every pair inside a component (a < b): those that no scored
+ * table holds numbered 1.. (n) with a NULL score, for the caller to score in parallel, the
+ * others with their score and a NULL n.  So report_cluster() needs only this table and the
+ * scores of its missing pairs, not every scored pair again.  report_cluster scores what is still
  * missing itself (one backend) and gives one row per member of a component: its cluster's
  * center (the member with the highest average score to the others) and its score to the
  * center (1 for the center).  Members of a component are numbered in rn order, so ties
@@ -1400,23 +1402,33 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 					nmiss++;
 		if (missing_only)
 		{
+			/* every pair inside the component: n and no score when missing, else its score */
 			for (int i = 0; i < m; i++)
 				for (int j = i + 1; j < m; j++)
-					if (isnan(mat[(Size) i * m + j]))
-					{
-						Datum		values[3];
-						bool		nulls[3] = {false, false, false};
+				{
+					Datum		values[4];
+					bool		nulls[4] = {false, false, false, false};
+					double		s = mat[(Size) i * m + j];
 
+					if (isnan(s))
+					{
 						if (nmissing_out >= PG_INT32_MAX)
 							ereport(ERROR,
 									(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 									 errmsg("too many pairs inside components"),
 									 errhint("Raise min_score.")));
 						values[0] = Int32GetDatum((int32) ++nmissing_out);
-						values[1] = Int32GetDatum(mem[i]);
-						values[2] = Int32GetDatum(mem[j]);
-						tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+						nulls[3] = true;
 					}
+					else
+					{
+						nulls[0] = true;
+						values[3] = Float8GetDatum(s);
+					}
+					values[1] = Int32GetDatum(mem[i]);
+					values[2] = Int32GetDatum(mem[j]);
+					tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+				}
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(cxt);
 			continue;

@@ -58,13 +58,13 @@ COMMENT ON FUNCTION @extschema@.report_cluster(text, regclass, regclass[], float
 'clusters of the scored pairs (a, b, score) in the scored tables over rows (rn int4, r jsonb): components of the pairs >= threshold, the pairs inside them no key found scored, average-linkage clusters (no pair below floor); one row per member of a component: its cluster''s center and its score to it';
 
 CREATE FUNCTION @extschema@.report_missing_pairs(rows regclass, scored regclass[], threshold float8,
-    OUT n integer, OUT a integer, OUT b integer)
+    OUT n integer, OUT a integer, OUT b integer, OUT score float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'report_missing_pairs'
 LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
 
 COMMENT ON FUNCTION @extschema@.report_missing_pairs(regclass, regclass[], float8) IS
-'the pairs (a < b, numbered n) inside the components of the pairs scored >= threshold that no scored table (a, b, score) holds, for report_cluster() to find scored';
+'every pair (a < b) inside the components of the pairs scored >= threshold: those that no scored table (a, b, score) holds numbered n, with a NULL score, the others with their score and a NULL n';
 
 CREATE FUNCTION @extschema@.filled_fields(r jsonb)
 RETURNS integer

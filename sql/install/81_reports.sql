@@ -520,6 +520,7 @@ DECLARE
     refs text := '';
     fk record;
     chunks integer;
+    nscored integer;
     w regclass[];
     t0 timestamptz := clock_timestamp();
 BEGIN
@@ -542,17 +543,22 @@ BEGIN
     w := @extschema@.report_work_tables(chunks);
 
     RAISE NOTICE 'crmdedup: clustering (% s so far)', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
-    -- the pairs inside components of the strong pairs that no key found, scored like the
-    -- candidates (in parallel), so that report_cluster() has every pair of a component
-    EXECUTE format('CREATE %s TABLE %s AS SELECT n, a, b FROM @extschema@.report_missing_pairs(%L::regclass, %L::regclass[], %L::float8)',
+    -- every pair inside the components of the strong pairs (those no key found numbered n,
+    -- with no score yet), then the missing ones scored like the candidates (in parallel):
+    -- report_cluster() reads these, not every candidate pair again
+    EXECUTE format('CREATE %s TABLE %s AS SELECT n, a, b, score FROM @extschema@.report_missing_pairs(%L::regclass, %L::regclass[], %L::float8)',
                    CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END,
                    @extschema@.report_work_name('inner'), w[1], w[2:], threshold);
+    IF chunks > 0 THEN
+        EXECUTE 'DROP TABLE ' || array_to_string(w[2:], ', ');
+    END IF;
     EXECUTE format('CREATE INDEX ON %s (n)', @extschema@.report_work_name('inner'));
     EXECUTE format('ANALYZE %s', @extschema@.report_work_name('inner'));
-    chunks := @extschema@.report_score(profile, @extschema@.report_work_name('inner')::regclass, chunks, 500000,
-                                       'pairs inside components');
-    EXECUTE format('DROP TABLE %s', @extschema@.report_work_name('inner'));
-    w := @extschema@.report_work_tables(chunks);
+    nscored := @extschema@.report_score(profile, @extschema@.report_work_name('inner')::regclass, chunks, 500000,
+                                        'pairs inside components');
+    w := ARRAY[w[1], @extschema@.report_work_name('inner')::regclass]
+         || (SELECT coalesce(array_agg(@extschema@.report_work_name('s' || i)::regclass ORDER BY i), '{}')
+               FROM generate_series(chunks + 1, nscored) i);
     DROP TABLE IF EXISTS pg_temp.cd_report_clusters;
     CREATE TEMP TABLE cd_report_clusters ON COMMIT DROP AS
         SELECT k.rn, k.center, k.score FROM @extschema@.report_cluster(profile, w[1], w[2:], threshold, 0.2) k;

@@ -3679,6 +3679,7 @@ COMMENT ON FUNCTION @extschema@.analyze(text) IS
 -- pairs (report_score_pairs in C); report_rows_sql and report_rows_rn_sql are one builder; the
 -- survivors step builds whole rows for the clustered rows only.
 DROP FUNCTION @extschema@.report_rows_rn_sql(text, text);
+DROP FUNCTION @extschema@.report_missing_pairs(regclass, regclass[], float8);
 
 CREATE OR REPLACE FUNCTION @extschema@.report_score_pairs(profile text, pairs regclass, rows regclass, lo bigint, hi bigint,
     min_score float8 DEFAULT 0, OUT a integer, OUT b integer, OUT score float8)
@@ -3987,6 +3988,7 @@ DECLARE
     refs text := '';
     fk record;
     chunks integer;
+    nscored integer;
     w regclass[];
     t0 timestamptz := clock_timestamp();
 BEGIN
@@ -4009,17 +4011,22 @@ BEGIN
     w := @extschema@.report_work_tables(chunks);
 
     RAISE NOTICE 'crmdedup: clustering (% s so far)', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
-    -- the pairs inside components of the strong pairs that no key found, scored like the
-    -- candidates (in parallel), so that report_cluster() has every pair of a component
-    EXECUTE format('CREATE %s TABLE %s AS SELECT n, a, b FROM @extschema@.report_missing_pairs(%L::regclass, %L::regclass[], %L::float8)',
+    -- every pair inside the components of the strong pairs (those no key found numbered n,
+    -- with no score yet), then the missing ones scored like the candidates (in parallel):
+    -- report_cluster() reads these, not every candidate pair again
+    EXECUTE format('CREATE %s TABLE %s AS SELECT n, a, b, score FROM @extschema@.report_missing_pairs(%L::regclass, %L::regclass[], %L::float8)',
                    CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END,
                    @extschema@.report_work_name('inner'), w[1], w[2:], threshold);
+    IF chunks > 0 THEN
+        EXECUTE 'DROP TABLE ' || array_to_string(w[2:], ', ');
+    END IF;
     EXECUTE format('CREATE INDEX ON %s (n)', @extschema@.report_work_name('inner'));
     EXECUTE format('ANALYZE %s', @extschema@.report_work_name('inner'));
-    chunks := @extschema@.report_score(profile, @extschema@.report_work_name('inner')::regclass, chunks, 500000,
-                                       'pairs inside components');
-    EXECUTE format('DROP TABLE %s', @extschema@.report_work_name('inner'));
-    w := @extschema@.report_work_tables(chunks);
+    nscored := @extschema@.report_score(profile, @extschema@.report_work_name('inner')::regclass, chunks, 500000,
+                                        'pairs inside components');
+    w := ARRAY[w[1], @extschema@.report_work_name('inner')::regclass]
+         || (SELECT coalesce(array_agg(@extschema@.report_work_name('s' || i)::regclass ORDER BY i), '{}')
+               FROM generate_series(chunks + 1, nscored) i);
     DROP TABLE IF EXISTS pg_temp.cd_report_clusters;
     CREATE TEMP TABLE cd_report_clusters ON COMMIT DROP AS
         SELECT k.rn, k.center, k.score FROM @extschema@.report_cluster(profile, w[1], w[2:], threshold, 0.2) k;
@@ -4063,4 +4070,13 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.clusters(text, float8, text, integer, text) IS
 'duplicate clusters of a profile''s table: members, their score against the cluster''s best record, and a suggested survivor';
+
+CREATE OR REPLACE FUNCTION @extschema@.report_missing_pairs(rows regclass, scored regclass[], threshold float8,
+    OUT n integer, OUT a integer, OUT b integer, OUT score float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'report_missing_pairs'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
+
+COMMENT ON FUNCTION @extschema@.report_missing_pairs(regclass, regclass[], float8) IS
+'every pair (a < b) inside the components of the pairs scored >= threshold: those that no scored table (a, b, score) holds numbered n, with a NULL score, the others with their score and a NULL n';
 
