@@ -539,17 +539,6 @@ typedef struct KeyEntry
 	int32		rank;			/* the row's place in name order */
 } KeyEntry;
 
-static int
-key_entry_cmp(const void *a, const void *b)
-{
-	const KeyEntry *x = a;
-	const KeyEntry *y = b;
-
-	if (x->h != y->h)
-		return x->h < y->h ? -1 : 1;
-	return x->rank < y->rank ? -1 : (x->rank > y->rank ? 1 : 0);
-}
-
 typedef struct PairBuf
 {
 	uint64	   *p;
@@ -578,6 +567,33 @@ add_pair(PairBuf *pb, int32 x, int32 y)
 	}
 	pb->p[pb->n++] = (a << 32) | b;
 }
+
+/*
+ * Sorts with the comparison inlined (lib/sort_template.h): qsort() calling a comparator
+ * through a pointer was 40% of report_block_pairs' time on 6.4 million keys.  Elements
+ * that compare equal are equal in every byte, so the order is the same as qsort's.
+ */
+#define ST_SORT sort_key_entries
+#define ST_ELEMENT_TYPE KeyEntry
+#define ST_COMPARE(a, b) ((a)->h != (b)->h ? ((a)->h < (b)->h ? -1 : 1) : \
+						  ((a)->rank < (b)->rank ? -1 : ((a)->rank > (b)->rank ? 1 : 0)))
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT sort_uint64s
+#define ST_ELEMENT_TYPE uint64
+#define ST_COMPARE(a, b) (*(a) < *(b) ? -1 : (*(a) > *(b) ? 1 : 0))
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT sort_int32s
+#define ST_ELEMENT_TYPE int32
+#define ST_COMPARE(a, b) (*(a) < *(b) ? -1 : (*(a) > *(b) ? 1 : 0))
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 PG_FUNCTION_INFO_V1(report_block_pairs);
 
@@ -697,7 +713,7 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	SPI_cursor_close(cur);
 	SPI_finish();
 
-	qsort(ent, nent, sizeof(KeyEntry), key_entry_cmp);
+	sort_key_entries(ent, nent);
 	CHECK_FOR_INTERRUPTS();
 
 	pb.cap = 1024;
@@ -740,7 +756,7 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	pfree(ent);
 
 	if (pb.n > 1)
-		qsort(pb.p, pb.n, sizeof(uint64), uint64_cmp);
+		sort_uint64s(pb.p, pb.n);
 	for (Size i = 0; i < pb.n; i++)
 	{
 		Datum		values[3];
@@ -770,15 +786,6 @@ report_block_pairs(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------- pair scores */
-
-static int
-int32_cmp(const void *a, const void *b)
-{
-	int32		x = *(const int32 *) a;
-	int32		y = *(const int32 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
 
 /* the place of rn in the sorted distinct array rns[0 .. n - 1], or -1 */
 static int
@@ -929,7 +936,7 @@ report_score_pairs(PG_FUNCTION_ARGS)
 	{
 		Size		k = 0;
 
-		qsort(rns, np * 2, sizeof(int32), int32_cmp);
+		sort_int32s(rns, np * 2);
 		for (Size i = 0; i < np * 2; i++)
 			if (i == 0 || rns[i] != rns[i - 1])
 				rns[k++] = rns[i];

@@ -1165,7 +1165,8 @@ profile_row_current(ProfileCache *pc, Snapshot snap)
 uint32
 cd_scorer_refresh(CdScorer *s)
 {
-	if (s->pc != NULL && (s->pc->terms->members > SCORER_MAX_TERMS
+	/* a bulk scorer (cd_scorer_set_bulk) holds all the terms on purpose */
+	if (s->pc != NULL && ((s->cache.one_by_one && s->pc->terms->members > SCORER_MAX_TERMS)
 						  || !(ActiveSnapshotSet() && profile_row_current(s->pc, GetActiveSnapshot()))))
 	{
 		MemoryContextReset(s->cache.datacxt);

@@ -263,6 +263,7 @@ DECLARE
     npairs bigint;
     nrows bigint;
     nkeys bigint;
+    cap integer;
     chunk integer := 0;
     t0 timestamptz := clock_timestamp();
     ptc text := current_setting('parallel_tuple_cost');
@@ -309,14 +310,24 @@ BEGIN
     RAISE NOTICE 'crmdedup: % rows, % blocking keys (% s)',
         nrows, nkeys, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
 
-    -- candidate pairs, each once, numbered for the scoring batches
+    -- candidate pairs, each once, numbered for the scoring batches.  Above 100,000 rows the
+    -- cap shrinks with the fourth root of the rows (block_cap * (100000 / rows) ^ 0.25, at
+    -- least 2): the blocks of a key whose values do not grow with the table (a birth date)
+    -- grow with it, and all pairs of blocks up to the cap made the candidates per row grow
+    -- with the table (3.2 at 100,000 demo contacts, 5.3 at 1,000,000); larger blocks still
+    -- give their neighbours in name order
+    cap := block_cap;
+    IF nrows > 100000 THEN
+        cap := least(block_cap, greatest(2, round(block_cap * (100000.0 / nrows) ^ 0.25)::integer));
+    END IF;
     EXECUTE format('CREATE %s TABLE %s.%I AS SELECT n, a, b FROM @extschema@.report_block_pairs(%L::regclass, %L::regclass, %s)',
-                   kind, ws, pre || 'pairs', format('%s.%I', ws, pre || 'keys'), rows_t, block_cap);
+                   kind, ws, pre || 'pairs', format('%s.%I', ws, pre || 'keys'), rows_t, cap);
     GET DIAGNOSTICS npairs = ROW_COUNT;
     EXECUTE format('DROP TABLE %s.%I', ws, pre || 'keys');
     EXECUTE format('CREATE INDEX ON %s.%I (n)', ws, pre || 'pairs');
     EXECUTE format('ANALYZE %s.%I', ws, pre || 'pairs');
-    RAISE NOTICE 'crmdedup: % candidate pairs (% s)', npairs, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    RAISE NOTICE 'crmdedup: % candidate pairs (block cap %; % s)', npairs, cap,
+        round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
 
     -- scores, batch pairs per statement (each statement may run in parallel workers)
     chunk := @extschema@.report_score(profile, format('%s.%I', ws, pre || 'pairs')::regclass, 0, batch, 'candidate pairs');
@@ -523,6 +534,9 @@ DECLARE
     nscored integer;
     w regclass[];
     t0 timestamptz := clock_timestamp();
+    kind text := CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END;
+    ptc text := current_setting('parallel_tuple_cost');
+    psc text := current_setting('parallel_setup_cost');
 BEGIN
     SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
     IF NOT FOUND THEN
@@ -547,8 +561,7 @@ BEGIN
     -- with no score yet), then the missing ones scored like the candidates (in parallel):
     -- report_cluster() reads these, not every candidate pair again
     EXECUTE format('CREATE %s TABLE %s AS SELECT n, a, b, score FROM @extschema@.report_missing_pairs(%L::regclass, %L::regclass[], %L::float8)',
-                   CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END,
-                   @extschema@.report_work_name('inner'), w[1], w[2:], threshold);
+                   kind, @extschema@.report_work_name('inner'), w[1], w[2:], threshold);
     IF chunks > 0 THEN
         EXECUTE 'DROP TABLE ' || array_to_string(w[2:], ', ');
     END IF;
@@ -570,33 +583,40 @@ BEGIN
         FOR fk IN SELECT c.conrelid::regclass AS child, a.attname AS col
                     FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
                    WHERE c.contype = 'f' AND c.confrelid = p.table_oid AND cardinality(c.conkey) = 1 LOOP
-            refs := refs || format(' + (SELECT count(*) FROM %s x WHERE x.%I::text = c.id)', fk.child, fk.col);
+            refs := refs || format(' + (SELECT count(*) FROM %s x WHERE x.%I::text = f.id)', fk.child, fk.col);
         END LOOP;
     END IF;
-    -- the survivor rules read the whole row (as report_rows_sql() gives it, child-table fields
-    -- included), built for the clustered rows only: the rows of the table are joined to the
-    -- clustered rows' ids (kept by report_work) before any row is turned into jsonb
-    RETURN QUERY EXECUTE format(
-        'WITH c AS (SELECT k.rn, k.center, cc.id AS cluster_id, r.id, k.score
+    -- the members of clusters of two or more: (rn, id of the table's key type, cluster_id, score)
+    EXECUTE format('CREATE %1$s TABLE %3$s AS SELECT k.rn, i.id, ic.id::text AS cluster_id, k.score
                       FROM pg_temp.cd_report_clusters k
                       JOIN (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) big USING (center)
-                      JOIN %1$s r ON r.rn = k.rn JOIN %1$s cc ON cc.rn = k.center),
-              f AS (SELECT q.rn, q.r FROM (%4$s) q),
-              m AS (SELECT c.cluster_id, c.id, c.score, %2$s AS rank_value FROM c JOIN f ON f.rn = c.rn),
-              s AS (SELECT DISTINCT ON (cluster_id) cluster_id, id AS survivor
-                      FROM m ORDER BY cluster_id, rank_value %3$s NULLS LAST, id)
+                      JOIN %2$s i ON i.rn = k.rn JOIN %2$s ic ON ic.rn = k.center',
+                   kind, @extschema@.report_work_name('ids'), @extschema@.report_work_name('members'));
+    EXECUTE format('ANALYZE %s', @extschema@.report_work_name('members'));
+    -- each member's rank under the survivor rule, which reads the whole row (as
+    -- report_rows_sql() gives it, child-table fields included), built for the members only;
+    -- a CREATE TABLE AS, which may run in parallel workers
+    PERFORM set_config('parallel_tuple_cost', '0.001', true), set_config('parallel_setup_cost', '100', true);
+    EXECUTE format('CREATE %s TABLE %s AS SELECT c.cluster_id, f.id, c.score, %s AS rank_value
+                      FROM %s c JOIN (%s) f ON f.rn = c.rn',
+                   kind, @extschema@.report_work_name('ranks'),
+                   CASE survivor
+                       WHEN 'most_complete' THEN '@extschema@.filled_fields(f.r)'
+                       WHEN 'most_referenced' THEN '0' || refs
+                       ELSE format('(f.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
+                   @extschema@.report_work_name('members'),
+                   @extschema@.report_rows_rn_sql(profile, @extschema@.report_work_name('members'), true));
+    PERFORM set_config('parallel_tuple_cost', ptc, true), set_config('parallel_setup_cost', psc, true);
+    RETURN QUERY EXECUTE format(
+        'WITH s AS (SELECT DISTINCT ON (cluster_id) cluster_id, id AS survivor
+                      FROM %1$s ORDER BY cluster_id, rank_value %2$s NULLS LAST, id)
          SELECT m.cluster_id, m.id, m.score, m.id = s.survivor, s.survivor
-           FROM m JOIN s USING (cluster_id)
+           FROM %1$s m JOIN s USING (cluster_id)
           ORDER BY m.cluster_id, m.id = s.survivor DESC, m.score DESC, m.id',
-        w[1],
-        CASE survivor
-            WHEN 'most_complete' THEN '@extschema@.filled_fields(f.r)'
-            WHEN 'most_referenced' THEN '0' || refs
-            ELSE format('(f.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
-        CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END,
-        @extschema@.report_rows_rn_sql(profile, format('(SELECT i.rn, i.id FROM %s i WHERE i.rn IN (SELECT c.rn FROM c))',
-                                                       @extschema@.report_work_name('ids')), true));
-    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ') || ', ' || @extschema@.report_work_name('ids');
+        @extschema@.report_work_name('ranks'),
+        CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END);
+    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ') || ', ' || @extschema@.report_work_name('ids') || ', '
+            || @extschema@.report_work_name('members') || ', ' || @extschema@.report_work_name('ranks');
 END;
 $$;
 
