@@ -857,6 +857,7 @@ report_score_pairs(PG_FUNCTION_ARGS)
 	int			nfields;
 	char	  **names;
 	Portal		cur;
+	SPIPlanPtr	plan;
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2];
 
@@ -959,8 +960,16 @@ report_score_pairs(PG_FUNCTION_ARGS)
 		old = MemoryContextSwitchTo(work);
 		arg = PointerGetDatum(construct_array(d, nrns, INT4OID, sizeof(int32), true, TYPALIGN_INT));
 		MemoryContextSwitchTo(old);
-		cur = SPI_cursor_open_with_args(NULL, psprintf("SELECT rn::int4, r::jsonb FROM %s WHERE rn = ANY($1)", rows_tbl),
-										1, &argtype, &arg, NULL, true, 0);
+		/*
+		 * A generic plan: planned for the array's values, a range's thousands of row
+		 * numbers made the planner read the whole rows table (a sequential scan with a
+		 * hashed = ANY) for every range; the index on rn reads just them, in rn order.
+		 */
+		plan = SPI_prepare_cursor(psprintf("SELECT rn::int4, r::jsonb FROM %s WHERE rn = ANY($1)", rows_tbl),
+								  1, &argtype, CURSOR_OPT_GENERIC_PLAN);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+		cur = SPI_cursor_open(NULL, plan, &arg, NULL, true);
 		for (;;)
 		{
 			SPI_cursor_fetch(cur, true, REPORT_FETCH);
