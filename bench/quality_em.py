@@ -5,7 +5,10 @@ precision, recall and F1 against the answers at the default threshold (and at th
 chosen on the answers).  An experiment bench for issue 3 (Fodors-Zagat's restaurants of one hotel:
 "same place, different entity"); not a test, and not the extension: numbers from here are a
 replay (it reproduces bench/quality's default F1 of the exported datasets to about 0.003: the
-term-frequency u of phones and mailboxes is read from the explanation, not recomputed).
+term-frequency u of phones and mailboxes is read from the explanation, not recomputed; patstat's
+pairs within a star are not replayed).  The levels replayed are the default levels of before
+2026-11-27 09:05: the variant {"unrelated": 0.35, "cond": ["phone", "city", "postcode"]} is the
+model landed then, {} the one before.
 
     python3 bench/quality_em.py EXPORT.jsonl [VARIANT ...]
 
@@ -59,7 +62,9 @@ class Model:
         self.v = variant
         self.fields = []		# (role, [(name, min, m0, u0, tf)])
         for f in head['spec_fields']:
-            lv = [(l['level'], l['min'], l['m'], l['u'], bool(l.get('tf'))) for l in f['levels']]
+            # the levels before 2026-11-27 09:05 ("little in common" is the variant "unrelated")
+            lv = [(l['level'], l['min'], l['m'], l['u'], bool(l.get('tf'))) for l in f['levels']
+                  if l['level'] != 'little in common']
             if 'unrelated' in variant and f['role'] in NAMES:
                 lv.append(('little in common', variant['unrelated'], 0.06, 0.15, False))
             self.fields.append((f['role'], lv))
@@ -67,8 +72,11 @@ class Model:
 
     def vec(self, f):
         out = []
-        for (role, lv), (r, level, sim, u) in zip(self.fields, f):
+        for (role, lv), x in zip(self.fields, f):
+            r, level, sim, u = x[:4]
             assert role == r, (role, r)
+            if len(x) > 4 and x[4]:
+                level = None		# u was the field's u_same_place: its term-frequency u is unknown
             if level == 'missing':
                 out.append((-1, None))
                 continue

@@ -2,17 +2,17 @@
 -- bench/quality_em.py to replay crmdedup.estimate()'s EM and the scorer offline with variants of
 -- the model (issue 3: Fodors-Zagat's "same place, different entity" pairs).  Not a test.
 --
--- Run against the database bench/quality left behind (it drops its cluster on exit: keep it with
--- CD_KEEP_CLUSTER=1, then start it again with pg_ctl, see README "Match quality"):
---   psql -X -At -d quality -v datasets=fodors_zagat,chicago -f bench/quality_em.sql > /tmp/em.jsonl
---   python3 bench/quality_em.py /tmp/em.jsonl
+-- Run by bench/quality when QUALITY_EM=path is set (every dataset), or by hand against its
+-- database (psql variable :datasets, a comma-separated list of q.setup's ds):
+--   QUALITY_CLUSTERS=0 QUALITY_EM=/tmp/em.jsonl ./bench/quality
+--   python3 bench/quality_em.py /tmp/em.jsonl ['{"unrelated": 0.35, "cond": ["phone", "city"]}' ...]
 -- One JSON object a line:
 --   {"ds", "head": true, "rows", "true_pairs", "same", "spec_fields"}: the dataset, its default
 --      levels (compile_profile_spec: what estimate() starts from)
 --   {"ds", "k", "t", "f"}: one pair; k = "bench" (bench/quality's candidates, t = a true pair),
 --      "cand" (the candidates estimate() finds: the reports' blocking keys, block cap 100) or
 --      "rand" (estimate()'s random pairs, drawn by the same hash); f = per compiled field
---      [role, level, best similarity, u the scorer used] (null similarity: a value is missing)
+--      [role, level, best similarity, u the scorer used, whether that u was the field's u_same_place] (null similarity: a value is missing)
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 SET jit = off;
@@ -71,6 +71,6 @@ SELECT json_build_object('ds', d.ds, 'head', true,
   FROM em_ds d JOIN crmdedup.profiles pr ON pr.name = d.ds;
 SELECT json_build_object('ds', ds, 'k', k, 't', t,
                          'f', (SELECT json_agg(json_build_array(fe->>'role', fe->>'level', (fe->>'similarity')::float8,
-                                                                (fe->>'u')::float8) ORDER BY o)
+                                                                (fe->>'u')::float8, fe ? 'same_place_as') ORDER BY o)
                                  FROM jsonb_array_elements(expl->'fields') WITH ORDINALITY AS x(fe, o)))
   FROM em_pair;
