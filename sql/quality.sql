@@ -171,6 +171,52 @@ SELECT s.decision, count(*) FILTER (WHERE crmdedup.company_key(a.company) = crmd
 SELECT crmdedup.drop_profile('q_firms'), crmdedup.drop_profile('q_firm_rows');
 DROP TABLE q_firms, q_firm_rows;
 
+-- one place, several entities (0.2.0): restaurants listed by two guides; the restaurants of one
+-- hotel share its address, phone number and city; estimate() learns from the pairs at one
+-- address whose names are "different" how often other entities there share the phone and
+-- the city, and those fields then weigh that much when an address agrees
+CREATE TABLE q_places (id int PRIMARY KEY, name text, address text, city text, phone text);
+-- restaurants 0-7: two to a hotel (one address, one phone); 8-25: three to a mall (one
+-- address, a phone each); each listed twice
+INSERT INTO q_places
+SELECT 2 * r + g, initcap(translate(left(md5('n' || r), 8), '0123456789', 'ghijklmnop'))
+                  || CASE WHEN g = 1 THEN ' Restaurant' ELSE '' END,
+       format('%s %s Ave', 100 + h, initcap(translate(left(md5('s' || h), 6), '0123456789', 'ghijklmnop'))),
+       (ARRAY['New York', 'Los Angeles', 'Chicago', 'Atlanta'])[1 + h % 4],
+       format('212-555-%s', lpad(CASE WHEN r < 8 THEN h ELSE r END::text, 4, '0'))
+  FROM generate_series(0, 119) r,
+       LATERAL (SELECT CASE WHEN r < 8 THEN r / 2 WHEN r < 26 THEN 8 + (r - 8) / 3 ELSE r END AS h) x,
+       generate_series(0, 1) g;
+SELECT crmdedup.create_profile('q_places', 'q_places', '{"region": "US", "fields": {
+    "name": "company", "address": "address", "city": "city", "phone": "phone"}}');
+SELECT crmdedup.analyze('q_places');
+SELECT (e->'rejected') IS NULL AS used FROM crmdedup.estimate('q_places') e;
+SELECT f->>'field' AS field, round((f->>'u_same_place')::numeric, 3) AS u_same_place
+  FROM crmdedup.profiles p, jsonb_array_elements(p.compiled->'fields') f WHERE p.name = 'q_places' ORDER BY 1;
+-- the same restaurant in both guides, and two restaurants of one hotel
+SELECT x.same_restaurant, x.same_phone, s.decision, count(*)
+  FROM (SELECT a.id / 2 = b.id / 2 AS same_restaurant, a.phone = b.phone AS same_phone, to_jsonb(a) AS ra, to_jsonb(b) AS rb
+          FROM q_places a JOIN q_places b ON a.id < b.id AND (a.address = b.address)) x,
+       LATERAL crmdedup.match_rows('q_places', x.ra, x.rb) s
+ GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+SELECT f->>'field' AS field, f->>'level' AS level, round((f->>'u')::numeric, 3) AS u, f->>'weight' AS weight, f->>'same_place_as' AS same_place_as
+  FROM crmdedup.match_rows('q_places', (SELECT to_jsonb(p) FROM q_places p WHERE id = 0),
+                           (SELECT to_jsonb(p) FROM q_places p WHERE id = 2)) s,
+       jsonb_array_elements(s.explanation->'fields') f ORDER BY 1;
+-- without u_same_place (every field counted as independent of the others) the restaurants of one
+-- hotel are the same restaurant
+UPDATE crmdedup.profiles
+   SET compiled = jsonb_set(compiled, '{fields}', (SELECT jsonb_agg(f - 'u_same_place' ORDER BY o)
+                                                      FROM jsonb_array_elements(compiled->'fields') WITH ORDINALITY e(f, o)))
+ WHERE name = 'q_places';
+SELECT x.same_restaurant, x.same_phone, s.decision, count(*)
+  FROM (SELECT a.id / 2 = b.id / 2 AS same_restaurant, a.phone = b.phone AS same_phone, to_jsonb(a) AS ra, to_jsonb(b) AS rb
+          FROM q_places a JOIN q_places b ON a.id < b.id AND (a.address = b.address)) x,
+       LATERAL crmdedup.match_rows('q_places', x.ra, x.rb) s
+ GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+SELECT crmdedup.drop_profile('q_places');
+DROP TABLE q_places;
+
 -- errors
 \set VERBOSITY terse
 SELECT crmdedup.estimate('no_such_profile');

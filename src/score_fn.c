@@ -338,6 +338,17 @@ load_profile(ScoreCache *cache, text *name_t)
 		if (!jb_float(fo, "weight", &f->weight))
 			bad_profile(name, field, "\"weight\" must be a number");
 		f->region = jb_text(fo, "region");
+		{
+			double		pu;
+
+			/* 0.2.0: "u_same_place" (estimate()), see record_score.h */
+			if (jb_float(fo, "u_same_place", &pu))
+			{
+				if (pc->prof.place_u == NULL)
+					pc->prof.place_u = palloc0(sizeof(double) * Max(nfields, 1));
+				((double *) pc->prof.place_u)[i] = pu;
+			}
+		}
 		if (f->role == CD_ROLE_PHONE
 			&& (f->region == NULL || !cd_phone_region_known(f->region, strlen(f->region))))
 			ereport(ERROR,
@@ -758,7 +769,7 @@ set_object(JsonbValue *v, JsonbPair *pairs, int n)
  * Object keys are written in jsonb's order (shorter first, then bytewise) and are
  * unique, which is what JsonbValueToJsonb() needs of a tree it did not build itself:
  *	top:	score, fields, profile, decision, prior_weight, total_weight
- *	field:	a, b, m, u, role, field, level, weight, similarity[, explained_by]
+ *	field:	a, b, m, u, role, field, level, weight, similarity[, explained_by][, same_place_as]
  *	missing field:	role, field, level, weight
  */
 static Jsonb *
@@ -767,7 +778,7 @@ build_explanation(text *profile, ProfileCache *pc, const CdValues *va, const CdV
 {
 	int			nf = pc->prof.nfields;
 	JsonbPair  *top = palloc(sizeof(JsonbPair) * 6);
-	JsonbPair  *pairs = palloc(sizeof(JsonbPair) * 10 * Max(nf, 1));
+	JsonbPair  *pairs = palloc(sizeof(JsonbPair) * 11 * Max(nf, 1));
 	JsonbValue *elems = palloc(sizeof(JsonbValue) * Max(nf, 1));
 	JsonbValue	root;
 	const char *decision = cd_decision_name(rs->decision);
@@ -775,7 +786,7 @@ build_explanation(text *profile, ProfileCache *pc, const CdValues *va, const CdV
 	for (int i = 0; i < nf; i++)
 	{
 		const CdFieldScore *fs = &rs->fields[i];
-		JsonbPair  *p = &pairs[10 * i];
+		JsonbPair  *p = &pairs[11 * i];
 		const char *field = pc->field_names[i];
 		const char *role = pc->role_names[i];
 		int			n = 0;
@@ -807,6 +818,12 @@ build_explanation(text *profile, ProfileCache *pc, const CdValues *va, const CdV
 				const char *by = pc->field_names[fs->explained_by];
 
 				pair_text(&p[n++], "explained_by", 9, by, strlen(by));
+			}
+			if (fs->same_place_as >= 0)
+			{
+				const char *by = pc->field_names[fs->same_place_as];
+
+				pair_text(&p[n++], "same_place_as", 10, by, strlen(by));
 			}
 		}
 		set_object(&elems[i], p, n);

@@ -48,7 +48,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.profiles, @extschema@.term_s
 -- share of true duplicates at that level, u the share of unrelated pairs (Fellegi-Sunter).
 -- Pairs below the last level fall into "different", with the remaining m and u.  "tf": the
 -- top levels use term frequencies gathered by analyze() as u when known (0.2.0: also "same
--- number" of phones, so that a switchboard number many records share weighs little).
+-- number" of phones, so that a switchboard number many records share weighs little).  0.2.0:
+-- company names below "somewhat similar" are "little in common" (a word or a few letters shared)
+-- or "different" (below 0.35: nothing to speak of), so that estimate() can tell the
+-- restaurants of one hotel, the firms of one building, from one firm under two names.
 CREATE FUNCTION @extschema@.default_levels(role text)
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -70,7 +73,8 @@ RETURN CASE role
                               {"level":"similar","min":0.85,"m":0.10,"u":0.05}]'
     WHEN 'company' THEN '[{"level":"same company","min":0.98,"m":0.70,"u":0.01,"tf":true},
                           {"level":"similar company","min":0.85,"m":0.15,"u":0.01,"tf":true},
-                          {"level":"somewhat similar","min":0.6,"m":0.07,"u":0.03}]'
+                          {"level":"somewhat similar","min":0.6,"m":0.07,"u":0.03},
+                          {"level":"little in common","min":0.35,"m":0.05,"u":0.15}]'
     WHEN 'address' THEN '[{"level":"same address","min":0.95,"m":0.70,"u":0.001},
                           {"level":"similar address","min":0.8,"m":0.15,"u":0.005},
                           {"level":"somewhat similar","min":0.6,"m":0.07,"u":0.02}]'

@@ -67,7 +67,7 @@ BEGIN
     UPDATE @extschema@.profiles pr SET compiled = c WHERE pr.name = p.name;
 
     DROP TABLE IF EXISTS pg_temp.cd_est_rows, pg_temp.cd_est_keys, pg_temp.cd_est_pairs, pg_temp.cd_est_pat,
-        pg_temp.cd_est_pv, pg_temp.cd_est_par, pg_temp.cd_est_post, pg_temp.cd_est_lv, pg_temp.cd_est_ex;
+        pg_temp.cd_est_pv, pg_temp.cd_est_par, pg_temp.cd_est_post, pg_temp.cd_est_lv, pg_temp.cd_est_ex, pg_temp.cd_est_place;
     EXECUTE 'CREATE TEMP TABLE cd_est_rows AS SELECT row_number() OVER (ORDER BY s.id) AS rn, s.r FROM ('
             || @extschema@.report_rows_sql(profile) || ') s';
     ALTER TABLE pg_temp.cd_est_rows ADD PRIMARY KEY (rn);
@@ -169,6 +169,33 @@ BEGIN
     ANALYZE pg_temp.cd_est_par;
     ANALYZE pg_temp.cd_est_pv;
 
+    -- One place, several entities (0.2.0): the restaurants of one hotel, the firms of one
+    -- building, the people of one household share its address, often its phone number and
+    -- always its city, so among unrelated pairs those fields are not independent of the address.
+    -- For each phone, city and postcode field (not fixed by the spec): the share of the candidates
+    -- at the top level of an address field whose company and person name fields all reached
+    -- "different" (different entities at one place) that also reach the field's top level (one
+    -- pseudo-pair at its u), its u when an address agrees: in EM below and in the scorer
+    -- ("u_same_place").  None without an address field and a name field.
+    ALTER TABLE pg_temp.cd_est_pat ADD COLUMN place boolean;
+    UPDATE pg_temp.cd_est_pat t
+       SET place = EXISTS (SELECT 1 FROM jsonb_array_elements(c->'fields') WITH ORDINALITY AS e(fv, o)
+                            WHERE e.fv->>'role' = 'address' AND t.cv[e.o] = 0)
+                   AND EXISTS (SELECT 1 FROM jsonb_array_elements(c->'fields') e(fv)
+                                WHERE e.fv->>'role' IN ('company', 'person_name'))
+                   AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(c->'fields') WITH ORDINALITY AS e(fv, o)
+                                    WHERE e.fv->>'role' IN ('company', 'person_name')
+                                      AND t.cv[e.o] IS DISTINCT FROM jsonb_array_length(e.fv->'levels'));
+    CREATE TEMP TABLE cd_est_place AS
+        SELECT pr.fi, (coalesce(sum(t.n) FILTER (WHERE t.cv[pr.fi] = 0), 0) + pr.u) / (sum(t.n) + 1) AS place_u
+          FROM pg_temp.cd_est_par pr
+          JOIN jsonb_array_elements(c->'fields') WITH ORDINALITY AS e(fv, o) ON e.o = pr.fi
+          JOIN pg_temp.cd_est_pat t ON t.cand AND t.place AND t.cv[pr.fi] >= 0
+         WHERE pr.li = 0 AND NOT pr.fixed AND e.fv->>'role' IN ('phone', 'city', 'postcode')
+         GROUP BY pr.fi, pr.u;
+    UPDATE pg_temp.cd_est_place SET place_u = 0 WHERE place_u IS NULL;
+    ALTER TABLE pg_temp.cd_est_place ADD PRIMARY KEY (fi);
+
     -- EM over the candidates: E step, the probability each vector is a duplicate pair; M step,
     -- m and u as the posterior-weighted shares (plus one pseudo-pair at the starting values)
     lam := 0.1;
@@ -179,10 +206,12 @@ BEGIN
         INSERT INTO pg_temp.cd_est_post
         SELECT t.pid, t.n,
                1 / (1 + (1 - lam) / lam * exp(least(700, greatest(-700,
-                   coalesce(sum(ln(pr.u) - ln(pr.m)), 0)))))
+                   coalesce(sum(ln(CASE WHEN t.place AND v.li = 0 THEN greatest(pr.u, pl.place_u) ELSE pr.u END)
+                                - ln(pr.m)), 0)))))
           FROM pg_temp.cd_est_pat t
           LEFT JOIN pg_temp.cd_est_pv v ON v.pid = t.pid
           LEFT JOIN pg_temp.cd_est_par pr ON pr.fi = v.fi AND pr.li = v.li
+          LEFT JOIN pg_temp.cd_est_place pl ON pl.fi = v.fi
          WHERE t.cand
          GROUP BY t.pid, t.n;
         lam_new := (SELECT sum(n * w) / sum(n) FROM pg_temp.cd_est_post);
@@ -218,7 +247,7 @@ BEGIN
                          AND pr.m < greatest(pr.u_rand, least(pr.u0, 1.0 / greatest(nrand, 1))))
             USING HINT = 'The profile keeps its default m, u and prior.  Try again with a lower block_cap, or give the levels in the spec.';
         DROP TABLE IF EXISTS pg_temp.cd_est_rows, pg_temp.cd_est_keys, pg_temp.cd_est_pairs, pg_temp.cd_est_pat,
-            pg_temp.cd_est_pv, pg_temp.cd_est_par, pg_temp.cd_est_post, pg_temp.cd_est_lv, pg_temp.cd_est_ex;
+            pg_temp.cd_est_pv, pg_temp.cd_est_par, pg_temp.cd_est_post, pg_temp.cd_est_lv, pg_temp.cd_est_ex, pg_temp.cd_est_place;
         RETURN summary;
     END IF;
 
@@ -277,6 +306,10 @@ BEGIN
                        LATERAL (SELECT sum(x.m) AS sm, sum(x.u_rand) AS su
                                   FROM pg_temp.cd_est_par x
                                  WHERE x.fi = fidx AND x.li < jsonb_array_length(f->'levels')) s));
+            IF EXISTS (SELECT 1 FROM pg_temp.cd_est_place pl WHERE pl.fi = fidx AND pl.place_u > 0) THEN
+                f := f || jsonb_build_object('u_same_place',
+                                             (SELECT round(pl.place_u::numeric, 8)::float8 FROM pg_temp.cd_est_place pl WHERE pl.fi = fidx));
+            END IF;
         END IF;
         fields := fields || jsonb_build_array(f);
     END LOOP;
@@ -293,7 +326,7 @@ BEGIN
     -- the scorer's checks of the new numbers (an error here undoes the update)
     PERFORM @extschema@.score_rows(profile, '{}', '{}', false);
     DROP TABLE IF EXISTS pg_temp.cd_est_rows, pg_temp.cd_est_keys, pg_temp.cd_est_pairs, pg_temp.cd_est_pat,
-        pg_temp.cd_est_pv, pg_temp.cd_est_par, pg_temp.cd_est_post, pg_temp.cd_est_lv, pg_temp.cd_est_ex;
+        pg_temp.cd_est_pv, pg_temp.cd_est_par, pg_temp.cd_est_post, pg_temp.cd_est_lv, pg_temp.cd_est_ex, pg_temp.cd_est_place;
     RETURN summary;
 END;
 $$;

@@ -618,6 +618,11 @@ cd_score_profile_check(const CdScoreProfile *p, int *bad_field, const char **rea
 			*reason = "the \"m\" and the \"u\" of the levels must each sum below 1";
 			return CD_SCORE_BAD_PROFILE;
 		}
+		if (p->place_u != NULL && (isnan(p->place_u[i]) || p->place_u[i] >= 1))
+		{
+			*reason = "\"u_same_place\" must be a number below 1";
+			return CD_SCORE_BAD_PROFILE;
+		}
 	}
 	*bad_field = -1;
 	return CD_SCORE_OK;
@@ -873,6 +878,7 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 	fs->tf_used = false;
 	fs->b_field = fi;
 	fs->explained_by = -1;
+	fs->same_place_as = -1;
 	if (va->n <= 0 || vb->n <= 0)
 	{
 		fs->level = CD_LEVEL_MISSING;
@@ -1418,6 +1424,38 @@ mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdB
 	return st;
 }
 
+/* ---------------------------------------------------------------- one place, several entities */
+
+/*
+ * When some address field reached its top level, a field with a place_u at its top
+ * level takes the larger of its u and place_u (see record_score.h).  Only lowers
+ * weights of fields compared before the deferred ones, so cd_record_score_min's bound
+ * stays an upper bound.
+ */
+static void
+same_place(const CdScoreProfile *p, CdRecordScore *out)
+{
+	int			addr = -1;
+
+	if (p->place_u == NULL)
+		return;
+	for (int i = 0; i < p->nfields && addr < 0; i++)
+		if (p->fields[i].role == CD_ROLE_ADDRESS && out->fields[i].level == 0)
+			addr = i;
+	if (addr < 0)
+		return;
+	for (int i = 0; i < p->nfields; i++)
+	{
+		CdFieldScore *fs = &out->fields[i];
+
+		if (i == addr || !(p->place_u[i] > 0) || fs->level != 0 || !(p->place_u[i] > fs->u))
+			continue;
+		fs->u = p->place_u[i];
+		fs->weight = p->fields[i].weight * log(fs->m / fs->u) / ln2();
+		fs->same_place_as = addr;
+	}
+}
+
 /* ---------------------------------------------------------------- a score's upper bound */
 
 /*
@@ -1674,6 +1712,8 @@ record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 		st = swapped_names(p, a, b, term_freq_fn, tf_ctx, &ka, &kb, &scratch, al, out);
 	if (st == CD_SCORE_OK)
 		st = mailbox_names(p, a, b, &scratch, al, out);
+	if (st == CD_SCORE_OK)
+		same_place(p, out);
 	for (int i = 0; st == CD_SCORE_OK && i < p->nfields; i++)
 		if (out->fields[i].level != CD_LEVEL_MISSING)
 			total = total + out->fields[i].weight;

@@ -50,6 +50,13 @@
  * name fields; words of letters a-z only) and of those words' first letters, and its
  * letters a-z are not a concatenation of those first letters alone (jt40: too short to
  * say whose).
+ * One place, several entities (0.2.0): different entities at one address (restaurants
+ * of one hotel, offices of one building, people of one household) often share its phone
+ * number and always its city, so among unrelated pairs these fields are not independent
+ * of the address.  When the profile gives a field a place_u (estimate() does, from the
+ * pairs at one address whose names have nothing in common) and the pair reached the top
+ * level of some address field and of that field, the field's u is the larger of its u
+ * and place_u, and same_place_as names the address field.
  * total = log(prior / (1 - prior)) / log(2) + sum(w);  score = 1 / (1 + 2^(-total)) with
  * the exponent clamped to [-1000, 1000];  decision "same" when score >= same, "maybe"
  * when score >= maybe, else "distinct".
@@ -126,6 +133,9 @@ typedef struct CdScoreProfile
 	int64_t		analyzed_rows;	/* rows seen by analyze(); <= 0: no term frequencies */
 	double		unknown_freq;	/* frequency of a term not in the statistics; <= 0 (or NaN):
 								 * 1.0 / analyzed_rows */
+	const double *place_u;		/* 0.2.0, NULL or one per field: the u of the field's top level
+								 * when an address field of the pair reached its top level
+								 * ("same place", see cd_record_score); <= 0: none */
 } CdScoreProfile;
 
 /* one value: UTF-8 bytes, not NUL-terminated */
@@ -190,6 +200,8 @@ typedef struct CdFieldScore
 	bool		tf_used;		/* u came from term frequencies */
 	double		weight;			/* weight * log2(m/u); 0 when missing, and 0 when
 								 * explained_by is set */
+	int			same_place_as;	/* the address field whose agreement made this field's u
+								 * its place_u (see cd_record_score), else -1 */
 	int			explained_by;	/* email fields: the name field whose agreement already
 								 * counted the mailbox names compared (see
 								 * cd_record_score), else -1 */

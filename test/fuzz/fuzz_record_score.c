@@ -160,7 +160,14 @@ check_result(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdSc
 		{
 			CHECK(fs->level_name == f->levels[want].name);
 			CHECK(fs->m == f->levels[want].m);
-			if (fs->tf_used)
+			if (fs->same_place_as >= 0)
+			{
+				/* one place, several entities: an address field at its top level, u its place_u */
+				CHECK(want == 0 && p->place_u != NULL && fs->u == p->place_u[i]);
+				CHECK(p->fields[fs->same_place_as].role == CD_ROLE_ADDRESS
+					  && rs->fields[fs->same_place_as].level == 0);
+			}
+			else if (fs->tf_used)
 				CHECK(f->levels[want].tf && p->analyzed_rows > 0 && fs->u >= 1e-7 && fs->u <= 0.5);
 			else
 				CHECK(fs->u == f->levels[want].u);
@@ -191,6 +198,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	CdScoreField fields[MAX_FIELDS];
 	CdScoreProfile p;
+	double		place_u[MAX_FIELDS];
 	CdStr		store[MAX_FIELDS][2][MAX_VALUES];
 	CdValues	va[MAX_FIELDS];
 	CdValues	vb[MAX_FIELDS];
@@ -235,6 +243,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tf_mode = (data[pos] / 4) % 3;	/* 0: no callback, 1: tame, 2: wild */
 	if (data[pos] & 0x80)
 		p.unknown_freq = 0.003;
+	if (data[pos] & 0x40)
+	{
+		/* one place, several entities (0.2.0): a place_u for each field, 0 for some */
+		for (int i = 0; i < nf; i++)
+			place_u[i] = (i % 3 == 2) ? 0 : 0.3 + 0.1 * (i % 3);
+		p.place_u = place_u;
+	}
 	pos++;
 
 	/* values */

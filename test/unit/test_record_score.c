@@ -1289,6 +1289,85 @@ START_TEST(test_symmetry)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- one place, several entities */
+
+static const CdScoreLevel ADDR_LEVELS[] = {
+	{"same address", 0.95, 0.70, 0.001, false},
+	{"similar address", 0.8, 0.15, 0.005, false},
+};
+
+static const CdScoreLevel CITY_LEVELS[] = {
+	{"same", 0.95, 0.85, 0.05, false},
+};
+
+START_TEST(test_same_place)
+{
+	CdScoreField f[3] = {
+		{CD_ROLE_ADDRESS, 1.0, NULL, ADDR_LEVELS, 2},
+		{CD_ROLE_PHONE, 1.0, "US", PHONE_LEVELS, 2},
+		{CD_ROLE_CITY, 1.0, NULL, CITY_LEVELS, 1},
+	};
+	double		place_u[3] = {0.5, 0.2, 0.9};
+	CdScoreProfile p = one_field_profile(f);
+	CdFieldScore fs[3];
+	CdRecordScore rs = {.fields = fs};
+	CdFieldScore fs2[3];
+	CdRecordScore rs2 = {.fields = fs2};
+	CdStr		ad1[] = {S("3570 Las Vegas Blvd S")};
+	CdStr		ad2[] = {S("3570 Las Vegas Blvd. S")};
+	CdStr		ad3[] = {S("129 Fremont St")};
+	CdStr		ph1[] = {S("702/731-7547")};
+	CdStr		ph2[] = {S("702-731-7547")};
+	CdStr		ci[] = {S("Las Vegas")};
+	CdValues	a[3] = {{ad1, 1}, {ph1, 1}, {ci, 1}};
+	CdValues	b[3] = {{ad2, 1}, {ph2, 1}, {ci, 1}};
+	CdValues	c[3] = {{ad3, 1}, {ph2, 1}, {ci, 1}};
+	bool		below;
+
+	p.nfields = 3;
+	/* without place_u: the phone and the city keep their own u */
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_OK);
+	ck_assert_int_eq(fs[0].level, 0);
+	ck_assert_int_eq(fs[1].level, 0);
+	ck_assert(fs[1].u == 0.0005);
+	ck_assert_int_eq(fs[1].same_place_as, -1);
+	ck_assert_int_eq(fs[2].same_place_as, -1);
+	/* with it, at one address: the phone's and the city's u are place_u (the address keeps its own) */
+	p.place_u = place_u;
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_OK);
+	ck_assert(fs[0].u == 0.001);
+	ck_assert_int_eq(fs[0].same_place_as, -1);
+	ck_assert(fs[1].u == 0.2);
+	ck_assert(fs[1].weight == log(0.80 / 0.2) / log(2.0));
+	ck_assert_int_eq(fs[1].same_place_as, 0);
+	ck_assert(fs[2].u == 0.9);
+	ck_assert(fs[2].weight < 0);
+	ck_assert_int_eq(fs[2].same_place_as, 0);
+	ck_assert(fabs(rs.total_weight - (rs.prior_weight + fs[0].weight + fs[1].weight + fs[2].weight)) < 1e-12);
+	/* the same answer from the bounded scorer */
+	ck_assert_int_eq(cd_record_score_min(&p, a, b, NULL, NULL, A, 0.5, &below, &rs2), CD_SCORE_OK);
+	ck_assert(!below);
+	ck_assert(rs2.total_weight == rs.total_weight);
+	/* another address: nothing changes */
+	ck_assert_int_eq(cd_record_score(&p, a, c, NULL, NULL, A, &rs), CD_SCORE_OK);
+	ck_assert(fs[0].level != 0);
+	ck_assert(fs[1].u == 0.0005);
+	ck_assert_int_eq(fs[1].same_place_as, -1);
+	ck_assert_int_eq(fs[2].same_place_as, -1);
+	/* place_u below the level's u: the level's u stays */
+	place_u[1] = 0.0001;
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_OK);
+	ck_assert(fs[1].u == 0.0005);
+	ck_assert_int_eq(fs[1].same_place_as, -1);
+	/* a bad place_u is a bad profile */
+	place_u[1] = 1.0;
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_BAD_PROFILE);
+	ck_assert_int_eq(rs.err_field, 1);
+	place_u[1] = NAN;
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_BAD_PROFILE);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- cd_record_score_min */
 
 /* a deterministic frequency per term: some unknown, some common, some rare */
@@ -1598,6 +1677,7 @@ record_score_suite(void)
 	tcase_add_test(tc, test_errors_name_field);
 	tcase_add_test(tc, test_failing_allocator);
 	tcase_add_test(tc, test_symmetry);
+	tcase_add_test(tc, test_same_place);
 	tcase_add_test(tc, test_score_min_same_answers);
 	tcase_add_test(tc, test_score_min_namesake);
 	tcase_add_test(tc, test_timing);
