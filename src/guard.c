@@ -826,8 +826,14 @@ fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text
 				locks[nlocks++] = prefixed("e:", k);
 				break;
 			case GR_PERSON:
-				/* and its sound key: typos and spelling variants wait on each other too */
-				locks[nlocks++] = prefixed("n:", k);
+				/*
+				 * and its sound key: typos and spelling variants wait on each other too.
+				 * A guard that finds names by their sound key only needs that one: two
+				 * rows whose probes can find each other by name share it (the same words
+				 * always give the same sound key), and the SQL path locks it as well.
+				 */
+				if (h == NULL || !OidIsValid(f->soundfuncid))
+					locks[nlocks++] = prefixed("n:", k);
 				if (h != NULL)
 					locks[nlocks++] = prefixed("h:", h);
 				break;
