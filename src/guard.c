@@ -1519,6 +1519,17 @@ guard_trigger(PG_FUNCTION_ARGS)
 	if (!cache->fast)
 		prepare_spi(cache, rel);
 
+	if (cache->fast)
+	{
+		/* the id column and its output function, as checked for the direct path */
+		bool		isnull;
+		Datum		idd = heap_getattr(newtuple, cache->idattnum, tupdesc, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(caller_cxt);
+
+		new_id = isnull ? NULL : OutputFunctionCall(&cache->id_out, idd);
+		MemoryContextSwitchTo(old);
+	}
+	else
 	{
 		int			idnum = SPI_fnumber(tupdesc, cache->idcol);
 
