@@ -107,7 +107,11 @@ VACUUM ANALYZE setup_a; VACUUM ANALYZE setup_b; VACUUM ANALYZE setup_c; VACUUM A
 VACUUM ANALYZE setup_d; VACUUM ANALYZE setup_j;
 CHECKPOINT;
 
-CREATE TABLE results (setup text, mode text, rows int, seconds float8, linked int, median_us float8);
+CREATE TABLE results (setup text, mode text, rows int, seconds float8, linked int, median_us float8, cpu_seconds float8);
+-- the backend's own CPU time (Linux: /proc/self/schedstat, nanoseconds on a CPU; NULL elsewhere):
+-- what other users' load on the machine does not stretch, unlike the elapsed time
+CREATE FUNCTION pg_temp.cpu_ns() RETURNS float8 LANGUAGE sql AS
+$$ SELECT nullif(split_part(pg_read_file('/proc/self/schedstat', 0, 200, true), ' ', 1), '')::float8 $$;
 INSERT INTO results SELECT s, m, 0, 0, NULL FROM unnest(ARRAY['setup_a', 'setup_b', 'setup_c', 'setup_k', 'setup_d', 'setup_j']) s,
                                                  unnest(ARRAY['batch', 'single-row durable']) m;
 
@@ -115,7 +119,7 @@ INSERT INTO results SELECT s, m, 0, 0, NULL FROM unnest(ARRAY['setup_a', 'setup_
 -- the set-ups take turns (batch by batch, row by row) so that they share the machine's moods
 CREATE PROCEDURE pg_temp.run() LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz; b int; r record; tbl text; el float8[] := '{0,0,0,0,0,0}'; i int; k int := 0;
-        times float8[] := '{}'; e float8;
+        times float8[] := '{}'; e float8; c0 float8; cpu float8[] := '{0,0,0,0,0,0}';
 BEGIN
   SET LOCAL synchronous_commit = on;
   FOR b IN 0..9 LOOP
@@ -124,17 +128,20 @@ BEGIN
       i := i + 1;
       -- (c) costs hundreds of times more per row: it takes every fifth batch only
       CONTINUE WHEN tbl = 'setup_c' AND b % 5 <> 0;
+      c0 := pg_temp.cpu_ns();   -- before the clock: the elapsed time leaves it out
       t0 := clock_timestamp();
       EXECUTE format('INSERT INTO %I (full_name, phone, email) SELECT full_name, phone, email FROM incoming WHERE n > $1 AND n <= $1 + 1000', tbl)
         USING b * 1000;
       COMMIT;
       e := extract(epoch FROM clock_timestamp() - t0);
       el[i] := el[i] + e;
+      cpu[i] := cpu[i] + (pg_temp.cpu_ns() - c0) / 1e9;
       times[i * 1000 + b] := e / 1000;
     END LOOP;
   END LOOP;
   UPDATE results SET rows = CASE setup WHEN 'setup_c' THEN 2000 ELSE 10000 END,
-                     seconds = el[array_position(ARRAY['setup_a', 'setup_b', 'setup_c', 'setup_k', 'setup_d', 'setup_j'], setup)]
+                     seconds = el[array_position(ARRAY['setup_a', 'setup_b', 'setup_c', 'setup_k', 'setup_d', 'setup_j'], setup)],
+                     cpu_seconds = cpu[array_position(ARRAY['setup_a', 'setup_b', 'setup_c', 'setup_k', 'setup_d', 'setup_j'], setup)]
    WHERE mode = 'batch';
   -- the median batch too: one batch caught by another user's burst moves the mean
   UPDATE results SET median_us = round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY times[j]) * 1e6
@@ -144,17 +151,20 @@ BEGIN
    WHERE mode = 'batch';
   COMMIT;
   el := '{0,0,0,0,0,0}';
+  cpu := '{0,0,0,0,0,0}';
   times := '{}';
   FOR r IN SELECT * FROM incoming WHERE n > 11000 ORDER BY n LOOP
     i := 0;
     FOREACH tbl IN ARRAY ARRAY['setup_a', 'setup_b', 'setup_c', 'setup_k', 'setup_d', 'setup_j'] LOOP
       i := i + 1;
       CONTINUE WHEN tbl = 'setup_c' AND k % 10 <> 0;   -- (c): every tenth row
+      c0 := pg_temp.cpu_ns();   -- before the clock: the elapsed time leaves it out
       t0 := clock_timestamp();
       EXECUTE format('INSERT INTO %I (full_name, phone, email) VALUES ($1, $2, $3)', tbl) USING r.full_name, r.phone, r.email;
       COMMIT;
       e := extract(epoch FROM clock_timestamp() - t0);
       el[i] := el[i] + e;
+      cpu[i] := cpu[i] + (pg_temp.cpu_ns() - c0) / 1e9;
       times[i * 1000 + k] := e;
     END LOOP;
     k := k + 1;
@@ -166,7 +176,8 @@ BEGIN
                                                                                setup) * 1000 + g) x(j))::numeric, 1)
    WHERE mode = 'single-row durable';
   UPDATE results SET rows = CASE setup WHEN 'setup_c' THEN 30 ELSE 300 END,
-                     seconds = el[array_position(ARRAY['setup_a', 'setup_b', 'setup_c', 'setup_k', 'setup_d', 'setup_j'], setup)]
+                     seconds = el[array_position(ARRAY['setup_a', 'setup_b', 'setup_c', 'setup_k', 'setup_d', 'setup_j'], setup)],
+                     cpu_seconds = cpu[array_position(ARRAY['setup_a', 'setup_b', 'setup_c', 'setup_k', 'setup_d', 'setup_j'], setup)]
    WHERE mode = 'single-row durable';
   COMMIT;
 END $$;
@@ -183,7 +194,9 @@ UPDATE results r SET linked = (SELECT count(*) FROM setup_d WHERE duplicate_of I
 -- (per row: (c) runs fewer rows than the others)
 SELECT r.mode, r.setup, r.rows, round((r.seconds * 1e6 / r.rows)::numeric, 1) AS us_per_row,
        round(((r.seconds / r.rows) / (a.seconds / a.rows))::numeric, 2) AS vs_a, r.median_us,
-       round((r.median_us / a.median_us)::numeric, 2) AS median_vs_a, r.linked AS rows_linked
+       round((r.median_us / a.median_us)::numeric, 2) AS median_vs_a,
+       round((r.cpu_seconds * 1e6 / r.rows)::numeric, 1) AS cpu_us_per_row,
+       round(((r.cpu_seconds / r.rows) / (a.cpu_seconds / a.rows))::numeric, 2) AS cpu_vs_a, r.linked AS rows_linked
   FROM results r JOIN results a ON a.setup = 'setup_a' AND a.mode = r.mode
  ORDER BY r.mode, r.setup;
 SELECT b.mode, b.setup, round(((c.seconds / c.rows) / (b.seconds / b.rows))::numeric, 1) AS c_over_it,
