@@ -826,8 +826,14 @@ fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text
 				locks[nlocks++] = prefixed("e:", k);
 				break;
 			case GR_PERSON:
-				/* and its sound key: typos and spelling variants wait on each other too */
-				locks[nlocks++] = prefixed("n:", k);
+				/*
+				 * and its sound key: typos and spelling variants wait on each other too.
+				 * A guard that finds names by their sound key only needs that one: two
+				 * rows whose probes can find each other by name share it (the same words
+				 * always give the same sound key), and the SQL path locks it as well.
+				 */
+				if (h == NULL || !OidIsValid(f->soundfuncid))
+					locks[nlocks++] = prefixed("n:", k);
 				if (h != NULL)
 					locks[nlocks++] = prefixed("h:", h);
 				break;
@@ -1513,6 +1519,17 @@ guard_trigger(PG_FUNCTION_ARGS)
 	if (!cache->fast)
 		prepare_spi(cache, rel);
 
+	if (cache->fast)
+	{
+		/* the id column and its output function, as checked for the direct path */
+		bool		isnull;
+		Datum		idd = heap_getattr(newtuple, cache->idattnum, tupdesc, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(caller_cxt);
+
+		new_id = isnull ? NULL : OutputFunctionCall(&cache->id_out, idd);
+		MemoryContextSwitchTo(old);
+	}
+	else
 	{
 		int			idnum = SPI_fnumber(tupdesc, cache->idcol);
 

@@ -209,6 +209,30 @@ BEGIN
         -- (a name's index is on its sound key: "_person_sound", not the exact key's "_person_name")
         iname := left('crmdedup_' || relname || '_' || (f->>'field') || '_'
                       || CASE WHEN f->>'role' = 'person_name' THEN 'person_sound' ELSE f->>'role' END, 63);
+        -- A btree the table already has on the same key (a unique index on a normalized phone
+        -- or email, say) serves the probe as well: no second index to keep up on every insert.
+        -- Same key: one expression column printing as this one, no predicate, the default
+        -- text opclass, a deterministic collation (what the trigger's direct path checks too).
+        IF iexpr NOT LIKE '%_keys(%' AND to_regclass(format('%I.%I', nsp, iname)) IS NULL THEN
+            SELECT ic.relname INTO iname
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+              JOIN pg_collation co ON co.oid = i.indcollation[0]
+             WHERE i.indrelid = tbl AND i.indnatts = 1 AND i.indkey[0] = 0 AND i.indpred IS NULL
+               AND i.indisvalid AND i.indisready AND i.indislive AND am.amname = 'btree'
+               AND co.collisdeterministic
+               AND i.indclass[0] = (SELECT oc.oid FROM pg_opclass oc WHERE oc.opcmethod = am.oid
+                                       AND oc.opcintype = 'pg_catalog.text'::pg_catalog.regtype AND oc.opcdefault)
+               AND pg_get_indexdef(i.indexrelid, 1, false)
+                   = replace(replace(iexpr, quote_ident(f->>'field') || '::text', quote_ident(f->>'field')),
+                             format('%L)', f->>'region'), format('%L::text)', f->>'region'))
+             ORDER BY i.indisunique DESC, ic.relname LIMIT 1;
+            IF FOUND THEN
+                RAISE NOTICE 'guard "%" uses the index % on %', gname, quote_ident(iname), iexpr;
+            ELSE
+                iname := left('crmdedup_' || relname || '_' || (f->>'field') || '_'
+                              || CASE WHEN f->>'role' = 'person_name' THEN 'person_sound' ELSE f->>'role' END, 63);
+            END IF;
+        END IF;
         IF to_regclass(format('%I.%I', nsp, iname)) IS NULL THEN
             EXECUTE format('CREATE INDEX %I ON %s USING %s ((%s))',
                            iname, tbl,
