@@ -133,7 +133,7 @@ UPDATE q.blocking SET star = true
  WHERE (ds, name) IN (SELECT 'febrl' || n, k FROM generate_series(1, 4) n, unnest(ARRAY['ssn', 'birth date']) k)
     OR (ds, name) IN (('fake1000', 'birth date'), ('fake1000', 'email key'), ('fodors_zagat', 'phone 7'),
                       ('chicago', 'phone 7'), ('chicago', 'email key'), ('patstat', 'company key'),
-                      ('patstat', 'company words'));
+                      ('patstat', 'company words'), ('chicago', 'name words'), ('fodors_zagat', 'name words'));
 
 -- evaluated sets: each dataset, and patstat again without its largest entity (same predictions)
 CREATE TABLE q.evalset (eval_ds text PRIMARY KEY, ds text, ord numeric, label text);
