@@ -32,8 +32,8 @@ ALTER TABLE pred ADD COLUMN trgm_t float8;
 UPDATE pred SET trgm_t = CASE WHEN exact THEN 'Infinity'
                               ELSE least(name_sim, CASE WHEN other_exact THEN 'Infinity' ELSE other_sim END) END;
 
--- pairs of two records of one star (an exact key's block over the cap, joined to its first
--- record only): predicted when both records' pairs with the first record are, by either method,
+-- pairs of two records of one star (a star key's block over the cap, joined to its most common
+-- value only): predicted when both records' pairs with that record are, by either method,
 -- so their score, weight and trgm_t are the lesser of those two pairs' (a pair that is also a
 -- candidate itself keeps the greater of the two ways)
 CREATE INDEX ON pred (eval_ds, a, b);
@@ -226,8 +226,8 @@ SELECT DISTINCT ON (script) script, t AS "best t", round(tp::numeric / pos, 3) A
 \echo
 \echo '== Results: predicted duplicate pairs vs the answers (P precision, R recall, F1)'
 \echo '   cand: candidate pairs from blocking (the SAME candidates for crmdedup and for the pg_trgm rule), and the'
-\echo '   pairs within a star (an exact key shared by more records than the cap), each predicted when both its'
-\echo '   records'' pairs with the star''s first record are predicted, by either method;'
+\echo '   pairs within a star (an exact key or company word shared by more records than the cap), each predicted'
+\echo '   when both its records'' pairs with the star''s most common value are predicted, by either method;'
 \echo '   block R: true pairs among candidates / true pairs (an upper bound on R for both)'
 \echo '   crmdedup @default: match_rows decision "same" (score >= the profile''s default 0.9), default levels, no tuning'
 \echo '   crmdedup @best: best threshold of a scan over the match weight (-30..40 bits), CHOSEN ON THE ANSWERS'

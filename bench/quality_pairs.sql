@@ -50,9 +50,12 @@ SELECT b.ds, b.name, count(*) AS keys,
        count(*) FILTER (WHERE cardinality(b.vids) > :cap AND NOT bl.star) AS skipped,
        count(*) FILTER (WHERE cardinality(b.vids) > :cap AND bl.star) AS stars
   FROM q.block b JOIN q.blocking bl USING (ds, name) GROUP BY 1, 2;
--- an exact key's block over the cap: a star from its first value id (the smallest) to the others
+-- a star key's block over the cap: a star from its most common value id (held by the most records;
+-- ties: the smallest) to the others: the most common spelling is the likeliest to be the canonical one
 CREATE TABLE q.star AS
-SELECT b.ds, b.name, b.key, b.vids[1] AS rep, b.vids
+SELECT b.ds, b.name, b.key,
+       (SELECT v.vid FROM q.val v WHERE v.ds = b.ds AND v.vid = ANY (b.vids) ORDER BY v.n DESC, v.vid LIMIT 1) AS rep,
+       b.vids
   FROM q.block b JOIN q.blocking bl USING (ds, name)
  WHERE bl.star AND cardinality(b.vids) > :cap;
 DELETE FROM q.block WHERE cardinality(vids) > :cap OR cardinality(vids) < 2;
@@ -62,7 +65,7 @@ CREATE TABLE q.vpair (ds text, va int, vb int, score float8, weight float8, expl
 INSERT INTO q.vpair (ds, va, vb)
 SELECT DISTINCT b.ds, x, y FROM q.block b, unnest(b.vids) x, unnest(b.vids) y WHERE x < y
 UNION
-SELECT s.ds, s.rep, v FROM q.star s, unnest(s.vids) v WHERE v > s.rep
+SELECT s.ds, least(s.rep, v), greatest(s.rep, v) FROM q.star s, unnest(s.vids) v WHERE v <> s.rep
 UNION
 SELECT ds, vid, vid FROM q.val WHERE n > 1;
 

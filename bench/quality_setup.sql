@@ -13,10 +13,11 @@
 \set ON_ERROR_STOP 1
 
 CREATE TABLE q.setup (ds text PRIMARY KEY, ord int, label text, spec jsonb);
--- star: an exact normalized key (one company name, phone, e-mail, id): a block of it over the
--- cap is not skipped but joined as a star, each record paired with the block's first one only
--- (bench/quality.sql then predicts a pair of two records of the star when it predicts both of
--- their pairs with the first record, for crmdedup and the pg_trgm rule alike)
+-- star: an exact normalized key (one company name, phone, e-mail, id) or a company word (a
+-- company's spellings share its distinctive word): a block of it over the cap is not skipped but
+-- joined as a star, each record paired with the block's most common value only (bench/quality.sql
+-- then predicts a pair of two records of the star when it predicts both of their pairs with that
+-- record, for crmdedup and the pg_trgm rule alike)
 CREATE TABLE q.blocking (ds text, name text, expr text, star boolean NOT NULL DEFAULT false, PRIMARY KEY (ds, name));
 CREATE TABLE q.trgm_rule (ds text PRIMARY KEY, exact text, name_sim text, other_exact text, other_sim text, note text);
 
@@ -128,11 +129,12 @@ INSERT INTO q.blocking VALUES
 INSERT INTO q.trgm_rule VALUES ('patstat', 'false', 'similarity(a.company, b.company)', 'true', '0',
     'name >= t (no other field)');
 
--- the exact keys among the blocking keys above
+-- the star keys among the blocking keys above: the exact keys and the company words
 UPDATE q.blocking SET star = true
  WHERE (ds, name) IN (SELECT 'febrl' || n, k FROM generate_series(1, 4) n, unnest(ARRAY['ssn', 'birth date']) k)
     OR (ds, name) IN (('fake1000', 'birth date'), ('fake1000', 'email key'), ('fodors_zagat', 'phone 7'),
-                      ('chicago', 'phone 7'), ('chicago', 'email key'), ('patstat', 'company key'));
+                      ('chicago', 'phone 7'), ('chicago', 'email key'), ('patstat', 'company key'),
+                      ('patstat', 'company words'), ('chicago', 'name words'), ('fodors_zagat', 'name words'));
 
 -- evaluated sets: each dataset, and patstat again without its largest entity (same predictions)
 CREATE TABLE q.evalset (eval_ds text PRIMARY KEY, ds text, ord numeric, label text);

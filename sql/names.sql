@@ -65,6 +65,12 @@ INSERT INTO name_cases (fn, raw, expected) VALUES
 ('company_key', 'Infosys Pvt. Ltd.', 'infosys'),
 ('company_key', '北京小米科技有限责任公司', '北京小米科技'),
 ('company_key', 'ООО', 'ооо'),
+('company_key', 'Unilever Naamloze Vennootschap', 'unilever'),
+('company_key', 'UNILEVER N.V., ROTTERDAM', 'unilever'),
+('company_key', 'Alcatel N.V., Amsterdam, NL', 'alcatel'),
+('company_key', 'Unilever N.V. (NL)', 'unilever'),
+('company_key', 'Philips'' (N.V.) Gloeilampenfabrieken', 'philips gloeilampenfabrieken'),
+('company_key', 'Acme, Springfield', 'acme springfield'),
 ('company_key', '«»', NULL);
 
 SELECT id, fn, raw,

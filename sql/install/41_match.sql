@@ -257,7 +257,10 @@ BEGIN
             -- that share and the share of distinct names holding the word counted once per
             -- first word, so that the names of one group (DSM, DSM IP Assets, DSM Research)
             -- count once while a generic word (Holding: Nordic Holding, Baltic Holding ...)
-            -- stays common; each share is left out when it counts one
+            -- stays common; each share is left out when it counts one.  The groups counted
+            -- are the groups other than the pair's own (0.2.0, as for mailbox names: the
+            -- evidence is how often another company holds the name), so a word held by
+            -- two groups counts one
             SELECT coalesce(string_agg(format('t.%I', o->>'field'), ', ' ORDER BY o->>'field'), '')
               INTO others
               FROM jsonb_array_elements(p.compiled->'fields') o
@@ -277,7 +280,7 @@ BEGIN
                                              WHERE key <> '''') w
                                      GROUP BY term HAVING count(DISTINCT o) > 1
                                     UNION ALL
-                                    SELECT x.word || '' '', count(DISTINCT split_part(d.key, '' '', 1))::float8
+                                    SELECT x.word || '' '', (count(DISTINCT split_part(d.key, '' '', 1)) - 1)::float8
                                                           / greatest((SELECT count(*) FROM d), 1)
                                       FROM d, LATERAL (SELECT DISTINCT word FROM unnest(string_to_array(d.key, '' '')) AS word
                                                         WHERE word <> '''') x

@@ -439,6 +439,109 @@ strip_affixes(const char *s, Span *w)
 	}
 }
 
+/*
+ * Fold a company name and mark its legal-form words (whole-word forms, longest first
+ * at each position).  *words and *removed are allocated with a (release them even on
+ * error); *kept counts the words that are not legal forms.
+ */
+static CdTextStatus
+company_words(const CdAllocator *a, const char *in, size_t len, CdBuf *folded, Span **words,
+			  bool **removed, size_t *nwords, size_t *kept)
+{
+	CdTextStatus status;
+	size_t		i;
+
+	*words = NULL;
+	*removed = NULL;
+	*nwords = 0;
+	*kept = 0;
+	status = cd_fold_ext(in, len, CD_FOLD_JOIN_APOSTROPHES, folded);
+	if (status != CD_TEXT_OK || folded->len == 0)
+		return status;
+	*words = split_words(a, folded->data, folded->len, nwords);
+	*removed = alloc_array(a, *nwords, sizeof(bool));
+	if (*words == NULL || *removed == NULL)
+		return CD_TEXT_NOMEM;
+	memset(*removed, 0, *nwords * sizeof(bool));
+
+	i = 0;
+	while (i < *nwords)
+	{
+		const CdLegalFormGroup *g = find_group(folded->data + (*words)[i].off, (*words)[i].len);
+		int			matched = 0;
+
+		for (int k = 0; g && k < g->count && !matched; k++)
+		{
+			const CdLegalForm *form = &cd_legal_forms[g->start + k];
+
+			if (form_matches(form, folded->data, *words, *nwords, i))
+				matched = form->nwords;
+		}
+		if (matched)
+		{
+			for (int k = 0; k < matched; k++)
+				(*removed)[i + (size_t) k] = true;
+			i += (size_t) matched;
+		}
+		else
+		{
+			(*kept)++;
+			i++;
+		}
+	}
+	return CD_TEXT_OK;
+}
+
+/* separators after a legal form that end a company's name (key rules 2) */
+#define CD_SEAT_MAX_SEPARATORS 8
+
+/*
+ * Key rules 2: a legal form that follows the name and is followed by a comma, a
+ * semicolon or an opening parenthesis ends the name; what comes after is the seat or
+ * a note (`Unilever N.V., Rotterdam`, `Alcatel N.V., Amsterdam, NL`, `Unilever N.V.
+ * (NL)`).  Returns the length of the raw prefix that holds the name, or len.  Only the
+ * first CD_SEAT_MAX_SEPARATORS separators are looked at (names are short; a long text
+ * is not scanned quadratically).
+ */
+static CdTextStatus
+seat_cut(const CdAllocator *a, const char *in, size_t len, size_t *cut)
+{
+	int			seen = 0;
+
+	*cut = len;
+	for (size_t p = 0; p < len && seen < CD_SEAT_MAX_SEPARATORS; p++)
+	{
+		CdBuf		folded;
+		Span	   *words;
+		bool	   *removed;
+		size_t		nwords;
+		size_t		kept;
+		CdTextStatus status;
+		bool		ends;
+
+		if (in[p] != ',' && in[p] != ';' && in[p] != '(')
+			continue;
+		seen++;
+		cd_buf_init(&folded, a);
+		status = company_words(a, in, p, &folded, &words, &removed, &nwords, &kept);
+		ends = status == CD_TEXT_OK && nwords > 0 && kept > 0 && removed[nwords - 1];
+		release(a, words);
+		release(a, removed);
+		if (status == CD_TEXT_OK && folded.failed)
+			status = CD_TEXT_NOMEM;
+		cd_buf_free(&folded);
+		/* the whole text was valid UTF-8 and a separator is ASCII: the prefix is valid */
+		if (status != CD_TEXT_OK)
+			return status;
+		if (ends)
+		{
+			*cut = p;
+			return CD_TEXT_OK;
+		}
+	}
+	return CD_TEXT_OK;
+}
+
 CdTextStatus
 cd_company_key(const char *in, size_t len, CdBuf *out)
 {
@@ -450,48 +553,29 @@ cd_company_key(const char *in, size_t len, CdBuf *out)
 	bool	   *removed = NULL;
 	size_t		nwords = 0;
 	size_t		kept = 0;
+	size_t		cut;
 	size_t		i;
 
 	if (out->failed)
 		return CD_TEXT_NOMEM;
 	cd_buf_init(&folded, a);
-	status = cd_fold_ext(in, len, CD_FOLD_JOIN_APOSTROPHES, &folded);
+	/* the whole text first: it is validated (and folded) as before key rules 2 */
+	status = company_words(a, in, len, &folded, &words, &removed, &nwords, &kept);
 	if (status != CD_TEXT_OK || folded.len == 0)
 		goto done;
-	words = split_words(a, folded.data, folded.len, &nwords);
-	removed = alloc_array(a, nwords, sizeof(bool));
-	if (words == NULL || removed == NULL)
-	{
-		status = CD_TEXT_NOMEM;
+	status = seat_cut(a, in, len, &cut);
+	if (status != CD_TEXT_OK)
 		goto done;
-	}
-	memset(removed, 0, nwords * sizeof(bool));
-
-	/* whole-word forms, longest first at each position */
-	i = 0;
-	while (i < nwords)
+	if (cut < len)
 	{
-		const CdLegalFormGroup *g = find_group(folded.data + words[i].off, words[i].len);
-		int			matched = 0;
-
-		for (int k = 0; g && k < g->count && !matched; k++)
-		{
-			const CdLegalForm *form = &cd_legal_forms[g->start + k];
-
-			if (form_matches(form, folded.data, words, nwords, i))
-				matched = form->nwords;
-		}
-		if (matched)
-		{
-			for (int k = 0; k < matched; k++)
-				removed[i + (size_t) k] = true;
-			i += (size_t) matched;
-		}
-		else
-		{
-			kept++;
-			i++;
-		}
+		release(a, words);
+		release(a, removed);
+		words = NULL;
+		removed = NULL;
+		cd_buf_reset(&folded);
+		status = company_words(a, in, cut, &folded, &words, &removed, &nwords, &kept);
+		if (status != CD_TEXT_OK || folded.len == 0)
+			goto done;
 	}
 
 	if (kept == 0)
