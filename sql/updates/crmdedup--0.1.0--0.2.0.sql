@@ -3674,3 +3674,8 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.analyze(text) IS
 'gather how often each name, whole person name, company word and whole company name, city, code, phone and mailbox name occurs in the profile''s table; returns the row count';
+
+-- crmdedup.name_ops: name index keys name-grams-4 (no SQL object changes): the most common word
+-- and patronymic counts (2 words, no patronymic) have no shape key, and a query asks for every
+-- other count.  Indexes USING gin (... crmdedup.name_ops) built with name-grams-3 must be rebuilt
+-- (REINDEX), then crmdedup.refresh_versions(); crmdedup.versions() warns.
