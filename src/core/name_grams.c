@@ -1338,7 +1338,7 @@ possible_counts(const CdNameQuery *q, const Range *keys, int from, int asked, in
  * The least name_match.c can charge for uq unpaired query words (at most pq_max of them
  * patronymics, at most oq_max others) and ur unpaired item words (likewise pr_max,
  * or_max): patronymics pair with patronymics at 0.5, other words with other words at 1,
- * what is left over costs 0.1 (patronymic) or 0.25.
+ * what is left over costs 0.05 (patronymic) or 0.25.
  */
 static double
 min_charge(int uq, int pq_max, int oq_max, int ur, int pr_max, int or_max)
@@ -1354,7 +1354,7 @@ min_charge(int uq, int pq_max, int oq_max, int ur, int pr_max, int or_max)
 						or_ = ur - pr,
 						kp = pr < pq ? pr : pq,
 						kn = or_ < oq ? or_ : oq;
-			double		c = 0.5 * kp + kn + 0.1 * (pr + pq - 2 * kp) +
+			double		c = 0.5 * kp + kn + 0.05 * (pr + pq - 2 * kp) +
 				0.25 * (or_ + oq - 2 * kn);
 
 			if (best < 0 || c < best)
