@@ -4816,3 +4816,8 @@ BEGIN
     RETURN n;
 END;
 $$;
+
+-- crmdedup.name_ops: name index keys name-grams-4 (no SQL object changes): the most common word
+-- and patronymic counts (2 words, no patronymic) have no shape key, and a query asks for every
+-- other count.  Indexes USING gin (... crmdedup.name_ops) built with name-grams-3 must be rebuilt
+-- (REINDEX), then crmdedup.refresh_versions(); crmdedup.versions() warns.

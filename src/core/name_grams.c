@@ -377,6 +377,15 @@ shape_key(int what, int n)
 #define SHAPE_PATRONYMICS 2
 #define WORDS_CAP 8				/* the shape key of 8 words stands for 8 or more */
 #define PATRONYMICS_CAP 4		/* likewise for 4 patronymics */
+/*
+ * The most common counts have no key: a name of 2 words holds no word-count key, one
+ * without patronymics no patronymic-count key.  Their keys were held by most rows
+ * (name-grams-3: 2 words 64 %, no patronymic 80 % of the benchmark's names), so a scan
+ * stepped through posting lists of most of the table for every query; an item that
+ * holds none of the counts a query asks for has the default count or one not asked.
+ */
+#define WORDS_DEFAULT 2
+#define PATRONYMICS_DEFAULT 0
 
 /* growable array of keys from the allocator */
 typedef struct KeyVec
@@ -748,7 +757,7 @@ repeat_key(void)
 	return make_key(CD_GRAM_JOINED, hash_gram("repeat", "", 0));
 }
 
-/* a run of a stored name would be a patronymic once joined (a join may add one) */
+/* a run of a stored name without a patronymic would be one once joined (a join may add one) */
 static inline uint32_t
 patronymic_run_key(void)
 {
@@ -797,6 +806,16 @@ read_side(const char *in, size_t len, const CdAllocator *al, GSide *side, unsign
 /* ---------------------------------------------------------------- stored names */
 
 /* the keys of a stored name, appended to kv (unsorted) */
+/* a word of the run [i, i + r) is a patronymic */
+static bool
+run_has_patronymic(const GSide *side, int i, int r)
+{
+	for (int w = i; w < i + r; w++)
+		if (side->w[w].patronymic)
+			return true;
+	return false;
+}
+
 static void
 push_stored_keys(KeyVec *kv, const GSide *side, unsigned mask)
 {
@@ -840,7 +859,13 @@ push_stored_keys(KeyVec *kv, const GSide *side, unsigned mask)
 			if ((mask & RD_PINYIN) && pinyin_run(side, i, r) &&
 				(kl = cd_rd_pinyin_key(cat, clen, key)) >= 3)
 				kv_push(kv, joined_key('p', r, key, kl));
-			if (patronymic_raw(cat, clen, 1, MAXN))
+			/*
+			 * Only a run without a patronymic of its own can add one when joined (one
+			 * that holds one replaces it: Petrov Sergeevich -> petrovsergeevich); the
+			 * key was held by every name ending in a patronymic (20 % of the
+			 * benchmark's names), and every query asks for it.
+			 */
+			if (patronymic_raw(cat, clen, 1, MAXN) && !run_has_patronymic(side, i, r))
 				patronymic_run = true;
 		}
 	if (!kv->failed && kv->n - runs_from > 1)
@@ -854,8 +879,10 @@ push_stored_keys(KeyVec *kv, const GSide *side, unsigned mask)
 	}
 	if (patronymic_run)
 		kv_push(kv, patronymic_run_key());
-	kv_push(kv, shape_key(SHAPE_WORDS, side->n < WORDS_CAP ? side->n : WORDS_CAP));
-	kv_push(kv, shape_key(SHAPE_PATRONYMICS, npatr < PATRONYMICS_CAP ? npatr : PATRONYMICS_CAP));
+	if (side->n != WORDS_DEFAULT)
+		kv_push(kv, shape_key(SHAPE_WORDS, side->n < WORDS_CAP ? side->n : WORDS_CAP));
+	if (npatr != PATRONYMICS_DEFAULT)
+		kv_push(kv, shape_key(SHAPE_PATRONYMICS, npatr < PATRONYMICS_CAP ? npatr : PATRONYMICS_CAP));
 }
 
 CdMatchStatus
@@ -1092,20 +1119,25 @@ cd_name_query_new(const char *in, size_t len, const CdAllocator *al, CdNameQuery
 	plan_runs(&kv, &side, mask, &plan);
 	if (side.n > 0)
 	{
-		plan.nw_asked = side.n + 1 < WORDS_CAP ? side.n + 1 : WORDS_CAP;
-		plan.np_asked = plan.npatr + 1 < 2 ? 2 : plan.npatr + 1;
-		if (plan.np_asked > PATRONYMICS_CAP)
-			plan.np_asked = PATRONYMICS_CAP;
+		/*
+		 * Every count but the default (which has no key): an item that holds none of
+		 * them present has the default count.  The keys of rare counts have short
+		 * posting lists.
+		 */
+		plan.nw_asked = WORDS_CAP;
+		plan.np_asked = PATRONYMICS_CAP;
 		for (k = 1; k <= plan.nw_asked; k++)
 		{
 			plan.nw[k] = range_begin(&kv);
-			kv_push(&kv, shape_key(SHAPE_WORDS, k));
+			if (k != WORDS_DEFAULT)
+				kv_push(&kv, shape_key(SHAPE_WORDS, k));
 			range_end(&kv, &plan.nw[k]);
 		}
 		for (k = 0; k <= plan.np_asked; k++)
 		{
 			plan.np[k] = range_begin(&kv);
-			kv_push(&kv, shape_key(SHAPE_PATRONYMICS, k));
+			if (k != PATRONYMICS_DEFAULT)
+				kv_push(&kv, shape_key(SHAPE_PATRONYMICS, k));
 			range_end(&kv, &plan.np[k]);
 		}
 		plan.repeat = range_begin(&kv);
@@ -1264,16 +1296,16 @@ word_credit(const CdNameQuery *q, const QWord *w, const uint8_t *state)
 }
 
 /*
- * The counts whose shape key an item may hold (present or unknown), as a bit set; 0
- * when none may: then nothing is known of the count.  A real item holds exactly one key
- * of each kind, so the bound for an item is the best over this set.  The query asks
- * for the counts from..asked only (the others are rare and tighten little: fewer keys
- * to scan); an item holding none of them present may have any count above asked.  The
- * key of cap stands for cap and more.
+ * The counts an item may have, as a bit set; 0 when nothing is known of the count.  A
+ * real item holds at most one key of each kind, and none when it has the default count
+ * (dflt: its range is empty), so the bound for an item is the best over this set.  The
+ * query asks for the counts from..asked only (the others are rare and tighten little:
+ * fewer keys to scan); an item holding none of them present may have the default count
+ * or any count above asked.  The key of cap stands for cap and more.
  */
 static uint32_t
 possible_counts(const CdNameQuery *q, const Range *keys, int from, int asked, int cap,
-				const uint8_t *state)
+				int dflt, const uint8_t *state)
 {
 	uint32_t	set = 0;
 	uint32_t	above = ((2u << MAXN) - 1) & ~((2u << asked) - 1);
@@ -1281,20 +1313,23 @@ possible_counts(const CdNameQuery *q, const Range *keys, int from, int asked, in
 
 	for (int k = from; k <= asked; k++)
 	{
-		uint8_t		st = state[q->idx[keys[k].off]];
+		uint8_t		st;
 
+		if (keys[k].n == 0)
+			continue;			/* the default count: no key */
+		st = state[q->idx[keys[k].off]];
 		if (st != CD_GRAM_ABSENT)
 			set |= 1u << k;
 		if (st == CD_GRAM_PRESENT)
 			exact = true;
 	}
-	if (asked == cap)
-	{
-		/* the last key stands for it and every larger count */
-		if (set & (1u << cap))
-			set |= above;
-	}
-	else if (!exact)
+	/* the last key stands for it and every larger count */
+	if (asked == cap && (set & (1u << cap)))
+		set |= above;
+	if (exact)
+		return set;
+	set |= 1u << dflt;			/* the item may hold no count key: the default */
+	if (asked < cap)
 		set |= above;			/* the item may hold a count the query did not ask */
 	return set;
 }
@@ -1303,7 +1338,7 @@ possible_counts(const CdNameQuery *q, const Range *keys, int from, int asked, in
  * The least name_match.c can charge for uq unpaired query words (at most pq_max of them
  * patronymics, at most oq_max others) and ur unpaired item words (likewise pr_max,
  * or_max): patronymics pair with patronymics at 0.5, other words with other words at 1,
- * what is left over costs 0.1 (patronymic) or 0.25.
+ * what is left over costs 0.05 (patronymic) or 0.25.
  */
 static double
 min_charge(int uq, int pq_max, int oq_max, int ur, int pr_max, int or_max)
@@ -1319,7 +1354,7 @@ min_charge(int uq, int pq_max, int oq_max, int ur, int pr_max, int or_max)
 						or_ = ur - pr,
 						kp = pr < pq ? pr : pq,
 						kn = or_ < oq ? or_ : oq;
-			double		c = 0.5 * kp + kn + 0.1 * (pr + pq - 2 * kp) +
+			double		c = 0.5 * kp + kn + 0.05 * (pr + pq - 2 * kp) +
 				0.25 * (or_ + oq - 2 * kn);
 
 			if (best < 0 || c < best)
@@ -1485,8 +1520,8 @@ cd_name_query_bound(const CdNameQuery *q, const uint8_t *state)
 					credit[i] = 0.4;
 	}
 
-	ks = possible_counts(q, q->nw, 1, q->nw_asked, WORDS_CAP, state);
-	ps = possible_counts(q, q->np, 0, q->np_asked, PATRONYMICS_CAP, state);
+	ks = possible_counts(q, q->nw, 1, q->nw_asked, WORDS_CAP, WORDS_DEFAULT, state);
+	ps = possible_counts(q, q->np, 0, q->np_asked, PATRONYMICS_CAP, PATRONYMICS_DEFAULT, state);
 
 	/* without joins: every word counts, with its own patronymic mark */
 	{

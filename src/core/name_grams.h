@@ -39,14 +39,15 @@
  *		          phonetic key of the run read as pinyin (Ван Сяомин); one tag for runs
  *		          of any length; a mark when a run key repeats or a run reads as a
  *		          patronymic
- *		SHAPE     the number of words (8 for 8 or more) and of patronymics (4 for 4+)
+ *		SHAPE     the number of words (8 for 8 or more) and of patronymics (4 for 4+),
+ *		          except the most common, 2 words and no patronymic, which have no key
  *
  * The query side (cd_name_query_new) asks for the matching keys of every query word
  * (trigrams at each length a typo can reach, the other role of initials and gender
  * stems), of its runs of 2-4 words (their joined keys, and every third trigram of their
- * concatenation: a stored word may be the run joined), and of the word counts up to one
- * more than its own and patronymic counts up to 2 (an item holding none of these may
- * have any larger count).  Given which of them an
+ * concatenation: a stored word may be the run joined), and of every word and patronymic
+ * count but the default (an item holding none of these has the default count).  Given
+ * which of them an
  * item holds, cd_name_query_bound() bounds from above how similar the item can be: each
  * query word is credited with the best word-pair score of name_match.h its shared keys
  * allow (1 same fold (all its trigrams), 0.95 nickname group or typo (enough trigrams at a
@@ -87,7 +88,7 @@
 #include "cd_buf.h"
 #include "field_match.h"
 
-#define CD_NAME_GRAMS_VERSION "name-grams-3"
+#define CD_NAME_GRAMS_VERSION "name-grams-4"
 
 /* key classes: the top 3 bits of a key */
 typedef enum CdGramClass

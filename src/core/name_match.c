@@ -999,7 +999,7 @@ score_sides(Side *a, Side *b, bool person, bool short_typos, const CdAllocator *
 		}
 	kp = pr < pc ? pr : pc;
 	kn = or_ < oc ? or_ : oc;
-	denom = pairs + 0.5 * kp + kn + 0.1 * (pr + pc - 2 * kp) + 0.25 * (or_ + oc - 2 * kn);
+	denom = pairs + 0.5 * kp + kn + 0.05 * (pr + pc - 2 * kp) + 0.25 * (or_ + oc - 2 * kn);
 	if (denom <= 0)
 		return CD_MATCH_OK;
 	*out = sum / denom;

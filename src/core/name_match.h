@@ -64,12 +64,17 @@
  * sum S, the words left unpaired on each side are charged as follows: as many as
  * possible are counted as mismatched pairs, patronymics with patronymics (0.5 each) and
  * other words with other words (1 each); what remains on the longer side are extra
- * words, 0.1 for a patronymic (-ovich -evich -ovna -evna -ichna, -ich in a name of 3+
+ * words, 0.05 for a patronymic (-ovich -evich -ovna -evna -ichna, -ich in a name of 3+
  * words and not first, ogly/kyzy...) and 0.25 for any other word.  Then
- *		score = S / (M + 0.5 kp + kn + 0.1 extra_patronymics + 0.25 extra_words)
+ *		score = S / (M + 0.5 kp + kn + 0.05 extra_patronymics + 0.25 extra_words)
+ * A patronymic on one side only costs less than a nickname for one word (Соловьёва Надя /
+ * Соловьёва Надя Леонидовна 0.976 > Соловьёва Надя / Надежда Соловьёва 0.975): most
+ * records carry no patronymic, so its absence is no evidence, while a different spelling
+ * of the given name is a little; a name without one still scores below its exact namesake
+ * (Иван Попов / Иван Попов 1 > Иван Попов / Иван Павлович Попов 0.976).
  * Identical transliterations score 1.
  * Examples: Иванов Пётр / Petr Ivanov 1; И. Петров / Иван Петров 0.9; Саша Иванов /
- * Александр Иванов 0.975; Петров Иван Сергеевич / Иван Петров 0.952; Иванов Иван /
+ * Александр Иванов 0.975; Петров Иван Сергеевич / Иван Петров 0.976; Иванов Иван /
  * Иванова Ивана 0.85; Ivan Petrov / Ivan Sidorov 0.5 (a different surname); Anna Smith
  * / John Smith 0.5; Ivan Petrov / Petr Ivanov 0: each word of one is only the stem of
  * a word of the other, which reads as two different people (the given name of one is

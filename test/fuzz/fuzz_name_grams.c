@@ -48,7 +48,8 @@ check_keys(const uint32_t *k, int n)
 		if (CD_GRAM_CLASS(k[i]) == CD_GRAM_SHAPE)
 			shapes++;
 	}
-	CHECK(n == 0 || shapes == 2);
+	/* a word count and a patronymic count, each but the default (2 words, none) */
+	CHECK(shapes <= 2);
 }
 
 /* keys and plan of one side; NULL plan when the status is not OK */
