@@ -440,15 +440,19 @@ SELECT crmdedup.drop_profile('g_prune');
 DROP TABLE g_prune;
 
 -- an index the table already has on a guarded key serves the probe (no second index on
--- the same key); one with a predicate, on another expression or on a varchar column
--- (another expression) does not, and the guard makes its own
-CREATE TABLE g_reuse (id bigint PRIMARY KEY, full_name text, phone text, email text, mobile varchar(40));
+-- the same key); one with a predicate, on another expression, on a varchar column
+-- (another expression) or in another collation (the SQL probe could not use it) does not,
+-- and the guard makes its own
+CREATE TABLE g_reuse (id bigint PRIMARY KEY, full_name text, phone text, email text, mobile varchar(40),
+                      fax text);
 CREATE UNIQUE INDEX g_reuse_email_uq ON g_reuse (crmdedup.email_key(email));
 CREATE INDEX g_reuse_phone_partial ON g_reuse (crmdedup.phone_e164(phone, 'RU')) WHERE id > 0;
 CREATE INDEX g_reuse_mobile_de ON g_reuse (crmdedup.phone_e164(mobile, 'DE'));
+CREATE INDEX g_reuse_fax_c ON g_reuse ((crmdedup.phone_e164(fax, 'RU')) COLLATE "C");
 SELECT crmdedup.create_profile('g_reuse', 'g_reuse', '{"region": "RU",
-  "fields": {"full_name": "person_name", "phone": "phone", "email": "email", "mobile": "phone"}}');
-SELECT crmdedup.guard('g_reuse', 'block', fields => ARRAY['phone', 'email', 'mobile'], min_score => 0);
+  "fields": {"full_name": "person_name", "phone": "phone", "email": "email", "mobile": "phone",
+             "fax": "phone"}}');
+SELECT crmdedup.guard('g_reuse', 'block', fields => ARRAY['phone', 'email', 'mobile', 'fax'], min_score => 0);
 SELECT indexrelid::regclass AS index, indisunique FROM pg_index WHERE indrelid = 'g_reuse'::regclass ORDER BY 1;
 -- the direct path takes the unique index as the email key's index
 SET client_min_messages = debug1;

@@ -212,14 +212,15 @@ BEGIN
         -- A btree the table already has on the same key (a unique index on a normalized phone
         -- or email, say) serves the probe as well: no second index to keep up on every insert.
         -- Same key: one expression column printing as this one, no predicate, the default
-        -- text opclass, a deterministic collation (what the trigger's direct path checks too).
+        -- text opclass, the default collation (the probe's expression has it: an index in
+        -- another collation would serve the trigger's direct path, but the planner would not
+        -- use it for the SQL probe of partitioned and inherited tables).
         IF iexpr NOT LIKE '%_keys(%' AND to_regclass(format('%I.%I', nsp, iname)) IS NULL THEN
             SELECT ic.relname INTO iname
               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
-              JOIN pg_collation co ON co.oid = i.indcollation[0]
              WHERE i.indrelid = tbl AND i.indnatts = 1 AND i.indkey[0] = 0 AND i.indpred IS NULL
                AND i.indisvalid AND i.indisready AND i.indislive AND am.amname = 'btree'
-               AND co.collisdeterministic
+               AND i.indcollation[0] = 'pg_catalog.default'::pg_catalog.regcollation
                AND i.indclass[0] = (SELECT oc.oid FROM pg_opclass oc WHERE oc.opcmethod = am.oid
                                        AND oc.opcintype = 'pg_catalog.text'::pg_catalog.regtype AND oc.opcdefault)
                AND pg_get_indexdef(i.indexrelid, 1, false)

@@ -1448,10 +1448,21 @@ same_place(const CdScoreProfile *p, CdRecordScore *out)
 	{
 		CdFieldScore *fs = &out->fields[i];
 
-		if (i == addr || !(p->place_u[i] > 0) || fs->level != 0 || !(p->place_u[i] > fs->u))
+		double		w;
+
+		/*
+		 * A field whose evidence another field already carries (explained_by) keeps its
+		 * zero, and the weight may only fall: with a negative field weight the larger u
+		 * would raise it, and the bound above would no longer hold.
+		 */
+		if (i == addr || !(p->place_u[i] > 0) || fs->level != 0 || fs->explained_by >= 0
+			|| !(p->place_u[i] > fs->u))
+			continue;
+		w = p->fields[i].weight * log(fs->m / p->place_u[i]) / ln2();
+		if (!(w < fs->weight))
 			continue;
 		fs->u = p->place_u[i];
-		fs->weight = p->fields[i].weight * log(fs->m / fs->u) / ln2();
+		fs->weight = w;
 		fs->same_place_as = addr;
 	}
 }

@@ -1359,6 +1359,23 @@ START_TEST(test_same_place)
 	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_OK);
 	ck_assert(fs[1].u == 0.0005);
 	ck_assert_int_eq(fs[1].same_place_as, -1);
+	/* a negative field weight: the larger u would raise the weight, so it stays (the bound holds) */
+	place_u[1] = 0.2;
+	f[1].weight = -1.0;
+	p = one_field_profile(f);
+	p.nfields = 3;
+	p.place_u = place_u;
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_OK);
+	ck_assert(fs[1].u == 0.0005);
+	ck_assert(fs[1].weight == -log(0.80 / 0.0005) / log(2.0));
+	ck_assert_int_eq(fs[1].same_place_as, -1);
+	ck_assert_int_eq(fs[2].same_place_as, 0);
+	ck_assert_int_eq(cd_record_score_min(&p, a, b, NULL, NULL, A, 0.0001, &below, &rs2), CD_SCORE_OK);
+	ck_assert(rs2.total_weight == rs.total_weight);
+	f[1].weight = 1.0;
+	p = one_field_profile(f);
+	p.nfields = 3;
+	p.place_u = place_u;
 	/* a bad place_u is a bad profile */
 	place_u[1] = 1.0;
 	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_BAD_PROFILE);
