@@ -1194,8 +1194,6 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	int32		n;
 	int		   *ea;
 	int		   *eb;
-	Size		ne = 0;
-	Size		ecap = 1024;
 	int		   *labels;
 	int32	   *size;
 	int32	   *start;
@@ -1256,9 +1254,14 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	members = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
 	pos = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
 
-	/* 1. components of the pairs scored >= threshold (nodes are 0..n, row 0 unused) */
-	ea = MemoryContextAllocHuge(work, sizeof(int) * ecap);
-	eb = MemoryContextAllocHuge(work, sizeof(int) * ecap);
+	/*
+	 * 1. components of the pairs scored >= threshold (nodes are 0..n, row 0 unused), joined
+	 * one fetched batch at a time: no array of all the pairs
+	 */
+	ea = MemoryContextAlloc(work, sizeof(int) * REPORT_FETCH);
+	eb = MemoryContextAlloc(work, sizeof(int) * REPORT_FETCH);
+	if (cd_components(n + 1, 0, NULL, NULL, labels) != 0)
+		elog(ERROR, "cd_components failed for %d nodes", n);
 	args[0] = Float8GetDatum(threshold);
 	for (int t = 0; t < nscored; t++)
 	{
@@ -1271,6 +1274,7 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 			SPI_cursor_fetch(cur, true, REPORT_FETCH);
 			if (SPI_processed == 0)
 				break;
+			Assert(SPI_processed <= REPORT_FETCH);
 			for (uint64 i = 0; i < SPI_processed; i++)
 			{
 				int32		a = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, "a");
@@ -1278,27 +1282,18 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 
 				check_rn(a, n, scored[t]);
 				check_rn(b, n, scored[t]);
-				if (ne == ecap)
-				{
-					if (ecap * 2 * sizeof(int) > MaxAllocHugeSize || ecap * 2 > INT_MAX)
-						ereport(ERROR,
-								(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-								 errmsg("too many pairs above the threshold")));
-					ecap *= 2;
-					ea = repalloc_huge(ea, sizeof(int) * ecap);
-					eb = repalloc_huge(eb, sizeof(int) * ecap);
-				}
-				ea[ne] = a;
-				eb[ne] = b;
-				ne++;
+				ea[i] = a;
+				eb[i] = b;
 			}
+			if (cd_components_add(n + 1, (int) SPI_processed, ea, eb, labels) != 0)
+				elog(ERROR, "cd_components_add failed for %d nodes", n);
 			SPI_freetuptable(SPI_tuptable);
 			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_cursor_close(cur);
 	}
-	if (cd_components(n + 1, (int) ne, ea, eb, labels) != 0)
-		elog(ERROR, "cd_components failed for %d nodes", n);
+	if (cd_components_finish(n + 1, labels) != 0)
+		elog(ERROR, "cd_components_finish failed for %d nodes", n);
 	pfree(ea);
 	pfree(eb);
 
