@@ -11,8 +11,9 @@
  *	- report_block_pairs(keys regclass, ranks regclass, block_cap) -> (n, a, b): the
  *	  candidate pairs of the keys table (rn int4, h int8): all pairs of a block of at most
  *	  block_cap rows, the next two rows in name order in a larger block, the next one in a
- *	  word-sound block; each pair once with a < b, numbered in name order.  Sorted in
- *	  memory (16 bytes a key, 8 a pair), no self-join and no window function.
+ *	  word-sound block; each pair once with a < b, numbered in name order.  Sorted by
+ *	  tuplesorts bounded by work_mem (they spill to temporary files), no self-join and no
+ *	  window function.
  *	- report_cluster(profile, rows regclass, scored regclass[], threshold, floor) ->
  *	  (rn, center, score): components of the pairs scored >= threshold (union-find), every
  *	  pair inside a component that no key found scored with score_rows, and the average-
@@ -27,6 +28,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -48,6 +50,7 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/timestamp.h"
+#include "utils/tuplesort.h"
 #include "utils/tuplestore.h"
 
 #include "cluster.h"
@@ -533,60 +536,34 @@ check_rn(int32 rn, int32 n, const char *tbl)
 
 /* ---------------------------------------------------------------- block pairs */
 
-typedef struct KeyEntry
-{
-	uint64		h;
-	int32		rank;			/* the row's place in name order */
-} KeyEntry;
-
-typedef struct PairBuf
-{
-	uint64	   *p;
-	Size		n;
-	Size		cap;
-} PairBuf;
-
+/*
+ * The raw pairs of the blocks go through a tuplesort of int8 (the earlier row's name rank
+ * in the high 32 bits, the other's in the low ones: never negative, so the signed order is
+ * the order of the two ranks), which sorts in memory up to work_mem and spills to temporary
+ * files beyond it; its sorted output gives each pair once.
+ */
 static inline void
-add_pair(PairBuf *pb, int32 x, int32 y)
+add_pair(Tuplesortstate *ps, int32 x, int32 y, int64 *nraw)
 {
 	uint64		a = (uint64) Min(x, y);
 	uint64		b = (uint64) Max(x, y);
 
 	if (x == y)
 		return;
-	if (pb->n == pb->cap)
-	{
+	tuplesort_putdatum(ps, Int64GetDatum((int64) ((a << 32) | b)), false);
+	if ((++*nraw & 0xFFFF) == 0)
 		CHECK_FOR_INTERRUPTS();
-		if (pb->cap * 2 * sizeof(uint64) > MaxAllocHugeSize)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many candidate pairs"),
-					 errhint("Lower block_cap.")));
-		pb->cap *= 2;
-		pb->p = repalloc_huge(pb->p, sizeof(uint64) * pb->cap);
-	}
-	pb->p[pb->n++] = (a << 32) | b;
 }
 
-/*
- * Sorts with the comparison inlined (lib/sort_template.h): qsort() calling a comparator
- * through a pointer was 40% of report_block_pairs' time on 6.4 million keys.  Elements
- * that compare equal are equal in every byte, so the order is the same as qsort's.
- */
-#define ST_SORT sort_key_entries
-#define ST_ELEMENT_TYPE KeyEntry
-#define ST_COMPARE(a, b) ((a)->h != (b)->h ? ((a)->h < (b)->h ? -1 : 1) : \
-						  ((a)->rank < (b)->rank ? -1 : ((a)->rank > (b)->rank ? 1 : 0)))
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
-#define ST_SORT sort_uint64s
-#define ST_ELEMENT_TYPE uint64
-#define ST_COMPARE(a, b) (*(a) < *(b) ? -1 : (*(a) > *(b) ? 1 : 0))
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
+/* the neighbour pairs of the row of rank r, given the two rows before it in its block */
+static inline void
+add_neighbours(Tuplesortstate *ps, const int32 *prev, int nprev, int32 r, bool word, int64 *nraw)
+{
+	if (nprev >= 1)
+		add_pair(ps, prev[nprev - 1], r, nraw);
+	if (!word && nprev >= 2)
+		add_pair(ps, prev[nprev - 2], r, nraw);
+}
 
 #define ST_SORT sort_int32s
 #define ST_ELEMENT_TYPE int32
@@ -609,6 +586,10 @@ PG_FUNCTION_INFO_V1(report_block_pairs);
  * come together and a row's values are still in the scorer's value memo (value_memo.h)
  * for its next pairs; in row-number order a pair's second row was rarely there.  The
  * order changes no score and no result: a and b are still row numbers with a < b.
+ *
+ * Memory: the (key, rank) entries and the raw pairs go through two tuplesorts of work_mem
+ * each (they spill to temporary files beyond it); what stays in memory is 8 bytes a row
+ * (its name rank and the row of each rank) and one block of at most block_cap ranks.
  */
 Datum
 report_block_pairs(PG_FUNCTION_ARGS)
@@ -625,10 +606,26 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	int32	   *rank_of;
 	int32	   *rn_of;
 	int32		nranked = 0;
-	KeyEntry   *ent;
-	Size		nent = 0;
-	Size		entcap = 1024;
-	PairBuf		pb;
+	TupleDesc	kdesc;
+	TupleTableSlot *kin;
+	TupleTableSlot *kout;
+	Tuplesortstate *ks;
+	Tuplesortstate *ps;
+	AttrNumber	katts[2] = {1, 2};
+	Oid			kops[2] = {Int8LessOperator, Int4LessOperator};
+	Oid			kcolls[2] = {InvalidOid, InvalidOid};
+	bool		knulls[2] = {false, false};
+	int32	   *blk;
+	int			nblk = 0;
+	bool		have = false;
+	int64		curh = 0;
+	bool		word = false;
+	bool		streaming = false;
+	int64		nraw = 0;
+	Datum		d;
+	bool		isnull;
+	bool		first = true;
+	int64		prevp = 0;
 	Portal		cur;
 	Size		npairs = 0;
 
@@ -648,6 +645,12 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	rn_of = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
 	for (int32 i = 0; i <= n; i++)
 		rank_of[i] = -1;
+	blk = palloc(sizeof(int32) * ((Size) cap + 1));
+	kdesc = CreateTemplateTupleDesc(2);
+	TupleDescInitEntry(kdesc, (AttrNumber) 1, "h", INT8OID, -1, 0);
+	TupleDescInitEntry(kdesc, (AttrNumber) 2, "rank", INT4OID, -1, 0);
+	kin = MakeSingleTupleTableSlot(kdesc, &TTSOpsVirtual);
+	kout = MakeSingleTupleTableSlot(kdesc, &TTSOpsMinimalTuple);
 	MemoryContextSwitchTo(old);
 
 	/* name order: rows without a sort key last, ties by row number */
@@ -674,7 +677,10 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	}
 	SPI_cursor_close(cur);
 
-	ent = MemoryContextAllocHuge(work, sizeof(KeyEntry) * entcap);
+	/* 1. the (key, rank) entries, sorted by key then rank */
+	old = MemoryContextSwitchTo(work);
+	ks = tuplesort_begin_heap(kdesc, 2, katts, kops, kcolls, knulls, work_mem, NULL, TUPLESORT_NONE);
+	MemoryContextSwitchTo(old);
 	cur = SPI_cursor_open_with_args(NULL, psprintf("SELECT rn::int4, h::int8 FROM %s WHERE h IS NOT NULL", keys_tbl),
 									0, NULL, NULL, NULL, true, 0);
 	for (;;)
@@ -686,7 +692,6 @@ report_block_pairs(PG_FUNCTION_ARGS)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
 			int32		rn = get_int4(tup, SPI_tuptable->tupdesc, 1, "rn");
-			bool		isnull;
 			int64		h = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
 
 			check_rn(rn, n, keys_tbl);
@@ -694,93 +699,123 @@ report_block_pairs(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("row number %d of %s is not in %s", rn, keys_tbl, ranks_tbl)));
-			if (nent == entcap)
-			{
-				if (entcap * 2 * sizeof(KeyEntry) > MaxAllocHugeSize)
-					ereport(ERROR,
-							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-							 errmsg("too many blocking keys")));
-				entcap *= 2;
-				ent = repalloc_huge(ent, sizeof(KeyEntry) * entcap);
-			}
-			ent[nent].h = (uint64) h;
-			ent[nent].rank = rank_of[rn];
-			nent++;
+			ExecClearTuple(kin);
+			kin->tts_values[0] = Int64GetDatum(h);
+			kin->tts_values[1] = Int32GetDatum(rank_of[rn]);
+			kin->tts_isnull[0] = false;
+			kin->tts_isnull[1] = false;
+			ExecStoreVirtualTuple(kin);
+			tuplesort_puttupleslot(ks, kin);
 		}
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(cur);
 	SPI_finish();
-
-	sort_key_entries(ent, nent);
+	tuplesort_performsort(ks);
 	CHECK_FOR_INTERRUPTS();
 
-	pb.cap = 1024;
-	pb.n = 0;
-	pb.p = MemoryContextAllocHuge(work, sizeof(uint64) * pb.cap);
+	/*
+	 * 2. the raw pairs of each block: all pairs of a block of at most cap rows, the next
+	 * two rows in name order in a larger one, the next one in a word-sound block.  A block
+	 * is kept in blk until it has more than cap rows; from then on its pairs are made as
+	 * its rows come (neighbours only need the two rows before).
+	 */
 	old = MemoryContextSwitchTo(work);
-	for (Size i = 0; i < nent;)
+	ps = tuplesort_begin_datum(INT8OID, Int8LessOperator, InvalidOid, false, work_mem, NULL, TUPLESORT_NONE);
+	MemoryContextSwitchTo(old);
+	for (;;)
 	{
-		Size		j = i + 1;
-		Size		c;
-		bool		word = (ent[i].h & 1) != 0;
+		bool		more = tuplesort_gettupleslot(ks, true, false, kout, NULL);
+		int64		h = 0;
+		int32		r = 0;
 
-		while (j < nent && ent[j].h == ent[i].h)
-			j++;
-		/* report_row_keys() gives each key of a row once; a repeated (rn, h) pairs no row with itself */
-		c = j - i;
-		if (c >= 2)
+		if (more)
 		{
-			if (!word && c <= (Size) cap)
+			h = DatumGetInt64(slot_getattr(kout, 1, &isnull));
+			r = DatumGetInt32(slot_getattr(kout, 2, &isnull));
+		}
+		if (have && (!more || h != curh))
+		{
+			/* the end of a block: a small one gives all its pairs */
+			if (!streaming && !word)
 			{
-				for (Size x = i; x < j; x++)
-					for (Size y = x + 1; y < j; y++)
-						add_pair(&pb, ent[x].rank, ent[y].rank);
+				for (int x = 0; x < nblk; x++)
+					for (int y = x + 1; y < nblk; y++)
+						add_pair(ps, blk[x], blk[y], &nraw);
+			}
+			have = false;
+		}
+		if (!more)
+			break;
+		if (!have)
+		{
+			/* report_row_keys() gives each key of a row once; a repeated (rn, h) pairs no row with itself */
+			have = true;
+			curh = h;
+			word = (((uint64) h) & 1) != 0;
+			streaming = false;
+			nblk = 0;
+		}
+		if (streaming)
+		{
+			add_neighbours(ps, blk, nblk, r, word, &nraw);
+			blk[0] = blk[1];
+			blk[1] = r;
+			continue;
+		}
+		blk[nblk++] = r;
+		if (word || nblk > cap)
+		{
+			/* a large block (or a word-sound one): neighbour pairs as the rows come */
+			for (int x = 1; x < nblk; x++)
+				add_neighbours(ps, blk, x, blk[x], word, &nraw);
+			if (nblk >= 2)
+			{
+				blk[0] = blk[nblk - 2];
+				blk[1] = blk[nblk - 1];
 			}
 			else
-			{
-				for (Size x = i; x < j; x++)
-				{
-					if (x + 1 < j)
-						add_pair(&pb, ent[x].rank, ent[x + 1].rank);
-					if (!word && x + 2 < j)
-						add_pair(&pb, ent[x].rank, ent[x + 2].rank);
-				}
-			}
+				blk[1] = blk[0];	/* one row so far: blk[1] is the last */
+			streaming = true;
+			nblk = 2;
 		}
-		i = j;
-		CHECK_FOR_INTERRUPTS();
 	}
-	MemoryContextSwitchTo(old);
-	pfree(ent);
+	tuplesort_end(ks);
+	tuplesort_performsort(ps);
+	CHECK_FOR_INTERRUPTS();
 
-	if (pb.n > 1)
-		sort_uint64s(pb.p, pb.n);
-	for (Size i = 0; i < pb.n; i++)
+	/* 3. each pair once, in the order of its ranks */
+	while (tuplesort_getdatum(ps, true, &d, &isnull, NULL))
 	{
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
+		int64		p = DatumGetInt64(d);
 		int32		ra;
 		int32		rb;
 
-		if (i > 0 && pb.p[i] == pb.p[i - 1])
+		if (!first && p == prevp)
 			continue;
+		first = false;
+		prevp = p;
 		if (npairs >= PG_INT32_MAX)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("too many candidate pairs"),
 					 errhint("Lower block_cap.")));
 		npairs++;
-		ra = rn_of[(int32) (pb.p[i] >> 32)];
-		rb = rn_of[(int32) (pb.p[i] & 0xFFFFFFFF)];
+		ra = rn_of[(int32) (((uint64) p) >> 32)];
+		rb = rn_of[(int32) (((uint64) p) & 0xFFFFFFFF)];
 		values[0] = Int32GetDatum((int32) npairs);
 		values[1] = Int32GetDatum(Min(ra, rb));
 		values[2] = Int32GetDatum(Max(ra, rb));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		if ((i & 0xFFFF) == 0)
+		if ((npairs & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
+	tuplesort_end(ps);
+	ExecDropSingleTupleTableSlot(kin);
+	ExecDropSingleTupleTableSlot(kout);
 	MemoryContextDelete(work);
 	return (Datum) 0;
 }
@@ -1030,25 +1065,20 @@ report_score_pairs(PG_FUNCTION_ARGS)
 
 /* ---------------------------------------------------------------- clustering */
 
-typedef struct InnerPair
-{
-	int32		comp;			/* the component's label (its smallest row number) */
-	int32		a;
-	int32		b;
-	float8		score;
-} InnerPair;
 
-static int
-inner_pair_cmp(const void *x, const void *y)
+/* the next pair inside a component from the sorted pairs, false at the end */
+static bool
+inner_next(Tuplesortstate *ts, TupleTableSlot *slot, int32 *c, int32 *a, int32 *b, float8 *score)
 {
-	const InnerPair *p = x;
-	const InnerPair *q = y;
+	bool		isnull;
 
-	if (p->comp != q->comp)
-		return p->comp < q->comp ? -1 : 1;
-	if (p->a != q->a)
-		return p->a < q->a ? -1 : 1;
-	return p->b < q->b ? -1 : (p->b > q->b ? 1 : 0);
+	if (!tuplesort_gettupleslot(ts, true, false, slot, NULL))
+		return false;
+	*c = DatumGetInt32(slot_getattr(slot, 1, &isnull));
+	*a = DatumGetInt32(slot_getattr(slot, 2, &isnull));
+	*b = DatumGetInt32(slot_getattr(slot, 3, &isnull));
+	*score = DatumGetFloat8(slot_getattr(slot, 4, &isnull));
+	return true;
 }
 
 /* the scored tables' names from a regclass[] */
@@ -1164,17 +1194,24 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	int32		n;
 	int		   *ea;
 	int		   *eb;
-	Size		ne = 0;
-	Size		ecap = 1024;
 	int		   *labels;
 	int32	   *size;
 	int32	   *start;
 	int32	   *members;
 	int32	   *pos;
-	InnerPair  *inner;
-	Size		ni = 0;
-	Size		icap = 1024;
-	Size		ik = 0;		/* the next inner pair, across components */
+	Tuplesortstate *inner;
+	TupleDesc	idesc;
+	TupleTableSlot *iin;
+	TupleTableSlot *iout;
+	AttrNumber	iatts[3] = {1, 2, 3};
+	Oid			iops[3] = {Int4LessOperator, Int4LessOperator, Int4LessOperator};
+	Oid			icolls[3] = {InvalidOid, InvalidOid, InvalidOid};
+	bool		inulls[3] = {false, false, false};
+	bool		ihave;			/* the next inner pair (across components) is in ic .. is */
+	int32		ic = 0;
+	int32		ia = 0;
+	int32		ib = 0;
+	float8		is = 0;
 	int64		missing_total = 0;
 	int64		nmissing_out = 0;
 	Oid			argtypes[1] = {FLOAT8OID};
@@ -1217,9 +1254,14 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	members = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
 	pos = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
 
-	/* 1. components of the pairs scored >= threshold (nodes are 0..n, row 0 unused) */
-	ea = MemoryContextAllocHuge(work, sizeof(int) * ecap);
-	eb = MemoryContextAllocHuge(work, sizeof(int) * ecap);
+	/*
+	 * 1. components of the pairs scored >= threshold (nodes are 0..n, row 0 unused), joined
+	 * one fetched batch at a time: no array of all the pairs
+	 */
+	ea = MemoryContextAlloc(work, sizeof(int) * REPORT_FETCH);
+	eb = MemoryContextAlloc(work, sizeof(int) * REPORT_FETCH);
+	if (cd_components(n + 1, 0, NULL, NULL, labels) != 0)
+		elog(ERROR, "cd_components failed for %d nodes", n);
 	args[0] = Float8GetDatum(threshold);
 	for (int t = 0; t < nscored; t++)
 	{
@@ -1232,6 +1274,7 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 			SPI_cursor_fetch(cur, true, REPORT_FETCH);
 			if (SPI_processed == 0)
 				break;
+			Assert(SPI_processed <= REPORT_FETCH);
 			for (uint64 i = 0; i < SPI_processed; i++)
 			{
 				int32		a = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, "a");
@@ -1239,27 +1282,18 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 
 				check_rn(a, n, scored[t]);
 				check_rn(b, n, scored[t]);
-				if (ne == ecap)
-				{
-					if (ecap * 2 * sizeof(int) > MaxAllocHugeSize || ecap * 2 > INT_MAX)
-						ereport(ERROR,
-								(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-								 errmsg("too many pairs above the threshold")));
-					ecap *= 2;
-					ea = repalloc_huge(ea, sizeof(int) * ecap);
-					eb = repalloc_huge(eb, sizeof(int) * ecap);
-				}
-				ea[ne] = a;
-				eb[ne] = b;
-				ne++;
+				ea[i] = a;
+				eb[i] = b;
 			}
+			if (cd_components_add(n + 1, (int) SPI_processed, ea, eb, labels) != 0)
+				elog(ERROR, "cd_components_add failed for %d nodes", n);
 			SPI_freetuptable(SPI_tuptable);
 			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_cursor_close(cur);
 	}
-	if (cd_components(n + 1, (int) ne, ea, eb, labels) != 0)
-		elog(ERROR, "cd_components failed for %d nodes", n);
+	if (cd_components_finish(n + 1, labels) != 0)
+		elog(ERROR, "cd_components_finish failed for %d nodes", n);
 	pfree(ea);
 	pfree(eb);
 
@@ -1280,8 +1314,20 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 				members[fill[labels[i]]++] = i;
 	}
 
-	/* 2. every scored pair inside a component */
-	inner = MemoryContextAllocHuge(work, sizeof(InnerPair) * icap);
+	/*
+	 * 2. every scored pair inside a component, through a tuplesort of work_mem (it spills
+	 * to temporary files beyond it) by component, then rows; read twice (random access)
+	 */
+	old = MemoryContextSwitchTo(work);
+	idesc = CreateTemplateTupleDesc(4);
+	TupleDescInitEntry(idesc, (AttrNumber) 1, "comp", INT4OID, -1, 0);
+	TupleDescInitEntry(idesc, (AttrNumber) 2, "a", INT4OID, -1, 0);
+	TupleDescInitEntry(idesc, (AttrNumber) 3, "b", INT4OID, -1, 0);
+	TupleDescInitEntry(idesc, (AttrNumber) 4, "score", FLOAT8OID, -1, 0);
+	iin = MakeSingleTupleTableSlot(idesc, &TTSOpsVirtual);
+	iout = MakeSingleTupleTableSlot(idesc, &TTSOpsMinimalTuple);
+	inner = tuplesort_begin_heap(idesc, 3, iatts, iops, icolls, inulls, work_mem, NULL, TUPLESORT_RANDOMACCESS);
+	MemoryContextSwitchTo(old);
 	for (int t = 0; t < nscored; t++)
 	{
 		Portal		cur = SPI_cursor_open_with_args(NULL,
@@ -1308,57 +1354,59 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 				s = DatumGetFloat8(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
 				if (isnull || isnan(s))
 					continue;
-				if (ni == icap)
-				{
-					if (icap * 2 * sizeof(InnerPair) > MaxAllocHugeSize)
-						ereport(ERROR,
-								(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-								 errmsg("too many pairs inside components")));
-					icap *= 2;
-					inner = repalloc_huge(inner, sizeof(InnerPair) * icap);
-				}
-				inner[ni].comp = labels[a];
-				inner[ni].a = Min(a, b);
-				inner[ni].b = Max(a, b);
-				inner[ni].score = Max(0.0, Min(1.0, s));
-				ni++;
+				ExecClearTuple(iin);
+				iin->tts_values[0] = Int32GetDatum(labels[a]);
+				iin->tts_values[1] = Int32GetDatum(Min(a, b));
+				iin->tts_values[2] = Int32GetDatum(Max(a, b));
+				iin->tts_values[3] = Float8GetDatum(Max(0.0, Min(1.0, s)));
+				memset(iin->tts_isnull, 0, sizeof(bool) * 4);
+				ExecStoreVirtualTuple(iin);
+				tuplesort_puttupleslot(inner, iin);
 			}
 			SPI_freetuptable(SPI_tuptable);
 			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_cursor_close(cur);
 	}
-	if (ni > 1)
-		qsort(inner, ni, sizeof(InnerPair), inner_pair_cmp);
+	tuplesort_performsort(inner);
+	CHECK_FOR_INTERRUPTS();
 
 	/* pairs inside components that no key found: scored below */
 	{
 		int64		ncomp = 0;
 		int64		nrec = 0;
-		Size		k = 0;
+		int64		known = 0;	/* distinct (component, a, b): each is in one component */
+		bool		first = true;
+		int32		pc = 0;
+		int32		pa = 0;
+		int32		pb = 0;
 
+		while (inner_next(inner, iout, &ic, &ia, &ib, &is))
+		{
+			if (first || ic != pc || ia != pa || ib != pb)
+				known++;
+			first = false;
+			pc = ic;
+			pa = ia;
+			pb = ib;
+		}
+		tuplesort_rescan(inner);
+		missing_total = -known;
 		for (int32 c = 0; c <= n; c++)
 		{
 			int64		m = size[c] >= 2 ? size[c] : 0;
-			int64		known = 0;
 
 			if (m == 0)
 				continue;
 			ncomp++;
 			nrec += m;
-			while (k < ni && inner[k].comp < c)
-				k++;
-			for (; k < ni && inner[k].comp == c; k++)
-				if (k == 0 || inner[k].comp != inner[k - 1].comp || inner[k].a != inner[k - 1].a
-					|| inner[k].b != inner[k - 1].b)
-					known++;
 			if (m > CD_CLUSTER_MAX_NODES)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("a component of %lld records is too large to cluster", (long long) m),
 						 errdetail("At most %d records are clustered together.", CD_CLUSTER_MAX_NODES),
 						 errhint("Raise min_score.")));
-			missing_total += m * (m - 1) / 2 - known;
+			missing_total += m * (m - 1) / 2;
 		}
 		if (missing_only || missing_total > 0)
 			ereport(NOTICE,
@@ -1374,6 +1422,7 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	}
 
+	ihave = inner_next(inner, iout, &ic, &ia, &ib, &is);
 	pr.start = pr.last = GetCurrentTimestamp();
 	pr.done = 0;
 	pr.total = missing_total;
@@ -1398,18 +1447,18 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 		mat = palloc(sizeof(double) * (Size) m * (Size) m);
 		for (Size x = 0; x < (Size) m * (Size) m; x++)
 			mat[x] = get_float8_nan();
-		while (ik < ni && inner[ik].comp < c)
-			ik++;
-		for (; ik < ni && inner[ik].comp == c; ik++)
+		while (ihave && ic < c)
+			ihave = inner_next(inner, iout, &ic, &ia, &ib, &is);
+		for (; ihave && ic == c; ihave = inner_next(inner, iout, &ic, &ia, &ib, &is))
 		{
-			int			i = pos[inner[ik].a];
-			int			j = pos[inner[ik].b];
+			int			i = pos[ia];
+			int			j = pos[ib];
 			double	   *cell = &mat[(Size) i * m + j];
 
-			if (isnan(*cell) || inner[ik].score > *cell)
+			if (isnan(*cell) || is > *cell)
 			{
-				*cell = inner[ik].score;
-				mat[(Size) j * m + i] = inner[ik].score;
+				*cell = is;
+				mat[(Size) j * m + i] = is;
 			}
 		}
 		for (int i = 0; i < m; i++)
@@ -1535,6 +1584,9 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 		progress(&pr, true);
 	(void) set_config_option("application_name", app_before, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_LOCAL, true, 0, false);
+	tuplesort_end(inner);
+	ExecDropSingleTupleTableSlot(iin);
+	ExecDropSingleTupleTableSlot(iout);
 	SPI_finish();
 	MemoryContextDelete(work);
 	return (Datum) 0;

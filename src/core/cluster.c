@@ -339,12 +339,10 @@ component_root(int *labels, int x)
 }
 
 int
-cd_components(int n, int m, const int *a, const int *b, int *labels)
+cd_components_add(int n, int m, const int *a, const int *b, int *labels)
 {
 	if (n < 0 || m < 0 || (n > 0 && labels == NULL) || (m > 0 && (a == NULL || b == NULL)))
 		return -1;
-	for (int i = 0; i < n; i++)
-		labels[i] = i;
 	for (int k = 0; k < m; k++)
 	{
 		int			ra;
@@ -359,8 +357,27 @@ cd_components(int n, int m, const int *a, const int *b, int *labels)
 		else if (rb < ra)
 			labels[ra] = rb;
 	}
+	return 0;
+}
+
+int
+cd_components_finish(int n, int *labels)
+{
+	if (n < 0 || (n > 0 && labels == NULL))
+		return -1;
 	/* parents precede children, so in index order every parent is already final */
 	for (int i = 0; i < n; i++)
 		labels[i] = labels[labels[i]];
 	return 0;
+}
+
+int
+cd_components(int n, int m, const int *a, const int *b, int *labels)
+{
+	if (n < 0 || m < 0 || (n > 0 && labels == NULL) || (m > 0 && (a == NULL || b == NULL)))
+		return -1;
+	for (int i = 0; i < n; i++)
+		labels[i] = i;
+	(void) cd_components_add(n, m, a, b, labels);
+	return cd_components_finish(n, labels);
 }

@@ -81,4 +81,15 @@ extern int	cd_cluster_center(int n, const double *scores, const int *labels,
  */
 extern int	cd_components(int n, int m, const int *a, const int *b, int *labels);
 
+/*
+ * The same in steps, for edges that come in batches (no array of all of them):
+ * cd_components(n, 0, NULL, NULL, labels) starts, cd_components_add() joins a batch of
+ * edges (labels is then a forest, not yet the final labels; the result does not depend on
+ * how the edges are split into batches), cd_components_finish() gives the final labels.
+ * Labels that are already final may be added to again.  Both return 0, or -1 on the
+ * arguments cd_components() refuses (labels is then not written).
+ */
+extern int	cd_components_add(int n, int m, const int *a, const int *b, int *labels);
+extern int	cd_components_finish(int n, int *labels);
+
 #endif							/* CD_CLUSTER_H */

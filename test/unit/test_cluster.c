@@ -455,6 +455,22 @@ START_TEST(test_components_random)
 		ck_assert_int_eq(cd_components(N, M, a, b, labels), 0);
 		for (int i = 0; i < N; i++)
 			ck_assert_int_eq(labels[i], ref[i]);
+		/* the same edges in batches of varying size, with final labels in between */
+		ck_assert_int_eq(cd_components(N, 0, NULL, NULL, labels), 0);
+		for (int k = 0; k < M;)
+		{
+			int			len = 1 + (k * 7 + round) % 37;
+
+			if (len > M - k)
+				len = M - k;
+			ck_assert_int_eq(cd_components_add(N, len, a + k, b + k, labels), 0);
+			if (k % 3 == 0)
+				ck_assert_int_eq(cd_components_finish(N, labels), 0);
+			k += len;
+		}
+		ck_assert_int_eq(cd_components_finish(N, labels), 0);
+		for (int i = 0; i < N; i++)
+			ck_assert_int_eq(labels[i], ref[i]);
 	}
 }
 END_TEST
@@ -470,6 +486,14 @@ START_TEST(test_components_bad_arguments)
 	ck_assert_int_eq(cd_components(2, 0, NULL, NULL, NULL), -1);
 	ck_assert_int_eq(labels[0], 7);
 	ck_assert_int_eq(cd_components(0, 0, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(cd_components_add(-1, 0, NULL, NULL, labels), -1);
+	ck_assert_int_eq(cd_components_add(2, 1, a, NULL, labels), -1);
+	ck_assert_int_eq(cd_components_add(2, 0, NULL, NULL, NULL), -1);
+	ck_assert_int_eq(cd_components_finish(-1, labels), -1);
+	ck_assert_int_eq(cd_components_finish(2, NULL), -1);
+	ck_assert_int_eq(labels[0], 7);
+	ck_assert_int_eq(cd_components_add(0, 0, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(cd_components_finish(0, NULL), 0);
 }
 END_TEST
 
