@@ -370,8 +370,8 @@ DECLARE
     eta numeric;
     kind text := CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END;
     ranges text := @extschema@.report_work_name('ranges');
-    -- about 400 bytes of a range's rows and values per pair (the rows are shared by pairs)
-    range_size bigint := greatest(1000, least(batch, pg_size_bytes(current_setting('work_mem')) / 400));
+    row_bytes float8;
+    range_size bigint;
 BEGIN
     IF pairs IS NULL OR first_chunk IS NULL THEN
         RAISE EXCEPTION 'pairs and first_chunk must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -380,6 +380,13 @@ BEGIN
         RAISE EXCEPTION 'batch must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     EXECUTE format('SELECT coalesce(max(n), 0) FROM %s', pairs) INTO npairs;
+    -- A range holds its pairs' rows (detoasted) and their values: about 400 bytes per pair
+    -- with the rows shared by pairs, but up to two whole rows per pair when rows are large
+    -- (many fields, long child lists), so the range shrinks with the rows' size (a sample).
+    EXECUTE format('SELECT avg(octet_length(r::text)) FROM (SELECT r FROM %s LIMIT 1000) s',
+                   @extschema@.report_work_name('rows')) INTO row_bytes;
+    range_size := greatest(100, least(batch, pg_size_bytes(current_setting('work_mem'))
+                                             / greatest(400, 2 * coalesce(row_bytes, 0))::bigint));
     -- ranges (lo, hi] of n, numbered by batch k
     EXECUTE format('CREATE %s TABLE %s (k integer, lo bigint, hi bigint, filler text) WITH (fillfactor = 10, parallel_workers = %s)',
                    kind, ranges, greatest(current_setting('max_parallel_workers_per_gather')::integer, 0));

@@ -5027,3 +5027,80 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.guard(text, text, text, text[], float8, text) IS
 'attach a guard (block, flag or link duplicates) to the table of a profile; creates the indexes it needs';
+
+-- 0.2.0: 0.2.0: a scoring range shrinks with the rows' size (large rows held per pair)
+
+CREATE OR REPLACE FUNCTION @extschema@.report_score(profile text, pairs regclass, first_chunk integer, batch integer,
+                                         what text DEFAULT 'candidate pairs')
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    npairs bigint;
+    done bigint := 0;
+    lo bigint := 0;
+    chunk integer := first_chunk;
+    t1 timestamptz := clock_timestamp();
+    app text := current_setting('application_name');
+    mps text := current_setting('min_parallel_table_scan_size');
+    ptc text := current_setting('parallel_tuple_cost');
+    psc text := current_setting('parallel_setup_cost');
+    eta numeric;
+    kind text := CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END;
+    ranges text := @extschema@.report_work_name('ranges');
+    row_bytes float8;
+    range_size bigint;
+BEGIN
+    IF pairs IS NULL OR first_chunk IS NULL THEN
+        RAISE EXCEPTION 'pairs and first_chunk must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('SELECT coalesce(max(n), 0) FROM %s', pairs) INTO npairs;
+    -- A range holds its pairs' rows (detoasted) and their values: about 400 bytes per pair
+    -- with the rows shared by pairs, but up to two whole rows per pair when rows are large
+    -- (many fields, long child lists), so the range shrinks with the rows' size (a sample).
+    EXECUTE format('SELECT avg(octet_length(r::text)) FROM (SELECT r FROM %s LIMIT 1000) s',
+                   @extschema@.report_work_name('rows')) INTO row_bytes;
+    range_size := greatest(100, least(batch, pg_size_bytes(current_setting('work_mem'))
+                                             / greatest(400, 2 * coalesce(row_bytes, 0))::bigint));
+    -- ranges (lo, hi] of n, numbered by batch k
+    EXECUTE format('CREATE %s TABLE %s (k integer, lo bigint, hi bigint, filler text) WITH (fillfactor = 10, parallel_workers = %s)',
+                   kind, ranges, greatest(current_setting('max_parallel_workers_per_gather')::integer, 0));
+    EXECUTE format('INSERT INTO %1$s SELECT (b / %2$s)::integer + 1, g, least(g + %3$s, b + %2$s, %4$s), repeat(''.'', 600)
+                      FROM generate_series(0, %4$s - 1, %2$s) b, generate_series(b, least(b + %2$s, %4$s) - 1, %3$s) g',
+                   ranges, batch, range_size, npairs);
+    EXECUTE format('ANALYZE %s', ranges);
+    PERFORM set_config('min_parallel_table_scan_size', '0', true),
+            set_config('parallel_tuple_cost', '0.001', true), set_config('parallel_setup_cost', '100', true);
+    WHILE lo < npairs LOOP
+        chunk := chunk + 1;
+        EXECUTE format(
+            'CREATE %s TABLE %s AS
+             SELECT x.a, x.b, x.score
+               FROM %s g, @extschema@.report_score_pairs(%L, %L::regclass, %L::regclass, g.lo, g.hi, 0) x
+              WHERE g.k = %s',
+            kind, @extschema@.report_work_name('s' || chunk), ranges, profile, pairs,
+            @extschema@.report_work_name('rows'), chunk - first_chunk);
+        lo := lo + batch;
+        done := least(lo, npairs);
+        eta := CASE WHEN done > 0 THEN round((extract(epoch FROM clock_timestamp() - t1) / done * (npairs - done))::numeric, 0) END;
+        RAISE NOTICE 'crmdedup: scored % of % % (% %%), about % s left',
+            done, npairs, what, round(100.0 * done / greatest(npairs, 1)), eta;
+        PERFORM set_config('application_name',
+                           left(format('crmdedup %s: %s%% of %s %s, %s s left', profile,
+                                       round(100.0 * done / greatest(npairs, 1)), npairs, what, eta), 63), true);
+    END LOOP;
+    EXECUTE format('DROP TABLE %s', ranges);
+    PERFORM set_config('min_parallel_table_scan_size', mps, true),
+            set_config('parallel_tuple_cost', ptc, true), set_config('parallel_setup_cost', psc, true);
+    PERFORM set_config('application_name', app, true);
+    RETURN chunk;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_score(text, regclass, integer, integer, text) IS
+'internal: scores the pairs (n, a, b) of a report work table into score work tables, batch pairs per statement in ranges scored by report_score_pairs() (in parallel where allowed); returns the last score table''s number';
