@@ -465,7 +465,7 @@ DECLARE
     w regclass[];
     npairs bigint;
 BEGIN
-    DROP TABLE IF EXISTS pg_temp.cd_report_rows, pg_temp.cd_report_keys, pg_temp.cd_report_pairs;
+    IF pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0::pg_catalog.oid THEN DROP TABLE IF EXISTS pg_temp.cd_report_rows, pg_temp.cd_report_keys, pg_temp.cd_report_pairs; END IF;
     chunks := @extschema@.report_work(profile, block_cap, batch);
     w := @extschema@.report_work_tables(chunks);
     EXECUTE format('CREATE TEMP TABLE cd_report_rows ON COMMIT DROP AS SELECT id, r FROM %s', w[1]);
@@ -579,7 +579,7 @@ BEGIN
     w := ARRAY[w[1], @extschema@.report_work_name('inner')::regclass]
          || (SELECT coalesce(array_agg(@extschema@.report_work_name('s' || i)::regclass ORDER BY i), '{}')
                FROM generate_series(chunks + 1, nscored) i);
-    DROP TABLE IF EXISTS pg_temp.cd_report_clusters;
+    IF pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0::pg_catalog.oid THEN DROP TABLE IF EXISTS pg_temp.cd_report_clusters; END IF;
     CREATE TEMP TABLE cd_report_clusters ON COMMIT DROP AS
         SELECT k.rn, k.center, k.score FROM @extschema@.report_cluster(profile, w[1], w[2:], threshold, 0.2) k;
     RAISE NOTICE 'crmdedup: % clusters (% s)',
@@ -642,7 +642,7 @@ AS $$
 DECLARE
     nrows bigint;
 BEGIN
-    DROP TABLE IF EXISTS pg_temp.cd_summary_clusters, pg_temp.cd_report_rows;
+    IF pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0::pg_catalog.oid THEN DROP TABLE IF EXISTS pg_temp.cd_summary_clusters, pg_temp.cd_report_rows; END IF;
     CREATE TEMP TABLE cd_summary_clusters ON COMMIT DROP AS SELECT * FROM @extschema@.clusters(profile, min_score, 'most_complete', block_cap);
     EXECUTE format('SELECT count(*) FROM %s', (SELECT pr.table_oid FROM @extschema@.profiles pr WHERE pr.name = profile)) INTO nrows;
     -- the clustered rows as jsonb, for the reasons
@@ -703,7 +703,7 @@ BEGIN
     IF min_score IS NULL OR min_score OPERATOR(pg_catalog.<) 0.5 OR min_score OPERATOR(pg_catalog.>) 1 THEN
         RAISE EXCEPTION 'min_score for auto_merge must be between 0.5 and 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    DROP TABLE IF EXISTS pg_temp.cd_auto_merge_plan;
+    IF pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0::pg_catalog.oid THEN DROP TABLE IF EXISTS pg_temp.cd_auto_merge_plan; END IF;
     CREATE TEMP TABLE cd_auto_merge_plan AS
         SELECT k.cluster_id, k.suggested_survivor AS keep,
                pg_catalog.array_agg(k.id ORDER BY k.score DESC, k.id) FILTER (WHERE NOT k.is_survivor) AS losers,

@@ -5104,3 +5104,252 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.report_score(text, regclass, integer, integer, text) IS
 'internal: scores the pairs (n, a, b) of a report work table into score work tables, batch pairs per statement in ranges scored by report_score_pairs() (in parallel where allowed); returns the last score table''s number';
+
+-- 0.2.0: 0.2.0: reports drop their temp tables only when the session has a temp schema (no NOTICE 'schema pg_temp does not exist')
+
+CREATE OR REPLACE FUNCTION @extschema@.report_candidates(profile text, block_cap integer DEFAULT 20, batch integer DEFAULT 500000)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    chunks integer;
+    w regclass[];
+    npairs bigint;
+BEGIN
+    IF pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0::pg_catalog.oid THEN DROP TABLE IF EXISTS pg_temp.cd_report_rows, pg_temp.cd_report_keys, pg_temp.cd_report_pairs; END IF;
+    chunks := @extschema@.report_work(profile, block_cap, batch);
+    w := @extschema@.report_work_tables(chunks);
+    EXECUTE format('CREATE TEMP TABLE cd_report_rows ON COMMIT DROP AS SELECT id, r FROM %s', w[1]);
+    ALTER TABLE pg_temp.cd_report_rows ADD PRIMARY KEY (id);
+    IF chunks = 0 THEN
+        CREATE TEMP TABLE cd_report_pairs (a text, b text, score float8) ON COMMIT DROP;
+    ELSE
+        EXECUTE format('CREATE TEMP TABLE cd_report_pairs ON COMMIT DROP AS
+                        SELECT ra.id AS a, rb.id AS b, s.score FROM (%s) s JOIN %s ra ON ra.rn = s.a JOIN %s rb ON rb.rn = s.b',
+                       (SELECT string_agg(format('SELECT a, b, score FROM %s', t), ' UNION ALL ') FROM unnest(w[2:]) t),
+                       w[1], w[1]);
+    END IF;
+    GET DIAGNOSTICS npairs = ROW_COUNT;
+    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ') || ', ' || @extschema@.report_work_name('ids');
+    ANALYZE pg_temp.cd_report_rows;
+    ANALYZE pg_temp.cd_report_pairs;
+    RETURN npairs;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_candidates(text, integer, integer) IS
+'internal: candidate pairs of a profile''s table through capped and sorted-neighbourhood blocking, scored (in parallel where allowed), left in session temp tables';
+
+CREATE OR REPLACE FUNCTION @extschema@.clusters(profile text, min_score float8 DEFAULT NULL, survivor text DEFAULT 'most_complete',
+                                     block_cap integer DEFAULT 20, survivor_column text DEFAULT NULL)
+RETURNS TABLE (cluster_id text, id text, score float8, is_survivor boolean, suggested_survivor text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+-- many small queries whose row estimates are poor: JIT compiling each costs more than running it
+SET jit = off
+AS $$
+#variable_conflict use_column
+DECLARE
+    p record;
+    threshold float8;
+    refs text := '';
+    fk record;
+    chunks integer;
+    nscored integer;
+    w regclass[];
+    t0 timestamptz := clock_timestamp();
+    kind text := CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END;
+    ptc text := current_setting('parallel_tuple_cost');
+    psc text := current_setting('parallel_setup_cost');
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF survivor IS NULL OR survivor NOT IN ('most_complete', 'oldest', 'newest', 'most_referenced') THEN
+        RAISE EXCEPTION 'invalid survivor rule "%"', coalesce(survivor, '')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use most_complete, oldest, newest or most_referenced.';
+    END IF;
+    IF survivor IN ('oldest', 'newest') AND NOT EXISTS (
+            SELECT 1 FROM pg_attribute WHERE attrelid = p.table_oid AND attname = coalesce(survivor_column, 'created_at')
+               AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'survivor rule % needs a timestamp column', survivor
+            USING ERRCODE = 'undefined_column', HINT = 'Name it with survivor_column (default created_at).';
+    END IF;
+    threshold := coalesce(min_score, (p.compiled->>'same')::float8);
+    chunks := @extschema@.report_work(profile, block_cap);
+    w := @extschema@.report_work_tables(chunks);
+
+    RAISE NOTICE 'crmdedup: clustering (% s so far)', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    -- every pair inside the components of the strong pairs (those no key found numbered n,
+    -- with no score yet), then the missing ones scored like the candidates (in parallel):
+    -- report_cluster() reads these, not every candidate pair again
+    EXECUTE format('CREATE %s TABLE %s AS SELECT n, a, b, score FROM @extschema@.report_missing_pairs(%L::regclass, %L::regclass[], %L::float8)',
+                   kind, @extschema@.report_work_name('inner'), w[1], w[2:], threshold);
+    IF chunks > 0 THEN
+        EXECUTE 'DROP TABLE ' || array_to_string(w[2:], ', ');
+    END IF;
+    EXECUTE format('CREATE INDEX ON %s (n)', @extschema@.report_work_name('inner'));
+    EXECUTE format('ANALYZE %s', @extschema@.report_work_name('inner'));
+    nscored := @extschema@.report_score(profile, @extschema@.report_work_name('inner')::regclass, chunks, 500000,
+                                        'pairs inside components');
+    w := ARRAY[w[1], @extschema@.report_work_name('inner')::regclass]
+         || (SELECT coalesce(array_agg(@extschema@.report_work_name('s' || i)::regclass ORDER BY i), '{}')
+               FROM generate_series(chunks + 1, nscored) i);
+    IF pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0::pg_catalog.oid THEN DROP TABLE IF EXISTS pg_temp.cd_report_clusters; END IF;
+    CREATE TEMP TABLE cd_report_clusters ON COMMIT DROP AS
+        SELECT k.rn, k.center, k.score FROM @extschema@.report_cluster(profile, w[1], w[2:], threshold, 0.2) k;
+    RAISE NOTICE 'crmdedup: % clusters (% s)',
+        (SELECT count(*) FROM (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) c),
+        round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    -- the suggested survivor of each cluster
+    IF survivor = 'most_referenced' THEN
+        FOR fk IN SELECT c.conrelid::regclass AS child, a.attname AS col
+                    FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                   WHERE c.contype = 'f' AND c.confrelid = p.table_oid AND cardinality(c.conkey) = 1 LOOP
+            refs := refs || format(' + (SELECT count(*) FROM %s x WHERE x.%I::text = f.id)', fk.child, fk.col);
+        END LOOP;
+    END IF;
+    -- the members of clusters of two or more: (rn, id of the table's key type, cluster_id, score)
+    EXECUTE format('CREATE %1$s TABLE %3$s AS SELECT k.rn, i.id, ic.id::text AS cluster_id, k.score
+                      FROM pg_temp.cd_report_clusters k
+                      JOIN (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) big USING (center)
+                      JOIN %2$s i ON i.rn = k.rn JOIN %2$s ic ON ic.rn = k.center',
+                   kind, @extschema@.report_work_name('ids'), @extschema@.report_work_name('members'));
+    EXECUTE format('ANALYZE %s', @extschema@.report_work_name('members'));
+    -- each member's rank under the survivor rule, which reads the whole row (as
+    -- report_rows_sql() gives it, child-table fields included), built for the members only;
+    -- a CREATE TABLE AS, which may run in parallel workers
+    PERFORM set_config('parallel_tuple_cost', '0.001', true), set_config('parallel_setup_cost', '100', true);
+    EXECUTE format('CREATE %s TABLE %s AS SELECT c.cluster_id, f.id, c.score, %s AS rank_value
+                      FROM %s c JOIN (%s) f ON f.rn = c.rn',
+                   kind, @extschema@.report_work_name('ranks'),
+                   CASE survivor
+                       WHEN 'most_complete' THEN '@extschema@.filled_fields(f.r)'
+                       WHEN 'most_referenced' THEN '0' || refs
+                       ELSE format('(f.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
+                   @extschema@.report_work_name('members'),
+                   @extschema@.report_rows_rn_sql(profile, @extschema@.report_work_name('members'), true));
+    PERFORM set_config('parallel_tuple_cost', ptc, true), set_config('parallel_setup_cost', psc, true);
+    RETURN QUERY EXECUTE format(
+        'WITH s AS (SELECT DISTINCT ON (cluster_id) cluster_id, id AS survivor
+                      FROM %1$s ORDER BY cluster_id, rank_value %2$s NULLS LAST, id)
+         SELECT m.cluster_id, m.id, m.score, m.id = s.survivor, s.survivor
+           FROM %1$s m JOIN s USING (cluster_id)
+          ORDER BY m.cluster_id, m.id = s.survivor DESC, m.score DESC, m.id',
+        @extschema@.report_work_name('ranks'),
+        CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END);
+    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ') || ', ' || @extschema@.report_work_name('ids') || ', '
+            || @extschema@.report_work_name('members') || ', ' || @extschema@.report_work_name('ranks');
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.clusters(text, float8, text, integer, text) IS
+'duplicate clusters of a profile''s table: members, their score against the cluster''s best record, and a suggested survivor';
+
+CREATE OR REPLACE FUNCTION @extschema@.summary(profile text, min_score float8 DEFAULT NULL, block_cap integer DEFAULT 20)
+RETURNS TABLE (section text, item text, value numeric)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+-- many small queries whose row estimates are poor: JIT compiling each costs more than running it
+SET jit = off
+AS $$
+#variable_conflict use_column
+DECLARE
+    nrows bigint;
+BEGIN
+    IF pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0::pg_catalog.oid THEN DROP TABLE IF EXISTS pg_temp.cd_summary_clusters, pg_temp.cd_report_rows; END IF;
+    CREATE TEMP TABLE cd_summary_clusters ON COMMIT DROP AS SELECT * FROM @extschema@.clusters(profile, min_score, 'most_complete', block_cap);
+    EXECUTE format('SELECT count(*) FROM %s', (SELECT pr.table_oid FROM @extschema@.profiles pr WHERE pr.name = profile)) INTO nrows;
+    -- the clustered rows as jsonb, for the reasons
+    EXECUTE format('CREATE TEMP TABLE cd_report_rows ON COMMIT DROP AS SELECT q.id, q.r FROM (%s) q
+                     WHERE q.id IN (SELECT c.id FROM pg_temp.cd_summary_clusters c)', @extschema@.report_rows_sql(profile));
+    ALTER TABLE pg_temp.cd_report_rows ADD PRIMARY KEY (id);
+    RETURN QUERY
+        SELECT 'totals', 'rows', nrows::numeric
+        UNION ALL SELECT 'totals', 'rows in clusters', count(*)::numeric FROM pg_temp.cd_summary_clusters
+        UNION ALL SELECT 'totals', 'clusters', count(DISTINCT cluster_id)::numeric FROM pg_temp.cd_summary_clusters
+        UNION ALL SELECT 'totals', 'duplicate rows (would be merged away)',
+                         (count(*) - count(DISTINCT cluster_id))::numeric FROM pg_temp.cd_summary_clusters
+        UNION ALL SELECT 'totals', 'duplicate share %',
+                         round(100.0 * (count(*) - count(DISTINCT cluster_id)) / greatest(nrows, 1), 2)
+                    FROM pg_temp.cd_summary_clusters
+        UNION ALL
+        SELECT 'clusters by size', size || ' records', count(*)::numeric
+          FROM (SELECT cluster_id, count(*) AS size FROM pg_temp.cd_summary_clusters GROUP BY cluster_id) s
+         GROUP BY size
+        UNION ALL
+        -- why members match their cluster's best record: the fields that gave positive evidence
+        SELECT 'pairs by reason', reason, count(*)::numeric
+          FROM (SELECT (SELECT string_agg(f->>'level' || ' (' || (f->>'field') || ')', ' + '
+                                          ORDER BY (f->>'weight')::float8 DESC)
+                          FROM jsonb_array_elements(m.explanation->'fields') f
+                         WHERE (f->>'weight')::float8 > 0) AS reason
+                  FROM pg_temp.cd_summary_clusters c
+                  JOIN pg_temp.cd_report_rows ra ON ra.id = c.id
+                  JOIN pg_temp.cd_report_rows rb ON rb.id = c.suggested_survivor,
+                       @extschema@.score_rows(profile, ra.r, rb.r, true) m
+                 WHERE NOT c.is_survivor) x
+         GROUP BY reason;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.summary(text, float8, integer) IS
+'rows, rows in clusters, clusters by size, duplicate share and counts by reason of a profile''s table';
+
+-- 0.2.0: auto_merge drops its plan table only when the session has a temp schema
+CREATE OR REPLACE PROCEDURE @extschema@.auto_merge(profile text, min_score float8 DEFAULT 0.97, dry_run boolean DEFAULT true,
+                                       survivor text DEFAULT NULL, batch_size integer DEFAULT 100,
+                                       rules jsonb DEFAULT '{}', INOUT merged integer DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    tbl regclass;
+    c record;
+    n integer := 0;
+    total integer;
+    mid bigint;
+BEGIN
+    SELECT pr.table_oid INTO tbl FROM @extschema@.profiles pr WHERE pr.name OPERATOR(pg_catalog.=) profile;
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF min_score IS NULL OR min_score OPERATOR(pg_catalog.<) 0.5 OR min_score OPERATOR(pg_catalog.>) 1 THEN
+        RAISE EXCEPTION 'min_score for auto_merge must be between 0.5 and 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0::pg_catalog.oid THEN DROP TABLE IF EXISTS pg_temp.cd_auto_merge_plan; END IF;
+    CREATE TEMP TABLE cd_auto_merge_plan AS
+        SELECT k.cluster_id, k.suggested_survivor AS keep,
+               pg_catalog.array_agg(k.id ORDER BY k.score DESC, k.id) FILTER (WHERE NOT k.is_survivor) AS losers,
+               pg_catalog.min(k.score) AS weakest
+          FROM @extschema@.clusters(profile, min_score,
+                   coalesce(survivor, (SELECT pr.compiled->>'survivor' FROM @extschema@.profiles pr
+                                        WHERE pr.name OPERATOR(pg_catalog.=) profile), 'most_complete')) k
+         GROUP BY k.cluster_id, k.suggested_survivor;
+    total := (SELECT pg_catalog.count(*) FROM pg_temp.cd_auto_merge_plan);
+    IF dry_run THEN
+        FOR c IN SELECT * FROM pg_temp.cd_auto_merge_plan ORDER BY cluster_id LOOP
+            RAISE NOTICE 'would merge % into % (weakest member score %)',
+                c.losers, c.keep, pg_catalog.round(c.weakest::numeric, 3);
+        END LOOP;
+        RAISE NOTICE 'dry run: % clusters would be merged; nothing was changed (plan in pg_temp.cd_auto_merge_plan)', total;
+        merged := 0;
+        RETURN;
+    END IF;
+    FOR c IN SELECT * FROM pg_temp.cd_auto_merge_plan ORDER BY cluster_id LOOP
+        CALL @extschema@.merge_text_keys(tbl, c.keep, c.losers, rules, mid);
+        n := n OPERATOR(pg_catalog.+) 1;
+        IF n OPERATOR(pg_catalog.%) batch_size OPERATOR(pg_catalog.=) 0 THEN
+            COMMIT;
+            RAISE NOTICE 'crmdedup auto_merge: % of % clusters merged', n, total;
+        END IF;
+    END LOOP;
+    RAISE NOTICE 'crmdedup auto_merge: % of % clusters merged', n, total;
+    merged := n;
+END;
+$$;
+
+COMMENT ON PROCEDURE @extschema@.auto_merge(text, float8, boolean, text, integer, jsonb, integer) IS
+'merge every cluster at or above min_score into its suggested survivor, committing every batch_size merges; dry_run shows the plan';
