@@ -176,11 +176,15 @@ BEGIN
     -- at the top level of an address field whose company and person name fields all reached
     -- "different" (different entities at one place) that also reach the field's top level (one
     -- pseudo-pair at its u), its u when an address agrees: in EM below and in the scorer
-    -- ("u_same_place").  None without an address field and a name field.
-    ALTER TABLE pg_temp.cd_est_pat ADD COLUMN place boolean;
+    -- ("u_same_place").  None without an address field and a name field.  Estimated from the
+    -- pairs of unrelated names, applied as the scorer applies it (0.2.0): to every pair at the
+    -- top level of an address field (at_place), whatever its names, in both E steps.
+    ALTER TABLE pg_temp.cd_est_pat ADD COLUMN at_place boolean, ADD COLUMN place boolean;
     UPDATE pg_temp.cd_est_pat t
-       SET place = EXISTS (SELECT 1 FROM jsonb_array_elements(c->'fields') WITH ORDINALITY AS e(fv, o)
-                            WHERE e.fv->>'role' = 'address' AND t.cv[e.o] = 0)
+       SET at_place = EXISTS (SELECT 1 FROM jsonb_array_elements(c->'fields') WITH ORDINALITY AS e(fv, o)
+                               WHERE e.fv->>'role' = 'address' AND t.cv[e.o] = 0);
+    UPDATE pg_temp.cd_est_pat t
+       SET place = t.at_place
                    AND EXISTS (SELECT 1 FROM jsonb_array_elements(c->'fields') e(fv)
                                 WHERE e.fv->>'role' IN ('company', 'person_name'))
                    AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(c->'fields') WITH ORDINALITY AS e(fv, o)
@@ -206,7 +210,7 @@ BEGIN
         INSERT INTO pg_temp.cd_est_post
         SELECT t.pid, t.n,
                1 / (1 + (1 - lam) / lam * exp(least(700, greatest(-700,
-                   coalesce(sum(ln(CASE WHEN t.place AND v.li = 0 THEN greatest(pr.u, pl.place_u) ELSE pr.u END)
+                   coalesce(sum(ln(CASE WHEN t.at_place AND v.li = 0 THEN greatest(pr.u, coalesce(pl.place_u, 0)) ELSE pr.u END)
                                 - ln(pr.m)), 0)))))
           FROM pg_temp.cd_est_pat t
           LEFT JOIN pg_temp.cd_est_pv v ON v.pid = t.pid
@@ -267,10 +271,13 @@ BEGIN
         TRUNCATE pg_temp.cd_est_post;
         INSERT INTO pg_temp.cd_est_post
         SELECT t.pid, t.n, 1 / (1 + (1 - lam_r) / lam_r * exp(least(700, greatest(-700,
-                   coalesce(sum(ln(coalesce(v.tu, pr.u_rand)) - ln(pr.m)), 0)))))
+                   coalesce(sum(ln(CASE WHEN t.at_place AND v.li = 0
+                                        THEN greatest(coalesce(v.tu, pr.u_rand), coalesce(pl.place_u, 0))
+                                        ELSE coalesce(v.tu, pr.u_rand) END) - ln(pr.m)), 0)))))
           FROM pg_temp.cd_est_pat t
           LEFT JOIN pg_temp.cd_est_pv v ON v.pid = t.pid
           LEFT JOIN pg_temp.cd_est_par pr ON pr.fi = v.fi AND pr.li = v.li
+          LEFT JOIN pg_temp.cd_est_place pl ON pl.fi = v.fi
          WHERE NOT t.cand
          GROUP BY t.pid, t.n;
         lam_new := (SELECT sum(q.n * q.w) / sum(q.n) FROM pg_temp.cd_est_post q);

@@ -689,6 +689,75 @@ swapped_pair(const char *a, const char *b, size_t al, size_t bl)
 		memcmp(a + i + 2, b + i + 2, al - i - 2) == 0;
 }
 
+/*
+ * Company words only (0.2.0), after the rules above found nothing strong: the same word
+ * written with a typo or cut short, on the transliterated spelling (raw) rather than on
+ * the spelling fold, which is made for person names and can take a typo in a long word
+ * further apart (maatschappij / maataschappij).
+ *	- a typo: lengths at most lim apart and OSA distance at most lim (lim 2 from 9
+ *	  letters, else 1), Jaro-Winkler capped at 0.95; in words of 4-5 letters only a
+ *	  letter dropped or doubled, two adjacent letters swapped or a letter changed to a
+ *	  keyboard neighbour (not a vowel for a vowel), the latter capped at SHORT_SUBST_CAP
+ *	  (Akzo Novel / Akzo Nobel); words of fewer than 4 letters never;
+ *	- an abbreviation: a word of 4+ letters that begins a word at least 3 letters longer
+ *	  (tech / technology, intern / international) scores COMPANY_ABBREV.
+ * A score only ever rises here.
+ */
+#define COMPANY_ABBREV 0.85
+
+static CdMatchStatus
+company_word_variant(const Word *x, const Word *y, const CdAllocator *al, double *score,
+					 PairKind *kind)
+{
+	size_t		xl = x->rlen < CMP_MAX ? x->rlen : CMP_MAX;
+	size_t		yl = y->rlen < CMP_MAX ? y->rlen : CMP_MAX;
+	size_t		maxl = xl > yl ? xl : yl;
+	size_t		minl = xl < yl ? xl : yl;
+	int			lim = maxl >= 9 ? 2 : 1;
+	const Word *s = xl <= yl ? x : y;
+	const Word *l = xl <= yl ? y : x;
+
+	if (minl < 4)
+		return CD_MATCH_OK;
+	if (maxl - minl <= (size_t) lim)
+	{
+		bool		swap = maxl <= 5 && swapped_pair(x->raw, y->raw, xl, yl);
+		bool		slip = maxl <= 5 && maxl == minl && !swap && near_key_slip(x->raw, y->raw, xl);
+
+		if (maxl > 5 || swap || slip || maxl > minl)
+		{
+			int			d = 0;
+			double		jw = 0;
+			CdSimStatus st;
+
+			st = cd_levenshtein(x->raw, xl, y->raw, yl, lim, al, &d);
+			if (st == CD_SIM_OK && d <= lim)
+				st = cd_jaro_winkler(x->raw, xl, y->raw, yl, al, &jw);
+			if (st == CD_SIM_NOMEM)
+				return CD_MATCH_NOMEM;
+			/* a word cut at MAXW bytes may end inside a character: no typo then */
+			if (st == CD_SIM_OK && d <= lim)
+			{
+				double		cap = (maxl <= 5 && maxl == minl && !swap) ? SHORT_SUBST_CAP : 0.95;
+
+				if (jw > cap)
+					jw = cap;
+				if (jw > *score)
+				{
+					*score = jw;
+					*kind = PK_TYPO;
+				}
+			}
+		}
+	}
+	if (maxl >= minl + 3 && memcmp(s->raw, l->raw, minl) == 0 && COMPANY_ABBREV > *score)
+	{
+		*score = COMPANY_ABBREV;
+		*kind = PK_TYPO;
+	}
+	return CD_MATCH_OK;
+}
+
 static CdMatchStatus
 pair_score(const Word *x, const Word *y, bool person, bool short_typos, const CdAllocator *al,
 		   double *score, PairKind *kind)
@@ -793,6 +862,8 @@ pair_score(const Word *x, const Word *y, bool person, bool short_typos, const Cd
 		*score = 0.9;
 		*kind = PK_PHONETIC;
 	}
+	if (!person && *score < 0.85)
+		return company_word_variant(x, y, al, score, kind);
 	return CD_MATCH_OK;
 }
 

@@ -983,6 +983,25 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 						fs->u = tf_u;
 						fs->tf_used = true;
 					}
+
+					/*
+					 * company (0.2.0): two spellings of a name no other row holds, as
+					 * rare as an unknown name on both sides, that reach a lower level
+					 * with term frequencies (a typo or a word cut short: asml netherland
+					 * / asml netherlands, akzo novel / akzo nobel) are that name mistyped:
+					 * no other company holds a name like it, so the pair is counted at
+					 * the top level (its m; u stays the term frequency).  A common name
+					 * (a generic word, or one group's many spellings) keeps its level.
+					 */
+					if (f->role == CD_ROLE_COMPANY && j > 0 && has_a && has_b &&
+						f->levels[0].name != NULL && f->levels[0].tf &&
+						pg_greatest(ta, tb) <= unknown)
+					{
+						fs->level = 0;
+						fs->m = f->levels[0].m;
+						fs->u = tf_u;
+						fs->tf_used = true;
+					}
 				}
 			}
 		}

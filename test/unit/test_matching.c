@@ -279,6 +279,17 @@ static const SimCase sim_cases[] = {
 	LE(FN_COMPANY, "Alpha Group", "Beta Holdings", 0.4),
 	LE(FN_COMPANY, "Apple", "Google", 0.4),
 	IN(FN_COMPANY, "Ромашка Трейд Групп", "Ромашка", 0.5, 0.9),
+	/* 0.2.0: company words with a typo on the transliterated spelling, and cut short */
+	IN(FN_COMPANY, "Shell Internationale Research Maataschappij B.V.",
+	   "Shell Internationale Research Maatschappij B.V.", 0.98, 0.999),
+	IN(FN_COMPANY, "Akzo Novel N.V.", "Akzo Nobel N.V.", 0.94, 0.96),
+	IN(FN_COMPANY, "Schlumberger Tech B.V.", "Schlumberger Technology B.V.", 0.92, 0.93),
+	IN(FN_COMPANY, "Akzo Nobel", "Akzo Nobe", 0.95, 0.979),	/* a letter dropped */
+	IN(FN_COMPANY, "Tech Data", "Technology Data", 0.92, 0.93),
+	LE(FN_COMPANY, "Nobel Data", "Nob Data", 0.5),	/* a 3-letter word is no abbreviation */
+	LE(FN_COMPANY, "Mary Cafe", "Mark Cafe", 0.5),	/* a vowel-less slip r/k is not a neighbour */
+	LE(FN_COMPANY, "Lena Bakery", "Lana Bakery", 0.5),	/* a vowel for a vowel */
+	LE(FN_COMPANY, "IBM", "IBN", 0.01),	/* words of 3 letters never */
 
 	/* phones */
 	PH("+7 912 345-67-89", "8 (912) 345-67-89", "RU", 1.0),
