@@ -48,6 +48,14 @@ SELECT a, b, round(crmdedup.name_similarity(a, b)::numeric, 3) AS sim,
 SELECT a, b, round(crmdedup.company_similarity(a, b)::numeric, 3) AS sim
   FROM (VALUES ('ООО «Ромашка»', 'Romashka LLC'), ('Acme Inc.', 'ACME Corporation'), ('Альфа-Банк', 'Alfa Bank'),
                ('Romashka', 'Vasilek'), ('Romashka Trade', 'Romashka'), ('H & M', 'HM'), ('J.P. Morgan', 'JP Morgan')) AS t(a, b);
+-- 0.2.0: company words with a typo on their transliterated spelling (a letter dropped, doubled,
+-- swapped, a keyboard neighbour in short words) and words cut short (4+ letters, 3+ fewer)
+SELECT a, b, round(crmdedup.company_similarity(a, b)::numeric, 3) AS sim
+  FROM (VALUES ('Shell Internationale Research Maataschappij B.V.', 'Shell Internationale Research Maatschappij B.V.'),
+               ('Akzo Novel N.V.', 'Akzo Nobel N.V.'), ('Akzo Nobe', 'Akzo Nobel'),
+               ('Schlumberger Tech B.V.', 'Schlumberger Technology B.V.'), ('Arts Deli', 'Arts Delicatessen'),
+               ('Nob Data', 'Nobel Data'), ('Mary Cafe', 'Mark Cafe'), ('Lena Bakery', 'Lana Bakery'),
+               ('IBM', 'IBN')) AS t(a, b);
 
 -- phones: the same number in any format is 1; one wrong or swapped digit is high, not 1
 SELECT a, b, round(crmdedup.phone_similarity(a, b, 'RU')::numeric, 3) AS sim

@@ -145,6 +145,27 @@ SELECT x.a, x.b, f->>'level' AS level, round((f->>'u')::numeric, 4) AS u, round(
 SELECT crmdedup.drop_profile('q_brands');
 DROP TABLE q_brands;
 
+-- a typo in a company name (0.2.0): two spellings that reach "similar company" and are each as
+-- rare as a name no other row holds (Orbis IP Assets / Orbis IP Assests) count at the top level,
+-- as do the same words but for one typo (similarity >= 0.95) of a common name (Holding Group /
+-- Holding Groups), with the common name's u; a common name with a word more (Holding Group /
+-- Nordic Holding Group) keeps "similar company"
+CREATE TABLE q_typos (id int PRIMARY KEY, company text);
+INSERT INTO q_typos VALUES
+    (1, 'Orbis IP Assets B.V.'), (2, 'Orbis IP Assests B.V.'), (3, 'Holding Group'), (4, 'Holding Groups'),
+    (5, 'Nordic Holding Group'), (6, 'Baltic Holding Group'), (7, 'Alpine Holding Group'),
+    (8, 'Zenith Trading'), (9, 'Quartz Optics'), (10, 'Nova Foods');
+SELECT crmdedup.create_profile('q_typos', 'q_typos', '{"fields": {"company": "company"}}');
+SELECT crmdedup.analyze('q_typos');
+SELECT v.i, v.j, f->>'level' AS level, round((f->>'similarity')::numeric, 3) AS sim,
+       round((f->>'m')::numeric, 2) AS m, round((f->>'u')::numeric, 4) AS u
+  FROM (VALUES (1, 2), (3, 4), (3, 5), (5, 6)) v(i, j),
+       LATERAL crmdedup.match_rows('q_typos', (SELECT to_jsonb(t) FROM q_typos t WHERE t.id = v.i),
+                                   (SELECT to_jsonb(t) FROM q_typos t WHERE t.id = v.j)) s,
+       jsonb_array_elements(s.explanation->'fields') f;
+SELECT crmdedup.drop_profile('q_typos');
+DROP TABLE q_typos;
+
 -- estimate() with one company field (0.2.0): the random pairs' share of duplicates is found
 -- with the u the scorer uses (the term frequencies), so a table where most companies have
 -- several records gets a prior near its share of duplicate pairs rather than one near zero
@@ -163,6 +184,8 @@ SELECT round((e->>'prior')::numeric, 4) AS prior,
   FROM crmdedup.estimate('q_firm_rows') e;
 -- one field whose exact agreement is capped by a name's share 1/rows: with a prior of
 -- (records per company - 1) / rows, a company of a few records reaches "maybe", not "same"
+-- (0.2.0: so do 4 pairs of two random names whose first words share a phonetic key,
+-- Jefohlk Systems / Eieflik Systems, 0.95: two rare names that similar count at the top level)
 SELECT s.decision, count(*) FILTER (WHERE crmdedup.company_key(a.company) = crmdedup.company_key(b.company)) AS same_firm,
        count(*) FILTER (WHERE crmdedup.company_key(a.company) <> crmdedup.company_key(b.company)) AS other_firm
   FROM q_firm_rows a JOIN q_firm_rows b ON a.id < b.id,

@@ -985,17 +985,22 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 					}
 
 					/*
-					 * company (0.2.0): two spellings of a name no other row holds, as
-					 * rare as an unknown name on both sides, that reach a lower level
-					 * with term frequencies (a typo or a word cut short: asml netherland
-					 * / asml netherlands, akzo novel / akzo nobel) are that name mistyped:
-					 * no other company holds a name like it, so the pair is counted at
-					 * the top level (its m; u stays the term frequency).  A common name
-					 * (a generic word, or one group's many spellings) keeps its level.
+					 * company (0.2.0): a lower level with term frequencies reached by
+					 * two spellings of one name mistyped counts at the top level (its m;
+					 * u stays the term frequency, so a common name stays weak evidence):
+					 * when both sides are as rare as a name no other row holds (a typo or
+					 * a word cut short: asml netherland / asml netherlands, akzo novel /
+					 * akzo nobel, schlumberger tech / schlumberger technology: no other
+					 * company holds a name like it), or whatever their frequency when the
+					 * names are the same words but for one typo (similarity at least
+					 * CD_COMPANY_TYPO_SIM, a company word's typo cap: koninklijke philips
+					 * electronic / koninklijke philips electronics).  The m of a lower
+					 * level is small where most duplicates are exact copies, which kept
+					 * such pairs below the threshold whatever the evidence of the name.
 					 */
 					if (f->role == CD_ROLE_COMPANY && j > 0 && has_a && has_b &&
 						f->levels[0].name != NULL && f->levels[0].tf &&
-						pg_greatest(ta, tb) <= unknown)
+						(pg_greatest(ta, tb) <= unknown || best >= CD_COMPANY_TYPO_SIM))
 					{
 						fs->level = 0;
 						fs->m = f->levels[0].m;
