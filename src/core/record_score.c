@@ -1375,6 +1375,8 @@ record_name_tokens(const CdScoreProfile *p, const CdValues *a, const CdValues *b
  * pair of values with the best similarity must have both names made of the names: any
  * of the tied pairs, so that the order of a and b does not matter.
  */
+#define NAMED_LOCAL 16			/* values of b whose named_after is kept on the stack */
+
 static CdScoreStatus
 mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdBuf *tokens,
 			  const CdAllocator *al, CdRecordScore *out)
@@ -1383,6 +1385,8 @@ mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdB
 	bool		have_tokens = false;
 	CdBuf		initials;
 	CdScoreStatus st = CD_SCORE_OK;
+	int8_t		bn_local[NAMED_LOCAL];
+	int8_t	   *bn;
 
 	for (int i = 0; i < p->nfields && agreed < 0; i++)
 		if (role_is_name(p->fields[i].role) && out->fields[i].level != CD_LEVEL_MISSING
@@ -1406,6 +1410,15 @@ mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdB
 				break;
 			have_tokens = true;
 		}
+		/* b's named_after, computed once per value (0.2.0; was once per value pair) */
+		bn = b[fi].n <= NAMED_LOCAL ? bn_local : al->alloc((size_t) b[fi].n, al->ctx);
+		if (bn == NULL)
+		{
+			st = CD_SCORE_NOMEM;
+			out->err_field = fi;
+			break;
+		}
+		memset(bn, -1, (size_t) b[fi].n);
 		for (int x = 0; x < a[fi].n && !hit && st == CD_SCORE_OK; x++)
 		{
 			if (!named_after(&a[fi].v[x], tokens, &initials))
@@ -1416,7 +1429,9 @@ mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdB
 				const char *err_func = NULL;
 				bool		two;
 
-				if (!named_after(&b[fi].v[y], tokens, &initials))
+				if (bn[y] < 0)
+					bn[y] = named_after(&b[fi].v[y], tokens, &initials) ? 1 : 0;
+				if (!bn[y])
 					continue;
 				st = two_mailboxes(&a[fi].v[x], &b[fi].v[y], al, &two);
 				if (st != CD_SCORE_OK)
@@ -1438,6 +1453,8 @@ mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdB
 				hit = sim == fs->similarity;
 			}
 		}
+		if (bn != bn_local)
+			al->release(bn, al->ctx);
 		if (hit && st == CD_SCORE_OK)
 		{
 			fs->weight = 0;

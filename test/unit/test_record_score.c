@@ -773,6 +773,51 @@ START_TEST(test_tf_company)
 }
 END_TEST
 
+START_TEST(test_company_typo_top_level)
+{
+	/*
+	 * 0.2.0: a company pair at a lower term-frequency level counts at the top level when
+	 * both names are as rare as an unknown one, or when similarity >= CD_COMPANY_TYPO_SIM
+	 */
+	static const CdScoreLevel lv[] = {{"same company", 0.98, 0.70, 0.01, true},
+	{"similar company", 0.85, 0.15, 0.01, true},
+	{"somewhat similar", 0.6, 0.07, 0.03, false}};
+	CdScoreField f = {CD_ROLE_COMPANY, 1.0, NULL, lv, 3};
+	CdScoreProfile p = one_field_profile(&f);
+	CdRecordScore rs;
+	CdStr		a[] = {S("Orbis Tech B.V.")};
+	CdStr		b[] = {S("Orbis Technology B.V.")};
+	CdStr		c[] = {S("Orbis Research Holding")};
+	CdStr		d[] = {S("Orbis Research")};
+	CdStr		g[] = {S("Research Holding")};
+	CdStr		h[] = {S("Research Holdings")};
+	TfTable		t = {{"orbis", "holding", "research", "holdings", NULL}, {0.3, 0.5, 0.5, 0.5, 0}, 0, -1};
+	CdFieldScore fs;
+
+	p.analyzed_rows = 100;
+	/* a word cut short, both sides rare (0.3 x an unknown word, below 1/rows): top level */
+	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.similarity < CD_COMPANY_TYPO_SIM && fs.similarity >= 0.85);
+	ck_assert_int_eq(fs.level, 0);
+	ck_assert_str_eq(fs.level_name, "same company");
+	ck_assert(fs.m == 0.70 && fs.u == 1.0 / 100 && fs.tf_used);
+	/* a word more, common names (0.3 x 0.5 > 1/rows): stays "similar company" */
+	fs = score1(&p, c, 1, d, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.similarity < CD_COMPANY_TYPO_SIM && fs.similarity >= 0.85);
+	ck_assert_int_eq(fs.level, 1);
+	ck_assert(fs.m == 0.15 && fabs(fs.u - 0.15) < 1e-12);
+	/* one typo of a common name: the top level with the common name's u */
+	fs = score1(&p, g, 1, h, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.similarity >= CD_COMPANY_TYPO_SIM && fs.similarity < 0.98);
+	ck_assert_int_eq(fs.level, 0);
+	ck_assert(fs.m == 0.70 && fabs(fs.u - 0.25) < 1e-12);
+	/* without statistics nothing moves */
+	p.analyzed_rows = 0;
+	fs = score1(&p, a, 1, b, 1, tf_lookup, &t, &rs);
+	ck_assert_int_eq(fs.level, 1);
+}
+END_TEST
+
 START_TEST(test_tf_sides_without_terms)
 {
 	/* a level reached at similarity 0 makes a side without a term reach TF */
@@ -1686,6 +1731,7 @@ record_score_suite(void)
 	tcase_add_test(tc, test_unnamed_levels);
 	tcase_add_test(tc, test_tf_person);
 	tcase_add_test(tc, test_tf_company);
+	tcase_add_test(tc, test_company_typo_top_level);
 	tcase_add_test(tc, test_tf_sides_without_terms);
 	tcase_add_test(tc, test_term_keys_by_role);
 	tcase_add_test(tc, test_mailbox_named_after);
