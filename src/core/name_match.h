@@ -83,7 +83,12 @@
  * Company names: cd_company_key() (legal forms and quotes removed), transliterated,
  * then the same pairing without nickname, gender, initial and patronymic rules:
  * ООО «Ромашка» / Romashka LLC 1, Альфа-Банк / Alfa Bank 1, Romashka Trade / Romashka
- * 0.8, Romashka / Vasilek 0.
+ * 0.8, Romashka / Vasilek 0.  A company word pair below 0.85 by those rules (0.2.0) is
+ * also compared on the transliterated spelling: a typo (lengths and OSA distance at most
+ * 1 apart, 2 from 9 letters; in words of 4-5 letters only a letter dropped, doubled,
+ * swapped or a keyboard neighbour) scores its Jaro-Winkler capped at 0.95 (0.9 for a
+ * changed letter in a short word), and a word of 4+ letters that begins one 3+ letters
+ * longer 0.85 (Schlumberger Tech / Schlumberger Technology 0.925).
  *
  * Memory: two to three text buffers per call from the allocator, released before
  * returning; word work uses bounded stack buffers.
