@@ -152,7 +152,7 @@ SELECT count(*) AS members, count(DISTINCT center) AS centers
                                  UNION ALL SELECT 3 * (g + 6666) - k FROM generate_series(1, 6666, 50) g, generate_series(0, 2) k);
 DROP TABLE t_big_ranks, t_big_keys, t_big_rows, t_big_scored, t_big_mem, t_big_spill, t_big_cmem, t_big_cspill, t_big_imem, t_big_ispill;
 -- pairs (n, a, b) scored by ranges of n: the scores of score_rows() on the pairs' rows; a
--- pair whose row is missing is left out; with min_score a hopeless pair may get no score
+-- pair whose row is missing is left out (with a NOTICE); with min_score a hopeless pair may get no score
 CREATE TABLE t_pairs (n int4, a int4, b int4);
 INSERT INTO t_pairs SELECT row_number() OVER (ORDER BY x.rn, y.rn), x.rn, y.rn FROM t_rows x, t_rows y WHERE x.rn < y.rn;
 INSERT INTO t_pairs VALUES (100, 1, 77);
@@ -170,6 +170,13 @@ SELECT count(*) FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_row
 SELECT * FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_rows', 0, 10, 'NaN');
 SELECT * FROM crmdedup.report_score_pairs('nope', 't_pairs', 't_rows', 0, 10);
 SELECT * FROM crmdedup.report_score_pairs('r_contacts', 't_rows', 't_rows', 0, 10);
+-- no pair is lost silently: one whose row is not there is counted in a NOTICE, and a null
+-- row is an error, as in score_rows()
+SET client_min_messages = notice;
+SELECT count(*) FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_rows', 98, 100);
+SET client_min_messages = warning;
+UPDATE t_rows SET r = NULL WHERE rn = 2;
+SELECT * FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_rows', 0, 10);
 DROP TABLE t_ranks, t_keys, t_rows, t_scored, t_pairs;
 -- the most_complete rule counts the fields that are not null, "" or []
 SELECT crmdedup.filled_fields('{"a": null, "b": "", "c": [], "d": {}, "e": 0, "f": [null], "g": " "}') AS filled;

@@ -1057,6 +1057,8 @@ PG_FUNCTION_INFO_V1(report_score_pairs);
  * it may be given up before its names are compared: its score is then NULL (below
  * min_score, not computed).  The caller keeps a range small enough for work_mem (the
  * range's rows are held in memory); report_score() runs ranges in parallel workers.
+ * A null row is an error, as in score_rows(); a pair naming a row that rows does not
+ * hold is not scored (as a join with rows would drop it) and counted in a NOTICE.
  */
 Datum
 report_score_pairs(PG_FUNCTION_ARGS)
@@ -1089,11 +1091,15 @@ report_score_pairs(PG_FUNCTION_ARGS)
 	SPIPlanPtr	plan;
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2];
+	int64		nlost = 0;
 
 	if (isnan(min_score))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("min_score must not be NaN")));
+	/* the checks of score_rows(), whose scores these are */
+	cd_check_input_length(0, "report_score_pairs");	/* the database encoding */
+	cd_check_library_versions();
 	InitMaterializedSRF(fcinfo, 0);
 	if (ps == NULL || strcmp(ps->profile, profile) != 0)
 	{
@@ -1212,7 +1218,14 @@ report_score_pairs(PG_FUNCTION_ARGS)
 				Datum		r = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
 				int			at = rn_index(rns, nrns, rn);
 
-				if (at < 0 || isnull || rowj[at] != (Datum) 0)
+				/* score_rows() refuses a null row: so does this, rather than drop its pairs */
+				if (isnull)
+					ereport(ERROR,
+							(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							 errmsg("rows to score must not be null"),
+							 errdetail("Row %d of %s is null.", rn, rows_tbl),
+							 errhint("Pass '{}' for a row without values.")));
+				if (at < 0 || rowj[at] != (Datum) 0)
 					continue;
 				old = MemoryContextSwitchTo(work);
 				/* detoasted and copied out of SPI's memory: the values point into it */
@@ -1237,9 +1250,12 @@ report_score_pairs(PG_FUNCTION_ARGS)
 		bool		below = false;
 		double		score;
 
-		/* a pair whose row is gone scores as score_rows' join left it: not at all */
+		/* a pair whose row is gone scores as score_rows' join left it: not at all (counted) */
 		if (x < 0 || y < 0 || vals[x] == NULL || vals[y] == NULL)
+		{
+			nlost++;
 			continue;
+		}
 		old = MemoryContextSwitchTo(paircxt);
 		score = cd_scorer_score_values(ps->scorer, vals[x], vals[y], min_score, false, NULL, &below);
 		MemoryContextSwitchTo(old);
@@ -1253,6 +1269,12 @@ report_score_pairs(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 	}
 	SPI_finish();
+	if (nlost > 0)
+		ereport(NOTICE,
+				(errmsg_plural("crmdedup: %lld pair of %s names a row that is not in %s: not scored",
+							   "crmdedup: %lld pairs of %s name a row that is not in %s: not scored",
+							   (unsigned long) nlost,
+							   (long long) nlost, pairs_tbl, rows_tbl)));
 	MemoryContextDelete(work);
 	return (Datum) 0;
 }
