@@ -1039,6 +1039,7 @@ rn_index(const int32 *rns, int n, int32 rn)
 
 typedef struct PairScorer
 {
+	MemoryContext cxt;			/* the scorer's own: deleted when the profile changes */
 	CdScorer   *scorer;
 	char	   *profile;
 } PairScorer;
@@ -1103,11 +1104,24 @@ report_score_pairs(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (ps == NULL || strcmp(ps->profile, profile) != 0)
 	{
-		/* one scorer per call site: its profile, term frequencies and value memo */
-		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		/*
+		 * One scorer per call site: its profile, term frequencies and value memo, in a
+		 * context of its own, so that another profile in the next call (a lateral call
+		 * over several profiles) frees the last one's instead of keeping every scorer
+		 * until the end of the query.
+		 */
+		MemoryContext cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+												  "crmdedup report_score_pairs scorer",
+												  ALLOCSET_DEFAULT_SIZES);
+
+		fcinfo->flinfo->fn_extra = NULL;
+		if (ps != NULL)
+			MemoryContextDelete(ps->cxt);
+		old = MemoryContextSwitchTo(cxt);
 		ps = palloc0(sizeof(PairScorer));
+		ps->cxt = cxt;
 		ps->profile = pstrdup(profile);
-		ps->scorer = cd_scorer_create(fcinfo->flinfo->fn_mcxt, profile);
+		ps->scorer = cd_scorer_create(cxt, profile);
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = ps;
 	}
