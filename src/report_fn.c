@@ -491,6 +491,29 @@ get_int4(HeapTuple tup, TupleDesc desc, int col, const char *what)
 	return DatumGetInt32(d);
 }
 
+/* a row of a cursor, given to a FetchRowFn with the state of its caller */
+typedef void (*FetchRowFn) (HeapTuple tup, TupleDesc desc, void *arg);
+
+/*
+ * Every row of the open cursor cur, REPORT_FETCH rows per round trip, given to fn in the
+ * cursor's order (fn must not use SPI); then the cursor is closed.
+ */
+static void
+fetch_rows(Portal cur, FetchRowFn fn, void *arg)
+{
+	for (;;)
+	{
+		SPI_cursor_fetch(cur, true, REPORT_FETCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+			fn(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, arg);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(cur);
+}
+
 /* ---------------------------------------------------------------- paged arrays */
 
 /*
@@ -762,6 +785,59 @@ add_neighbours(Tuplesortstate *ps, const int32 *prev, int nprev, int32 r, bool w
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
+/* what the cursor loops of report_block_pairs() share */
+typedef struct BlockState
+{
+	PagedArray *rank_of;		/* row -> its name rank, -1 before it is ranked */
+	PagedArray *rn_of;			/* name rank -> row */
+	int32		n;
+	int32		nranked;
+	const char *keys_tbl;
+	const char *ranks_tbl;
+	TupleTableSlot *slot;		/* (h, rank) */
+	Tuplesortstate *sort;		/* of the (h, rank) entries */
+} BlockState;
+
+/* a row of the ranks table, in name order: its rank is the next one */
+static void
+rank_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	BlockState *bs = arg;
+	int32		rn = get_int4(tup, desc, 1, "rn");
+
+	check_rn(rn, bs->n, bs->ranks_tbl);
+	if (paged_get(bs->rank_of, rn) < 0)
+	{
+		paged_set(bs->rank_of, rn, bs->nranked);
+		paged_set(bs->rn_of, bs->nranked++, rn);
+	}
+}
+
+/* a (rn, h) row of the keys table: its (h, rank) entry into the sort */
+static void
+key_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	BlockState *bs = arg;
+	bool		isnull;
+	int32		rn = get_int4(tup, desc, 1, "rn");
+	int64		h = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	int32		rank;
+
+	check_rn(rn, bs->n, bs->keys_tbl);
+	rank = paged_get(bs->rank_of, rn);
+	if (rank < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("row number %d of %s is not in %s", rn, bs->keys_tbl, bs->ranks_tbl)));
+	ExecClearTuple(bs->slot);
+	bs->slot->tts_values[0] = Int64GetDatum(h);
+	bs->slot->tts_values[1] = Int32GetDatum(rank);
+	bs->slot->tts_isnull[0] = false;
+	bs->slot->tts_isnull[1] = false;
+	ExecStoreVirtualTuple(bs->slot);
+	tuplesort_puttupleslot(bs->sort, bs->slot);
+}
+
 PG_FUNCTION_INFO_V1(report_block_pairs);
 
 /*
@@ -796,7 +872,7 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	int32		n;
 	PagedArray *rank_of;
 	PagedArray *rn_of;
-	int32		nranked = 0;
+	BlockState	bs;
 	TupleDesc	kdesc;
 	TupleTableSlot *kin;
 	TupleTableSlot *kout;
@@ -846,26 +922,13 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	/* name order: rows without a sort key last, ties by row number */
 	cur = SPI_cursor_open_with_args(NULL, psprintf("SELECT rn::int4 FROM %s ORDER BY s COLLATE \"C\", rn", ranks_tbl),
 									0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(cur, true, REPORT_FETCH);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			int32		rn = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, "rn");
-
-			check_rn(rn, n, ranks_tbl);
-			if (paged_get(rank_of, rn) < 0)
-			{
-				paged_set(rank_of, rn, nranked);
-				paged_set(rn_of, nranked++, rn);
-			}
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(cur);
+	bs.rank_of = rank_of;
+	bs.rn_of = rn_of;
+	bs.n = n;
+	bs.nranked = 0;
+	bs.keys_tbl = keys_tbl;
+	bs.ranks_tbl = ranks_tbl;
+	fetch_rows(cur, rank_row, &bs);
 
 	/* 1. the (key, rank) entries, sorted by key then rank */
 	old = MemoryContextSwitchTo(work);
@@ -873,36 +936,9 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	cur = SPI_cursor_open_with_args(NULL, psprintf("SELECT rn::int4, h::int8 FROM %s WHERE h IS NOT NULL", keys_tbl),
 									0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(cur, true, REPORT_FETCH);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			int32		rn = get_int4(tup, SPI_tuptable->tupdesc, 1, "rn");
-			int64		h = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
-			int32		rank;
-
-			check_rn(rn, n, keys_tbl);
-			rank = paged_get(rank_of, rn);
-			if (rank < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("row number %d of %s is not in %s", rn, keys_tbl, ranks_tbl)));
-			ExecClearTuple(kin);
-			kin->tts_values[0] = Int64GetDatum(h);
-			kin->tts_values[1] = Int32GetDatum(rank);
-			kin->tts_isnull[0] = false;
-			kin->tts_isnull[1] = false;
-			ExecStoreVirtualTuple(kin);
-			tuplesort_puttupleslot(ks, kin);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(cur);
+	bs.slot = kin;
+	bs.sort = ks;
+	fetch_rows(cur, key_row, &bs);
 	SPI_finish();
 	paged_free(rank_of);
 	tuplesort_performsort(ks);
@@ -1044,6 +1080,72 @@ typedef struct PairScorer
 	char	   *profile;
 } PairScorer;
 
+/* what the cursor loops of report_score_pairs() share */
+typedef struct RangeState
+{
+	int32	   *pa;				/* the range's pairs, np of npcap */
+	int32	   *pb;
+	Size		np;
+	Size		npcap;
+	const int32 *rns;			/* the range's rows, sorted */
+	int			nrns;
+	Datum	   *rowj;			/* per row of rns: its jsonb, copied */
+	CdValues  **vals;			/* per row of rns: its fields' values */
+	int			nfields;
+	MemoryContext work;
+	CdScorer   *scorer;
+	const char *rows_tbl;
+} RangeState;
+
+/* an (a, b) pair of the range */
+static void
+range_pair_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	RangeState *rs = arg;
+
+	if (rs->np == rs->npcap)
+	{
+		if (rs->npcap * 2 * sizeof(int32) > MaxAllocHugeSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many pairs in one range")));
+		rs->npcap *= 2;
+		rs->pa = repalloc_huge(rs->pa, sizeof(int32) * rs->npcap);
+		rs->pb = repalloc_huge(rs->pb, sizeof(int32) * rs->npcap);
+	}
+	rs->pa[rs->np] = get_int4(tup, desc, 1, "a");
+	rs->pb[rs->np] = get_int4(tup, desc, 2, "b");
+	rs->np++;
+}
+
+/* an (rn, r) row of the range: its jsonb and its fields' values, once */
+static void
+range_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	RangeState *rs = arg;
+	int32		rn = get_int4(tup, desc, 1, "rn");
+	bool		isnull;
+	Datum		r = SPI_getbinval(tup, desc, 2, &isnull);
+	int			at = rn_index(rs->rns, rs->nrns, rn);
+	MemoryContext old;
+
+	/* score_rows() refuses a null row: so does this, rather than drop its pairs */
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rows to score must not be null"),
+				 errdetail("Row %d of %s is null.", rn, rs->rows_tbl),
+				 errhint("Pass '{}' for a row without values.")));
+	if (at < 0 || rs->rowj[at] != (Datum) 0)
+		return;
+	old = MemoryContextSwitchTo(rs->work);
+	/* detoasted and copied out of SPI's memory: the values point into it */
+	rs->rowj[at] = PointerGetDatum(DatumGetJsonbPCopy(r));
+	rs->vals[at] = palloc(sizeof(CdValues) * Max(rs->nfields, 1));
+	cd_scorer_row_values(rs->scorer, rs->rowj[at], rs->vals[at]);
+	MemoryContextSwitchTo(old);
+}
+
 PG_FUNCTION_INFO_V1(report_score_pairs);
 
 /*
@@ -1093,6 +1195,7 @@ report_score_pairs(PG_FUNCTION_ARGS)
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2];
 	int64		nlost = 0;
+	RangeState	rs;
 
 	if (isnan(min_score))
 		ereport(ERROR,
@@ -1149,31 +1252,14 @@ report_score_pairs(PG_FUNCTION_ARGS)
 	cur = SPI_cursor_open_with_args(NULL,
 									psprintf("SELECT a::int4, b::int4 FROM %s WHERE n > $1 AND n <= $2 ORDER BY n", pairs_tbl),
 									2, argtypes, args, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(cur, true, REPORT_FETCH);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			if (np == npcap)
-			{
-				if (npcap * 2 * sizeof(int32) > MaxAllocHugeSize)
-					ereport(ERROR,
-							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-							 errmsg("too many pairs in one range")));
-				npcap *= 2;
-				pa = repalloc_huge(pa, sizeof(int32) * npcap);
-				pb = repalloc_huge(pb, sizeof(int32) * npcap);
-			}
-			pa[np] = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, "a");
-			pb[np] = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, "b");
-			np++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(cur);
+	rs.pa = pa;
+	rs.pb = pb;
+	rs.np = 0;
+	rs.npcap = npcap;
+	fetch_rows(cur, range_pair_row, &rs);
+	pa = rs.pa;
+	pb = rs.pb;
+	np = rs.np;
 
 	/* 2. each row of the range once: its jsonb, then its fields' values */
 	rns = MemoryContextAllocHuge(work, sizeof(int32) * Max(np * 2, 1));
@@ -1219,39 +1305,15 @@ report_score_pairs(PG_FUNCTION_ARGS)
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
 		cur = SPI_cursor_open(NULL, plan, &arg, NULL, true);
-		for (;;)
-		{
-			SPI_cursor_fetch(cur, true, REPORT_FETCH);
-			if (SPI_processed == 0)
-				break;
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[i];
-				int32		rn = get_int4(tup, SPI_tuptable->tupdesc, 1, "rn");
-				bool		isnull;
-				Datum		r = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
-				int			at = rn_index(rns, nrns, rn);
-
-				/* score_rows() refuses a null row: so does this, rather than drop its pairs */
-				if (isnull)
-					ereport(ERROR,
-							(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-							 errmsg("rows to score must not be null"),
-							 errdetail("Row %d of %s is null.", rn, rows_tbl),
-							 errhint("Pass '{}' for a row without values.")));
-				if (at < 0 || rowj[at] != (Datum) 0)
-					continue;
-				old = MemoryContextSwitchTo(work);
-				/* detoasted and copied out of SPI's memory: the values point into it */
-				rowj[at] = PointerGetDatum(DatumGetJsonbPCopy(r));
-				vals[at] = palloc(sizeof(CdValues) * Max(nfields, 1));
-				cd_scorer_row_values(ps->scorer, rowj[at], vals[at]);
-				MemoryContextSwitchTo(old);
-			}
-			SPI_freetuptable(SPI_tuptable);
-			CHECK_FOR_INTERRUPTS();
-		}
-		SPI_cursor_close(cur);
+		rs.rns = rns;
+		rs.nrns = nrns;
+		rs.rowj = rowj;
+		rs.vals = vals;
+		rs.nfields = nfields;
+		rs.work = work;
+		rs.scorer = ps->scorer;
+		rs.rows_tbl = rows_tbl;
+		fetch_rows(cur, range_row, &rs);
 	}
 
 	/* 3. the scores, in n order (neighbours in name order: the value memo keeps their values) */
@@ -1405,6 +1467,65 @@ labels_root(PagedArray *labels, int32 x)
 	return x;
 }
 
+/* what the cursor loops of cluster_common() share */
+typedef struct ClusterState
+{
+	PagedArray *labels;			/* the union-find, then each row's component */
+	int32		n;
+	const char *tbl;			/* the scored table read */
+	TupleTableSlot *slot;		/* (component, a, b, score) */
+	Tuplesortstate *sort;		/* of the pairs inside components */
+} ClusterState;
+
+/* an (a, b) pair scored >= threshold: joins the components of a and b */
+static void
+edge_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	ClusterState *cs = arg;
+	int32		a = get_int4(tup, desc, 1, "a");
+	int32		b = get_int4(tup, desc, 2, "b");
+	int32		ra;
+	int32		rb;
+
+	check_rn(a, cs->n, cs->tbl);
+	check_rn(b, cs->n, cs->tbl);
+	ra = labels_root(cs->labels, a);
+	rb = labels_root(cs->labels, b);
+	if (ra < rb)
+		paged_set(cs->labels, rb, ra);
+	else if (rb < ra)
+		paged_set(cs->labels, ra, rb);
+}
+
+/* an (a, b, score) pair: into the sort when a and b are in one component */
+static void
+inner_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	ClusterState *cs = arg;
+	int32		a = get_int4(tup, desc, 1, "a");
+	int32		b = get_int4(tup, desc, 2, "b");
+	bool		isnull;
+	float8		s;
+	int32		c;
+
+	check_rn(a, cs->n, cs->tbl);
+	check_rn(b, cs->n, cs->tbl);
+	/* the same label for two rows: a component of two or more */
+	if (a == b || (c = paged_get(cs->labels, a)) != paged_get(cs->labels, b))
+		return;
+	s = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
+	if (isnull || isnan(s))
+		return;
+	ExecClearTuple(cs->slot);
+	cs->slot->tts_values[0] = Int32GetDatum(c);
+	cs->slot->tts_values[1] = Int32GetDatum(Min(a, b));
+	cs->slot->tts_values[2] = Int32GetDatum(Max(a, b));
+	cs->slot->tts_values[3] = Float8GetDatum(Max(0.0, Min(1.0, s)));
+	memset(cs->slot->tts_isnull, 0, sizeof(bool) * 4);
+	ExecStoreVirtualTuple(cs->slot);
+	tuplesort_puttupleslot(cs->sort, cs->slot);
+}
+
 /* the next (component << 32 | member) from the sorted members, false at the end */
 static bool
 member_next(Tuplesortstate *ms, int64 *v)
@@ -1495,6 +1616,7 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	int64		mlook = 0;
 	int32	   *mem;
 	Tuplesortstate *inner;
+	ClusterState cs;
 	TupleDesc	idesc;
 	TupleTableSlot *iin;
 	TupleTableSlot *iout;
@@ -1545,6 +1667,8 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	n = max_rn(rows_tbl);
 	/* the union-find: a work_mem, like each sort; paged to a temporary file beyond it */
 	labels = paged_create(work, "the components' union-find", (Size) n + 1, work_mem_bytes(), true, 0);
+	cs.labels = labels;
+	cs.n = n;
 
 	/*
 	 * 1. components of the pairs scored >= threshold (nodes are 0..n, row 0 unused), joined
@@ -1560,31 +1684,8 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 													psprintf("SELECT a::int4, b::int4 FROM %s WHERE score >= $1", scored[t]),
 													1, argtypes, args, NULL, true, 0);
 
-		for (;;)
-		{
-			SPI_cursor_fetch(cur, true, REPORT_FETCH);
-			if (SPI_processed == 0)
-				break;
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				int32		a = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, "a");
-				int32		b = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, "b");
-				int32		ra;
-				int32		rb;
-
-				check_rn(a, n, scored[t]);
-				check_rn(b, n, scored[t]);
-				ra = labels_root(labels, a);
-				rb = labels_root(labels, b);
-				if (ra < rb)
-					paged_set(labels, rb, ra);
-				else if (rb < ra)
-					paged_set(labels, ra, rb);
-			}
-			SPI_freetuptable(SPI_tuptable);
-			CHECK_FOR_INTERRUPTS();
-		}
-		SPI_cursor_close(cur);
+		cs.tbl = scored[t];
+		fetch_rows(cur, edge_row, &cs);
 	}
 	/* parents precede children: in index order every parent is already final */
 	for (Size i = 0; i <= (Size) n; i++)
@@ -1632,47 +1733,16 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	iout = MakeSingleTupleTableSlot(idesc, &TTSOpsMinimalTuple);
 	inner = tuplesort_begin_heap(idesc, 3, iatts, iops, icolls, inulls, work_mem, NULL, TUPLESORT_RANDOMACCESS);
 	MemoryContextSwitchTo(old);
+	cs.slot = iin;
+	cs.sort = inner;
 	for (int t = 0; t < nscored; t++)
 	{
 		Portal		cur = SPI_cursor_open_with_args(NULL,
 													psprintf("SELECT a::int4, b::int4, score::float8 FROM %s", scored[t]),
 													0, NULL, NULL, NULL, true, 0);
 
-		for (;;)
-		{
-			SPI_cursor_fetch(cur, true, REPORT_FETCH);
-			if (SPI_processed == 0)
-				break;
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[i];
-				int32		a = get_int4(tup, SPI_tuptable->tupdesc, 1, "a");
-				int32		b = get_int4(tup, SPI_tuptable->tupdesc, 2, "b");
-				bool		isnull;
-				float8		s;
-				int32		c;
-
-				check_rn(a, n, scored[t]);
-				check_rn(b, n, scored[t]);
-				/* the same label for two rows: a component of two or more */
-				if (a == b || (c = paged_get(labels, a)) != paged_get(labels, b))
-					continue;
-				s = DatumGetFloat8(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
-				if (isnull || isnan(s))
-					continue;
-				ExecClearTuple(iin);
-				iin->tts_values[0] = Int32GetDatum(c);
-				iin->tts_values[1] = Int32GetDatum(Min(a, b));
-				iin->tts_values[2] = Int32GetDatum(Max(a, b));
-				iin->tts_values[3] = Float8GetDatum(Max(0.0, Min(1.0, s)));
-				memset(iin->tts_isnull, 0, sizeof(bool) * 4);
-				ExecStoreVirtualTuple(iin);
-				tuplesort_puttupleslot(inner, iin);
-			}
-			SPI_freetuptable(SPI_tuptable);
-			CHECK_FOR_INTERRUPTS();
-		}
-		SPI_cursor_close(cur);
+		cs.tbl = scored[t];
+		fetch_rows(cur, inner_row, &cs);
 	}
 	/* the labels are in the two sorts now */
 	paged_free(labels);
