@@ -1753,6 +1753,7 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	{
 		int64		ncomp = 0;
 		int64		nrec = 0;
+		int64		largest = 0;
 		int64		known = 0;	/* distinct (component, a, b): each is in one component */
 		bool		first = true;
 		int32		pc = 0;
@@ -1780,6 +1781,7 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 				break;
 			ncomp++;
 			nrec += m;
+			largest = Max(largest, m);
 			if (m > CD_CLUSTER_MAX_NODES)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -1791,8 +1793,9 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 		tuplesort_rescan(msort);
 		if (missing_only || missing_total > 0)
 			ereport(NOTICE,
-					(errmsg("crmdedup: %lld records in %lld components above %g; %lld pairs inside them not yet scored",
-							(long long) nrec, (long long) ncomp, threshold, (long long) missing_total)));
+					(errmsg("crmdedup: %lld records in %lld components above %g (largest %lld); %lld pairs inside them not yet scored",
+							(long long) nrec, (long long) ncomp, threshold, (long long) largest,
+							(long long) missing_total)));
 	}
 
 	if (!missing_only)
