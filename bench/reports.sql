@@ -26,8 +26,8 @@ SELECT pg_stat_force_next_flush();
 SELECT :parallel_seconds AS "clusters() wall s, parallel",
        temp_files - :tf0 AS "temp files", pg_size_pretty(temp_bytes - :tb0) AS "temp bytes"
   FROM pg_stat_database WHERE datname = current_database();
-\echo 'load after; leader backend CPU seconds (parallel workers not included); its memory (VmHWM includes the shared buffers it touched):'
-\! cat /proc/loadavg; awk '{ printf "leader CPU: %.1f s\n", ($14 + $15) / 100 }' /proc/$BENCH_PID/stat; grep -E 'VmHWM|VmRSS' /proc/$BENCH_PID/status
+\echo 'load after; leader backend CPU seconds (parallel workers not included); its memory (VmHWM includes the shared buffers it touched; RssShmem: those mapped at the end, RssAnon: its private memory at the end):'
+\! cat /proc/loadavg; awk '{ printf "leader CPU: %.1f s\n", ($14 + $15) / 100 }' /proc/$BENCH_PID/stat; grep -E 'VmHWM|VmRSS|RssAnon|RssShmem' /proc/$BENCH_PID/status
 
 -- materialized results export with COPY
 \copy (SELECT cluster_id, id, score, is_survivor, suggested_survivor FROM bench_clusters ORDER BY cluster_id, id) TO '/tmp/bench_reports_clusters.csv' WITH (FORMAT csv, HEADER)

@@ -107,26 +107,34 @@ DELETE FROM t_scored WHERE a = 7;
 -- every pair inside the components: the one no key found (4 - 6) numbered, without a score
 SELECT n, a, b, round(score::numeric, 3) AS score
   FROM crmdedup.report_missing_pairs('t_rows', '{t_scored}', 0.9) ORDER BY a, b;
--- the sorts of the C steps are bounded by work_mem and spill to temporary files beyond it:
--- the same results at the smallest work_mem as in memory (keys in blocks of 2 to 40 rows,
--- word-sound blocks, repeated keys; components of three rows with a pair scored twice)
-CREATE TABLE t_big_ranks AS SELECT g AS rn, md5(g::text) AS s FROM generate_series(1, 6000) g;
+-- the sorts of the C steps are bounded by work_mem and spill to temporary files beyond it,
+-- and so are the arrays indexed by row number (paged to a temporary file beyond work_mem:
+-- 40,000 rows at 64kB): the same results at the smallest work_mem as in memory (keys in
+-- blocks of 2 to 40 rows, word-sound blocks, repeated keys; components of three rows with
+-- a pair scored twice, and of six rows far apart joined by one pair, whose other pairs
+-- are scored by report_cluster, and whose rows are in pages that were evicted)
+CREATE TABLE t_big_ranks AS SELECT g AS rn, md5(g::text) AS s FROM generate_series(1, 40000) g;
 CREATE TABLE t_big_keys AS
-  SELECT g AS rn, (g % 1500) * 2 AS h FROM generate_series(1, 6000) g
-  UNION ALL SELECT g, (g % 150) * 2 + 1 FROM generate_series(1, 6000) g
-  UNION ALL SELECT g, 7000 + (g % 3000) * 2 FROM generate_series(1, 6000) g;
-CREATE TABLE t_big_rows AS SELECT g AS rn, '{}'::jsonb AS r FROM generate_series(1, 6000) g;
+  SELECT g AS rn, (g % 10000) * 2 AS h FROM generate_series(1, 40000) g
+  UNION ALL SELECT g, (g % 1000) * 2 + 1 FROM generate_series(1, 40000) g
+  UNION ALL SELECT g, 50000 + (g % 20000) * 2 FROM generate_series(1, 40000) g;
+CREATE TABLE t_big_rows AS SELECT g AS rn, '{}'::jsonb AS r FROM generate_series(1, 40000) g;
 CREATE TABLE t_big_scored AS
-  SELECT 3 * g - 2 AS a, 3 * g - 1 AS b, 0.95::float8 AS score FROM generate_series(1, 2000) g
-  UNION ALL SELECT 3 * g - 1, 3 * g, 0.93 FROM generate_series(1, 2000) g
-  UNION ALL SELECT 3 * g - 2, 3 * g, 0.5 + (g % 50) / 100.0 FROM generate_series(1, 2000) g
-  UNION ALL SELECT 3 * g - 2, 3 * g - 1, 0.97 FROM generate_series(1, 2000, 7) g;
+  SELECT 3 * g - 2 AS a, 3 * g - 1 AS b, 0.95::float8 AS score FROM generate_series(1, 13333) g
+  UNION ALL SELECT 3 * g - 1, 3 * g, 0.93 FROM generate_series(1, 13333) g
+  UNION ALL SELECT 3 * g - 2, 3 * g, 0.5 + (g % 50) / 100.0 FROM generate_series(1, 13333) g
+  UNION ALL SELECT 3 * g - 2, 3 * g - 1, 0.97 FROM generate_series(1, 13333, 7) g
+  UNION ALL SELECT 3 * g - 2, 3 * (g + 6666) - 2, 0.99 FROM generate_series(1, 6666, 50) g;
 SET work_mem = '64MB';
 CREATE TEMP TABLE t_big_mem AS SELECT * FROM crmdedup.report_block_pairs('t_big_keys', 't_big_ranks', 3);
 CREATE TEMP TABLE t_big_cmem AS SELECT * FROM crmdedup.report_cluster('r_contacts', 't_big_rows', '{t_big_scored}', 0.9);
+CREATE TEMP TABLE t_big_imem AS SELECT * FROM crmdedup.report_missing_pairs('t_big_rows', '{t_big_scored}', 0.9);
 SET work_mem = '64kB';
+SET client_min_messages = debug1;
 CREATE TEMP TABLE t_big_spill AS SELECT * FROM crmdedup.report_block_pairs('t_big_keys', 't_big_ranks', 3);
 CREATE TEMP TABLE t_big_cspill AS SELECT * FROM crmdedup.report_cluster('r_contacts', 't_big_rows', '{t_big_scored}', 0.9);
+CREATE TEMP TABLE t_big_ispill AS SELECT * FROM crmdedup.report_missing_pairs('t_big_rows', '{t_big_scored}', 0.9);
+SET client_min_messages = warning;
 RESET work_mem;
 SELECT (SELECT count(*) FROM t_big_mem) AS pairs,
        (SELECT count(*) FROM (TABLE t_big_mem EXCEPT TABLE t_big_spill) x) + (SELECT count(*) FROM (TABLE t_big_spill EXCEPT TABLE t_big_mem) x) AS pair_diff,
@@ -134,10 +142,17 @@ SELECT (SELECT count(*) FROM t_big_mem) AS pairs,
        (SELECT count(*) - count(DISTINCT (a, b)) FROM t_big_mem) AS repeated,
        (SELECT count(*) FROM t_big_cmem) AS clustered,
        (SELECT count(DISTINCT center) FROM t_big_cmem) AS centers,
-       (SELECT count(*) FROM (TABLE t_big_cmem EXCEPT TABLE t_big_cspill) x) + (SELECT count(*) FROM (TABLE t_big_cspill EXCEPT TABLE t_big_cmem) x) AS cluster_diff;
-DROP TABLE t_big_ranks, t_big_keys, t_big_rows, t_big_scored, t_big_mem, t_big_spill, t_big_cmem, t_big_cspill;
+       (SELECT count(*) FROM (TABLE t_big_cmem EXCEPT TABLE t_big_cspill) x) + (SELECT count(*) FROM (TABLE t_big_cspill EXCEPT TABLE t_big_cmem) x) AS cluster_diff,
+       (SELECT count(*) FROM t_big_imem) AS inner_pairs,
+       (SELECT count(n) FROM t_big_imem) AS inner_missing,
+       (SELECT count(*) FROM (TABLE t_big_imem EXCEPT TABLE t_big_ispill) x) + (SELECT count(*) FROM (TABLE t_big_ispill EXCEPT TABLE t_big_imem) x) AS inner_diff;
+-- the six-row components: two clusters each (the pairs no key found score 0 on empty rows)
+SELECT count(*) AS members, count(DISTINCT center) AS centers
+  FROM t_big_cspill WHERE rn IN (SELECT 3 * g - k FROM generate_series(1, 6666, 50) g, generate_series(0, 2) k
+                                 UNION ALL SELECT 3 * (g + 6666) - k FROM generate_series(1, 6666, 50) g, generate_series(0, 2) k);
+DROP TABLE t_big_ranks, t_big_keys, t_big_rows, t_big_scored, t_big_mem, t_big_spill, t_big_cmem, t_big_cspill, t_big_imem, t_big_ispill;
 -- pairs (n, a, b) scored by ranges of n: the scores of score_rows() on the pairs' rows; a
--- pair whose row is missing is left out; with min_score a hopeless pair may get no score
+-- pair whose row is missing is left out (with a NOTICE); with min_score a hopeless pair may get no score
 CREATE TABLE t_pairs (n int4, a int4, b int4);
 INSERT INTO t_pairs SELECT row_number() OVER (ORDER BY x.rn, y.rn), x.rn, y.rn FROM t_rows x, t_rows y WHERE x.rn < y.rn;
 INSERT INTO t_pairs VALUES (100, 1, 77);
@@ -155,6 +170,13 @@ SELECT count(*) FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_row
 SELECT * FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_rows', 0, 10, 'NaN');
 SELECT * FROM crmdedup.report_score_pairs('nope', 't_pairs', 't_rows', 0, 10);
 SELECT * FROM crmdedup.report_score_pairs('r_contacts', 't_rows', 't_rows', 0, 10);
+-- no pair is lost silently: one whose row is not there is counted in a NOTICE, and a null
+-- row is an error, as in score_rows()
+SET client_min_messages = notice;
+SELECT count(*) FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_rows', 98, 100);
+SET client_min_messages = warning;
+UPDATE t_rows SET r = NULL WHERE rn = 2;
+SELECT * FROM crmdedup.report_score_pairs('r_contacts', 't_pairs', 't_rows', 0, 10);
 DROP TABLE t_ranks, t_keys, t_rows, t_scored, t_pairs;
 -- the most_complete rule counts the fields that are not null, "" or []
 SELECT crmdedup.filled_fields('{"a": null, "b": "", "c": [], "d": {}, "e": 0, "f": [null], "g": " "}') AS filled;

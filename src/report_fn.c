@@ -52,6 +52,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplesort.h"
 #include "utils/tuplestore.h"
+#include "storage/buffile.h"
 
 #include "cluster.h"
 #include "crmdedup.h"
@@ -490,6 +491,218 @@ get_int4(HeapTuple tup, TupleDesc desc, int col, const char *what)
 	return DatumGetInt32(d);
 }
 
+/* a row of a cursor, given to a FetchRowFn with the state of its caller */
+typedef void (*FetchRowFn) (HeapTuple tup, TupleDesc desc, void *arg);
+
+/*
+ * Every row of the open cursor cur, REPORT_FETCH rows per round trip, given to fn in the
+ * cursor's order (fn must not use SPI); then the cursor is closed.
+ */
+static void
+fetch_rows(Portal cur, FetchRowFn fn, void *arg)
+{
+	for (;;)
+	{
+		SPI_cursor_fetch(cur, true, REPORT_FETCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+			fn(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, arg);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(cur);
+}
+
+/* ---------------------------------------------------------------- paged arrays */
+
+/*
+ * An int32 array indexed by row number whose memory is bounded by work_mem, like one
+ * sort of the report: when the whole array fits in work_mem it is one flat allocation
+ * (the usual case, with no cost over a plain array); beyond it the array lives in a
+ * temporary file (BufFile, written whole at creation) in pages of PAGED_ENTRIES entries,
+ * and at most work_mem of them are resident at a time, evicted by the clock algorithm
+ * (a dirty page is written back).  What stays in memory beyond the resident pages is the
+ * page table: 4 bytes per page of PAGED_ENTRIES rows.  The values read are those written:
+ * the result of a report does not depend on whether its arrays were paged.
+ */
+#define PAGED_SHIFT 11
+#define PAGED_ENTRIES (1 << PAGED_SHIFT)
+#define PAGED_BYTES (PAGED_ENTRIES * sizeof(int32))
+
+typedef struct PagedArray
+{
+	Size		n;				/* entries 0 .. n - 1 */
+	int32	   *flat;			/* the whole array, or NULL when paged */
+	BufFile    *file;			/* the pages, when paged */
+	int			npages;
+	int			nslots;			/* resident pages at most */
+	int32	   *page_slot;		/* per page: its slot, or -1 */
+	int32	   *slot_page;		/* per slot: its page, or -1 */
+	bool	   *slot_dirty;
+	bool	   *slot_used;		/* the clock's reference bit */
+	int32	  **slot_data;
+	int			hand;			/* the clock's hand */
+	int32		cur_page;		/* the page of the last access, or -1 */
+	int32	   *cur_data;
+	int64		faults;			/* pages read back from the file */
+} PagedArray;
+
+/* a flat array if it fits in budget bytes, else a paged one; entry i starts as identity ? i : init */
+static PagedArray *
+paged_create(MemoryContext cxt, const char *what, Size n, Size budget, bool identity, int32 init)
+{
+	PagedArray *a = MemoryContextAllocZero(cxt, sizeof(PagedArray));
+	int32	   *page;
+
+	a->n = n;
+	a->cur_page = -1;
+	if (n * sizeof(int32) <= budget)
+	{
+		a->flat = MemoryContextAllocHuge(cxt, sizeof(int32) * Max(n, 1));
+		for (Size i = 0; i < n; i++)
+			a->flat[i] = identity ? (int32) i : init;
+		return a;
+	}
+	a->npages = (int) ((n + PAGED_ENTRIES - 1) / PAGED_ENTRIES);
+	a->nslots = (int) Max(2, Min((Size) a->npages, budget / PAGED_BYTES));
+	a->page_slot = MemoryContextAlloc(cxt, sizeof(int32) * a->npages);
+	a->slot_page = MemoryContextAlloc(cxt, sizeof(int32) * a->nslots);
+	a->slot_dirty = MemoryContextAllocZero(cxt, sizeof(bool) * a->nslots);
+	a->slot_used = MemoryContextAllocZero(cxt, sizeof(bool) * a->nslots);
+	a->slot_data = MemoryContextAlloc(cxt, sizeof(int32 *) * a->nslots);
+	for (int s = 0; s < a->nslots; s++)
+	{
+		a->slot_page[s] = -1;
+		a->slot_data[s] = MemoryContextAlloc(cxt, PAGED_BYTES);
+	}
+	elog(DEBUG1, "crmdedup: %s paged to a temporary file (%d pages of %d rows, %d in memory)",
+		 what, a->npages, PAGED_ENTRIES, a->nslots);
+	/* the file holds every page from the start: pages are then read and written in place */
+	a->file = BufFileCreateTemp(false);
+	page = a->slot_data[0];
+	for (int p = 0; p < a->npages; p++)
+	{
+		a->page_slot[p] = -1;
+		for (int k = 0; k < PAGED_ENTRIES; k++)
+			page[k] = identity ? (int32) ((Size) p * PAGED_ENTRIES + k) : init;
+		BufFileWrite(a->file, page, PAGED_BYTES);
+		if ((p & 63) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	return a;
+}
+
+static void
+paged_seek(PagedArray *a, int page)
+{
+	if (BufFileSeek(a->file, 0, (off_t) page * (off_t) PAGED_BYTES, SEEK_SET) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not seek in the temporary file of a report")));
+}
+
+/* make page resident (evicting another if need be) and current */
+static pg_noinline void
+paged_load(PagedArray *a, int32 page)
+{
+	int			s = a->page_slot[page];
+
+	if (s < 0)
+	{
+		/* the clock: the first slot not used since the hand last passed it */
+		for (;;)
+		{
+			s = a->hand;
+			a->hand = (a->hand + 1) % a->nslots;
+			if (a->slot_page[s] < 0 || !a->slot_used[s])
+				break;
+			a->slot_used[s] = false;
+		}
+		if (a->slot_page[s] >= 0)
+		{
+			if (a->slot_dirty[s])
+			{
+				paged_seek(a, a->slot_page[s]);
+				BufFileWrite(a->file, a->slot_data[s], PAGED_BYTES);
+			}
+			a->page_slot[a->slot_page[s]] = -1;
+		}
+		paged_seek(a, page);
+		if (BufFileRead(a->file, a->slot_data[s], PAGED_BYTES) != PAGED_BYTES)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read the temporary file of a report")));
+		a->slot_page[s] = page;
+		a->slot_dirty[s] = false;
+		a->page_slot[page] = s;
+		a->faults++;
+	}
+	a->slot_used[s] = true;
+	a->cur_page = page;
+	a->cur_data = a->slot_data[s];
+}
+
+static inline int32
+paged_get(PagedArray *a, Size i)
+{
+	int32		page;
+
+	Assert(i < a->n);
+	if (likely(a->flat != NULL))
+		return a->flat[i];
+	page = (int32) (i >> PAGED_SHIFT);
+	if (page != a->cur_page)
+		paged_load(a, page);
+	return a->cur_data[i & (PAGED_ENTRIES - 1)];
+}
+
+static inline void
+paged_set(PagedArray *a, Size i, int32 v)
+{
+	int32		page;
+
+	Assert(i < a->n);
+	if (likely(a->flat != NULL))
+	{
+		a->flat[i] = v;
+		return;
+	}
+	page = (int32) (i >> PAGED_SHIFT);
+	if (page != a->cur_page)
+		paged_load(a, page);
+	a->cur_data[i & (PAGED_ENTRIES - 1)] = v;
+	a->slot_dirty[a->page_slot[page]] = true;
+}
+
+/* give back the array's memory and file */
+static void
+paged_free(PagedArray *a)
+{
+	if (a->file != NULL)
+		BufFileClose(a->file);
+	if (a->flat != NULL)
+		pfree(a->flat);
+	for (int s = 0; s < a->nslots; s++)
+		pfree(a->slot_data[s]);
+	if (a->nslots > 0)
+	{
+		pfree(a->page_slot);
+		pfree(a->slot_page);
+		pfree(a->slot_dirty);
+		pfree(a->slot_used);
+		pfree(a->slot_data);
+	}
+	pfree(a);
+}
+
+/* work_mem in bytes, as tuplesort takes it */
+static Size
+work_mem_bytes(void)
+{
+	return (Size) work_mem * 1024;
+}
+
 /* all pairs of a block this size at most: above it a block is paired by neighbours */
 #define REPORT_MAX_BLOCK_CAP 10000
 
@@ -572,6 +785,59 @@ add_neighbours(Tuplesortstate *ps, const int32 *prev, int nprev, int32 r, bool w
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
+/* what the cursor loops of report_block_pairs() share */
+typedef struct BlockState
+{
+	PagedArray *rank_of;		/* row -> its name rank, -1 before it is ranked */
+	PagedArray *rn_of;			/* name rank -> row */
+	int32		n;
+	int32		nranked;
+	const char *keys_tbl;
+	const char *ranks_tbl;
+	TupleTableSlot *slot;		/* (h, rank) */
+	Tuplesortstate *sort;		/* of the (h, rank) entries */
+} BlockState;
+
+/* a row of the ranks table, in name order: its rank is the next one */
+static void
+rank_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	BlockState *bs = arg;
+	int32		rn = get_int4(tup, desc, 1, "rn");
+
+	check_rn(rn, bs->n, bs->ranks_tbl);
+	if (paged_get(bs->rank_of, rn) < 0)
+	{
+		paged_set(bs->rank_of, rn, bs->nranked);
+		paged_set(bs->rn_of, bs->nranked++, rn);
+	}
+}
+
+/* a (rn, h) row of the keys table: its (h, rank) entry into the sort */
+static void
+key_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	BlockState *bs = arg;
+	bool		isnull;
+	int32		rn = get_int4(tup, desc, 1, "rn");
+	int64		h = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	int32		rank;
+
+	check_rn(rn, bs->n, bs->keys_tbl);
+	rank = paged_get(bs->rank_of, rn);
+	if (rank < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("row number %d of %s is not in %s", rn, bs->keys_tbl, bs->ranks_tbl)));
+	ExecClearTuple(bs->slot);
+	bs->slot->tts_values[0] = Int64GetDatum(h);
+	bs->slot->tts_values[1] = Int32GetDatum(rank);
+	bs->slot->tts_isnull[0] = false;
+	bs->slot->tts_isnull[1] = false;
+	ExecStoreVirtualTuple(bs->slot);
+	tuplesort_puttupleslot(bs->sort, bs->slot);
+}
+
 PG_FUNCTION_INFO_V1(report_block_pairs);
 
 /*
@@ -588,8 +854,9 @@ PG_FUNCTION_INFO_V1(report_block_pairs);
  * order changes no score and no result: a and b are still row numbers with a < b.
  *
  * Memory: the (key, rank) entries and the raw pairs go through two tuplesorts of work_mem
- * each (they spill to temporary files beyond it); what stays in memory is 8 bytes a row
- * (its name rank and the row of each rank) and one block of at most block_cap ranks.
+ * each (they spill to temporary files beyond it); the name rank of each row and the row
+ * of each rank are two paged arrays of work_mem each (in memory while they fit, in a
+ * temporary file beyond it), and one block of at most block_cap ranks stays in memory.
  */
 Datum
 report_block_pairs(PG_FUNCTION_ARGS)
@@ -603,9 +870,9 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	char	   *keys_tbl;
 	char	   *ranks_tbl;
 	int32		n;
-	int32	   *rank_of;
-	int32	   *rn_of;
-	int32		nranked = 0;
+	PagedArray *rank_of;
+	PagedArray *rn_of;
+	BlockState	bs;
 	TupleDesc	kdesc;
 	TupleTableSlot *kin;
 	TupleTableSlot *kout;
@@ -641,10 +908,9 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	SPI_connect();
 	n = max_rn(ranks_tbl);
 	old = MemoryContextSwitchTo(work);
-	rank_of = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
-	rn_of = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
-	for (int32 i = 0; i <= n; i++)
-		rank_of[i] = -1;
+	/* each a work_mem, like each sort: paged to a temporary file beyond it */
+	rank_of = paged_create(work, "the rows' name ranks", (Size) n + 1, work_mem_bytes(), false, -1);
+	rn_of = paged_create(work, "the rows of the name ranks", (Size) n + 1, work_mem_bytes(), false, 0);
 	blk = palloc(sizeof(int32) * ((Size) cap + 1));
 	kdesc = CreateTemplateTupleDesc(2);
 	TupleDescInitEntry(kdesc, (AttrNumber) 1, "h", INT8OID, -1, 0);
@@ -656,26 +922,13 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	/* name order: rows without a sort key last, ties by row number */
 	cur = SPI_cursor_open_with_args(NULL, psprintf("SELECT rn::int4 FROM %s ORDER BY s COLLATE \"C\", rn", ranks_tbl),
 									0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(cur, true, REPORT_FETCH);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			int32		rn = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, "rn");
-
-			check_rn(rn, n, ranks_tbl);
-			if (rank_of[rn] < 0)
-			{
-				rank_of[rn] = nranked;
-				rn_of[nranked++] = rn;
-			}
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(cur);
+	bs.rank_of = rank_of;
+	bs.rn_of = rn_of;
+	bs.n = n;
+	bs.nranked = 0;
+	bs.keys_tbl = keys_tbl;
+	bs.ranks_tbl = ranks_tbl;
+	fetch_rows(cur, rank_row, &bs);
 
 	/* 1. the (key, rank) entries, sorted by key then rank */
 	old = MemoryContextSwitchTo(work);
@@ -683,35 +936,11 @@ report_block_pairs(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	cur = SPI_cursor_open_with_args(NULL, psprintf("SELECT rn::int4, h::int8 FROM %s WHERE h IS NOT NULL", keys_tbl),
 									0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(cur, true, REPORT_FETCH);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			int32		rn = get_int4(tup, SPI_tuptable->tupdesc, 1, "rn");
-			int64		h = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
-
-			check_rn(rn, n, keys_tbl);
-			if (rank_of[rn] < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("row number %d of %s is not in %s", rn, keys_tbl, ranks_tbl)));
-			ExecClearTuple(kin);
-			kin->tts_values[0] = Int64GetDatum(h);
-			kin->tts_values[1] = Int32GetDatum(rank_of[rn]);
-			kin->tts_isnull[0] = false;
-			kin->tts_isnull[1] = false;
-			ExecStoreVirtualTuple(kin);
-			tuplesort_puttupleslot(ks, kin);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(cur);
+	bs.slot = kin;
+	bs.sort = ks;
+	fetch_rows(cur, key_row, &bs);
 	SPI_finish();
+	paged_free(rank_of);
 	tuplesort_performsort(ks);
 	CHECK_FOR_INTERRUPTS();
 
@@ -804,8 +1033,8 @@ report_block_pairs(PG_FUNCTION_ARGS)
 					 errmsg("too many candidate pairs"),
 					 errhint("Lower block_cap.")));
 		npairs++;
-		ra = rn_of[(int32) (((uint64) p) >> 32)];
-		rb = rn_of[(int32) (((uint64) p) & 0xFFFFFFFF)];
+		ra = paged_get(rn_of, (Size) (((uint64) p) >> 32));
+		rb = paged_get(rn_of, (Size) (((uint64) p) & 0xFFFFFFFF));
 		values[0] = Int32GetDatum((int32) npairs);
 		values[1] = Int32GetDatum(Min(ra, rb));
 		values[2] = Int32GetDatum(Max(ra, rb));
@@ -814,6 +1043,7 @@ report_block_pairs(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 	}
 	tuplesort_end(ps);
+	paged_free(rn_of);
 	ExecDropSingleTupleTableSlot(kin);
 	ExecDropSingleTupleTableSlot(kout);
 	MemoryContextDelete(work);
@@ -845,9 +1075,76 @@ rn_index(const int32 *rns, int n, int32 rn)
 
 typedef struct PairScorer
 {
+	MemoryContext cxt;			/* the scorer's own: deleted when the profile changes */
 	CdScorer   *scorer;
 	char	   *profile;
 } PairScorer;
+
+/* what the cursor loops of report_score_pairs() share */
+typedef struct RangeState
+{
+	int32	   *pa;				/* the range's pairs, np of npcap */
+	int32	   *pb;
+	Size		np;
+	Size		npcap;
+	const int32 *rns;			/* the range's rows, sorted */
+	int			nrns;
+	Datum	   *rowj;			/* per row of rns: its jsonb, copied */
+	CdValues  **vals;			/* per row of rns: its fields' values */
+	int			nfields;
+	MemoryContext work;
+	CdScorer   *scorer;
+	const char *rows_tbl;
+} RangeState;
+
+/* an (a, b) pair of the range */
+static void
+range_pair_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	RangeState *rs = arg;
+
+	if (rs->np == rs->npcap)
+	{
+		if (rs->npcap * 2 * sizeof(int32) > MaxAllocHugeSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many pairs in one range")));
+		rs->npcap *= 2;
+		rs->pa = repalloc_huge(rs->pa, sizeof(int32) * rs->npcap);
+		rs->pb = repalloc_huge(rs->pb, sizeof(int32) * rs->npcap);
+	}
+	rs->pa[rs->np] = get_int4(tup, desc, 1, "a");
+	rs->pb[rs->np] = get_int4(tup, desc, 2, "b");
+	rs->np++;
+}
+
+/* an (rn, r) row of the range: its jsonb and its fields' values, once */
+static void
+range_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	RangeState *rs = arg;
+	int32		rn = get_int4(tup, desc, 1, "rn");
+	bool		isnull;
+	Datum		r = SPI_getbinval(tup, desc, 2, &isnull);
+	int			at = rn_index(rs->rns, rs->nrns, rn);
+	MemoryContext old;
+
+	/* score_rows() refuses a null row: so does this, rather than drop its pairs */
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rows to score must not be null"),
+				 errdetail("Row %d of %s is null.", rn, rs->rows_tbl),
+				 errhint("Pass '{}' for a row without values.")));
+	if (at < 0 || rs->rowj[at] != (Datum) 0)
+		return;
+	old = MemoryContextSwitchTo(rs->work);
+	/* detoasted and copied out of SPI's memory: the values point into it */
+	rs->rowj[at] = PointerGetDatum(DatumGetJsonbPCopy(r));
+	rs->vals[at] = palloc(sizeof(CdValues) * Max(rs->nfields, 1));
+	cd_scorer_row_values(rs->scorer, rs->rowj[at], rs->vals[at]);
+	MemoryContextSwitchTo(old);
+}
 
 PG_FUNCTION_INFO_V1(report_score_pairs);
 
@@ -863,6 +1160,8 @@ PG_FUNCTION_INFO_V1(report_score_pairs);
  * it may be given up before its names are compared: its score is then NULL (below
  * min_score, not computed).  The caller keeps a range small enough for work_mem (the
  * range's rows are held in memory); report_score() runs ranges in parallel workers.
+ * A null row is an error, as in score_rows(); a pair naming a row that rows does not
+ * hold is not scored (as a join with rows would drop it) and counted in a NOTICE.
  */
 Datum
 report_score_pairs(PG_FUNCTION_ARGS)
@@ -895,19 +1194,37 @@ report_score_pairs(PG_FUNCTION_ARGS)
 	SPIPlanPtr	plan;
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2];
+	int64		nlost = 0;
+	RangeState	rs;
 
 	if (isnan(min_score))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("min_score must not be NaN")));
+	/* the checks of score_rows(), whose scores these are */
+	cd_check_input_length(0, "report_score_pairs");	/* the database encoding */
+	cd_check_library_versions();
 	InitMaterializedSRF(fcinfo, 0);
 	if (ps == NULL || strcmp(ps->profile, profile) != 0)
 	{
-		/* one scorer per call site: its profile, term frequencies and value memo */
-		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		/*
+		 * One scorer per call site: its profile, term frequencies and value memo, in a
+		 * context of its own, so that another profile in the next call (a lateral call
+		 * over several profiles) frees the last one's instead of keeping every scorer
+		 * until the end of the query.
+		 */
+		MemoryContext cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+												  "crmdedup report_score_pairs scorer",
+												  ALLOCSET_DEFAULT_SIZES);
+
+		fcinfo->flinfo->fn_extra = NULL;
+		if (ps != NULL)
+			MemoryContextDelete(ps->cxt);
+		old = MemoryContextSwitchTo(cxt);
 		ps = palloc0(sizeof(PairScorer));
+		ps->cxt = cxt;
 		ps->profile = pstrdup(profile);
-		ps->scorer = cd_scorer_create(fcinfo->flinfo->fn_mcxt, profile);
+		ps->scorer = cd_scorer_create(cxt, profile);
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = ps;
 	}
@@ -935,31 +1252,14 @@ report_score_pairs(PG_FUNCTION_ARGS)
 	cur = SPI_cursor_open_with_args(NULL,
 									psprintf("SELECT a::int4, b::int4 FROM %s WHERE n > $1 AND n <= $2 ORDER BY n", pairs_tbl),
 									2, argtypes, args, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(cur, true, REPORT_FETCH);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			if (np == npcap)
-			{
-				if (npcap * 2 * sizeof(int32) > MaxAllocHugeSize)
-					ereport(ERROR,
-							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-							 errmsg("too many pairs in one range")));
-				npcap *= 2;
-				pa = repalloc_huge(pa, sizeof(int32) * npcap);
-				pb = repalloc_huge(pb, sizeof(int32) * npcap);
-			}
-			pa[np] = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, "a");
-			pb[np] = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, "b");
-			np++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(cur);
+	rs.pa = pa;
+	rs.pb = pb;
+	rs.np = 0;
+	rs.npcap = npcap;
+	fetch_rows(cur, range_pair_row, &rs);
+	pa = rs.pa;
+	pb = rs.pb;
+	np = rs.np;
 
 	/* 2. each row of the range once: its jsonb, then its fields' values */
 	rns = MemoryContextAllocHuge(work, sizeof(int32) * Max(np * 2, 1));
@@ -1005,32 +1305,15 @@ report_score_pairs(PG_FUNCTION_ARGS)
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
 		cur = SPI_cursor_open(NULL, plan, &arg, NULL, true);
-		for (;;)
-		{
-			SPI_cursor_fetch(cur, true, REPORT_FETCH);
-			if (SPI_processed == 0)
-				break;
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[i];
-				int32		rn = get_int4(tup, SPI_tuptable->tupdesc, 1, "rn");
-				bool		isnull;
-				Datum		r = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
-				int			at = rn_index(rns, nrns, rn);
-
-				if (at < 0 || isnull || rowj[at] != (Datum) 0)
-					continue;
-				old = MemoryContextSwitchTo(work);
-				/* detoasted and copied out of SPI's memory: the values point into it */
-				rowj[at] = PointerGetDatum(DatumGetJsonbPCopy(r));
-				vals[at] = palloc(sizeof(CdValues) * Max(nfields, 1));
-				cd_scorer_row_values(ps->scorer, rowj[at], vals[at]);
-				MemoryContextSwitchTo(old);
-			}
-			SPI_freetuptable(SPI_tuptable);
-			CHECK_FOR_INTERRUPTS();
-		}
-		SPI_cursor_close(cur);
+		rs.rns = rns;
+		rs.nrns = nrns;
+		rs.rowj = rowj;
+		rs.vals = vals;
+		rs.nfields = nfields;
+		rs.work = work;
+		rs.scorer = ps->scorer;
+		rs.rows_tbl = rows_tbl;
+		fetch_rows(cur, range_row, &rs);
 	}
 
 	/* 3. the scores, in n order (neighbours in name order: the value memo keeps their values) */
@@ -1043,9 +1326,12 @@ report_score_pairs(PG_FUNCTION_ARGS)
 		bool		below = false;
 		double		score;
 
-		/* a pair whose row is gone scores as score_rows' join left it: not at all */
+		/* a pair whose row is gone scores as score_rows' join left it: not at all (counted) */
 		if (x < 0 || y < 0 || vals[x] == NULL || vals[y] == NULL)
+		{
+			nlost++;
 			continue;
+		}
 		old = MemoryContextSwitchTo(paircxt);
 		score = cd_scorer_score_values(ps->scorer, vals[x], vals[y], min_score, false, NULL, &below);
 		MemoryContextSwitchTo(old);
@@ -1059,6 +1345,12 @@ report_score_pairs(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 	}
 	SPI_finish();
+	if (nlost > 0)
+		ereport(NOTICE,
+				(errmsg_plural("crmdedup: %lld pair of %s names a row that is not in %s: not scored",
+							   "crmdedup: %lld pairs of %s name a row that is not in %s: not scored",
+							   (unsigned long) nlost,
+							   (long long) nlost, pairs_tbl, rows_tbl)));
 	MemoryContextDelete(work);
 	return (Datum) 0;
 }
@@ -1159,6 +1451,132 @@ progress(Progress *pr, bool force)
  */
 static Datum cluster_common(FunctionCallInfo fcinfo, bool missing_only);
 
+/* the root of x in the union-find of labels (path halving: parents only get smaller) */
+static int32
+labels_root(PagedArray *labels, int32 x)
+{
+	int32		p;
+
+	while ((p = paged_get(labels, x)) != x)
+	{
+		int32		gp = paged_get(labels, p);
+
+		paged_set(labels, x, gp);
+		x = gp;
+	}
+	return x;
+}
+
+/* what the cursor loops of cluster_common() share */
+typedef struct ClusterState
+{
+	PagedArray *labels;			/* the union-find, then each row's component */
+	int32		n;
+	const char *tbl;			/* the scored table read */
+	TupleTableSlot *slot;		/* (component, a, b, score) */
+	Tuplesortstate *sort;		/* of the pairs inside components */
+} ClusterState;
+
+/* an (a, b) pair scored >= threshold: joins the components of a and b */
+static void
+edge_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	ClusterState *cs = arg;
+	int32		a = get_int4(tup, desc, 1, "a");
+	int32		b = get_int4(tup, desc, 2, "b");
+	int32		ra;
+	int32		rb;
+
+	check_rn(a, cs->n, cs->tbl);
+	check_rn(b, cs->n, cs->tbl);
+	ra = labels_root(cs->labels, a);
+	rb = labels_root(cs->labels, b);
+	if (ra < rb)
+		paged_set(cs->labels, rb, ra);
+	else if (rb < ra)
+		paged_set(cs->labels, ra, rb);
+}
+
+/* an (a, b, score) pair: into the sort when a and b are in one component */
+static void
+inner_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	ClusterState *cs = arg;
+	int32		a = get_int4(tup, desc, 1, "a");
+	int32		b = get_int4(tup, desc, 2, "b");
+	bool		isnull;
+	float8		s;
+	int32		c;
+
+	check_rn(a, cs->n, cs->tbl);
+	check_rn(b, cs->n, cs->tbl);
+	/* the same label for two rows: a component of two or more */
+	if (a == b || (c = paged_get(cs->labels, a)) != paged_get(cs->labels, b))
+		return;
+	s = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
+	if (isnull || isnan(s))
+		return;
+	ExecClearTuple(cs->slot);
+	cs->slot->tts_values[0] = Int32GetDatum(c);
+	cs->slot->tts_values[1] = Int32GetDatum(Min(a, b));
+	cs->slot->tts_values[2] = Int32GetDatum(Max(a, b));
+	cs->slot->tts_values[3] = Float8GetDatum(Max(0.0, Min(1.0, s)));
+	memset(cs->slot->tts_isnull, 0, sizeof(bool) * 4);
+	ExecStoreVirtualTuple(cs->slot);
+	tuplesort_puttupleslot(cs->sort, cs->slot);
+}
+
+/* the next (component << 32 | member) from the sorted members, false at the end */
+static bool
+member_next(Tuplesortstate *ms, int64 *v)
+{
+	Datum		d;
+	bool		isnull;
+
+	if (!tuplesort_getdatum(ms, true, &d, &isnull, NULL))
+		return false;
+	*v = DatumGetInt64(d);
+	return true;
+}
+
+/*
+ * The next component of the sorted members: its size (0 at the end), its label in *c
+ * and, when mem is not NULL, its members in increasing order (each once) in mem, which
+ * holds CD_CLUSTER_MAX_NODES; a larger component is an error before mem is overrun.
+ */
+static int64
+component_next(Tuplesortstate *ms, bool *have, int64 *look, int32 *mem, int32 *c)
+{
+	int64		m = 0;
+	int32		prev = -1;
+
+	if (!*have)
+		return 0;
+	*c = (int32) (*look >> 32);
+	while (*have && (int32) (*look >> 32) == *c)
+	{
+		int32		r = (int32) (*look & 0xFFFFFFFF);
+
+		if (r != prev)
+		{
+			if (mem != NULL)
+			{
+				if (m >= CD_CLUSTER_MAX_NODES)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("a component of more than %d records is too large to cluster",
+									CD_CLUSTER_MAX_NODES),
+							 errhint("Raise min_score.")));
+				mem[m] = r;
+			}
+			m++;
+			prev = r;
+		}
+		*have = member_next(ms, look);
+	}
+	return m;
+}
+
 PG_FUNCTION_INFO_V1(report_cluster);
 Datum
 report_cluster(PG_FUNCTION_ARGS)
@@ -1192,14 +1610,13 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	char	  **scored;
 	int			nscored;
 	int32		n;
-	int		   *ea;
-	int		   *eb;
-	int		   *labels;
-	int32	   *size;
-	int32	   *start;
-	int32	   *members;
-	int32	   *pos;
+	PagedArray *labels;
+	Tuplesortstate *msort;		/* (component << 32 | member) of the components' members */
+	bool		mhave;			/* the next member (across components) is in mlook */
+	int64		mlook = 0;
+	int32	   *mem;
 	Tuplesortstate *inner;
+	ClusterState cs;
 	TupleDesc	idesc;
 	TupleTableSlot *iin;
 	TupleTableSlot *iout;
@@ -1248,20 +1665,18 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 
 	SPI_connect();
 	n = max_rn(rows_tbl);
-	labels = MemoryContextAllocHuge(work, sizeof(int) * ((Size) n + 1));
-	size = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
-	start = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 2));
-	members = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
-	pos = MemoryContextAllocHuge(work, sizeof(int32) * ((Size) n + 1));
+	/* the union-find: a work_mem, like each sort; paged to a temporary file beyond it */
+	labels = paged_create(work, "the components' union-find", (Size) n + 1, work_mem_bytes(), true, 0);
+	cs.labels = labels;
+	cs.n = n;
 
 	/*
 	 * 1. components of the pairs scored >= threshold (nodes are 0..n, row 0 unused), joined
-	 * one fetched batch at a time: no array of all the pairs
+	 * one fetched batch at a time: no array of all the pairs.  The same union-find as
+	 * cd_components() (src/core/cluster.c): the larger root hangs under the smaller, with
+	 * path halving, so a parent's index is below its child's and the final labels (the
+	 * smallest row of each component) come from one pass in index order.
 	 */
-	ea = MemoryContextAlloc(work, sizeof(int) * REPORT_FETCH);
-	eb = MemoryContextAlloc(work, sizeof(int) * REPORT_FETCH);
-	if (cd_components(n + 1, 0, NULL, NULL, labels) != 0)
-		elog(ERROR, "cd_components failed for %d nodes", n);
 	args[0] = Float8GetDatum(threshold);
 	for (int t = 0; t < nscored; t++)
 	{
@@ -1269,50 +1684,40 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 													psprintf("SELECT a::int4, b::int4 FROM %s WHERE score >= $1", scored[t]),
 													1, argtypes, args, NULL, true, 0);
 
-		for (;;)
-		{
-			SPI_cursor_fetch(cur, true, REPORT_FETCH);
-			if (SPI_processed == 0)
-				break;
-			Assert(SPI_processed <= REPORT_FETCH);
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				int32		a = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, "a");
-				int32		b = get_int4(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, "b");
-
-				check_rn(a, n, scored[t]);
-				check_rn(b, n, scored[t]);
-				ea[i] = a;
-				eb[i] = b;
-			}
-			if (cd_components_add(n + 1, (int) SPI_processed, ea, eb, labels) != 0)
-				elog(ERROR, "cd_components_add failed for %d nodes", n);
-			SPI_freetuptable(SPI_tuptable);
-			CHECK_FOR_INTERRUPTS();
-		}
-		SPI_cursor_close(cur);
+		cs.tbl = scored[t];
+		fetch_rows(cur, edge_row, &cs);
 	}
-	if (cd_components_finish(n + 1, labels) != 0)
-		elog(ERROR, "cd_components_finish failed for %d nodes", n);
-	pfree(ea);
-	pfree(eb);
-
-	/* members of each component of two or more, in rn order */
-	memset(size, 0, sizeof(int32) * ((Size) n + 1));
-	for (int32 i = 1; i <= n; i++)
-		size[labels[i]]++;
-	start[0] = 0;
-	for (int32 i = 0; i <= n; i++)
-		start[i + 1] = start[i] + (size[i] >= 2 ? size[i] : 0);
+	/* parents precede children: in index order every parent is already final */
+	for (Size i = 0; i <= (Size) n; i++)
 	{
-		int32	   *fill = pos;		/* borrowed as a cursor per component */
-
-		for (int32 i = 0; i <= n; i++)
-			fill[i] = start[i];
-		for (int32 i = 1; i <= n; i++)
-			if (size[labels[i]] >= 2)
-				members[fill[labels[i]]++] = i;
+		paged_set(labels, i, paged_get(labels, paged_get(labels, i)));
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
+
+	/*
+	 * The members of each component of two or more, sorted by component then row, through
+	 * a tuplesort of work_mem (read twice: counted first); a component's label is its
+	 * smallest row, which comes first.  A row whose label is another row is a member, and
+	 * so is that label; the label comes once per other member and is taken once.
+	 */
+	old = MemoryContextSwitchTo(work);
+	msort = tuplesort_begin_datum(INT8OID, Int8LessOperator, InvalidOid, false, work_mem, NULL,
+								  TUPLESORT_RANDOMACCESS);
+	mem = palloc(sizeof(int32) * (CD_CLUSTER_MAX_NODES + 1));
+	MemoryContextSwitchTo(old);
+	for (Size i = 1; i <= (Size) n; i++)
+	{
+		int32		c = paged_get(labels, i);
+
+		if (c == (int32) i)
+			continue;
+		tuplesort_putdatum(msort, Int64GetDatum(((int64) c << 32) | (int64) c), false);
+		tuplesort_putdatum(msort, Int64GetDatum(((int64) c << 32) | (int64) i), false);
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	tuplesort_performsort(msort);
 
 	/*
 	 * 2. every scored pair inside a component, through a tuplesort of work_mem (it spills
@@ -1328,46 +1733,19 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	iout = MakeSingleTupleTableSlot(idesc, &TTSOpsMinimalTuple);
 	inner = tuplesort_begin_heap(idesc, 3, iatts, iops, icolls, inulls, work_mem, NULL, TUPLESORT_RANDOMACCESS);
 	MemoryContextSwitchTo(old);
+	cs.slot = iin;
+	cs.sort = inner;
 	for (int t = 0; t < nscored; t++)
 	{
 		Portal		cur = SPI_cursor_open_with_args(NULL,
 													psprintf("SELECT a::int4, b::int4, score::float8 FROM %s", scored[t]),
 													0, NULL, NULL, NULL, true, 0);
 
-		for (;;)
-		{
-			SPI_cursor_fetch(cur, true, REPORT_FETCH);
-			if (SPI_processed == 0)
-				break;
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[i];
-				int32		a = get_int4(tup, SPI_tuptable->tupdesc, 1, "a");
-				int32		b = get_int4(tup, SPI_tuptable->tupdesc, 2, "b");
-				bool		isnull;
-				float8		s;
-
-				check_rn(a, n, scored[t]);
-				check_rn(b, n, scored[t]);
-				if (a == b || labels[a] != labels[b] || size[labels[a]] < 2)
-					continue;
-				s = DatumGetFloat8(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
-				if (isnull || isnan(s))
-					continue;
-				ExecClearTuple(iin);
-				iin->tts_values[0] = Int32GetDatum(labels[a]);
-				iin->tts_values[1] = Int32GetDatum(Min(a, b));
-				iin->tts_values[2] = Int32GetDatum(Max(a, b));
-				iin->tts_values[3] = Float8GetDatum(Max(0.0, Min(1.0, s)));
-				memset(iin->tts_isnull, 0, sizeof(bool) * 4);
-				ExecStoreVirtualTuple(iin);
-				tuplesort_puttupleslot(inner, iin);
-			}
-			SPI_freetuptable(SPI_tuptable);
-			CHECK_FOR_INTERRUPTS();
-		}
-		SPI_cursor_close(cur);
+		cs.tbl = scored[t];
+		fetch_rows(cur, inner_row, &cs);
 	}
+	/* the labels are in the two sorts now */
+	paged_free(labels);
 	tuplesort_performsort(inner);
 	CHECK_FOR_INTERRUPTS();
 
@@ -1375,6 +1753,7 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	{
 		int64		ncomp = 0;
 		int64		nrec = 0;
+		int64		largest = 0;
 		int64		known = 0;	/* distinct (component, a, b): each is in one component */
 		bool		first = true;
 		int32		pc = 0;
@@ -1392,14 +1771,17 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 		}
 		tuplesort_rescan(inner);
 		missing_total = -known;
-		for (int32 c = 0; c <= n; c++)
+		mhave = member_next(msort, &mlook);
+		for (;;)
 		{
-			int64		m = size[c] >= 2 ? size[c] : 0;
+			int32		c;
+			int64		m = component_next(msort, &mhave, &mlook, NULL, &c);
 
 			if (m == 0)
-				continue;
+				break;
 			ncomp++;
 			nrec += m;
+			largest = Max(largest, m);
 			if (m > CD_CLUSTER_MAX_NODES)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -1408,10 +1790,12 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 						 errhint("Raise min_score.")));
 			missing_total += m * (m - 1) / 2;
 		}
+		tuplesort_rescan(msort);
 		if (missing_only || missing_total > 0)
 			ereport(NOTICE,
-					(errmsg("crmdedup: %lld records in %lld components above %g; %lld pairs inside them not yet scored",
-							(long long) nrec, (long long) ncomp, threshold, (long long) missing_total)));
+					(errmsg("crmdedup: %lld records in %lld components above %g (largest %lld); %lld pairs inside them not yet scored",
+							(long long) nrec, (long long) ncomp, threshold, (long long) largest,
+							(long long) missing_total)));
 	}
 
 	if (!missing_only)
@@ -1429,21 +1813,20 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	pr.profile = missing_only ? "" : text_to_cstring(profile);
 
 	/* 3. each component: its missing pairs scored, then average-linkage clusters */
-	for (int32 c = 0; c <= n; c++)
+	mhave = member_next(msort, &mlook);
+	for (;;)
 	{
-		int			m = size[c] >= 2 ? size[c] : 0;
-		int32	   *mem = members + start[c];
+		int32		c;
+		int			m = (int) component_next(msort, &mhave, &mlook, mem, &c);
 		double	   *mat;
 		int		   *lab;
 		int		   *center_of;
 		int			nmiss = 0;
 
 		if (m == 0)
-			continue;
+			break;
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(cxt);
-		for (int i = 0; i < m; i++)
-			pos[mem[i]] = i;
 		mat = palloc(sizeof(double) * (Size) m * (Size) m);
 		for (Size x = 0; x < (Size) m * (Size) m; x++)
 			mat[x] = get_float8_nan();
@@ -1451,9 +1834,13 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 			ihave = inner_next(inner, iout, &ic, &ia, &ib, &is);
 		for (; ihave && ic == c; ihave = inner_next(inner, iout, &ic, &ia, &ib, &is))
 		{
-			int			i = pos[ia];
-			int			j = pos[ib];
-			double	   *cell = &mat[(Size) i * m + j];
+			int			i = rn_index(mem, m, ia);
+			int			j = rn_index(mem, m, ib);
+			double	   *cell;
+
+			if (i < 0 || j < 0)
+				elog(ERROR, "pair (%d, %d) is not inside component %d", ia, ib, c);
+			cell = &mat[(Size) i * m + j];
 
 			if (isnan(*cell) || is > *cell)
 			{
@@ -1516,11 +1903,14 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 				bool		isnull;
 				Datum		r = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
 
+				int			at;
+
 				check_rn(rn, n, rows_tbl);
-				if (isnull || labels[rn] != c)
+				at = rn_index(mem, m, rn);
+				if (isnull || at < 0)
 					continue;
 				/* detoasted once, not once per pair */
-				rowr[pos[rn]] = PointerGetDatum(DatumGetJsonbPCopy(r));
+				rowr[at] = PointerGetDatum(DatumGetJsonbPCopy(r));
 			}
 			SPI_freetuptable(SPI_tuptable);
 			for (int i = 0; i < m; i++)
@@ -1585,6 +1975,7 @@ cluster_common(FunctionCallInfo fcinfo, bool missing_only)
 	(void) set_config_option("application_name", app_before, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_LOCAL, true, 0, false);
 	tuplesort_end(inner);
+	tuplesort_end(msort);
 	ExecDropSingleTupleTableSlot(iin);
 	ExecDropSingleTupleTableSlot(iout);
 	SPI_finish();
