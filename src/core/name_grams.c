@@ -22,8 +22,8 @@
 #define ALT_KEY 32				/* keys of other readings count on this many classes */
 #define RD_SIZE CD_RD_SIZE(MAXW)	/* a reading at most triples a word (j -> dzh) */
 #define MAX_RUNS ((MAXN - 1) + (MAXN - 2) + (MAXN - 3))
-#define NSLOTS 5				/* trigram lengths of a query word: its own +- 2 */
-#define SLOT_SAME 2
+#define NSLOTS 3				/* trigram lengths of a query word: its own +- 1 (one edit) */
+#define SLOT_SAME 1
 #define NEED_NONE INT16_MAX		/* no typo reaches that length */
 #define MAX_TRIGRAMS CMP_MAX
 #define HASH_MASK 0x1FFFFFFFu
@@ -479,48 +479,44 @@ push_trigrams(KeyVec *kv, const uint32_t *tri, int ntri, size_t len)
 }
 
 /*
- * Most trigram positions of a word that edits can destroy when the other word is
- * delta letters longer, with at most lim edits (OSA: a transposition touches 4
- * positions, a substitution or deletion 3, an insertion 2).
+ * Most trigram positions of a word that one edit can destroy when the other word is
+ * delta letters longer (OSA: a transposition touches 4 positions, a substitution or
+ * deletion 3, an insertion 2).
  */
 static int
-destroyed_positions(int delta, int lim)
+destroyed_positions(int delta)
 {
-	if (lim == 1)
-		return delta == 0 ? 4 : delta > 0 ? 2 : 3;
-	switch (delta)
-	{
-		case 0:
-			return 8;			/* two transpositions */
-		case 1:
-			return 6;			/* an insertion and a transposition */
-		case -1:
-			return 7;			/* a deletion and a transposition */
-		case 2:
-			return 4;			/* two insertions */
-		default:
-			return 6;			/* two deletions */
-	}
+	return delta == 0 ? 4 : delta > 0 ? 2 : 3;
 }
 
 /*
  * Can the typo rule of name_match.c pair folds of lengths xl and yl (both cut at
- * CMP_MAX) by trigrams?  Sets *lim, and *credit: the most the rule gives such a pair
- * when the letters are not just two adjacent ones swapped (the SWAP key covers that in
- * folds of 4-5 letters, at 0.95): a letter changed in folds of up to 5 letters scores
+ * CMP_MAX) by trigrams, with one edit?  Sets *credit: the most the rule gives such a
+ * pair when the letters are not just two adjacent ones swapped (the SWAP key covers that
+ * in folds of 4-5 letters, at 0.95): a letter changed in folds of up to 5 letters scores
  * at most 0.9 (SHORT_SUBST_CAP of name_match.c), every other typo at most 0.95.
+ *
+ * The evidence credits one edit per word, also in folds of 9+ letters, where the rule
+ * allows two (cd_name_similarity_one_edit is what it covers).  Two edits may destroy 8
+ * of a word's trigram positions, so a 9-letter word of the query was credited a typo
+ * (0.95) by any stored word of 7-11 letters sharing one or two of its trigrams: every
+ * patronymic ("vic", "ich", "ch ") for Egorovich.  The query then asked for its
+ * trigrams at 5 lengths, GIN could skip none of their posting lists, and the bound let
+ * through every "... Denis ...ovich" for "Vozorsky Denis Egorovich" (name-grams-4 at
+ * 1,000,000 names: 114,000 candidate items and 4,800 rechecks per query; one edit:
+ * 76,000 and 2,000).  A word with two edits keeps its other evidence (its sound key, a
+ * nickname group, initials, joins).
  */
 static bool
-typo_by_trigrams(int xl, int yl, int *lim, double *credit)
+typo_by_trigrams(int xl, int yl, double *credit)
 {
 	int			maxl = xl > yl ? xl : yl;
 	int			minl = xl < yl ? xl : yl;
 
 	if (minl < 4)
 		return false;
-	*lim = maxl >= 9 ? 2 : 1;
 	*credit = maxl <= 5 && maxl == minl ? 0.9 : 0.95;
-	return maxl - minl <= *lim;
+	return maxl - minl <= 1;
 }
 
 /*
@@ -529,13 +525,13 @@ typo_by_trigrams(int xl, int yl, int *lim, double *credit)
  * only a changed letter (3 positions) counts.
  */
 static int
-typo_destroys(int xl, int yl, int lim)
+typo_destroys(int xl, int yl)
 {
 	int			maxl = xl > yl ? xl : yl;
 
 	if (maxl <= 5 && xl == yl)
 		return 3;
-	return destroyed_positions(yl - xl, lim);
+	return destroyed_positions(yl - xl);
 }
 
 /*
@@ -921,7 +917,7 @@ typedef struct Range
 
 typedef struct QWord
 {
-	Range		trg[NSLOTS];	/* trigram keys at lengths xl - 2 .. xl + 2 */
+	Range		trg[NSLOTS];	/* trigram keys at lengths xl - 1 .. xl + 1 */
 	int16_t		need[NSLOTS];	/* present trigrams that make a typo possible */
 	double		tcredit[NSLOTS];	/* what such a typo scores at most */
 	Range		sound;
@@ -992,9 +988,8 @@ plan_word(KeyVec *kv, const GWord *w, unsigned mask, QWord *qw)
 	{
 		int			delta = s - SLOT_SAME;
 		int			yl = xl + delta;
-		int			lim = 0;
 		double		credit = 0;
-		bool		typo = yl >= 0 && yl <= CMP_MAX && typo_by_trigrams(xl, yl, &lim, &credit);
+		bool		typo = yl >= 0 && yl <= CMP_MAX && typo_by_trigrams(xl, yl, &credit);
 
 		qw->need[s] = NEED_NONE;
 		qw->tcredit[s] = 0;
@@ -1004,7 +999,7 @@ plan_word(KeyVec *kv, const GWord *w, unsigned mask, QWord *qw)
 		range_end(kv, &qw->trg[s]);
 		if (typo)
 		{
-			qw->need[s] = (int16_t) ((int) qw->trg[s].n - typo_destroys(xl, yl, lim));
+			qw->need[s] = (int16_t) ((int) qw->trg[s].n - typo_destroys(xl, yl));
 			qw->tcredit[s] = credit;
 		}
 	}

@@ -43,15 +43,15 @@
  *		          except the most common, 2 words and no patronymic, which have no key
  *
  * The query side (cd_name_query_new) asks for the matching keys of every query word
- * (trigrams at each length a typo can reach, the other role of initials and gender
+ * (trigrams at each length a typo of one edit can reach, the other role of initials and gender
  * stems), of its runs of 2-4 words (their joined keys, and every third trigram of their
  * concatenation: a stored word may be the run joined), and of every word and patronymic
  * count but the default (an item holding none of these has the default count).  Given
  * which of them an
  * item holds, cd_name_query_bound() bounds from above how similar the item can be: each
  * query word is credited with the best word-pair score of name_match.h its shared keys
- * allow (1 same fold (all its trigrams), 0.95 nickname group or typo (enough trigrams at a
- * length a typo reaches, or the same sorted letters; 0.9 for a changed letter in words of
+ * allow (1 same fold (all its trigrams), 0.95 nickname group or typo of one edit (enough
+ * trigrams at a length one edit reaches, or the same sorted letters; 0.9 for a changed letter in words of
  * 4-5 letters), 0.9 sound in some reading, 0.85 gender form, 0.8 initial (0.4 when no
  * other word has 0.85 or more, as name_match.c scores initials), 0 without a shared
  * key), and the unpaired words are
@@ -70,8 +70,10 @@
  * returns, whatever name_similarity() learns later.  The word rules mirrored here
  * (initials, patronymics, gender forms, the typo limits, readings, joins; from
  * name_match.c) only decide how many pairs that name_similarity() puts at the threshold
- * also have the evidence: today all (the bound is at least the similarity on every
- * pair test_name_grams.c and fuzz_name_grams.c try).  Keys change only with
+ * also have the evidence: all but those whose words meet only by a typo of two edits
+ * (name_match.c allows two in words of 9+ letters; the evidence credits one, see
+ * typo_by_trigrams): the bound is at least cd_name_similarity_one_edit() on every pair
+ * test_name_grams.c and fuzz_name_grams.c try.  Keys change only with
  * CD_NAME_GRAMS_VERSION, the transliteration tables, the phonetic key and the nickname
  * data: an index built with other versions must be rebuilt (REINDEX).
  *

@@ -26,6 +26,13 @@
 								 * OSA need no allocation up to CD_SIM_LOCAL_CHARS */
 #define SHORT_SUBST_CAP 0.9		/* a changed letter in words of 4-5 letters */
 #define DP_MAX 6				/* exact assignment while the smaller side is this small */
+#define TYPO_EDITS_LONG 2		/* edits the typo rule allows in folds of 9+ letters */
+
+/*
+ * Edits the typo rule allows in folds of 9+ letters: TYPO_EDITS_LONG, except inside
+ * cd_name_similarity_one_edit (the similarity name_grams.c's evidence covers).
+ */
+static int	typo_edits_long = TYPO_EDITS_LONG;
 
 #define ALT_KEY 32				/* an alternative key counts on this many classes */
 #define N_READINGS CD_RD_COUNT	/* other readings of a Latin spelling: name_readings.h */
@@ -805,7 +812,7 @@ pair_score(const Word *x, const Word *y, bool person, bool short_typos, const Cd
 	minl = xl < yl ? xl : yl;
 	if (minl >= 4)
 	{
-		int			lim = maxl >= 9 ? 2 : 1;
+		int			lim = maxl >= 9 ? typo_edits_long : 1;
 
 		/*
 		 * In words of up to 5 letters one changed letter is as often another name
@@ -1177,6 +1184,23 @@ cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
 				   const CdAllocator *al, double *out)
 {
 	return person_similarity(a, alen, b, blen, true, al, out);
+}
+
+/*
+ * cd_name_similarity with typos of one edit in words of any length (the rule allows two
+ * in folds of 9+ letters): what the evidence of name_grams.c covers (its unit tests and
+ * fuzzer check the contract against it).  Not thread-safe, like the rest of the core.
+ */
+CdMatchStatus
+cd_name_similarity_one_edit(const char *a, size_t alen, const char *b, size_t blen,
+							const CdAllocator *al, double *out)
+{
+	CdMatchStatus st;
+
+	typo_edits_long = 1;
+	st = cd_name_similarity(a, alen, b, blen, al, out);
+	typo_edits_long = TYPO_EDITS_LONG;
+	return st;
 }
 
 /*

@@ -109,6 +109,15 @@ extern CdMatchStatus cd_name_similarity(const char *a, size_t alen, const char *
 										const CdAllocator *al, double *out);
 
 /*
+ * cd_name_similarity with the typo rule limited to one edit in words of any length (it
+ * allows two in words of 9+ letters): the similarity the evidence of the name index
+ * (name_grams.h) covers.  Not thread-safe.
+ */
+extern CdMatchStatus cd_name_similarity_one_edit(const char *a, size_t alen, const char *b,
+												 size_t blen, const CdAllocator *al,
+												 double *out);
+
+/*
  * One part of a person's name (a first, last or middle name field): the same rules as
  * cd_name_similarity (the short-word typo rule, once only here, is now part of both).
  */
