@@ -45,6 +45,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/tidbitmap.h"
 #include "parser/parse_func.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -596,6 +597,33 @@ cmp_uint32(const void *a, const void *b)
 }
 
 /*
+ * The slots this backend has locked in its current subtransaction.  A transaction-level
+ * advisory lock is held until the (sub)transaction that took it ends: nothing releases
+ * it earlier (pg_advisory_unlock releases session locks only), so asking the lock
+ * manager for it again would only count it once more.  A batch of 1,000 rows asks for
+ * about 3,000 slots of CD_GUARD_SLOTS, most of them already held: those skip the lock
+ * manager (its local lock table, resource owner and the call).  Tied to the local
+ * transaction and subtransaction ids: any other (sub)transaction starts empty, so a
+ * subtransaction's locks, released when it aborts, are never taken for held.
+ */
+static LocalTransactionId held_lxid = InvalidLocalTransactionId;
+static SubTransactionId held_subxid = InvalidSubTransactionId;
+static uint64 held_slots[CD_GUARD_SLOTS / 64];
+
+static bool
+slot_held(uint32 slot)
+{
+	if (held_lxid != MyProc->lxid || held_subxid != GetCurrentSubTransactionId())
+	{
+		memset(held_slots, 0, sizeof(held_slots));
+		held_lxid = MyProc->lxid;
+		held_subxid = GetCurrentSubTransactionId();
+		return false;
+	}
+	return (held_slots[slot / 64] & (UINT64CONST(1) << (slot % 64))) != 0;
+}
+
+/*
  * Lock the slots of the row's blocking keys, in slot order so two sessions never wait on
  * each other crosswise.
  */
@@ -605,6 +633,7 @@ lock_keys(Relation rel, text **keys, int nkeys)
 	uint32	   *slots;
 	int			nslots = 0;
 
+	StaticAssertStmt(CD_GUARD_SLOTS % 64 == 0, "CD_GUARD_SLOTS must be a multiple of 64");
 	if (nkeys == 0)
 		return;
 	slots = palloc(sizeof(uint32) * nkeys);
@@ -626,9 +655,11 @@ lock_keys(Relation rel, text **keys, int nkeys)
 		Datum		k1 = Int32GetDatum(CD_GUARD_LOCK_CLASS);
 		Datum		k2 = Int32GetDatum((int32) slots[i]);
 
-		if (i > 0 && slots[i] == slots[i - 1])
+		if ((i > 0 && slots[i] == slots[i - 1]) || slot_held(slots[i]))
 			continue;
 		DirectFunctionCall2(pg_advisory_xact_lock_int4, k1, k2);
+		/* granted (a wait cancelled or a deadlock raises): held until this subtransaction ends */
+		held_slots[slots[i] / 64] |= UINT64CONST(1) << (slots[i] % 64);
 	}
 }
 
@@ -1185,6 +1216,16 @@ prepare_new_row(ProbeState *ps)
 	ps->prepared = true;
 }
 
+/* has this probe considered the row at tid already? */
+static bool
+tid_seen(ProbeState *ps, ItemPointer tid)
+{
+	for (int k = 0; k < ps->nseen; k++)
+		if (ItemPointerEquals(&ps->seen[k], tid))
+			return true;
+	return false;
+}
+
 /*
  * A row one of the keys found (in slot): score it once, keep it if it reaches min_score.
  * key_recheck: the index may have returned a row without the key (hash codes, lossy
@@ -1201,9 +1242,8 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 	double		score;
 
 	/* a row sharing two keys is found twice, and scored once */
-	for (int k = 0; k < ps->nseen; k++)
-		if (ItemPointerEquals(&ps->seen[k], &slot->tts_tid))
-			return;
+	if (tid_seen(ps, &slot->tts_tid))
+		return;
 	if (key_recheck && !recheck_key(f, slot, key))
 		return;
 	if (ps->nseen == ps->maxseen)
@@ -1272,12 +1312,26 @@ probe_scalar(ProbeState *ps, GuardField *f, text *key, Relation rel, Relation id
 	IndexScanDesc scan;
 	ScanKeyData skey;
 
+	ItemPointer tid;
+
+	/* one visible version per HOT chain: index_getnext_slot's loop, without its heap_continue */
+	Assert(IsMVCCSnapshot(snap));
 	ScanKeyEntryInitialize(&skey, 0, 1, f->eqstrategy, InvalidOid, f->collation,
 						   f->eqproc, PointerGetDatum(key));
 	scan = index_beginscan(rel, idx, snap, 1, 0);
 	index_rescan(scan, &skey, 1, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
-		consider(ps, f, key, scan->xs_recheck, slot);
+	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		/*
+		 * A row an earlier key found (a duplicate's phone, then its email and name) is not
+		 * fetched again: its index entry points at the row consider() saw (a HOT chain's
+		 * root is fetched, and then recognized by the version it leads to).
+		 */
+		if (tid_seen(ps, tid))
+			continue;
+		if (index_fetch_heap(scan, slot))
+			consider(ps, f, key, scan->xs_recheck, slot);
+	}
 	index_endscan(scan);
 }
 
