@@ -495,7 +495,12 @@ check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
 			&& OidIsValid(f->funcid)
 			&& (OidIsValid(f->soundfuncid) || !(f->role == GR_PERSON && cache->sound))
 			&& find_key_index(f, rel, indexes);
-		if (fast && OidIsValid(f->listtype))
+		/*
+		 * Looked up once per function, not on every re-check after DDL on the table: a
+		 * SQL function keeps its prepared query in the FmgrInfo (and notices by itself
+		 * when it is replaced), which a new lookup would leave behind in TopMemoryContext.
+		 */
+		if (fast && OidIsValid(f->listtype) && f->keysfn.fn_oid != f->funcid)
 			fmgr_info_cxt(f->funcid, &f->keysfn, TopMemoryContext);
 	}
 	cache->idattnum = SPI_fnumber(tupdesc, cache->idcol);
@@ -719,13 +724,16 @@ prefixed(const char *prefix, text *key)
 /*
  * A key function of the new row, whose result the key index is about to need: left in
  * the memo (guard_memo.h), the index's expression finds it instead of computing it again.
+ * Without memo (a candidate's keys, which no index insert asks for), computed only: the
+ * memo keeps a few entries per kind, and a candidate's would push the new row's out.
  */
 static text *
-memo_key(PGFunction fn, CdKeyMemoKind kind, text *arg, text *region)
+memo_key(PGFunction fn, CdKeyMemoKind kind, text *arg, text *region, bool memo)
 {
 	text	   *k = call_key(fn, arg, region);
 
-	cd_key_memo_put(kind, arg, region, k);
+	if (memo)
+		cd_key_memo_put(kind, arg, region, k);
 	return k;
 }
 
@@ -735,7 +743,7 @@ memo_key(PGFunction fn, CdKeyMemoKind kind, text *arg, text *region)
  * the sound key of a name probed by sound, else *key.
  */
 static text *
-field_keys(GuardField *f, text *v, text **key, text **sound)
+field_keys(GuardField *f, text *v, text **key, text **sound, bool memo)
 {
 	text	   *k = NULL;
 
@@ -743,21 +751,21 @@ field_keys(GuardField *f, text *v, text **key, text **sound)
 	switch (f->role)
 	{
 		case GR_PHONE:
-			k = memo_key(phone_e164, CD_MEMO_PHONE, v, f->region_t);
+			k = memo_key(phone_e164, CD_MEMO_PHONE, v, f->region_t, memo);
 			break;
 		case GR_EMAIL:
-			k = memo_key(email_key, CD_MEMO_EMAIL, v, NULL);
+			k = memo_key(email_key, CD_MEMO_EMAIL, v, NULL, memo);
 			break;
 		case GR_PERSON:
-			k = memo_key(person_key, CD_MEMO_PERSON, v, NULL);
+			k = memo_key(person_key, CD_MEMO_PERSON, v, NULL, memo);
 			if (k != NULL)
-				*sound = memo_key(phonetic, CD_MEMO_PHONETIC, k, NULL);
+				*sound = memo_key(phonetic, CD_MEMO_PHONETIC, k, NULL, memo);
 			break;
 		case GR_COMPANY:
-			k = memo_key(company_key, CD_MEMO_COMPANY, v, NULL);
+			k = memo_key(company_key, CD_MEMO_COMPANY, v, NULL, memo);
 			break;
 		case GR_EXTID:
-			k = memo_key(name_key, CD_MEMO_NAME, v, NULL);
+			k = memo_key(name_key, CD_MEMO_NAME, v, NULL, memo);
 			break;
 	}
 	*key = k;
@@ -845,7 +853,7 @@ fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text
 			probe[i] = nelems > 0 ? (text *) arr : NULL;
 			continue;
 		}
-		probe[i] = field_keys(f, DatumGetTextPP(v), &k, &h);
+		probe[i] = field_keys(f, DatumGetTextPP(v), &k, &h, true);
 		if (k == NULL)
 			continue;
 		switch (f->role)
@@ -897,7 +905,7 @@ recheck_key(GuardField *f, TupleTableSlot *slot, text *key)
 		return false;
 	if (OidIsValid(f->listtype))
 		return keys_overlap(list_keys(f, v), (ArrayType *) key);
-	ck = field_keys(f, DatumGetTextPP(v), &k, &h);
+	ck = field_keys(f, DatumGetTextPP(v), &k, &h, false);
 	return ck != NULL && VARSIZE_ANY_EXHDR(ck) == VARSIZE_ANY_EXHDR(key)
 		&& memcmp(VARDATA_ANY(ck), VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)) == 0;
 }
