@@ -30,9 +30,8 @@ run(EmailFn fn, text *raw, char out[CD_EMAIL_MAX], size_t *outlen)
 }
 
 static Datum
-email_text_result(FunctionCallInfo fcinfo, EmailFn fn)
+email_text_result(FunctionCallInfo fcinfo, text *raw, EmailFn fn)
 {
-	text	   *raw = PG_GETARG_TEXT_PP(0);
 	char		out[CD_EMAIL_MAX];
 	size_t		outlen;
 
@@ -46,8 +45,10 @@ PG_FUNCTION_INFO_V1(email_key);
 Datum
 email_key(PG_FUNCTION_ARGS)
 {
-	CD_KEY_MEMO_RETURN(CD_MEMO_EMAIL, PG_GETARG_TEXT_PP(0), NULL);	/* a guard's key index */
-	return email_text_result(fcinfo, cd_email_key);
+	text	   *raw = PG_GETARG_TEXT_PP(0);	/* detoasted once, for the memo and the key */
+
+	CD_KEY_MEMO_RETURN(CD_MEMO_EMAIL, raw, NULL);	/* a guard's key index */
+	return email_text_result(fcinfo, raw, cd_email_key);
 }
 
 PG_FUNCTION_INFO_V1(email_normalize);
@@ -55,7 +56,7 @@ PG_FUNCTION_INFO_V1(email_normalize);
 Datum
 email_normalize(PG_FUNCTION_ARGS)
 {
-	return email_text_result(fcinfo, cd_email_normalize);
+	return email_text_result(fcinfo, PG_GETARG_TEXT_PP(0), cd_email_normalize);
 }
 
 PG_FUNCTION_INFO_V1(email_parse);

@@ -45,6 +45,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/tidbitmap.h"
 #include "parser/parse_func.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -494,7 +495,12 @@ check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
 			&& OidIsValid(f->funcid)
 			&& (OidIsValid(f->soundfuncid) || !(f->role == GR_PERSON && cache->sound))
 			&& find_key_index(f, rel, indexes);
-		if (fast && OidIsValid(f->listtype))
+		/*
+		 * Looked up once per function, not on every re-check after DDL on the table: a
+		 * SQL function keeps its prepared query in the FmgrInfo (and notices by itself
+		 * when it is replaced), which a new lookup would leave behind in TopMemoryContext.
+		 */
+		if (fast && OidIsValid(f->listtype) && f->keysfn.fn_oid != f->funcid)
 			fmgr_info_cxt(f->funcid, &f->keysfn, TopMemoryContext);
 	}
 	cache->idattnum = SPI_fnumber(tupdesc, cache->idcol);
@@ -596,6 +602,33 @@ cmp_uint32(const void *a, const void *b)
 }
 
 /*
+ * The slots this backend has locked in its current subtransaction.  A transaction-level
+ * advisory lock is held until the (sub)transaction that took it ends: nothing releases
+ * it earlier (pg_advisory_unlock releases session locks only), so asking the lock
+ * manager for it again would only count it once more.  A batch of 1,000 rows asks for
+ * about 3,000 slots of CD_GUARD_SLOTS, most of them already held: those skip the lock
+ * manager (its local lock table, resource owner and the call).  Tied to the local
+ * transaction and subtransaction ids: any other (sub)transaction starts empty, so a
+ * subtransaction's locks, released when it aborts, are never taken for held.
+ */
+static LocalTransactionId held_lxid = InvalidLocalTransactionId;
+static SubTransactionId held_subxid = InvalidSubTransactionId;
+static uint64 held_slots[CD_GUARD_SLOTS / 64];
+
+static bool
+slot_held(uint32 slot)
+{
+	if (held_lxid != MyProc->lxid || held_subxid != GetCurrentSubTransactionId())
+	{
+		memset(held_slots, 0, sizeof(held_slots));
+		held_lxid = MyProc->lxid;
+		held_subxid = GetCurrentSubTransactionId();
+		return false;
+	}
+	return (held_slots[slot / 64] & (UINT64CONST(1) << (slot % 64))) != 0;
+}
+
+/*
  * Lock the slots of the row's blocking keys, in slot order so two sessions never wait on
  * each other crosswise.
  */
@@ -605,6 +638,7 @@ lock_keys(Relation rel, text **keys, int nkeys)
 	uint32	   *slots;
 	int			nslots = 0;
 
+	StaticAssertStmt(CD_GUARD_SLOTS % 64 == 0, "CD_GUARD_SLOTS must be a multiple of 64");
 	if (nkeys == 0)
 		return;
 	slots = palloc(sizeof(uint32) * nkeys);
@@ -626,9 +660,11 @@ lock_keys(Relation rel, text **keys, int nkeys)
 		Datum		k1 = Int32GetDatum(CD_GUARD_LOCK_CLASS);
 		Datum		k2 = Int32GetDatum((int32) slots[i]);
 
-		if (i > 0 && slots[i] == slots[i - 1])
+		if ((i > 0 && slots[i] == slots[i - 1]) || slot_held(slots[i]))
 			continue;
 		DirectFunctionCall2(pg_advisory_xact_lock_int4, k1, k2);
+		/* granted (a wait cancelled or a deadlock raises): held until this subtransaction ends */
+		held_slots[slots[i] / 64] |= UINT64CONST(1) << (slots[i] % 64);
 	}
 }
 
@@ -688,13 +724,16 @@ prefixed(const char *prefix, text *key)
 /*
  * A key function of the new row, whose result the key index is about to need: left in
  * the memo (guard_memo.h), the index's expression finds it instead of computing it again.
+ * Without memo (a candidate's keys, which no index insert asks for), computed only: the
+ * memo keeps a few entries per kind, and a candidate's would push the new row's out.
  */
 static text *
-memo_key(PGFunction fn, CdKeyMemoKind kind, text *arg, text *region)
+memo_key(PGFunction fn, CdKeyMemoKind kind, text *arg, text *region, bool memo)
 {
 	text	   *k = call_key(fn, arg, region);
 
-	cd_key_memo_put(kind, arg, region, k);
+	if (memo)
+		cd_key_memo_put(kind, arg, region, k);
 	return k;
 }
 
@@ -704,7 +743,7 @@ memo_key(PGFunction fn, CdKeyMemoKind kind, text *arg, text *region)
  * the sound key of a name probed by sound, else *key.
  */
 static text *
-field_keys(GuardField *f, text *v, text **key, text **sound)
+field_keys(GuardField *f, text *v, text **key, text **sound, bool memo)
 {
 	text	   *k = NULL;
 
@@ -712,21 +751,21 @@ field_keys(GuardField *f, text *v, text **key, text **sound)
 	switch (f->role)
 	{
 		case GR_PHONE:
-			k = memo_key(phone_e164, CD_MEMO_PHONE, v, f->region_t);
+			k = memo_key(phone_e164, CD_MEMO_PHONE, v, f->region_t, memo);
 			break;
 		case GR_EMAIL:
-			k = memo_key(email_key, CD_MEMO_EMAIL, v, NULL);
+			k = memo_key(email_key, CD_MEMO_EMAIL, v, NULL, memo);
 			break;
 		case GR_PERSON:
-			k = memo_key(person_key, CD_MEMO_PERSON, v, NULL);
+			k = memo_key(person_key, CD_MEMO_PERSON, v, NULL, memo);
 			if (k != NULL)
-				*sound = memo_key(phonetic, CD_MEMO_PHONETIC, k, NULL);
+				*sound = memo_key(phonetic, CD_MEMO_PHONETIC, k, NULL, memo);
 			break;
 		case GR_COMPANY:
-			k = memo_key(company_key, CD_MEMO_COMPANY, v, NULL);
+			k = memo_key(company_key, CD_MEMO_COMPANY, v, NULL, memo);
 			break;
 		case GR_EXTID:
-			k = memo_key(name_key, CD_MEMO_NAME, v, NULL);
+			k = memo_key(name_key, CD_MEMO_NAME, v, NULL, memo);
 			break;
 	}
 	*key = k;
@@ -814,7 +853,7 @@ fast_keys(GuardCache *cache, HeapTuple tuple, TupleDesc desc, text **probe, text
 			probe[i] = nelems > 0 ? (text *) arr : NULL;
 			continue;
 		}
-		probe[i] = field_keys(f, DatumGetTextPP(v), &k, &h);
+		probe[i] = field_keys(f, DatumGetTextPP(v), &k, &h, true);
 		if (k == NULL)
 			continue;
 		switch (f->role)
@@ -866,7 +905,7 @@ recheck_key(GuardField *f, TupleTableSlot *slot, text *key)
 		return false;
 	if (OidIsValid(f->listtype))
 		return keys_overlap(list_keys(f, v), (ArrayType *) key);
-	ck = field_keys(f, DatumGetTextPP(v), &k, &h);
+	ck = field_keys(f, DatumGetTextPP(v), &k, &h, false);
 	return ck != NULL && VARSIZE_ANY_EXHDR(ck) == VARSIZE_ANY_EXHDR(key)
 		&& memcmp(VARDATA_ANY(ck), VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)) == 0;
 }
@@ -1185,6 +1224,16 @@ prepare_new_row(ProbeState *ps)
 	ps->prepared = true;
 }
 
+/* has this probe considered the row at tid already? */
+static bool
+tid_seen(ProbeState *ps, ItemPointer tid)
+{
+	for (int k = 0; k < ps->nseen; k++)
+		if (ItemPointerEquals(&ps->seen[k], tid))
+			return true;
+	return false;
+}
+
 /*
  * A row one of the keys found (in slot): score it once, keep it if it reaches min_score.
  * key_recheck: the index may have returned a row without the key (hash codes, lossy
@@ -1201,9 +1250,8 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 	double		score;
 
 	/* a row sharing two keys is found twice, and scored once */
-	for (int k = 0; k < ps->nseen; k++)
-		if (ItemPointerEquals(&ps->seen[k], &slot->tts_tid))
-			return;
+	if (tid_seen(ps, &slot->tts_tid))
+		return;
 	if (key_recheck && !recheck_key(f, slot, key))
 		return;
 	if (ps->nseen == ps->maxseen)
@@ -1272,12 +1320,26 @@ probe_scalar(ProbeState *ps, GuardField *f, text *key, Relation rel, Relation id
 	IndexScanDesc scan;
 	ScanKeyData skey;
 
+	ItemPointer tid;
+
+	/* one visible version per HOT chain: index_getnext_slot's loop, without its heap_continue */
+	Assert(IsMVCCSnapshot(snap));
 	ScanKeyEntryInitialize(&skey, 0, 1, f->eqstrategy, InvalidOid, f->collation,
 						   f->eqproc, PointerGetDatum(key));
 	scan = index_beginscan(rel, idx, snap, 1, 0);
 	index_rescan(scan, &skey, 1, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
-		consider(ps, f, key, scan->xs_recheck, slot);
+	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		/*
+		 * A row an earlier key found (a duplicate's phone, then its email and name) is not
+		 * fetched again: its index entry points at the row consider() saw (a HOT chain's
+		 * root is fetched, and then recognized by the version it leads to).
+		 */
+		if (tid_seen(ps, tid))
+			continue;
+		if (index_fetch_heap(scan, slot))
+			consider(ps, f, key, scan->xs_recheck, slot);
+	}
 	index_endscan(scan);
 }
 

@@ -51,9 +51,8 @@ check_match_status(CdMatchStatus st, const char *funcname)
 typedef CdMatchStatus (*KeyFn) (const char *in, size_t len, CdBuf *out);
 
 static Datum
-key_call(FunctionCallInfo fcinfo, KeyFn fn, const char *funcname)
+key_call(FunctionCallInfo fcinfo, text *raw, KeyFn fn, const char *funcname)
 {
-	text	   *raw = PG_GETARG_TEXT_PP(0);
 	CdBuf		buf;
 	text	   *result;
 
@@ -72,15 +71,17 @@ PG_FUNCTION_INFO_V1(phonetic);
 Datum
 phonetic(PG_FUNCTION_ARGS)
 {
-	CD_KEY_MEMO_RETURN(CD_MEMO_PHONETIC, PG_GETARG_TEXT_PP(0), NULL);	/* a guard's key index */
-	return key_call(fcinfo, cd_phonetic, "phonetic");
+	text	   *raw = PG_GETARG_TEXT_PP(0);	/* detoasted once, for the memo and the key */
+
+	CD_KEY_MEMO_RETURN(CD_MEMO_PHONETIC, raw, NULL);	/* a guard's key index */
+	return key_call(fcinfo, raw, cd_phonetic, "phonetic");
 }
 
 PG_FUNCTION_INFO_V1(nickname_canonical);
 Datum
 nickname_canonical(PG_FUNCTION_ARGS)
 {
-	return key_call(fcinfo, cd_nickname_canonical, "nickname_canonical");
+	return key_call(fcinfo, PG_GETARG_TEXT_PP(0), cd_nickname_canonical, "nickname_canonical");
 }
 
 typedef CdMatchStatus (*PairFn) (const char *a, size_t alen, const char *b, size_t blen,

@@ -19,9 +19,8 @@ typedef CdTextStatus (*TextKeyFn) (const char *in, size_t len, CdBuf *out);
  * Run a core key function on a text argument.  An empty key (no letters or digits) is NULL: it must never make two rows equal.
  */
 static Datum
-text_key(FunctionCallInfo fcinfo, TextKeyFn fn, const char *funcname)
+text_key(FunctionCallInfo fcinfo, text *raw, TextKeyFn fn, const char *funcname)
 {
-	text	   *raw = PG_GETARG_TEXT_PP(0);
 	size_t		len = VARSIZE_ANY_EXHDR(raw);
 	CdBuf		buf;
 	CdTextStatus st;
@@ -65,29 +64,35 @@ PG_FUNCTION_INFO_V1(name_key);
 Datum
 name_key(PG_FUNCTION_ARGS)
 {
-	CD_KEY_MEMO_RETURN(CD_MEMO_NAME, PG_GETARG_TEXT_PP(0), NULL);	/* a guard's key index */
-	return text_key(fcinfo, cd_name_key, "name_key");
+	text	   *raw = PG_GETARG_TEXT_PP(0);	/* detoasted once, for the memo and the key */
+
+	CD_KEY_MEMO_RETURN(CD_MEMO_NAME, raw, NULL);	/* a guard's key index */
+	return text_key(fcinfo, raw, cd_name_key, "name_key");
 }
 
 PG_FUNCTION_INFO_V1(translit);
 Datum
 translit(PG_FUNCTION_ARGS)
 {
-	return text_key(fcinfo, cd_translit, "translit");
+	return text_key(fcinfo, PG_GETARG_TEXT_PP(0), cd_translit, "translit");
 }
 
 PG_FUNCTION_INFO_V1(person_key);
 Datum
 person_key(PG_FUNCTION_ARGS)
 {
-	CD_KEY_MEMO_RETURN(CD_MEMO_PERSON, PG_GETARG_TEXT_PP(0), NULL);	/* a guard's key index */
-	return text_key(fcinfo, cd_person_key, "person_key");
+	text	   *raw = PG_GETARG_TEXT_PP(0);	/* detoasted once, for the memo and the key */
+
+	CD_KEY_MEMO_RETURN(CD_MEMO_PERSON, raw, NULL);	/* a guard's key index */
+	return text_key(fcinfo, raw, cd_person_key, "person_key");
 }
 
 PG_FUNCTION_INFO_V1(company_key);
 Datum
 company_key(PG_FUNCTION_ARGS)
 {
-	CD_KEY_MEMO_RETURN(CD_MEMO_COMPANY, PG_GETARG_TEXT_PP(0), NULL);	/* a guard's key index */
-	return text_key(fcinfo, cd_company_key, "company_key");
+	text	   *raw = PG_GETARG_TEXT_PP(0);	/* detoasted once, for the memo and the key */
+
+	CD_KEY_MEMO_RETURN(CD_MEMO_COMPANY, raw, NULL);	/* a guard's key index */
+	return text_key(fcinfo, raw, cd_company_key, "company_key");
 }
