@@ -256,6 +256,14 @@ extern CdScoreStatus cd_record_score_min(const CdScoreProfile *p, const CdValues
 										 const CdAllocator *al, double min_score, bool *below,
 										 CdRecordScore *out);
 
+/*
+ * Company names (0.2.0): a pair that reaches a level with term frequencies below the top
+ * one counts at the top level (its m, the term-frequency u) when both names are as rare as
+ * an unknown one (each side's frequency at most the unknown-term frequency) or when their
+ * similarity is at least CD_COMPANY_TYPO_SIM (the same words but for one typo).
+ */
+#define CD_COMPANY_TYPO_SIM 0.95
+
 /* ---- the building blocks, each equal to its SQL counterpart in 41_match.sql ---- */
 
 /*
@@ -272,14 +280,6 @@ extern CdScoreStatus cd_record_score_min(const CdScoreProfile *p, const CdValues
  * Gregorian) at most CD_DATE_CLOSE_DAYS days apart.  An empty
  * key (NULL in SQL) gives 0.  *err_func names the function that failed, if any.
  */
-/*
- * Company names (0.2.0): a pair that reaches a level with term frequencies below the top
- * one counts at the top level (its m, the term-frequency u) when both names are as rare as
- * an unknown one (each side's frequency at most the unknown-term frequency) or when their
- * similarity is at least CD_COMPANY_TYPO_SIM (the same words but for one typo).
- */
-#define CD_COMPANY_TYPO_SIM 0.95
-
 #define CD_DATE_CLOSE_DAYS 31
 #define CD_DATE_CLOSE_SIM 0.78
 
