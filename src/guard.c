@@ -55,6 +55,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/varlena.h"
 
@@ -609,11 +610,32 @@ cmp_uint32(const void *a, const void *b)
  * about 3,000 slots of CD_GUARD_SLOTS, most of them already held: those skip the lock
  * manager (its local lock table, resource owner and the call).  Tied to the local
  * transaction and subtransaction ids: any other (sub)transaction starts empty, so a
- * subtransaction's locks, released when it aborts, are never taken for held.
+ * subtransaction's locks, released when it aborts, are never taken for held.  The locks
+ * are taken under the (sub)transaction's own resource owner, not the current one: inside
+ * a cursor's FETCH the current owner is the portal's, whose locks go when the portal fails
+ * in a later subtransaction that is rolled back, long before the transaction that took
+ * them ends (and the bitmap, like the guard's promise, would then be wrong).  Any end of a
+ * transaction or subtransaction forgets the map (xact_forget), so a local transaction id
+ * that comes round again finds it empty.
  */
 static LocalTransactionId held_lxid = InvalidLocalTransactionId;
 static SubTransactionId held_subxid = InvalidSubTransactionId;
 static uint64 held_slots[CD_GUARD_SLOTS / 64];
+static bool held_callbacks = false;
+
+static void
+held_forget_xact(XactEvent event, void *arg)
+{
+	held_lxid = InvalidLocalTransactionId;
+}
+
+static void
+held_forget_subxact(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid,
+					void *arg)
+{
+	if (event == SUBXACT_EVENT_COMMIT_SUB || event == SUBXACT_EVENT_ABORT_SUB)
+		held_lxid = InvalidLocalTransactionId;
+}
 
 static bool
 slot_held(uint32 slot)
@@ -637,6 +659,7 @@ lock_keys(Relation rel, text **keys, int nkeys)
 {
 	uint32	   *slots;
 	int			nslots = 0;
+	ResourceOwner save_owner;
 
 	StaticAssertStmt(CD_GUARD_SLOTS % 64 == 0, "CD_GUARD_SLOTS must be a multiple of 64");
 	if (nkeys == 0)
@@ -655,17 +678,33 @@ lock_keys(Relation rel, text **keys, int nkeys)
 		slots[nslots++] = h % CD_GUARD_SLOTS;
 	}
 	qsort(slots, nslots, sizeof(uint32), cmp_uint32);
-	for (int i = 0; i < nslots; i++)
+	if (!held_callbacks)
 	{
-		Datum		k1 = Int32GetDatum(CD_GUARD_LOCK_CLASS);
-		Datum		k2 = Int32GetDatum((int32) slots[i]);
-
-		if ((i > 0 && slots[i] == slots[i - 1]) || slot_held(slots[i]))
-			continue;
-		DirectFunctionCall2(pg_advisory_xact_lock_int4, k1, k2);
-		/* granted (a wait cancelled or a deadlock raises): held until this subtransaction ends */
-		held_slots[slots[i] / 64] |= UINT64CONST(1) << (slots[i] % 64);
+		RegisterXactCallback(held_forget_xact, NULL);
+		RegisterSubXactCallback(held_forget_subxact, NULL);
+		held_callbacks = true;
 	}
+	save_owner = CurrentResourceOwner;
+	CurrentResourceOwner = CurTransactionResourceOwner;
+	PG_TRY();
+	{
+		for (int i = 0; i < nslots; i++)
+		{
+			Datum		k1 = Int32GetDatum(CD_GUARD_LOCK_CLASS);
+			Datum		k2 = Int32GetDatum((int32) slots[i]);
+
+			if ((i > 0 && slots[i] == slots[i - 1]) || slot_held(slots[i]))
+				continue;
+			DirectFunctionCall2(pg_advisory_xact_lock_int4, k1, k2);
+			/* granted (a wait cancelled or a deadlock raises): held until this subtransaction ends */
+			held_slots[slots[i] / 64] |= UINT64CONST(1) << (slots[i] % 64);
+		}
+	}
+	PG_FINALLY();
+	{
+		CurrentResourceOwner = save_owner;
+	}
+	PG_END_TRY();
 }
 
 /* the keys through the guard's SQL (list columns) */

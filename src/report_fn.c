@@ -1461,7 +1461,9 @@ labels_root(PagedArray *labels, int32 x)
 	{
 		int32		gp = paged_get(labels, p);
 
-		paged_set(labels, x, gp);
+		/* a root's child is left alone: writing would dirty a page for nothing */
+		if (gp != p)
+			paged_set(labels, x, gp);
 		x = gp;
 	}
 	return x;

@@ -1189,7 +1189,9 @@ cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
 /*
  * cd_name_similarity with typos of one edit in words of any length (the rule allows two
  * in folds of 9+ letters): what the evidence of name_grams.c covers (its unit tests and
- * fuzzer check the contract against it).  Not thread-safe, like the rest of the core.
+ * fuzzer check the contract against it).  Not thread-safe, like the rest of the core, and
+ * only for callers whose allocator cannot longjmp (the unit tests and the fuzzer): an error
+ * raised between the two assignments would leave the one-edit rule on for the backend.
  */
 CdMatchStatus
 cd_name_similarity_one_edit(const char *a, size_t alen, const char *b, size_t blen,
