@@ -228,3 +228,41 @@ DELETE FROM crmdedup.merge_log WHERE tbl = 'r_contacts'::regclass;
 SELECT setval(pg_get_serial_sequence('crmdedup.merge_log', 'merge_id'), 1, false) IS NOT NULL AS merge_ids_reset;
 SELECT crmdedup.drop_profile('r_contacts');
 DROP TABLE r_deals, r_contacts;
+
+-- the scorer's term frequencies take at most work_mem x hash_mem_multiplier (the memory a
+-- hash table gets) per profile: beyond it they are looked up one by one, within the same
+-- budget; the scores and clusters are the same.  1,200 people, each in 2 to 5 rows: 3,200
+-- terms, which weigh the pairs differently
+CREATE TABLE r_terms (id int PRIMARY KEY, full_name text, city text);
+INSERT INTO r_terms
+  SELECT row_number() OVER (ORDER BY c, k),
+         initcap(substr(translate(md5('f' || k % 500), '0123456789', 'ghijklmnop'), 1, 7)) || ' '
+         || initcap(substr(translate(md5('l' || k), '0123456789', 'ghijklmnop'), 1, 9)),
+         initcap(substr(translate(md5('c' || k % 300), '0123456789', 'ghijklmnop'), 1, 8))
+    FROM generate_series(1, 1200) k, generate_series(1, 2 + k % 4) c;
+SELECT crmdedup.create_profile('r_terms', 'r_terms', '{"fields": {"full_name": "person_name", "city": "city"}}');
+SELECT crmdedup.analyze('r_terms');
+SELECT count(*) AS terms, count(DISTINCT freq) AS frequencies FROM crmdedup.term_stats WHERE profile = 'r_terms';
+-- rows id and id + 1200 are the same person
+CREATE TEMP TABLE terms_all AS
+  SELECT a.id, s.score FROM r_terms a JOIN r_terms b ON b.id = a.id + 1200 AND b.id <= 2400,
+         crmdedup.score_rows('r_terms', to_jsonb(a), to_jsonb(b), false) s;
+CREATE TEMP TABLE clusters_all AS SELECT * FROM crmdedup.clusters('r_terms');
+SET work_mem = '64kB';
+SET hash_mem_multiplier = 1;
+SET client_min_messages = debug1;
+CREATE TEMP TABLE terms_bounded AS
+  SELECT a.id, s.score FROM r_terms a JOIN r_terms b ON b.id = a.id + 1200 AND b.id <= 2400,
+         crmdedup.score_rows('r_terms', to_jsonb(a), to_jsonb(b), false) s;
+SET client_min_messages = warning;
+CREATE TEMP TABLE clusters_bounded AS SELECT * FROM crmdedup.clusters('r_terms');
+RESET work_mem;
+RESET hash_mem_multiplier;
+SELECT count(*) AS pairs, count(DISTINCT x.score) AS scores,
+       count(*) FILTER (WHERE x.score IS DISTINCT FROM y.score) AS differ
+  FROM terms_all x JOIN terms_bounded y USING (id);
+SELECT (SELECT count(*) FROM clusters_all) AS clustered,
+       (SELECT count(*) FROM (SELECT * FROM clusters_all EXCEPT SELECT * FROM clusters_bounded) d)
+     + (SELECT count(*) FROM (SELECT * FROM clusters_bounded EXCEPT SELECT * FROM clusters_all) d) AS differ;
+SELECT crmdedup.drop_profile('r_terms');
+DROP TABLE r_terms;

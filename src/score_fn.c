@@ -8,7 +8,14 @@
  * Term frequencies are looked up one term at a time through a saved plan until
  * TERM_BULK_AFTER distinct terms were asked for; then all the profile's term_stats rows
  * are read at once (a report), so that one pair (a guard, match()) never pays for
- * reading a table that has a row per distinct name.  The cache is dropped when the
+ * reading a table that has a row per distinct name.  The terms live in their own memory
+ * context per profile, bounded by the memory a hash table of the executor gets
+ * (get_hash_memory_limit(): work_mem x hash_mem_multiplier): when reading them all would
+ * pass it, the reading stops, the terms read are dropped, and the terms go on being
+ * looked up one by one, the cache emptied whenever it would pass the budget.  Rows whose
+ * frequency equals what the scorer gives an unknown term (a name held by one row) are not
+ * read: the score is the same whether they are cached or not.  What is cached never
+ * changes a score, only how fast it comes.  The cache is dropped when the
  * snapshot or command changes (a PL/pgSQL simple expression keeps its fn_extra across
  * statements): what is read is always what the current snapshot sees.
  *
@@ -29,6 +36,7 @@
 #include "access/table.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "executor/nodeHash.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -52,6 +60,8 @@
 #define TERM_BULK_AFTER 1024
 /* rows fetched per round trip when reading all term_stats rows */
 #define TERM_FETCH_ROWS 10000
+/* largest block of a profile's term context (counted as headroom by term_fits) */
+#define TERM_BLOCK_MAX (16 * 1024)
 
 /* ---------------------------------------------------------------- term hash */
 
@@ -111,9 +121,12 @@ typedef struct ProfileCache
 	CdScoreField *fields;
 	char	  **field_names;
 	char	  **role_names;
+	MemoryContext termcxt;		/* terms and their hash, within term_budget() */
 	termhash_hash *terms;
 	bool		terms_all_loaded;
+	bool		terms_bounded;	/* all the terms did not fit: one by one from now on */
 	int			terms_asked;	/* single lookups so far */
+	uint32		terms_resets;	/* times the one-by-one cache was emptied */
 } ProfileCache;
 
 typedef struct ScoreCache
@@ -166,9 +179,11 @@ static const char *const SQL_TERM =
 " WHERE t.profile OPERATOR(pg_catalog.=) $1 AND t.field OPERATOR(pg_catalog.=) $2"
 "   AND t.term OPERATOR(pg_catalog.=) $3";
 
+/* $2: the frequency an unknown term gets (rows holding it need not be read), or NULL */
 static const char *const SQL_TERMS_ALL =
 "SELECT t.field, t.term, t.freq FROM crmdedup.term_stats t"
-" WHERE t.profile OPERATOR(pg_catalog.=) $1";
+" WHERE t.profile OPERATOR(pg_catalog.=) $1"
+"   AND ($2 IS NULL OR t.freq OPERATOR(pg_catalog.<>) $2)";
 
 static void
 bad_profile(const char *name, const char *detail_field, const char *reason)
@@ -375,7 +390,10 @@ load_profile(ScoreCache *cache, text *name_t)
 	}
 	pc->prof.fields = pc->fields;
 	pc->prof.nfields = nfields;
-	pc->terms = termhash_create(cache->datacxt, 256, NULL);
+	pc->termcxt = AllocSetContextCreate(cache->datacxt, "crmdedup term frequencies",
+										ALLOCSET_DEFAULT_MINSIZE, ALLOCSET_DEFAULT_INITSIZE,
+										TERM_BLOCK_MAX);
+	pc->terms = termhash_create(pc->termcxt, 256, NULL);
 	MemoryContextSwitchTo(old);
 	SPI_finish();
 
@@ -399,6 +417,59 @@ field_index(ProfileCache *pc, const char *name, size_t len)
 	return -1;
 }
 
+/*
+ * The memory the term frequencies of one profile may take: what a hash table of the
+ * executor gets (work_mem x hash_mem_multiplier), read at each use so that SET applies.
+ */
+static size_t
+term_budget(void)
+{
+	return get_hash_memory_limit();
+}
+
+/*
+ * Would one more term of len bytes keep the profile's term context within the budget?
+ * Counts the term's copy (at most twice its size in an AllocSet chunk, plus the chunk
+ * header), a new block of the context, and the hash's next array when this insert makes
+ * it grow (the old array is still held while the entries move).
+ */
+static bool
+term_fits(ProfileCache *pc, size_t len)
+{
+	size_t		used = MemoryContextMemAllocated(pc->termcxt, true);
+	size_t		more = 2 * (len + 1) + 16 + TERM_BLOCK_MAX;
+
+	if (pc->terms->members + 1 > pc->terms->grow_threshold)
+		more += (size_t) pc->terms->size * 2 * sizeof(TermEntry);
+	return used + more <= term_budget();
+}
+
+/* empty the profile's term cache (what it held is looked up again when asked for) */
+static void
+terms_reset(ProfileCache *pc)
+{
+	MemoryContextReset(pc->termcxt);
+	pc->terms = termhash_create(pc->termcxt, 256, NULL);
+	pc->terms_resets++;
+}
+
+/*
+ * The frequency the scorer gives a term that term_stats has no row for (record_score.c,
+ * score_field: the profile's unknown_freq when > 0, else 1 / analyzed_rows); false when the
+ * scorer takes no term frequencies at all (no analyzed rows).  A term_stats row holding
+ * exactly this frequency scores as its absence does: term_freq_cb returns the frequency
+ * (not 0, not negative: no error), the scorer uses it as it would use the unknown one.
+ */
+static bool
+unknown_term_freq(ProfileCache *pc, double *freq)
+{
+	if (pc->prof.analyzed_rows <= 0)
+		return false;
+	*freq = pc->prof.unknown_freq > 0 ? pc->prof.unknown_freq
+		: 1.0 / (double) pc->prof.analyzed_rows;
+	return true;
+}
+
 static TermEntry *
 term_insert(ScoreCache *cache, ProfileCache *pc, int field, const char *term, size_t len)
 {
@@ -408,7 +479,7 @@ term_insert(ScoreCache *cache, ProfileCache *pc, int field, const char *term, si
 
 	if (!found)
 	{
-		char	   *copy = MemoryContextAlloc(cache->datacxt, len + 1);
+		char	   *copy = MemoryContextAlloc(pc->termcxt, len + 1);
 
 		memcpy(copy, term, len);
 		copy[len] = '\0';
@@ -419,19 +490,32 @@ term_insert(ScoreCache *cache, ProfileCache *pc, int field, const char *term, si
 	return e;
 }
 
-/* read every term_stats row of the profile into the hash */
-static void
+/*
+ * Read every term_stats row of the profile into the hash, but those holding the unknown
+ * term's frequency; false (and the hash emptied, pc->terms_bounded set) when they do not
+ * fit in term_budget().
+ */
+static bool
 load_all_terms(ScoreCache *cache, ProfileCache *pc)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
+	Oid			argtypes[2] = {TEXTOID, FLOAT8OID};
+	Datum		args[2];
+	char		nulls[2] = {' ', ' '};
+	double		unknown;
 	Portal		portal;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = CStringGetTextDatum(pc->name);
-	portal = SPI_cursor_open(NULL, saved_plan(&plan_terms_all, SQL_TERMS_ALL, 1, argtypes),
-							 args, NULL, true);
+	if (unknown_term_freq(pc, &unknown))
+		args[1] = Float8GetDatum(unknown);
+	else
+	{
+		args[1] = (Datum) 0;
+		nulls[1] = 'n';
+	}
+	portal = SPI_cursor_open(NULL, saved_plan(&plan_terms_all, SQL_TERMS_ALL, 2, argtypes),
+							 args, nulls, true);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, TERM_FETCH_ROWS);
@@ -453,6 +537,18 @@ load_all_terms(ScoreCache *cache, ProfileCache *pc)
 				continue;
 			term = DatumGetTextPP(SPI_getbinval(t, desc, 2, &isnull));
 			fd = SPI_getbinval(t, desc, 3, &isnull);
+			if (!term_fits(pc, VARSIZE_ANY_EXHDR(term)))
+			{
+				uint32		read = pc->terms->members;
+
+				SPI_cursor_close(portal);
+				SPI_finish();
+				terms_reset(pc);
+				pc->terms_bounded = true;
+				elog(DEBUG1, "crmdedup: term frequencies of profile \"%s\" pass %zu bytes after %u terms: looked up one by one",
+					 pc->name, term_budget(), (unsigned) read);
+				return false;
+			}
 			e = term_insert(cache, pc, fi, VARDATA_ANY(term), VARSIZE_ANY_EXHDR(term));
 			e->known = true;
 			e->freq = DatumGetFloat8(fd);
@@ -462,8 +558,9 @@ load_all_terms(ScoreCache *cache, ProfileCache *pc)
 	SPI_cursor_close(portal);
 	SPI_finish();
 	pc->terms_all_loaded = true;
-	elog(DEBUG1, "crmdedup: read all term frequencies of profile \"%s\" (%u cached)",
-		 pc->name, (unsigned) pc->terms->members);
+	elog(DEBUG1, "crmdedup: read all term frequencies of profile \"%s\" (%u cached, %zu bytes)",
+		 pc->name, (unsigned) pc->terms->members, MemoryContextMemAllocated(pc->termcxt, true));
+	return true;
 }
 
 typedef struct TfCtx
@@ -480,53 +577,66 @@ term_freq_cb(void *ctx, int field, const char *term, size_t len)
 	ProfileCache *pc = tc->pc;
 	TermKey		k = {field, (uint32) len, term};
 	TermEntry  *e;
+	bool		known = false;
+	double		freq = -1;
 
 	if (len > MaxAllocSize / 2)
 		return -1;
 	e = termhash_lookup(pc->terms, k);
-	if (e == NULL && !pc->terms_all_loaded)
+	if (e == NULL && !pc->terms_all_loaded && !pc->terms_bounded
+		&& ++pc->terms_asked > TERM_BULK_AFTER && !tc->cache->one_by_one)
 	{
-		if (++pc->terms_asked > TERM_BULK_AFTER && !tc->cache->one_by_one)
-		{
-			load_all_terms(tc->cache, pc);
+		if (load_all_terms(tc->cache, pc))
 			e = termhash_lookup(pc->terms, k);
-		}
-		else
-		{
-			Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
-			Datum		args[3];
-
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			args[0] = CStringGetTextDatum(pc->name);
-			args[1] = CStringGetTextDatum(pc->field_names[field]);
-			args[2] = PointerGetDatum(cstring_to_text_with_len(term, (int) len));
-			if (SPI_execute_plan(saved_plan(&plan_term, SQL_TERM, 3, argtypes), args, NULL, true, 1)
-				!= SPI_OK_SELECT)
-				elog(ERROR, "could not read crmdedup.term_stats");
-			e = term_insert(tc->cache, pc, field, term, len);
-			if (SPI_processed > 0)
-			{
-				bool		isnull;
-
-				e->freq = get_float(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-				e->known = !isnull;
-			}
-			SPI_finish();
-		}
 	}
-	if (e == NULL || !e->known)
+	if (e != NULL)
+	{
+		known = e->known;
+		freq = e->freq;
+	}
+	else if (!pc->terms_all_loaded)
+	{
+		Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+		Datum		args[3];
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		args[0] = CStringGetTextDatum(pc->name);
+		args[1] = CStringGetTextDatum(pc->field_names[field]);
+		args[2] = PointerGetDatum(cstring_to_text_with_len(term, (int) len));
+		if (SPI_execute_plan(saved_plan(&plan_term, SQL_TERM, 3, argtypes), args, NULL, true, 1)
+			!= SPI_OK_SELECT)
+			elog(ERROR, "could not read crmdedup.term_stats");
+		if (SPI_processed > 0)
+		{
+			bool		isnull;
+
+			freq = get_float(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			known = !isnull;
+		}
+		SPI_finish();
+		/* cache it within the budget: empty the cache first when it would not fit */
+		if (!term_fits(pc, len))
+			terms_reset(pc);
+		e = term_insert(tc->cache, pc, field, term, len);
+		e->known = known;
+		e->freq = freq;
+		/* the hash may also grow early (long probe chains): never stay past the budget */
+		if (MemoryContextMemAllocated(pc->termcxt, true) > term_budget())
+			terms_reset(pc);
+	}
+	if (!known)
 		return -1;
 	/* the SQL takes ln(freq) */
-	if (e->freq == 0)
+	if (freq == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_ARGUMENT_FOR_LOG),
 				 errmsg("cannot take logarithm of zero")));
-	if (e->freq < 0)
+	if (freq < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_ARGUMENT_FOR_LOG),
 				 errmsg("cannot take logarithm of a negative number")));
-	return e->freq;
+	return freq;
 }
 
 static ScoreCache *
