@@ -697,6 +697,28 @@ swapped_pair(const char *a, const char *b, size_t al, size_t bl)
 }
 
 /*
+ * The typo test of two spellings: their Jaro-Winkler similarity in *jw when their OSA
+ * distance is at most lim, else *jw = -1 (also when a spelling is not valid UTF-8: the
+ * status says so).
+ */
+static CdSimStatus
+typo_similarity(const char *a, size_t alen, const char *b, size_t blen, int lim,
+				const CdAllocator *al, double *jw)
+{
+	int			d = 0;
+	CdSimStatus st = cd_levenshtein(a, alen, b, blen, lim, al, &d);
+
+	*jw = -1;
+	if (st == CD_SIM_OK && d <= lim)
+	{
+		st = cd_jaro_winkler(a, alen, b, blen, al, jw);
+		if (st != CD_SIM_OK)
+			*jw = -1;
+	}
+	return st;
+}
+
+/*
  * Company words only (0.2.0), after the rules above found nothing strong: the same word
  * written with a typo or cut short, on the transliterated spelling (raw) rather than on
  * the spelling fold, which is made for person names and can take a typo in a long word
@@ -733,17 +755,13 @@ company_word_variant(const Word *x, const Word *y, const CdAllocator *al, double
 
 		if (maxl > 5 || swap || slip || maxl > minl)
 		{
-			int			d = 0;
-			double		jw = 0;
-			CdSimStatus st;
+			double		jw;
+			CdSimStatus st = typo_similarity(x->raw, xl, y->raw, yl, lim, al, &jw);
 
-			st = cd_levenshtein(x->raw, xl, y->raw, yl, lim, al, &d);
-			if (st == CD_SIM_OK && d <= lim)
-				st = cd_jaro_winkler(x->raw, xl, y->raw, yl, al, &jw);
 			if (st == CD_SIM_NOMEM)
 				return CD_MATCH_NOMEM;
 			/* a word cut at MAXW bytes may end inside a character: no typo then */
-			if (st == CD_SIM_OK && d <= lim)
+			if (jw >= 0)
 			{
 				double		cap = (maxl <= 5 && maxl == minl && !swap) ? SHORT_SUBST_CAP : 0.95;
 
@@ -833,18 +851,14 @@ pair_score(const Word *x, const Word *y, bool person, bool short_typos, const Cd
 			(maxl > 5 || swap ||
 			 (short_typos && !both_known_apart && (maxl > minl || slip))))
 		{
-			int			d = 0;
-			double		jw = 0;
-			CdSimStatus st;
+			double		jw;
+			CdSimStatus st = typo_similarity(x->fold, xl, y->fold, yl, lim, al, &jw);
 
-			st = cd_levenshtein(x->fold, xl, y->fold, yl, lim, al, &d);
-			if (st == CD_SIM_OK && d <= lim)
-				st = cd_jaro_winkler(x->fold, xl, y->fold, yl, al, &jw);
 			if (st == CD_SIM_NOMEM)
 				return CD_MATCH_NOMEM;
 			if (st != CD_SIM_OK)
 				return CD_MATCH_INVALID_UTF8;	/* cannot happen: folds are ASCII */
-			if (d <= lim)
+			if (jw >= 0)
 			{
 				double		cap = both_known_apart ? 0.9 : 0.95;
 
