@@ -71,6 +71,12 @@ INSERT INTO name_cases (fn, raw, expected) VALUES
 ('company_key', 'Unilever N.V. (NL)', 'unilever'),
 ('company_key', 'Philips'' (N.V.) Gloeilampenfabrieken', 'philips gloeilampenfabrieken'),
 ('company_key', 'Acme, Springfield', 'acme springfield'),
+('company_key', 'Unilever P.L.C.', 'unilever'),
+('company_key', 'Müller G.m.b.H.', 'muller'),
+('company_key', 'D.S.M. IP Assets B.V.', 'dsm ip assets'),
+('company_key', 'D.S.M. I.P. Assets B.V.', 'dsmip assets'),
+('company_key', 'U. S. Philips Corporation', 'us philips'),
+('company_key', 'О.О.О. «Ромашка»', 'ромашка'),
 ('company_key', '«»', NULL);
 
 SELECT id, fn, raw,

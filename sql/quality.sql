@@ -148,8 +148,8 @@ DROP TABLE q_brands;
 -- a typo in a company name (0.2.0): two spellings that reach "similar company" and are each as
 -- rare as a name no other row holds (Orbis IP Assets / Orbis IP Assests) count at the top level,
 -- as do the same words but for one typo (similarity >= 0.95) of a common name (Holding Group /
--- Holding Groups), with the common name's u; a common name with a word more (Holding Group /
--- Nordic Holding Group) keeps "similar company"
+-- Holding Groups), with the common name's u; so does a name whose words are all words of the
+-- other (Holding Group / Nordic Holding Group), with the shorter, common name's u (weak evidence)
 CREATE TABLE q_typos (id int PRIMARY KEY, company text);
 INSERT INTO q_typos VALUES
     (1, 'Orbis IP Assets B.V.'), (2, 'Orbis IP Assests B.V.'), (3, 'Holding Group'), (4, 'Holding Groups'),

@@ -37,6 +37,25 @@ RETURN coalesce((
                 WHERE w ~ '^[a-z]+$') || ')+$'), false)
       FROM (SELECT substring(crmdedup.email_key(v) FROM '^(.*)@') AS l) s), false);
 
+-- 0.2.0: is every word of one company term key a word of the other, which has more words?
+CREATE FUNCTION pg_temp.contained(x text, y text) RETURNS boolean LANGUAGE sql IMMUTABLE
+RETURN (SELECT CASE WHEN cardinality(sx) < cardinality(sy) THEN cardinality(sx) > 0 AND sx <@ sy
+                    WHEN cardinality(sy) < cardinality(sx) THEN cardinality(sy) > 0 AND sy <@ sx
+                    ELSE false END
+          FROM (SELECT coalesce((SELECT array_agg(w) FROM regexp_split_to_table(x, ' ') w WHERE w <> ''), '{}') AS sx,
+                       coalesce((SELECT array_agg(w) FROM regexp_split_to_table(y, ' ') w WHERE w <> ''), '{}') AS sy) k);
+
+-- the term-frequency u of a pair of company names (record_score.c, side_tf; names that differ)
+CREATE FUNCTION pg_temp.company_tf(p_name text, field text, rows bigint, x text) RETURNS float8
+LANGUAGE sql STABLE
+RETURN greatest((SELECT exp(sum(ln(coalesce(t.freq, 1.0 / rows))))
+                   FROM unnest(crmdedup.term_keys('company', x)) AS k
+                   LEFT JOIN crmdedup.term_stats t ON t.profile = p_name AND t.field = company_tf.field AND t.term = k),
+                (SELECT coalesce(t.freq, 1.0 / rows)
+                   FROM (SELECT crmdedup.translit(crmdedup.company_key(x)) AS k) w
+                   LEFT JOIN crmdedup.term_stats t ON t.profile = p_name AND t.field = company_tf.field AND t.term = w.k
+                  WHERE strpos(w.k, ' ') > 0));
+
 CREATE FUNCTION pg_temp.ref_match_rows_010(profile text, a jsonb, b jsonb,
     OUT score float8, OUT decision text, OUT weight float8, OUT explanation jsonb)
 LANGUAGE plpgsql STABLE
@@ -71,6 +90,8 @@ DECLARE
     name_vals text[] := '{}';
     name_field text;
     i int;
+    li int;
+    at_top boolean;
 BEGIN
     SELECT * INTO p FROM crmdedup.profiles pr WHERE pr.name = ref_match_rows_010.profile;
     IF NOT FOUND THEN
@@ -115,11 +136,14 @@ BEGIN
 
         level_name := NULL;
         sum_m := 0; sum_u := 0;
+        li := 0; at_top := false;
         FOR lvl IN SELECT * FROM jsonb_array_elements(f->'levels') LOOP
+            li := li + 1;
             sum_m := sum_m + (lvl->>'m')::float8;
             sum_u := sum_u + (lvl->>'u')::float8;
             IF level_name IS NULL AND best >= (lvl->>'min')::float8 THEN
                 level_name := lvl->>'level';
+                at_top := li = 1;
                 m := (lvl->>'m')::float8;
                 u := (lvl->>'u')::float8;
                 -- agreeing on a rare value is stronger evidence than on a common one
@@ -169,6 +193,22 @@ BEGIN
                 END IF;
             END IF;
         END LOOP;
+        -- 0.2.0: a company name whose words are all words of the other name counts at the
+        -- top level (its m) with the pair's term-frequency u, when that is stronger
+        IF f->>'role' = 'company' AND NOT at_top AND p.analyzed_rows > 0
+           AND f->'levels'->0->>'level' IS NOT NULL AND coalesce((f->'levels'->0->>'tf')::boolean, false)
+           AND pg_temp.contained(crmdedup.translit(crmdedup.company_key(best_a)),
+                                 crmdedup.translit(crmdedup.company_key(best_b))) THEN
+            tf_u := least(greatest(greatest(pg_temp.company_tf(p.name, f->>'field', p.analyzed_rows, best_a),
+                                            pg_temp.company_tf(p.name, f->>'field', p.analyzed_rows, best_b)), 1e-7), 0.5);
+            IF (level_name IS NOT NULL AND (f->'levels'->0->>'m')::float8 / tf_u > m / u)
+               OR (level_name IS NULL AND 1 - sum_u > 0
+                   AND (f->'levels'->0->>'m')::float8 / tf_u > (1 - sum_m) / (1 - sum_u)) THEN
+                level_name := f->'levels'->0->>'level';
+                m := (f->'levels'->0->>'m')::float8;
+                u := tf_u;
+            END IF;
+        END IF;
         IF level_name IS NULL THEN
             level_name := 'different';
             m := 1 - sum_m;

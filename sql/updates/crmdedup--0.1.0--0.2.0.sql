@@ -5682,3 +5682,12 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.estimate(text, integer, integer, integer) IS
 'estimate a profile''s m and u probabilities and its prior from its table (u from random pairs, m and the duplicate share by EM over the blocking candidates)';
+
+-- company_key(): key rules 3 (no SQL object changes; crmdedup.runtime_versions() reports
+-- "crmdedup keys" 3): a run of two or more one-letter words is one word, its letters joined
+-- (`D.S.M.` -> dsm, `U. S. Philips` -> us philips), and a legal form when the joined letters
+-- are one (`Unilever P.L.C.`, `Foo G.m.b.H.`, `Foo A.G.` -> unilever, foo).  Indexes and stored
+-- values built with company_key() (and with company_similarity(), name keys of companies) by an
+-- earlier build must be rebuilt (REINDEX), then crmdedup.refresh_versions(); crmdedup.versions()
+-- warns until then.  The scorer (match_rows and everything built on it): a company name whose
+-- words are all words of the other name counts at the top level with the pair's term-frequency u.

@@ -8,7 +8,7 @@
 #ifndef CD_LIB_VERSIONS_H
 #define CD_LIB_VERSIONS_H
 
-#define CD_KEY_VERSION "2"		/* bump whenever a key function's output changes */
+#define CD_KEY_VERSION "3"		/* bump whenever a key function's output changes */
 #define CD_VERSION_LEN 64
 
 typedef struct CdComponentVersion

@@ -439,9 +439,44 @@ strip_affixes(const char *s, Span *w)
 	}
 }
 
+/* the number of words of the legal form that starts at words[i] (longest first), or 0 */
+static int
+form_at(const char *s, const Span *words, size_t nwords, size_t i)
+{
+	const CdLegalFormGroup *g = find_group(s + words[i].off, words[i].len);
+
+	for (int k = 0; g && k < g->count; k++)
+	{
+		const CdLegalForm *form = &cd_legal_forms[g->start + k];
+
+		if (form_matches(form, s, words, nwords, i))
+			return form->nwords;
+	}
+	return 0;
+}
+
+/*
+ * A word of one letter (key rules 3): one ASCII letter, or one code point of two UTF-8
+ * bytes (Latin-1 and Latin Extended, Greek, Cyrillic ...).  Not a digit, not a CJK
+ * character (those are whole words).
+ */
+static bool
+single_letter(const char *s, const Span *w)
+{
+	unsigned char c = (unsigned char) s[w->off];
+
+	if (w->len == 1)
+		return c >= 'a' && c <= 'z';
+	return w->len == 2 && c >= 0xC3 && c <= 0xDF;
+}
+
 /*
  * Fold a company name and mark its legal-form words (whole-word forms, longest first
- * at each position).  *words and *removed are allocated with a (release them even on
+ * at each position).  Key rules 3: a run of two or more one-letter words that no legal
+ * form starts within (letters written with dots or spaces: `P.L.C.`, `G.m.b.H.`,
+ * `D.S.M.`, `U. S.`) is one word, its letters joined in place in *folded (the run's
+ * other words become empty spans, neither kept nor removed); when that word is a legal
+ * form of one word (`plc`, `gmbh`, `ag`) the whole run is a legal form.  *words and *removed are allocated with a (release them even on
  * error); *kept counts the words that are not legal forms.
  */
 static CdTextStatus
@@ -467,15 +502,41 @@ company_words(const CdAllocator *a, const char *in, size_t len, CdBuf *folded, S
 	i = 0;
 	while (i < *nwords)
 	{
-		const CdLegalFormGroup *g = find_group(folded->data + (*words)[i].off, (*words)[i].len);
-		int			matched = 0;
+		Span	   *w = *words;
+		char	   *s = folded->data;
+		int			matched = form_at(s, w, *nwords, i);
 
-		for (int k = 0; g && k < g->count && !matched; k++)
+		if (!matched && i + 1 < *nwords && single_letter(s, &w[i]) && single_letter(s, &w[i + 1]) &&
+			form_at(s, w, *nwords, i + 1) == 0)
 		{
-			const CdLegalForm *form = &cd_legal_forms[g->start + k];
+			size_t		j = i + 1;
+			size_t		o = w[i].off + w[i].len;
+			int			joined = 0;
 
-			if (form_matches(form, folded->data, *words, *nwords, i))
-				matched = form->nwords;
+			while (j < *nwords && single_letter(s, &w[j]) && form_at(s, w, *nwords, j) == 0)
+				j++;
+			/* letters move left over the spaces: nothing after the run is touched */
+			for (size_t k = i + 1; k < j; k++)
+			{
+				memmove(s + o, s + w[k].off, w[k].len);
+				o += w[k].len;
+				w[k].len = 0;
+			}
+			w[i].len = o - w[i].off;
+			{
+				const CdLegalFormGroup *g = find_group(s + w[i].off, w[i].len);
+
+				for (int k = 0; g && k < g->count && !joined; k++)
+					if (cd_legal_forms[g->start + k].nwords == 1)
+						joined = 1;
+			}
+			if (joined)
+				for (size_t k = i; k < j; k++)
+					(*removed)[k] = true;
+			else
+				(*kept)++;
+			i = j;
+			continue;
 		}
 		if (matched)
 		{
@@ -578,18 +639,13 @@ cd_company_key(const char *in, size_t len, CdBuf *out)
 			goto done;
 	}
 
-	if (kept == 0)
-	{
-		/* the name is nothing but legal forms: keep it whole */
-		if (!cd_buf_append(out, folded.data, folded.len))
-			status = CD_TEXT_NOMEM;
-		goto done;
-	}
 	for (i = 0; i < nwords; i++)
 	{
-		if (removed[i])
+		/* a name that is nothing but legal forms is kept whole (its letters joined) */
+		if ((removed[i] && kept > 0) || words[i].len == 0)
 			continue;
-		strip_affixes(folded.data, &words[i]);
+		if (kept > 0)
+			strip_affixes(folded.data, &words[i]);
 		if ((out->len > start && !cd_buf_append_byte(out, ' ')) ||
 			!cd_buf_append(out, folded.data + words[i].off, words[i].len))
 		{

@@ -862,6 +862,141 @@ side_tf(CdRole role, int field, const CdStr *v, const CdStr *other, CdTermFreqFn
 	return CD_SCORE_OK;
 }
 
+/* does the word w (wl bytes) occur as a whole word in the space-separated key k? */
+static bool
+has_word(const char *k, size_t kl, const char *w, size_t wl)
+{
+	size_t		s = 0;
+
+	for (size_t i = 0; i <= kl; i++)
+	{
+		if (i == kl || k[i] == ' ')
+		{
+			if (i - s == wl && memcmp(k + s, w, wl) == 0)
+				return true;
+			s = i + 1;
+		}
+	}
+	return false;
+}
+
+/* the number of words of a space-separated key (runs of other bytes) */
+static int
+count_words(const char *k, size_t kl)
+{
+	int			n = 0;
+
+	for (size_t i = 0; i < kl; i++)
+		n += k[i] != ' ' && (i == 0 || k[i - 1] == ' ');
+	return n;
+}
+
+/*
+ * Company names (0.2.0): is one term key's every word a word of the other, which has
+ * more words (Philips Electronics / Koninklijke Philips Electronics N.V.: a word more
+ * on one side)?  Words are runs of bytes other than a space.
+ */
+static bool
+words_contained(const char *x, size_t xl, const char *y, size_t yl)
+{
+	size_t		s = 0;
+
+	if (count_words(x, xl) > count_words(y, yl))
+	{
+		const char *t = x;
+		size_t		tl = xl;
+
+		x = y;
+		xl = yl;
+		y = t;
+		yl = tl;
+	}
+	if (count_words(x, xl) == 0 || count_words(x, xl) == count_words(y, yl))
+		return false;
+	for (size_t i = 0; i <= xl; i++)
+	{
+		if (i == xl || x[i] == ' ')
+		{
+			if (i > s && !has_word(y, yl, x + s, i - s))
+				return false;
+			s = i + 1;
+		}
+	}
+	return true;
+}
+
+/*
+ * Company names (0.2.0): a name whose words are all words of the other name counts at
+ * the top level (its m) with the term-frequency u of the pair (the larger of the two
+ * names' frequencies: the shorter name's, since every word of it is shared), when that
+ * is stronger than the level reached: two records agree on every word one of them
+ * has, and how often another company holds those words is the evidence, as for an
+ * exact name.  A common shorter name (a generic word, a group's name) keeps a large u.
+ */
+static CdScoreStatus
+company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdStr *b_val,
+				  CdTermFreqFn fn, void *ctx, CdBuf *scratch, const CdAllocator *al,
+				  CdFieldScore *fs, bool *named, const char **err_func)
+{
+	const CdScoreField *f = &p->fields[fi];
+	CdBuf		xa;
+	CdBuf		xb;
+	CdScoreStatus st;
+	bool		contained = false;
+
+	if (f->role != CD_ROLE_COMPANY || fs->level == 0 || f->nlevels == 0 || f->levels[0].name == NULL ||
+		!f->levels[0].tf || p->analyzed_rows <= 0)
+		return CD_SCORE_OK;
+	cd_buf_init(&xa, al);
+	cd_buf_init(&xb, al);
+	st = cd_term_key(f->role, a_val->ptr, a_val->len, &xa, err_func);
+	if (st == CD_SCORE_OK)
+		st = cd_term_key(f->role, b_val->ptr, b_val->len, &xb, err_func);
+	if (st == CD_SCORE_OK && xa.failed)
+		st = CD_SCORE_NOMEM;
+	if (st == CD_SCORE_OK && xb.failed)
+		st = CD_SCORE_NOMEM;
+	if (st == CD_SCORE_OK)
+		contained = words_contained(xa.data, xa.len, xb.data, xb.len);
+	cd_buf_free(&xa);
+	cd_buf_free(&xb);
+	if (st != CD_SCORE_OK || !contained)
+		return st;
+	{
+		double		unknown = p->unknown_freq > 0 ? p->unknown_freq : 1.0 / (double) p->analyzed_rows;
+		bool		has_a;
+		bool		has_b;
+		double		ta = 0;
+		double		tb = 0;
+		double		tf_u;
+		double		m = f->levels[0].m;
+		double		sum_m = 0;
+		double		sum_u = 0;
+
+		st = side_tf(f->role, fi, a_val, b_val, fn, ctx, unknown, al, scratch, &has_a, &ta, err_func);
+		if (st == CD_SCORE_OK)
+			st = side_tf(f->role, fi, b_val, a_val, fn, ctx, unknown, al, scratch, &has_b, &tb, err_func);
+		if (st != CD_SCORE_OK || !has_a || !has_b)
+			return st;
+		tf_u = pg_least(pg_greatest(pg_greatest(ta, tb), 1e-7), 0.5);
+		for (int j = 0; j < f->nlevels; j++)
+		{
+			sum_m += f->levels[j].m;
+			sum_u += f->levels[j].u;
+		}
+		/* only when stronger than the level reached ("different": its own m and u) */
+		if (*named ? m / tf_u <= fs->m / fs->u
+			: (1 - sum_u <= 0 || m / tf_u <= (1 - sum_m) / (1 - sum_u)))
+			return CD_SCORE_OK;
+		*named = true;
+		fs->level = 0;
+		fs->m = m;
+		fs->u = tf_u;
+		fs->tf_used = true;
+	}
+	return CD_SCORE_OK;
+}
+
 static CdScoreStatus
 score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues *vb,
 			CdTermFreqFn fn, void *ctx, SideKeys *ka, SideKeys *kb, CdBuf *scratch,
@@ -1011,6 +1146,10 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 			}
 		}
 	}
+	st = company_contained(p, fi, &va->v[fs->best_a], &vb->v[fs->best_b], fn, ctx, scratch, al, fs, &named,
+						   err_func);
+	if (st != CD_SCORE_OK)
+		return st;
 	if (!named)
 	{
 		fs->level = CD_LEVEL_DIFFERENT;

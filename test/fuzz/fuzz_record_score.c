@@ -77,6 +77,54 @@ tf_cb(void *ctx, int field, const char *term, size_t len)
 	}
 }
 
+/*
+ * the oracle of a company name contained in the other (record_score.c,
+ * company_contained): every word of one term key is a word of the other, which has more
+ * words; a plain nested loop over NUL-terminated copies
+ */
+static bool
+oracle_contained(const CdStr *x, const CdStr *y)
+{
+	CdBuf		kx;
+	CdBuf		ky;
+	const char *ef;
+	static char *wx[4096];
+	static char *wy[4096];
+	char	  **ws;
+	char	  **wl;
+	int			nx = 0;
+	int			ny = 0;
+	int			ns;
+	int			nl;
+	bool		ok;
+
+	cd_buf_init(&kx, &cd_malloc_allocator);
+	cd_buf_init(&ky, &cd_malloc_allocator);
+	ok = cd_term_key(CD_ROLE_COMPANY, x->ptr, x->len, &kx, &ef) == CD_SCORE_OK
+		&& cd_term_key(CD_ROLE_COMPANY, y->ptr, y->len, &ky, &ef) == CD_SCORE_OK
+		&& cd_buf_append_byte(&kx, '\0') && cd_buf_append_byte(&ky, '\0');
+	for (char *t = ok ? strtok(kx.data, " ") : NULL; t != NULL && nx < 4096; t = strtok(NULL, " "))
+		wx[nx++] = t;
+	for (char *t = ok ? strtok(ky.data, " ") : NULL; t != NULL && ny < 4096; t = strtok(NULL, " "))
+		wy[ny++] = t;
+	ws = nx <= ny ? wx : wy;
+	ns = nx <= ny ? nx : ny;
+	wl = nx <= ny ? wy : wx;
+	nl = nx <= ny ? ny : nx;
+	ok = ok && ns > 0 && ns < nl;
+	for (int i = 0; ok && i < ns; i++)
+	{
+		bool		found = false;
+
+		for (int j = 0; j < nl && !found; j++)
+			found = strcmp(ws[i], wl[j]) == 0;
+		ok = found;
+	}
+	cd_buf_free(&kx);
+	cd_buf_free(&ky);
+	return ok;
+}
+
 static void
 check_result(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdScoreStatus st,
 			 const CdRecordScore *rs)
@@ -152,14 +200,17 @@ check_result(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdSc
 		}
 		/*
 		 * or a company pair promoted from a named lower level with term frequencies to the
-		 * top one (record_score.c, score_field: both names rare, or one typo apart)
+		 * top one (record_score.c, score_field: both names rare, or one typo apart), or
+		 * from any level below the top one when one name's words are all words of the
+		 * other (company_contained)
 		 */
 		if (fs->level != want)
 		{
-			CHECK(f->role == CD_ROLE_COMPANY && want > 0 && want < f->nlevels && fs->level == 0
-				  && f->levels[want].name != NULL && f->levels[want].tf
+			CHECK(f->role == CD_ROLE_COMPANY && want != 0 && fs->level == 0
 				  && f->levels[0].name != NULL && f->levels[0].tf
 				  && p->analyzed_rows > 0 && fs->tf_used);
+			CHECK((want > 0 && want < f->nlevels && f->levels[want].name != NULL && f->levels[want].tf)
+				  || oracle_contained(&a[i].v[bi], &bv->v[bj]));
 			want = 0;
 		}
 		if (want == CD_LEVEL_DIFFERENT)

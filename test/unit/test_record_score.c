@@ -801,11 +801,28 @@ START_TEST(test_company_typo_top_level)
 	ck_assert_int_eq(fs.level, 0);
 	ck_assert_str_eq(fs.level_name, "same company");
 	ck_assert(fs.m == 0.70 && fs.u == 1.0 / 100 && fs.tf_used);
-	/* a word more, common names (0.3 x 0.5 > 1/rows): stays "similar company" */
+	/*
+	 * a word more on one side, common names (0.3 x 0.5 > 1/rows): every word of the
+	 * shorter name is a word of the other, so the top level's m with the pair's u, the
+	 * shorter name's frequency (0.70 / 0.15 is more than "similar company"'s 0.15 / 0.15)
+	 */
 	fs = score1(&p, c, 1, d, 1, tf_lookup, &t, &rs);
 	ck_assert(fs.similarity < CD_COMPANY_TYPO_SIM && fs.similarity >= 0.85);
-	ck_assert_int_eq(fs.level, 1);
-	ck_assert(fs.m == 0.15 && fabs(fs.u - 0.15) < 1e-12);
+	ck_assert_int_eq(fs.level, 0);
+	ck_assert(fs.m == 0.70 && fabs(fs.u - 0.15) < 1e-12 && fs.tf_used);
+	/* the same from "different": a name of one word inside a long one */
+	{
+		CdStr		e[] = {S("Orbis")};
+		CdStr		k[] = {S("Orbis Research Holding Global Europe")};
+
+		fs = score1(&p, e, 1, k, 1, tf_lookup, &t, &rs);
+		ck_assert(fs.similarity < 0.6);
+		ck_assert_int_eq(fs.level, 0);
+		ck_assert(fs.m == 0.70 && fabs(fs.u - 0.3) < 1e-12 && fs.tf_used);
+		/* a word not in the other name: no containment, "different" */
+		fs = score1(&p, e, 1, g, 1, tf_lookup, &t, &rs);
+		ck_assert_int_eq(fs.level, CD_LEVEL_DIFFERENT);
+	}
 	/* one typo of a common name: the top level with the common name's u */
 	fs = score1(&p, g, 1, h, 1, tf_lookup, &t, &rs);
 	ck_assert(fs.similarity >= CD_COMPANY_TYPO_SIM && fs.similarity < 0.98);
