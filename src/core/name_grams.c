@@ -22,8 +22,9 @@
 #define ALT_KEY 32				/* keys of other readings count on this many classes */
 #define RD_SIZE CD_RD_SIZE(MAXW)	/* a reading at most triples a word (j -> dzh) */
 #define MAX_RUNS ((MAXN - 1) + (MAXN - 2) + (MAXN - 3))
-#define NSLOTS 3				/* trigram lengths of a query word: its own +- 1 (one edit) */
-#define SLOT_SAME 1
+#define NSLOTS 5				/* trigram lengths of a query word: its own +- 2 (one edit
+								 * of the written word may move the fold 2 letters) */
+#define SLOT_SAME 2
 #define NEED_NONE INT16_MAX		/* no typo reaches that length */
 #define MAX_TRIGRAMS CMP_MAX
 #define HASH_MASK 0x1FFFFFFFu
@@ -535,6 +536,24 @@ typo_destroys(int xl, int yl)
 }
 
 /*
+ * name_match.c's typo of the written word (written_typo, folds_stay_near): one edit of
+ * the transliterated word where the spelling fold made more of it.  Folds of 4+ letters:
+ *	- 1 letter apart: they share a trigram, the shorter loses at most 3 of its distinct
+ *	  trigrams, the longer at most 4 (one edit of the folds: 2 and 3);
+ *	- 2 letters apart: they begin with the same 3 letters (the query asks for its
+ *	  trigrams " ab" and "abc" at those lengths only);
+ *	- of equal length: as a typo of the folds (typo_destroys), scoring 0.9 in folds of
+ *	  up to 5 letters.
+ * It scores at most 0.95.  This returns, for slots 1 letter apart, how many of the
+ * query word's distinct trigrams the stored word may lack (xl the query word's length).
+ */
+static int
+written_typo_loses(int xl, int yl)
+{
+	return xl < yl ? 3 : 4;
+}
+
+/*
  * The role of an initial or gender key: a stored word and a query word that can pair
  * ask for opposite roles, so that two full words beginning alike, or two male forms,
  * do not meet.
@@ -917,7 +936,7 @@ typedef struct Range
 
 typedef struct QWord
 {
-	Range		trg[NSLOTS];	/* trigram keys at lengths xl - 1 .. xl + 1 */
+	Range		trg[NSLOTS];	/* trigram keys at lengths xl - 2 .. xl + 2 */
 	int16_t		need[NSLOTS];	/* present trigrams that make a typo possible */
 	double		tcredit[NSLOTS];	/* what such a typo scores at most */
 	Range		sound;
@@ -990,17 +1009,32 @@ plan_word(KeyVec *kv, const GWord *w, unsigned mask, QWord *qw)
 		int			yl = xl + delta;
 		double		credit = 0;
 		bool		typo = yl >= 0 && yl <= CMP_MAX && typo_by_trigrams(xl, yl, &credit);
+		bool		written = xl >= 4 && yl >= 4 && yl <= CMP_MAX && delta != 0;
 
 		qw->need[s] = NEED_NONE;
 		qw->tcredit[s] = 0;
 		qw->trg[s] = range_begin(kv);
-		if (s == SLOT_SAME || typo)
+		if (written && (delta == 2 || delta == -2))
+			push_trigrams(kv, tri, 2, (size_t) yl);
+		else if (s == SLOT_SAME || typo || written)
 			push_trigrams(kv, tri, ntri, (size_t) yl);
 		range_end(kv, &qw->trg[s]);
 		if (typo)
 		{
 			qw->need[s] = (int16_t) ((int) qw->trg[s].n - typo_destroys(xl, yl));
 			qw->tcredit[s] = credit;
+		}
+		if (written)
+		{
+			int			need = (int) qw->trg[s].n - written_typo_loses(xl, yl);
+
+			if (delta == 2 || delta == -2)
+				need = (int) qw->trg[s].n;	/* both: the same first 3 letters */
+			if (need < 1)
+				need = 1;		/* the folds share a trigram */
+			if (need < qw->need[s])
+				qw->need[s] = (int16_t) need;
+			qw->tcredit[s] = 0.95;
 		}
 	}
 	qw->sound = range_begin(kv);

@@ -255,6 +255,17 @@ static const SimCase sim_cases[] = {
 	IN(FN_NAME, "Karen Lomg", "Karen Long", 0.9, 0.98),
 	IN(FN_NAME, "Ивпн Воробьёв", "Иван Воробьёв", 0.9, 0.98),
 	IN(FN_NAME, "Hwnry Garcia", "Henry Garcia", 0.9, 0.98),
+	/*
+	 * one edit of the written word that the spelling fold makes two or more (ts = c,
+	 * ph = f, ae = a, ia = iya): a typo when the folds stay near (written_typo)
+	 */
+	IN(FN_NAME, "Анастсия Сунелева", "Анастасия Сунелева", 0.95, 0.98),
+	IN(FN_NAME, "Дмитрий Полаев", "Дмитрий Поланев", 0.95, 0.98),
+	IN(FN_NAME_PART, "Sopie", "Sophie", 0.9, 0.95),
+	IN(FN_NAME, "Jiqng Chao", "Jiang Chao", 0.9, 0.95),
+	/* not a slip: given names both known, and no written typo between longer names */
+	LE(FN_NAME_PART, "Peer", "Peter", 0.0),
+	LE(FN_NAME, "Ivan Petrov", "Petr Ivanov", 0.0),
 	LE(FN_NAME, "Lena Smith", "Lana Smith", 0.6),
 	LE(FN_NAME, "Chen Wei", "Chan Wei", 0.6),
 	/* exact and near */
