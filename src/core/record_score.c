@@ -1741,11 +1741,17 @@ record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 				}
 				if (cannot_reach(p, a, b, done, maxw, swaps, out->prior_weight, out, min_score))
 				{
+					/*
+					 * each value of a field not compared yet; a field compared with values
+					 * on both sides has checked each of them already (a field with a side
+					 * missing has not, and crosswise names and mailboxes read its values)
+					 */
 					if (safe < 0)
 					{
 						safe = 1;
 						for (int j = 0; j < p->nfields && safe; j++)
-							if (role_skippable(p->fields[j].role))
+							if (role_skippable(p->fields[j].role)
+								&& !(done[j] && a[j].n > 0 && b[j].n > 0))
 								safe = deferred_safe(&a[j]) && deferred_safe(&b[j]);
 					}
 					if (safe)
