@@ -1653,6 +1653,28 @@ START_TEST(test_score_min_namesake)
 	ck_assert_int_eq(cd_record_score_min(&p, a, b, NULL, NULL, A, p.same, &below, &rs), CD_SCORE_OK);
 	ck_assert(!below);
 	ck_assert(rs.score >= p.same);
+
+	/*
+	 * A guard's threshold once it found an exact duplicate (its score): a namesake with
+	 * another phone cannot reach it whatever its email, and is given up after the phone
+	 * (compared first); the exact duplicate itself is not (a tie may win on its id)
+	 */
+	b[2] = a[2];
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_OK);
+	{
+		double		best = rs.score;
+		CdStr		other = S("+7 911 0005678");
+		CdValues	b2[3] = {{&bn, 1}, {&other, 1}, {&ae, 1}};
+
+		ck_assert_int_eq(cd_record_score_min(&p, a, b, NULL, NULL, A, best, &below, &rs), CD_SCORE_OK);
+		ck_assert(!below);
+		ck_assert(rs.score == best);
+		ck_assert_int_eq(cd_record_score_min(&p, a, b2, NULL, NULL, A, best, &below, &rs), CD_SCORE_OK);
+		ck_assert(below);
+		/* at min_score alone the same namesake is compared to the end (same name, same email) */
+		ck_assert_int_eq(cd_record_score_min(&p, a, b2, NULL, NULL, A, p.same, &below, &rs), CD_SCORE_OK);
+		ck_assert(!below);
+	}
 }
 END_TEST
 
