@@ -1140,7 +1140,7 @@ typedef struct ProbeState
 	double		top[CD_GUARD_MAX_MATCHES];	/* the best scores found, best first */
 	int			ntop;
 	int			nscored;		/* candidates handed to the scorer */
-	int			ngivenup;		/* of them, given up below min_score before their names */
+	int			ngivenup;		/* of them, given up below the threshold before all their fields */
 } ProbeState;
 
 /*
