@@ -435,7 +435,24 @@ SELECT b.id, round(m1.score::numeric, 4) AS stored_namesake, round(m2.score::num
                                         "email": "ivanov@yandex.ru"}', to_jsonb(b)) m1,
        crmdedup.score_rows('g_prune', '{"full_name": "Ivan Ivanov", "phone": "8 (964) 302-58-19"}', to_jsonb(b)) m2
  ORDER BY b.id;
+-- a namesake that is a match too (same name and mailbox, another phone: 0.995) but cannot reach
+-- the exact duplicate its phone finds first: a block at READ COMMITTED uses the best match only,
+-- and gives the namesake up after its phone; a flag, which queues up to three, scores it
+SET crmdedup.guards = off;
+INSERT INTO g_prune (full_name, phone, email) VALUES ('Иванов Иван', '+7 999 000 11 22', 'ivan3@mail.ru');
+RESET crmdedup.guards;
+SET client_min_messages = debug2;
+INSERT INTO g_prune (full_name, phone, email) VALUES ('Ivan Ivanov', '8 (964) 302-58-19', 'IVAN3@MAIL.RU');
+RESET client_min_messages;
 SELECT crmdedup.unguard('g_prune_block');
+SELECT crmdedup.guard('g_prune', 'flag', name => 'g_prune_flag');
+SET client_min_messages = debug2;
+INSERT INTO g_prune (full_name, phone, email) VALUES ('Ivan Ivanov', '8 (964) 302-58-19', 'IVAN3@MAIL.RU');
+RESET client_min_messages;
+SELECT existing_id, round(score::numeric, 4) AS score FROM crmdedup.review
+ WHERE table_oid = 'g_prune'::regclass ORDER BY score DESC, existing_id;
+DELETE FROM crmdedup.review WHERE table_oid = 'g_prune'::regclass;
+SELECT crmdedup.unguard('g_prune_flag');
 SELECT crmdedup.drop_profile('g_prune');
 DROP TABLE g_prune;
 

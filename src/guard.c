@@ -1122,14 +1122,25 @@ typedef struct ProbeState
 	const char *new_id;
 	bool		explain;
 	int		   *pinned;
+	/* the rows considered so far: an open-addressing set of TIDs (no TID is 0/0) */
 	ItemPointerData *seen;
 	int			nseen;
-	int			maxseen;
+	int			seenmask;		/* capacity - 1, a power of two minus one; -1: no table yet */
 	GuardMatch *found;
 	int			nfound;
 	int			maxfound;
+	/*
+	 * The caller uses the keep best matches only (1: a link, a block's message; more: the
+	 * rows a flag queues, the serialization check at REPEATABLE READ): once keep rows are
+	 * found, a row whose score cannot reach the keep-th best (top[keep - 1], a tie may
+	 * still win on its id) cannot be among them, and is given up as a row below
+	 * min_score is.
+	 */
+	int			keep;
+	double		top[CD_GUARD_MAX_MATCHES];	/* the best scores found, best first */
+	int			ntop;
 	int			nscored;		/* candidates handed to the scorer */
-	int			ngivenup;		/* of them, given up below min_score before their names */
+	int			ngivenup;		/* of them, given up below the threshold before all their fields */
 } ProbeState;
 
 /*
@@ -1263,14 +1274,91 @@ prepare_new_row(ProbeState *ps)
 	ps->prepared = true;
 }
 
-/* has this probe considered the row at tid already? */
+static inline uint32
+tid_hash(ItemPointer tid)
+{
+	uint64		v = ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16)
+		| ItemPointerGetOffsetNumberNoCheck(tid);
+
+	return (uint32) ((v * UINT64CONST(0x9E3779B97F4A7C15)) >> 32);
+}
+
+/*
+ * Has this probe considered the row at tid already?  A set, not a list: a sound key
+ * shared by k rows made the probe O(k^2) with a linear scan.
+ */
 static bool
 tid_seen(ProbeState *ps, ItemPointer tid)
 {
-	for (int k = 0; k < ps->nseen; k++)
-		if (ItemPointerEquals(&ps->seen[k], tid))
+	if (ps->nseen == 0)
+		return false;
+	for (uint32 h = tid_hash(tid) & ps->seenmask;; h = (h + 1) & ps->seenmask)
+	{
+		if (!ItemPointerIsValid(&ps->seen[h]))
+			return false;
+		if (ItemPointerEquals(&ps->seen[h], tid))
 			return true;
-	return false;
+	}
+}
+
+static void
+tid_insert(ItemPointerData *table, int mask, ItemPointer tid)
+{
+	uint32		h;
+
+	for (h = tid_hash(tid) & mask; ItemPointerIsValid(&table[h]); h = (h + 1) & mask)
+		;
+	table[h] = *tid;
+}
+
+/* remember tid (not in the set yet); the table is kept at most half full */
+static void
+tid_add(ProbeState *ps, ItemPointer tid)
+{
+	if (ps->seen == NULL || (ps->nseen + 1) * 2 > ps->seenmask + 1)
+	{
+		int			cap = ps->seen == NULL ? 32 : (ps->seenmask + 1) * 2;
+		ItemPointerData *table = palloc(sizeof(ItemPointerData) * cap);
+
+		for (int k = 0; k < cap; k++)
+			ItemPointerSetInvalid(&table[k]);
+		if (ps->seen != NULL)
+		{
+			for (int k = 0; k <= ps->seenmask; k++)
+				if (ItemPointerIsValid(&ps->seen[k]))
+					tid_insert(table, cap - 1, &ps->seen[k]);
+			pfree(ps->seen);
+		}
+		ps->seen = table;
+		ps->seenmask = cap - 1;
+	}
+	tid_insert(ps->seen, ps->seenmask, tid);
+	ps->nseen++;
+}
+
+/* the score a row must reach to be among the keep best (min_score until keep are found) */
+static double
+keep_threshold(ProbeState *ps)
+{
+	double		t = ps->cache->min_score;
+
+	if (ps->ntop == ps->keep && ps->top[ps->keep - 1] > t)
+		t = ps->top[ps->keep - 1];
+	return t;
+}
+
+static void
+keep_score(ProbeState *ps, double score)
+{
+	int			k;
+
+	if (ps->ntop == ps->keep && !(score > ps->top[ps->keep - 1]))
+		return;
+	if (ps->ntop < ps->keep)
+		ps->ntop++;
+	for (k = ps->ntop - 1; k > 0 && ps->top[k - 1] < score; k--)
+		ps->top[k] = ps->top[k - 1];
+	ps->top[k] = score;
 }
 
 /*
@@ -1293,13 +1381,7 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 		return;
 	if (key_recheck && !recheck_key(f, slot, key))
 		return;
-	if (ps->nseen == ps->maxseen)
-	{
-		ps->maxseen = Max(8, ps->maxseen * 2);
-		ps->seen = ps->seen ? repalloc(ps->seen, sizeof(ItemPointerData) * ps->maxseen)
-			: palloc(sizeof(ItemPointerData) * ps->maxseen);
-	}
-	ps->seen[ps->nseen++] = slot->tts_tid;
+	tid_add(ps, &slot->tts_tid);
 	/* scoring may read the profile and term frequencies through SQL */
 	pin_search_path(ps->pinned);
 
@@ -1316,11 +1398,14 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 	{
 		bool		below;
 
-		/* a pair that cannot reach min_score is given up before its names are compared */
+		/*
+		 * A pair that cannot reach min_score, or the keep-th best score found so far, is
+		 * given up before the fields that cannot change that are compared
+		 */
 		ps->nscored++;
 		score = cd_scorer_score_values(cache->scorer, ps->row_values,
 									   column_values(cache, slot, NULL, NULL),
-									   cache->min_score, ps->explain, &expl, &below);
+									   keep_threshold(ps), ps->explain, &expl, &below);
 		if (below)
 		{
 			ps->ngivenup++;
@@ -1349,6 +1434,7 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 	ps->found[ps->nfound].explanation = expl;
 	ps->found[ps->nfound].reasons = NULL;
 	ps->nfound++;
+	keep_score(ps, score);
 }
 
 /* a scalar key: the rows of its btree (or hash) index holding it */
@@ -1436,7 +1522,7 @@ probe_list(ProbeState *ps, GuardField *f, ArrayType *keys, Relation rel, Relatio
  */
 static int
 probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *new_id,
-		   Snapshot snap, bool explain, GuardMatch *out, int *pinned)
+		   Snapshot snap, bool explain, int keep, GuardMatch *out, int *pinned)
 {
 	TupleTableSlot *slot = NULL;
 	ProbeState	ps;
@@ -1453,12 +1539,22 @@ probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *
 	ps.new_id = new_id;
 	ps.explain = explain;
 	ps.pinned = pinned;
-	for (int i = 0; i < cache->nfields; i++)
+	ps.seenmask = -1;
+	ps.keep = Max(1, Min(keep, CD_GUARD_MAX_MATCHES));
+	/*
+	 * Phones, emails and external ids first, names last: a name key is shared by every
+	 * namesake, which the rows the other keys find (a duplicate's original) may then let
+	 * go before all their fields are compared (keep_threshold).  Which rows are found,
+	 * and their scores, do not depend on the order.
+	 */
+	for (int n = 0; n < 2 * cache->nfields; n++)
 	{
+		int			i = n % cache->nfields;
 		GuardField *f = &cache->fields[i];
+		bool		name = f->role == GR_PERSON || f->role == GR_COMPANY;
 		Relation	idx;
 
-		if (keys[i] == NULL)
+		if (keys[i] == NULL || name != (n >= cache->nfields))
 			continue;
 		if (slot == NULL)
 			slot = table_slot_create(rel, NULL);
@@ -1472,7 +1568,7 @@ probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *
 	if (slot != NULL)
 		ExecDropSingleTupleTableSlot(slot);
 	if (ps.nscored > 0)
-		elog(DEBUG2, "crmdedup guard \"%s\" scored %d candidates, gave up %d below min_score before comparing names, kept %d",
+		elog(DEBUG2, "crmdedup guard \"%s\" scored %d candidates, gave up %d that could not reach min_score or the best match before comparing all their fields, kept %d",
 			 cache->name, ps.nscored, ps.ngivenup, ps.nfound);
 	if (ps.nfound > 1)
 		qsort(ps.found, ps.nfound, sizeof(GuardMatch), cmp_match);
@@ -1518,7 +1614,7 @@ flag_matches(GuardCache *cache, Relation rel, const char *new_id, GuardMatch *m,
 /* the probe of either path, with a snapshot */
 static int
 probe(GuardCache *cache, Relation rel, text **keys, Datum row, const char *new_id, Snapshot snap,
-	  bool explain, MemoryContext mcxt, GuardMatch *out, int *pinned)
+	  bool explain, int keep, MemoryContext mcxt, GuardMatch *out, int *pinned)
 {
 	if (cache->fast)
 	{
@@ -1526,7 +1622,8 @@ probe(GuardCache *cache, Relation rel, text **keys, Datum row, const char *new_i
 		int			n;
 
 		PushActiveSnapshot(snap);	/* what the scorer's reads, if any, see */
-		n = probe_fast(cache, rel, keys, row, new_id, GetActiveSnapshot(), explain, out, pinned);
+		n = probe_fast(cache, rel, keys, row, new_id, GetActiveSnapshot(), explain, keep, out,
+					   pinned);
 		PopActiveSnapshot();
 		MemoryContextSwitchTo(old);
 		return n;
@@ -1668,7 +1765,15 @@ guard_trigger(PG_FUNCTION_ARGS)
 	{
 		Snapshot	latest = RegisterSnapshot(GetLatestSnapshot());
 
-		nmatches = probe(cache, rel, keys, row, new_id, latest, explain, caller_cxt, matches,
+		/*
+		 * What is used of the matches: a link's and a block's best one (its id, its
+		 * message), a flag's all; at REPEATABLE READ and SERIALIZABLE each is checked
+		 * against the transaction's snapshot below
+		 */
+		int			keep = (strcmp(cache->action, "flag") == 0 || IsolationUsesXactSnapshot())
+			? CD_GUARD_MAX_MATCHES : 1;
+
+		nmatches = probe(cache, rel, keys, row, new_id, latest, explain, keep, caller_cxt, matches,
 						 &save_nestlevel);
 		UnregisterSnapshot(latest);
 	}
@@ -1681,8 +1786,8 @@ guard_trigger(PG_FUNCTION_ARGS)
 		/* the transaction's snapshot, seeing this transaction's own rows up to now */
 		PushCopiedSnapshot(GetTransactionSnapshot());
 		UpdateActiveSnapshotCommandId();
-		nvisible = probe(cache, rel, keys, row, new_id, GetActiveSnapshot(), false, caller_cxt, visible,
-						 &save_nestlevel);
+		nvisible = probe(cache, rel, keys, row, new_id, GetActiveSnapshot(), false, CD_GUARD_MAX_MATCHES,
+						 caller_cxt, visible, &save_nestlevel);
 		PopActiveSnapshot();
 
 		for (int i = 0; i < nmatches; i++)

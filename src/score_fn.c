@@ -390,6 +390,13 @@ load_profile(ScoreCache *cache, text *name_t)
 	}
 	pc->prof.fields = pc->fields;
 	pc->prof.nfields = nfields;
+	{
+		/* the bound of cd_record_score_min, once per profile read rather than per pair */
+		double	   *mw = palloc(sizeof(double) * Max(nfields, 1));
+
+		cd_score_profile_max_weights(&pc->prof, mw);
+		pc->prof.max_weights = mw;
+	}
 	pc->termcxt = AllocSetContextCreate(cache->datacxt, "crmdedup term frequencies",
 										ALLOCSET_DEFAULT_MINSIZE, ALLOCSET_DEFAULT_INITSIZE,
 										TERM_BLOCK_MAX);

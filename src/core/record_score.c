@@ -1772,8 +1772,44 @@ cannot_reach(const CdScoreProfile *p, const CdValues *a, const CdValues *b, cons
 #define CD_BOUND_MAX_FIELDS 64
 
 /*
- * cd_record_score, or with below != NULL, the same scores and errors but the names and
- * companies compared last, and a pair that cannot reach min_score given up before them.
+ * Roles a pair may be given up before (cd_record_score_min): their comparisons fail on a
+ * value's length or UTF-8 only (deferred_safe), so skipping them cannot hide an error.
+ * Names and companies (role_deferred), then phones and emails: compared first among
+ * them, each a bound check before it, so that a pair that cannot reach min_score after
+ * its phone (a namesake with another number, and a threshold as high as a guard's best
+ * match so far) is given up before its email is normalized.  The other roles (keys from
+ * transliteration, token similarity) are always compared, before these.
+ */
+static bool
+role_skippable(CdRole role)
+{
+	return role_deferred(role) || role == CD_ROLE_PHONE || role == CD_ROLE_EMAIL;
+}
+
+/* the pass a field is compared in when the pair may be given up: 0 first */
+static int
+field_pass(CdRole role)
+{
+	if (!role_skippable(role))
+		return 0;
+	if (role == CD_ROLE_PHONE)
+		return 1;				/* digits: the cheapest comparator */
+	if (role == CD_ROLE_EMAIL)
+		return 2;				/* two keys and a normalization per side */
+	return 3;					/* names and companies */
+}
+
+void
+cd_score_profile_max_weights(const CdScoreProfile *p, double *out)
+{
+	for (int i = 0; i < p->nfields; i++)
+		out[i] = field_max_weight(p, &p->fields[i]);
+}
+
+/*
+ * cd_record_score, or with below != NULL, the same scores and errors but the fields
+ * compared in field_pass() order, and a pair that cannot reach min_score given up before
+ * a phone, email, name or company field.
  */
 static CdScoreStatus
 record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
@@ -1789,10 +1825,11 @@ record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 	const char *reason;
 	bool		bounded;
 	bool		done[CD_BOUND_MAX_FIELDS];
-	double		maxw[CD_BOUND_MAX_FIELDS];
+	double		maxw_local[CD_BOUND_MAX_FIELDS];
+	const double *maxw = NULL;
 	bool		swaps = false;
-	int			ndeferred = 0;
-	int			safe = -1;		/* deferred fields' values checked: -1 not yet */
+	int			safe = -1;		/* skippable fields' values checked: -1 not yet */
+	int			npasses;
 
 	out->err_field = -1;
 	out->err_func = NULL;
@@ -1816,81 +1853,85 @@ record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 	{
 		swaps = profile_swaps_names(p);
 		for (int i = 0; i < p->nfields; i++)
-		{
 			done[i] = false;
-			maxw[i] = field_max_weight(p, &p->fields[i]);
-		}
 	}
-	for (int i = 0; i < p->nfields; i++)
+	/* unbounded: the profile's order in one pass */
+	npasses = bounded ? 4 : 1;
+	for (int pass = 0; pass < npasses && st == CD_SCORE_OK; pass++)
 	{
-		const char *err_func = NULL;
+		for (int i = 0; i < p->nfields; i++)
+		{
+			const char *err_func = NULL;
 
-		if (bounded && role_deferred(p->fields[i].role) && a[i].n > 0 && b[i].n > 0)
-		{
-			ndeferred++;
-			continue;
-		}
-		st = score_field(p, i, &a[i], &b[i], term_freq_fn, tf_ctx, &ka, &kb, &scratch, al,
-						 &out->fields[i], &err_func);
-		if (st != CD_SCORE_OK)
-		{
-			/* the error of the first field in the profile's order, as without deferring */
-			for (int j = 0; bounded && j < i; j++)
+			if (bounded && field_pass(p->fields[i].role) != pass)
+				continue;
+			/* before a skippable field: can the pair still reach min_score? */
+			if (bounded && pass > 0 && a[i].n > 0 && b[i].n > 0)
 			{
-				const char *jerr = NULL;
-				CdScoreStatus jst;
-
-				if (done[j] || !role_deferred(p->fields[j].role))
-					continue;
-				jst = score_field(p, j, &a[j], &b[j], term_freq_fn, tf_ctx, &ka, &kb, &scratch, al,
-								  &out->fields[j], &jerr);
-				if (jst != CD_SCORE_OK)
+				if (maxw == NULL)
 				{
-					st = jst;
-					i = j;
-					err_func = jerr;
-					break;
+					if (p->max_weights != NULL)
+						maxw = p->max_weights;
+					else
+					{
+						cd_score_profile_max_weights(p, maxw_local);
+						maxw = maxw_local;
+					}
 				}
-				done[j] = true;
+				if (cannot_reach(p, a, b, done, maxw, swaps, out->prior_weight, out, min_score))
+				{
+					/*
+					 * each value of a field not compared yet; a field compared with values
+					 * on both sides has checked each of them already (a field with a side
+					 * missing has not, and crosswise names and mailboxes read its values)
+					 */
+					if (safe < 0)
+					{
+						safe = 1;
+						for (int j = 0; j < p->nfields && safe; j++)
+							if (role_skippable(p->fields[j].role)
+								&& !(done[j] && a[j].n > 0 && b[j].n > 0))
+								safe = deferred_safe(&a[j]) && deferred_safe(&b[j]);
+					}
+					if (safe)
+					{
+						*below = true;
+						break;
+					}
+				}
 			}
-			out->err_field = i;
-			out->err_func = err_func;
-			break;
-		}
-		if (bounded)
-			done[i] = true;
-	}
-	/* the deferred fields, each after asking whether the pair can still reach min_score */
-	for (int i = 0; st == CD_SCORE_OK && ndeferred > 0 && i < p->nfields; i++)
-	{
-		const char *err_func = NULL;
+			st = score_field(p, i, &a[i], &b[i], term_freq_fn, tf_ctx, &ka, &kb, &scratch, al,
+							 &out->fields[i], &err_func);
+			if (st != CD_SCORE_OK)
+			{
+				/* the error of the first field in the profile's order, as unbounded */
+				for (int j = 0; bounded && j < i; j++)
+				{
+					const char *jerr = NULL;
+					CdScoreStatus jst;
 
-		if (done[i] || !role_deferred(p->fields[i].role) || a[i].n <= 0 || b[i].n <= 0)
-			continue;
-		if (cannot_reach(p, a, b, done, maxw, swaps, out->prior_weight, out, min_score))
-		{
-			if (safe < 0)
-			{
-				safe = 1;
-				for (int j = 0; j < p->nfields && safe; j++)
-					if (role_deferred(p->fields[j].role))
-						safe = deferred_safe(&a[j]) && deferred_safe(&b[j]);
-			}
-			if (safe)
-			{
-				*below = true;
+					if (done[j])
+						continue;
+					jst = score_field(p, j, &a[j], &b[j], term_freq_fn, tf_ctx, &ka, &kb, &scratch, al,
+									  &out->fields[j], &jerr);
+					if (jst != CD_SCORE_OK)
+					{
+						st = jst;
+						i = j;
+						err_func = jerr;
+						break;
+					}
+					done[j] = true;
+				}
+				out->err_field = i;
+				out->err_func = err_func;
 				break;
 			}
+			if (bounded)
+				done[i] = true;
 		}
-		st = score_field(p, i, &a[i], &b[i], term_freq_fn, tf_ctx, &ka, &kb, &scratch, al,
-						 &out->fields[i], &err_func);
-		if (st != CD_SCORE_OK)
-		{
-			out->err_field = i;
-			out->err_func = err_func;
+		if (below != NULL && *below)
 			break;
-		}
-		done[i] = true;
 	}
 	if (st == CD_SCORE_OK && below != NULL && *below)
 	{

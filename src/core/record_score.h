@@ -136,6 +136,9 @@ typedef struct CdScoreProfile
 	const double *place_u;		/* 0.2.0, NULL or one per field: the u of the field's top level
 								 * when an address field of the pair reached its top level
 								 * ("same place", see cd_record_score); <= 0: none */
+	const double *max_weights;	/* NULL or one per field: cd_score_profile_max_weights() of
+								 * this profile as it is, kept by a caller that scores many
+								 * pairs with it (cd_record_score_min's bound) */
 } CdScoreProfile;
 
 /* one value: UTF-8 bytes, not NUL-terminated */
@@ -240,16 +243,24 @@ extern CdScoreStatus cd_record_score(const CdScoreProfile *p, const CdValues *a,
 									 const CdAllocator *al, CdRecordScore *out);
 
 /*
+ * The largest weight each field of p can get when both sides have values (out: one per
+ * field), the bound of cd_record_score_min; a caller may keep them in p->max_weights.
+ */
+extern void cd_score_profile_max_weights(const CdScoreProfile *p, double *out);
+
+/*
  * cd_record_score for a caller that only needs the pairs reaching min_score (a guard):
- * the same scores, decisions and errors, but person names, first, last and middle names
- * and companies (the costly comparisons) are compared after the other fields, and before
- * each of them the pair is given up (*below true, *out not meaningful) when its score
- * cannot reach min_score however they compare: the prior, the weights of the fields
- * compared so far and each remaining field's largest attainable weight (over its levels,
- * and the ends of the range term frequencies give u) sum below it.  Only given up when
- * the values not compared cannot make the comparison fail (at most CD_MATCH_MAX_BYTES,
- * valid UTF-8), so an error is raised exactly when cd_record_score raises it (the first
- * failing field in the profile's order).  min_score <= 0 gives nothing up.
+ * the same scores, decisions and errors, but the fields compared in another order (the
+ * other roles first, then phones, emails, and last person names, first, last and middle
+ * names and companies, the costly comparisons), and before each phone, email, name or
+ * company field the pair is given up (*below true, *out not meaningful) when its score
+ * cannot reach min_score however the fields left compare: the prior, the weights of the
+ * fields compared so far and each remaining field's largest attainable weight (over its
+ * levels, and the ends of the range term frequencies give u) sum below it.  Only given
+ * up when the values not compared cannot make the comparison fail (phones, emails, names
+ * and companies fail only on a value longer than CD_MATCH_MAX_BYTES or invalid UTF-8:
+ * checked first), so an error is raised exactly when cd_record_score raises it (the
+ * first failing field in the profile's order).  min_score <= 0 gives nothing up.
  */
 extern CdScoreStatus cd_record_score_min(const CdScoreProfile *p, const CdValues *a,
 										 const CdValues *b, CdTermFreqFn term_freq, void *tf_ctx,

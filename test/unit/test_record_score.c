@@ -1501,7 +1501,8 @@ START_TEST(test_score_min_same_answers)
 		{"similar", 0.9, 0.20, 0.005, true},
 		{"somewhat", 0.75, 0.06, 0.03, false},
 	};
-	static const double mins[] = {1e-6, 0.01, 0.3, 0.5, 0.8, 0.9, 0.99, 0.999999, 1.0};
+	/* up to a guard's best match so far: a threshold a hair below 1 */
+	static const double mins[] = {1e-6, 0.01, 0.3, 0.5, 0.8, 0.9, 0.99, 0.999999, 0.9999999999, 1.0 - 1e-15, 1.0};
 	CdScoreField f[8] = {
 		{CD_ROLE_PERSON_NAME, 1.0, NULL, NAME_TF, 4},
 		{CD_ROLE_PHONE, 1.0, "RU", PHONE_LEVELS, 2},
@@ -1516,6 +1517,7 @@ START_TEST(test_score_min_same_answers)
 	int			given_up = 0;
 	int			kept = 0;
 	int			errors = 0;
+	double		maxw[8];
 
 	memset(longname, 'a', sizeof(longname) - 1);
 	p.nfields = 8;
@@ -1533,6 +1535,13 @@ START_TEST(test_score_min_same_answers)
 
 		p.analyzed_rows = iter % 3 == 0 ? 0 : 1000;
 		f[1].weight = iter % 4 == 0 ? 2.0 : 1.0;
+		/* the bound's largest weights as a caller keeps them, or computed per pair */
+		p.max_weights = NULL;
+		if (iter % 2 == 0)
+		{
+			cd_score_profile_max_weights(&p, maxw);
+			p.max_weights = maxw;
+		}
 		for (int side = 0; side < 2; side++)
 			for (int i = 0; i < 8; i++)
 			{
@@ -1661,6 +1670,28 @@ START_TEST(test_score_min_namesake)
 	ck_assert_int_eq(cd_record_score_min(&p, a, b, NULL, NULL, A, p.same, &below, &rs), CD_SCORE_OK);
 	ck_assert(!below);
 	ck_assert(rs.score >= p.same);
+
+	/*
+	 * A guard's threshold once it found an exact duplicate (its score): a namesake with
+	 * another phone cannot reach it whatever its email, and is given up after the phone
+	 * (compared first); the exact duplicate itself is not (a tie may win on its id)
+	 */
+	b[2] = a[2];
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &rs), CD_SCORE_OK);
+	{
+		double		best = rs.score;
+		CdStr		other = S("+7 911 0005678");
+		CdValues	b2[3] = {{&bn, 1}, {&other, 1}, {&ae, 1}};
+
+		ck_assert_int_eq(cd_record_score_min(&p, a, b, NULL, NULL, A, best, &below, &rs), CD_SCORE_OK);
+		ck_assert(!below);
+		ck_assert(rs.score == best);
+		ck_assert_int_eq(cd_record_score_min(&p, a, b2, NULL, NULL, A, best, &below, &rs), CD_SCORE_OK);
+		ck_assert(below);
+		/* at min_score alone the same namesake is compared to the end (same name, same email) */
+		ck_assert_int_eq(cd_record_score_min(&p, a, b2, NULL, NULL, A, p.same, &below, &rs), CD_SCORE_OK);
+		ck_assert(!below);
+	}
 }
 END_TEST
 

@@ -359,7 +359,7 @@ static const CdScoreField FIELDS[] = {
 	{CD_ROLE_EMAIL, 1, "RU", L_EMAIL, 2},
 };
 
-static const CdScoreProfile PROFILE = {FIELDS, 5, 0.001, 0.9, 0.5, 100000, 0, NULL};
+static const CdScoreProfile PROFILE = {FIELDS, 5, 0.001, 0.9, 0.5, 100000, 0, NULL, NULL};
 
 static bool
 same_double(double a, double b)
