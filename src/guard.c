@@ -1122,7 +1122,7 @@ typedef struct ProbeState
 	const char *new_id;
 	bool		explain;
 	int		   *pinned;
-	/* the rows considered so far: an open-addressing set of TIDs (no TID is 0/0) */
+	/* the rows considered so far: an open-addressing set of TIDs (an empty slot has offset 0, which no row's TID has) */
 	ItemPointerData *seen;
 	int			nseen;
 	int			seenmask;		/* capacity - 1, a power of two minus one; -1: no table yet */
@@ -1547,14 +1547,14 @@ probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *
 	 * go before all their fields are compared (keep_threshold).  Which rows are found,
 	 * and their scores, do not depend on the order.
 	 */
-	for (int n = 0; n < 2 * cache->nfields; n++)
+	for (int k = 0; k < 2 * cache->nfields; k++)
 	{
-		int			i = n % cache->nfields;
+		int			i = k % cache->nfields;
 		GuardField *f = &cache->fields[i];
 		bool		name = f->role == GR_PERSON || f->role == GR_COMPANY;
 		Relation	idx;
 
-		if (keys[i] == NULL || name != (n >= cache->nfields))
+		if (keys[i] == NULL || name != (k >= cache->nfields))
 			continue;
 		if (slot == NULL)
 			slot = table_slot_create(rel, NULL);

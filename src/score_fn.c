@@ -1367,8 +1367,9 @@ cd_scorer_fields(CdScorer *s, char ***names)
  * Score rows given as each field's values (a[i], b[i] for field i of cd_scorer_fields),
  * as cd_scorer_score() scores the jsonb rows those values come from, with the scorer's
  * value memo on.  The profile is not checked again here: the caller calls
- * cd_scorer_refresh() once for the pairs it scores under one snapshot.  With min_score > 0 a pair that cannot reach it may be given up before
- * its names are compared (cd_record_score_min): *below is then true and nothing else is
+ * cd_scorer_refresh() once for the pairs it scores under one snapshot.  With min_score > 0
+ * a pair that cannot reach it may be given up before its phones, emails, names or
+ * companies are compared (cd_record_score_min): *below is then true and nothing else is
  * set; the pairs that reach it get the same score and explanation.
  */
 double

@@ -1609,8 +1609,7 @@ mailbox_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdB
 /*
  * When some address field reached its top level, a field with a place_u at its top
  * level takes the larger of its u and place_u (see record_score.h).  Only lowers
- * weights of fields compared before the deferred ones, so cd_record_score_min's bound
- * stays an upper bound.
+ * weights, so cd_record_score_min's bound, taken in any pass, stays an upper bound.
  */
 static void
 same_place(const CdScoreProfile *p, CdRecordScore *out)

@@ -1517,6 +1517,7 @@ START_TEST(test_score_min_same_answers)
 	int			given_up = 0;
 	int			kept = 0;
 	int			errors = 0;
+	int			ties = 0;
 	double		maxw[8];
 
 	memset(longname, 'a', sizeof(longname) - 1);
@@ -1638,10 +1639,29 @@ START_TEST(test_score_min_same_answers)
 			if (cd_record_score_min(&p, a, b, hash_tf, NULL, A, 0, &below, &min) == CD_SCORE_OK)
 				ck_assert(!below && min.score == full.score);
 		}
+		/*
+		 * The guard's threshold is a score it found: a pair scoring exactly that (a tie,
+		 * which may still win on id) is never given up; one a double below it may be.
+		 */
+		if (s1 == CD_SCORE_OK && full.score > 0)
+		{
+			bool		below = true;
+
+			ck_assert_int_eq(cd_record_score_min(&p, a, b, hash_tf, NULL, A, full.score, &below, &min),
+							 CD_SCORE_OK);
+			ck_assert_msg(!below && min.score == full.score, "iter %d: a tie at %.17g given up",
+						  iter, full.score);
+			below = true;
+			ck_assert_int_eq(cd_record_score_min(&p, a, b, hash_tf, NULL, A,
+												 nextafter(full.score, 2.0), &below, &min),
+							 CD_SCORE_OK);
+			ck_assert(below || min.score == full.score);
+			ties++;
+		}
 	}
 	/* the test covers all three outcomes */
-	ck_assert_msg(given_up > 1000 && kept > 1000 && errors > 100, "given up %d, kept %d, errors %d",
-				  given_up, kept, errors);
+	ck_assert_msg(given_up > 1000 && kept > 1000 && errors > 100 && ties > 1000,
+				  "given up %d, kept %d, errors %d, ties %d", given_up, kept, errors, ties);
 }
 END_TEST
 
