@@ -928,10 +928,11 @@ words_contained(const char *x, size_t xl, const char *y, size_t yl)
 /*
  * Company names (0.2.0): a name whose words are all words of the other name counts at
  * the top level (its m) with the term-frequency u of the pair (the larger of the two
- * names' frequencies: the shorter name's, since every word of it is shared), when that
- * is stronger than the level reached: two records agree on every word one of them
- * has, and how often another company holds those words is the evidence, as for an
- * exact name.  A common shorter name (a generic word, a group's name) keeps a large u.
+ * names' frequencies, whichever name it is), when that u is at most the u of the level
+ * below the top and the top level is stronger than the level reached: two records agree
+ * on every word one of them has, and how often another company holds those words is the
+ * evidence, as for an exact name.  A common name (a generic word such as `Holding`, a
+ * group's name) is not promoted: it stays at the level reached.
  */
 static CdScoreStatus
 company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdStr *b_val,
@@ -984,7 +985,14 @@ company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdS
 			sum_m += f->levels[j].m;
 			sum_u += f->levels[j].u;
 		}
-		/* only when stronger than the level reached ("different": its own m and u) */
+		/*
+		 * only when the pair's names are at most as frequent as random pairs reaching
+		 * the level below the top (a generic or common shorter name, such as `Holding`,
+		 * is no evidence: it stays at the level reached), and stronger than the level
+		 * reached ("different": its own m and u)
+		 */
+		if (f->nlevels < 2 || tf_u > f->levels[1].u)
+			return CD_SCORE_OK;
 		if (*named ? m / tf_u <= fs->m / fs->u
 			: (1 - sum_u <= 0 || m / tf_u <= (1 - sum_m) / (1 - sum_u)))
 			return CD_SCORE_OK;

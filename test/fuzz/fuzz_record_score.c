@@ -211,6 +211,9 @@ check_result(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdSc
 				  && p->analyzed_rows > 0 && fs->tf_used);
 			CHECK((want > 0 && want < f->nlevels && f->levels[want].name != NULL && f->levels[want].tf)
 				  || oracle_contained(&a[i].v[bi], &bv->v[bj]));
+			/* promoted only by containment: the names are no more frequent than level 1's u */
+			if (!(want > 0 && want < f->nlevels && f->levels[want].name != NULL && f->levels[want].tf))
+				CHECK(f->nlevels >= 2 && fs->u <= f->levels[1].u);
 			want = 0;
 		}
 		if (want == CD_LEVEL_DIFFERENT)
