@@ -150,7 +150,7 @@ DROP TABLE q_brands;
 -- as do the same words but for one typo (similarity >= 0.95) of a common name (Holding Group /
 -- Holding Groups), with the common name's u; a name whose words are all words of the other
 -- counts at the top level with the pair's u (the larger of the two names' frequencies) only
--- when that u is at most "similar company"'s: a common name (Holding Group / Nordic Holding
+-- when that weighs at least "similar company" (m0 / u >= m1 / u1): a common name (Holding Group / Nordic Holding
 -- Group) keeps "similar company", a rare one (Quartz Optics / Quartz Optics Nordic) is promoted
 CREATE TABLE q_typos (id int PRIMARY KEY, company text);
 INSERT INTO q_typos VALUES

@@ -5698,7 +5698,7 @@ COMMENT ON FUNCTION @extschema@.estimate(text, integer, integer, integer) IS
 -- (`A.G. Barr` -> ag barr); initials with nothing but legal forms are the name (`A.B. Ltd` ->
 -- ab); only letters join (not Arabic-Indic or NKo digits).  The scorer: a contained company
 -- name is promoted only when the pair's term-frequency u (the larger of the two names'
--- frequencies) is at most the u of the level below the top or 1/rows (a name no other row holds).
+-- frequencies) gives the top level a weight at least the level below the top's (m0/u >= m1/u1).
 -- After upgrading, besides REINDEX: term frequencies gathered by crmdedup.analyze() under
 -- earlier keys (crmdedup.term_stats) hold the old company words; run crmdedup.analyze() again
 -- for every profile with a company field, or company pairs are scored with stale frequencies.

@@ -928,9 +928,9 @@ words_contained(const char *x, size_t xl, const char *y, size_t yl)
 /*
  * Company names (0.2.0): a name whose words are all words of the other name counts at
  * the top level (its m) with the term-frequency u of the pair (the larger of the two
- * names' frequencies, whichever name it is), when that u is at most the u of the level
- * below the top or the unknown-name frequency (1/rows) and the top level is stronger
- * than the level reached: two records agree
+ * names' frequencies, whichever name it is), when the top level's weight with that u is
+ * at least the weight of the level below the top and stronger than the level reached:
+ * two records agree
  * on every word one of them has, and how often another company holds those words is the
  * evidence, as for an exact name.  A common name (a generic word such as `Holding`, a
  * group's name) is not promoted: it stays at the level reached.
@@ -987,12 +987,13 @@ company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdS
 			sum_u += f->levels[j].u;
 		}
 		/*
-		 * only when the pair's names are as rare as a name no other row holds, or at
-		 * most as frequent as random pairs reaching the level below the top (a generic
-		 * or common name, such as `Holding`, is no evidence: it stays at the level
-		 * reached), and stronger than the level reached ("different": its own m and u)
+		 * only when the top level's weight with the pair's u is at least the weight of
+		 * the level below the top (m0 / tf_u >= m1 / u1, multiplied out): a contained name
+		 * is at least as good evidence as a similar one only when the names are rare; a
+		 * generic or common name, such as `Holding`, stays at the level reached.  And
+		 * only when stronger than the level reached ("different": its own m and u).
 		 */
-		if (f->nlevels < 2 || tf_u > pg_greatest(f->levels[1].u, unknown))
+		if (f->nlevels < 2 || m * f->levels[1].u < f->levels[1].m * tf_u)
 			return CD_SCORE_OK;
 		if (*named ? m / tf_u <= fs->m / fs->u
 			: (1 - sum_u <= 0 || m / tf_u <= (1 - sum_m) / (1 - sum_u)))

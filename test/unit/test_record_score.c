@@ -803,9 +803,9 @@ START_TEST(test_company_typo_top_level)
 	ck_assert(fs.m == 0.70 && fs.u == 1.0 / 100 && fs.tf_used);
 	/*
 	 * a word more on one side, common names (0.3 x 0.5 > 1/rows): every word of the
-	 * shorter name is a word of the other, but the pair's u (the larger of the two names'
-	 * frequencies, 0.15) is more than "similar company"'s u (0.01): the names are
-	 * common, no evidence, the level reached stays
+	 * shorter name is a word of the other, but with the pair's u (the larger of the two
+	 * names' frequencies, 0.15) the top level weighs less than "similar company" (0.70 /
+	 * 0.15 < 0.15 / 0.01): the names are common, the level reached stays
 	 */
 	fs = score1(&p, c, 1, d, 1, tf_lookup, &t, &rs);
 	ck_assert(fs.similarity < CD_COMPANY_TYPO_SIM && fs.similarity >= 0.85);
