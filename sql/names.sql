@@ -77,6 +77,13 @@ INSERT INTO name_cases (fn, raw, expected) VALUES
 ('company_key', 'D.S.M. I.P. Assets B.V.', 'dsmip assets'),
 ('company_key', 'U. S. Philips Corporation', 'us philips'),
 ('company_key', 'О.О.О. «Ромашка»', 'ромашка'),
+('company_key', 'Type X G.m.b.H.', 'type x'),
+('company_key', 'Plan B A.G.', 'plan b'),
+('company_key', 'A.G. Barr plc', 'ag barr'),
+('company_key', 'E.G. Smith Ltd', 'eg smith'),
+('company_key', 'A.B. Ltd', 'ab'),
+('company_key', 'A B N.V.', 'ab'),
+('company_key', '١ ٢ Foo', '١ ٢ foo'),
 ('company_key', '«»', NULL);
 
 SELECT id, fn, raw,

@@ -148,8 +148,10 @@ DROP TABLE q_brands;
 -- a typo in a company name (0.2.0): two spellings that reach "similar company" and are each as
 -- rare as a name no other row holds (Orbis IP Assets / Orbis IP Assests) count at the top level,
 -- as do the same words but for one typo (similarity >= 0.95) of a common name (Holding Group /
--- Holding Groups), with the common name's u; so does a name whose words are all words of the
--- other (Holding Group / Nordic Holding Group), with the shorter, common name's u (weak evidence)
+-- Holding Groups), with the common name's u; a name whose words are all words of the other
+-- counts at the top level with the pair's u (the larger of the two names' frequencies) only
+-- when that weighs at least "similar company" (m0 / u >= m1 / u1): a common name (Holding Group / Nordic Holding
+-- Group) keeps "similar company", a rare one (Quartz Optics / Quartz Optics Nordic) is promoted
 CREATE TABLE q_typos (id int PRIMARY KEY, company text);
 INSERT INTO q_typos VALUES
     (1, 'Orbis IP Assets B.V.'), (2, 'Orbis IP Assests B.V.'), (3, 'Holding Group'), (4, 'Holding Groups'),
@@ -162,6 +164,12 @@ SELECT v.i, v.j, f->>'level' AS level, round((f->>'similarity')::numeric, 3) AS 
   FROM (VALUES (1, 2), (3, 4), (3, 5), (5, 6)) v(i, j),
        LATERAL crmdedup.match_rows('q_typos', (SELECT to_jsonb(t) FROM q_typos t WHERE t.id = v.i),
                                    (SELECT to_jsonb(t) FROM q_typos t WHERE t.id = v.j)) s,
+       jsonb_array_elements(s.explanation->'fields') f;
+-- a rare name inside a longer one (a row no other holds; the longer name unknown): the top level
+SELECT f->>'level' AS level, round((f->>'similarity')::numeric, 3) AS sim,
+       round((f->>'m')::numeric, 2) AS m, round((f->>'u')::numeric, 4) AS u
+  FROM crmdedup.match_rows('q_typos', (SELECT to_jsonb(t) FROM q_typos t WHERE t.id = 9),
+                           '{"id": 99, "company": "Quartz Optics Nordic"}') s,
        jsonb_array_elements(s.explanation->'fields') f;
 SELECT crmdedup.drop_profile('q_typos');
 DROP TABLE q_typos;

@@ -194,16 +194,21 @@ BEGIN
             END IF;
         END LOOP;
         -- 0.2.0: a company name whose words are all words of the other name counts at the
-        -- top level (its m) with the pair's term-frequency u, when that is stronger
+        -- top level (its m) with the pair's term-frequency u (the larger of the two names'
+        -- frequencies), when that weighs at least the level below the top, and stronger
         IF f->>'role' = 'company' AND NOT at_top AND p.analyzed_rows > 0
            AND f->'levels'->0->>'level' IS NOT NULL AND coalesce((f->'levels'->0->>'tf')::boolean, false)
            AND pg_temp.contained(crmdedup.translit(crmdedup.company_key(best_a)),
                                  crmdedup.translit(crmdedup.company_key(best_b))) THEN
             tf_u := least(greatest(greatest(pg_temp.company_tf(p.name, f->>'field', p.analyzed_rows, best_a),
                                             pg_temp.company_tf(p.name, f->>'field', p.analyzed_rows, best_b)), 1e-7), 0.5);
-            IF (level_name IS NOT NULL AND (f->'levels'->0->>'m')::float8 / tf_u > m / u)
-               OR (level_name IS NULL AND 1 - sum_u > 0
-                   AND (f->'levels'->0->>'m')::float8 / tf_u > (1 - sum_m) / (1 - sum_u)) THEN
+            -- only when the top level's weight with tf_u is at least the level below the top's
+            -- (m0 / tf_u >= m1 / u1, multiplied out)
+            IF coalesce((f->'levels'->0->>'m')::float8 * (f->'levels'->1->>'u')::float8
+                        >= (f->'levels'->1->>'m')::float8 * tf_u, false)
+               AND ((level_name IS NOT NULL AND (f->'levels'->0->>'m')::float8 / tf_u > m / u)
+                    OR (level_name IS NULL AND 1 - sum_u > 0
+                        AND (f->'levels'->0->>'m')::float8 / tf_u > (1 - sum_m) / (1 - sum_u))) THEN
                 level_name := f->'levels'->0->>'level';
                 m := (f->'levels'->0->>'m')::float8;
                 u := tf_u;

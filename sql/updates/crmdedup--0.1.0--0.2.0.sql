@@ -5691,3 +5691,14 @@ COMMENT ON FUNCTION @extschema@.estimate(text, integer, integer, integer) IS
 -- earlier build must be rebuilt (REINDEX), then crmdedup.refresh_versions(); crmdedup.versions()
 -- warns until then.  The scorer (match_rows and everything built on it): a company name whose
 -- words are all words of the other name counts at the top level with the pair's term-frequency u.
+
+-- company_key() key rules 3, review (no SQL object changes): the longest end of a run of
+-- one-letter words that is a legal form is removed and the letters before it stay a word
+-- (`Type X G.m.b.H.` -> type x); two letters first in the name are initials, not a form
+-- (`A.G. Barr` -> ag barr); initials with nothing but legal forms are the name (`A.B. Ltd` ->
+-- ab); only letters join (not Arabic-Indic or NKo digits).  The scorer: a contained company
+-- name is promoted only when the pair's term-frequency u (the larger of the two names'
+-- frequencies) gives the top level a weight at least the level below the top's (m0/u >= m1/u1).
+-- After upgrading, besides REINDEX: term frequencies gathered by crmdedup.analyze() under
+-- earlier keys (crmdedup.term_stats) hold the old company words; run crmdedup.analyze() again
+-- for every profile with a company field, or company pairs are scored with stale frequencies.

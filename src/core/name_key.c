@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "legal_forms_data.h"
 #include "translit.h"
 #include "translit_data.h"
@@ -456,18 +458,73 @@ form_at(const char *s, const Span *words, size_t nwords, size_t i)
 }
 
 /*
- * A word of one letter (key rules 3): one ASCII letter, or one code point of two UTF-8
- * bytes (Latin-1 and Latin Extended, Greek, Cyrillic ...).  Not a digit, not a CJK
- * character (those are whole words).
+ * A word of one letter (key rules 3): one ASCII letter, or one letter (a code point of
+ * category L*) of two UTF-8 bytes (Latin-1 and Latin Extended, Greek, Cyrillic, Hebrew,
+ * Arabic ...).  Not a digit of any script (Arabic-Indic, NKo ...), not a CJK character
+ * (those are whole words).
  */
 static bool
 single_letter(const char *s, const Span *w)
 {
 	unsigned char c = (unsigned char) s[w->off];
+	int32_t		cp;
 
 	if (w->len == 1)
 		return c >= 'a' && c <= 'z';
-	return w->len == 2 && c >= 0xC3 && c <= 0xDF;
+	if (w->len != 2 || cd_utf8_decode((const unsigned char *) s + w->off, 2, &cp) != 2)
+		return false;
+	switch (utf8proc_category(cp))
+	{
+		case UTF8PROC_CATEGORY_LU:
+		case UTF8PROC_CATEGORY_LL:
+		case UTF8PROC_CATEGORY_LT:
+		case UTF8PROC_CATEGORY_LM:
+		case UTF8PROC_CATEGORY_LO:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* the longest joined run suffix tried as a legal form, in bytes (forms are short) */
+#define CD_RUN_FORM_MAX 32
+
+/* is the word made of the letters of words[k..j) a legal form of one word? */
+static bool
+run_is_form(const char *s, const Span *w, size_t k, size_t j)
+{
+	char		buf[CD_RUN_FORM_MAX];
+	size_t		n = 0;
+	const CdLegalFormGroup *g;
+
+	for (size_t m = k; m < j; m++)
+	{
+		if (n + w[m].len > sizeof(buf))
+			return false;
+		memcpy(buf + n, s + w[m].off, w[m].len);
+		n += w[m].len;
+	}
+	g = find_group(buf, n);
+	for (int f = 0; g && f < g->count; f++)
+		if (cd_legal_forms[g->start + f].nwords == 1)
+			return true;
+	return false;
+}
+
+/* join the letters of words[k..j) in place into words[k] (the others become empty spans) */
+static void
+join_run(char *s, Span *w, size_t k, size_t j)
+{
+	size_t		o = w[k].off + w[k].len;
+
+	/* letters move left over the spaces: nothing after the run is touched */
+	for (size_t m = k + 1; m < j; m++)
+	{
+		memmove(s + o, s + w[m].off, w[m].len);
+		o += w[m].len;
+		w[m].len = 0;
+	}
+	w[k].len = o - w[k].off;
 }
 
 /*
@@ -475,9 +532,14 @@ single_letter(const char *s, const Span *w)
  * at each position).  Key rules 3: a run of two or more one-letter words that no legal
  * form starts within (letters written with dots or spaces: `P.L.C.`, `G.m.b.H.`,
  * `D.S.M.`, `U. S.`) is one word, its letters joined in place in *folded (the run's
- * other words become empty spans, neither kept nor removed); when that word is a legal
- * form of one word (`plc`, `gmbh`, `ag`) the whole run is a legal form.  *words and *removed are allocated with a (release them even on
- * error); *kept counts the words that are not legal forms.
+ * other words become empty spans, neither kept nor removed).  The run's longest suffix
+ * of two or more letters that is a legal form of one word (`plc`, `gmbh`, `ag`) is a
+ * legal form of its own and the letters before it stay a word (`Type X G.m.b.H.` ->
+ * type x, `D.S.M. A.G.` -> dsm), except two letters first in the name: those are a
+ * person's initials (`A.G. Barr`, `E.G. Smith`; `О.О.О. Ромашка` is a form).  When
+ * nothing else would be kept, such runs are kept as words (`A.B. Ltd`, `Ltd A.B.` ->
+ * ab).  *words and *removed are allocated with a (release them even on error); *kept
+ * counts the words that are not legal forms.
  */
 static CdTextStatus
 company_words(const CdAllocator *a, const char *in, size_t len, CdBuf *folded, Span **words,
@@ -485,6 +547,7 @@ company_words(const CdAllocator *a, const char *in, size_t len, CdBuf *folded, S
 {
 	CdTextStatus status;
 	size_t		i;
+	size_t		nrun_forms = 0;
 
 	*words = NULL;
 	*removed = NULL;
@@ -510,31 +573,34 @@ company_words(const CdAllocator *a, const char *in, size_t len, CdBuf *folded, S
 			form_at(s, w, *nwords, i + 1) == 0)
 		{
 			size_t		j = i + 1;
-			size_t		o = w[i].off + w[i].len;
-			int			joined = 0;
+			size_t		k;
 
 			while (j < *nwords && single_letter(s, &w[j]) && form_at(s, w, *nwords, j) == 0)
 				j++;
-			/* letters move left over the spaces: nothing after the run is touched */
-			for (size_t k = i + 1; k < j; k++)
+			/*
+			 * the longest suffix of two or more letters that is a form; first in the name,
+			 * three or more (`О.О.О. Ромашка`: two are initials, `A.G. Barr`)
+			 */
+			for (k = i; k + 1 < j; k++)
+				if ((k > 0 || j >= 3) && run_is_form(s, w, k, j))
+					break;
+			if (k + 1 < j)
 			{
-				memmove(s + o, s + w[k].off, w[k].len);
-				o += w[k].len;
-				w[k].len = 0;
+				if (k > i)
+				{
+					join_run(s, w, i, k);
+					(*kept)++;
+				}
+				join_run(s, w, k, j);
+				for (size_t m = k; m < j; m++)
+					(*removed)[m] = true;
+				nrun_forms++;
 			}
-			w[i].len = o - w[i].off;
-			{
-				const CdLegalFormGroup *g = find_group(s + w[i].off, w[i].len);
-
-				for (int k = 0; g && k < g->count && !joined; k++)
-					if (cd_legal_forms[g->start + k].nwords == 1)
-						joined = 1;
-			}
-			if (joined)
-				for (size_t k = i; k < j; k++)
-					(*removed)[k] = true;
 			else
+			{
+				join_run(s, w, i, j);
 				(*kept)++;
+			}
 			i = j;
 			continue;
 		}
@@ -548,6 +614,21 @@ company_words(const CdAllocator *a, const char *in, size_t len, CdBuf *folded, S
 		{
 			(*kept)++;
 			i++;
+		}
+	}
+	if (*kept == 0 && nrun_forms > 0)
+	{
+		/*
+		 * nothing is kept only because runs were read as legal forms (`Ltd A.B.`): they
+		 * are the name.  A run's head is the only removed word followed by an empty span.
+		 */
+		for (i = 0; i < *nwords; i++)
+		{
+			if (!(*removed)[i] || i + 1 >= *nwords || (*words)[i + 1].len != 0)
+				continue;
+			(*kept)++;
+			for (size_t m = i; m < *nwords && (m == i || (*words)[m].len == 0); m++)
+				(*removed)[m] = false;
 		}
 	}
 	return CD_TEXT_OK;

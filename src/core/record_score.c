@@ -928,10 +928,12 @@ words_contained(const char *x, size_t xl, const char *y, size_t yl)
 /*
  * Company names (0.2.0): a name whose words are all words of the other name counts at
  * the top level (its m) with the term-frequency u of the pair (the larger of the two
- * names' frequencies: the shorter name's, since every word of it is shared), when that
- * is stronger than the level reached: two records agree on every word one of them
- * has, and how often another company holds those words is the evidence, as for an
- * exact name.  A common shorter name (a generic word, a group's name) keeps a large u.
+ * names' frequencies, whichever name it is), when the top level's weight with that u is
+ * at least the weight of the level below the top and stronger than the level reached:
+ * two records agree
+ * on every word one of them has, and how often another company holds those words is the
+ * evidence, as for an exact name.  A common name (a generic word such as `Holding`, a
+ * group's name) is not promoted: it stays at the level reached.
  */
 static CdScoreStatus
 company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdStr *b_val,
@@ -984,7 +986,15 @@ company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdS
 			sum_m += f->levels[j].m;
 			sum_u += f->levels[j].u;
 		}
-		/* only when stronger than the level reached ("different": its own m and u) */
+		/*
+		 * only when the top level's weight with the pair's u is at least the weight of
+		 * the level below the top (m0 / tf_u >= m1 / u1, multiplied out): a contained name
+		 * is at least as good evidence as a similar one only when the names are rare; a
+		 * generic or common name, such as `Holding`, stays at the level reached.  And
+		 * only when stronger than the level reached ("different": its own m and u).
+		 */
+		if (f->nlevels < 2 || m * f->levels[1].u < f->levels[1].m * tf_u)
+			return CD_SCORE_OK;
 		if (*named ? m / tf_u <= fs->m / fs->u
 			: (1 - sum_u <= 0 || m / tf_u <= (1 - sum_m) / (1 - sum_u)))
 			return CD_SCORE_OK;

@@ -211,6 +211,9 @@ check_result(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdSc
 				  && p->analyzed_rows > 0 && fs->tf_used);
 			CHECK((want > 0 && want < f->nlevels && f->levels[want].name != NULL && f->levels[want].tf)
 				  || oracle_contained(&a[i].v[bi], &bv->v[bj]));
+			/* promoted only by containment: the top level with its u weighs at least level 1 */
+			if (!(want > 0 && want < f->nlevels && f->levels[want].name != NULL && f->levels[want].tf))
+				CHECK(f->nlevels >= 2 && f->levels[0].m * f->levels[1].u >= f->levels[1].m * fs->u);
 			want = 0;
 		}
 		if (want == CD_LEVEL_DIFFERENT)

@@ -803,25 +803,33 @@ START_TEST(test_company_typo_top_level)
 	ck_assert(fs.m == 0.70 && fs.u == 1.0 / 100 && fs.tf_used);
 	/*
 	 * a word more on one side, common names (0.3 x 0.5 > 1/rows): every word of the
-	 * shorter name is a word of the other, so the top level's m with the pair's u, the
-	 * shorter name's frequency (0.70 / 0.15 is more than "similar company"'s 0.15 / 0.15)
+	 * shorter name is a word of the other, but with the pair's u (the larger of the two
+	 * names' frequencies, 0.15) the top level weighs less than "similar company" (0.70 /
+	 * 0.15 < 0.15 / 0.01): the names are common, the level reached stays
 	 */
 	fs = score1(&p, c, 1, d, 1, tf_lookup, &t, &rs);
 	ck_assert(fs.similarity < CD_COMPANY_TYPO_SIM && fs.similarity >= 0.85);
-	ck_assert_int_eq(fs.level, 0);
-	ck_assert(fs.m == 0.70 && fabs(fs.u - 0.15) < 1e-12 && fs.tf_used);
-	/* the same from "different": a name of one word inside a long one */
+	ck_assert_int_eq(fs.level, 1);
+	ck_assert(fs.m == 0.15);
 	{
 		CdStr		e[] = {S("Orbis")};
 		CdStr		k[] = {S("Orbis Research Holding Global Europe")};
 
+		/* a common name of one word inside a long one (`Holding`): stays "different" */
 		fs = score1(&p, e, 1, k, 1, tf_lookup, &t, &rs);
 		ck_assert(fs.similarity < 0.6);
+		ck_assert_int_eq(fs.level, CD_LEVEL_DIFFERENT);
+		/* the same name when rare (0.005, 1/rows 0.001): the top level, u 0.005 */
+		t.freq[0] = 0.005;
+		p.analyzed_rows = 1000;
+		fs = score1(&p, e, 1, k, 1, tf_lookup, &t, &rs);
 		ck_assert_int_eq(fs.level, 0);
-		ck_assert(fs.m == 0.70 && fabs(fs.u - 0.3) < 1e-12 && fs.tf_used);
+		ck_assert(fs.m == 0.70 && fabs(fs.u - 0.005) < 1e-12 && fs.tf_used);
 		/* a word not in the other name: no containment, "different" */
 		fs = score1(&p, e, 1, g, 1, tf_lookup, &t, &rs);
 		ck_assert_int_eq(fs.level, CD_LEVEL_DIFFERENT);
+		t.freq[0] = 0.3;
+		p.analyzed_rows = 100;
 	}
 	/* one typo of a common name: the top level with the common name's u */
 	fs = score1(&p, g, 1, h, 1, tf_lookup, &t, &rs);
