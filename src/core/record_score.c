@@ -930,10 +930,9 @@ words_contained(const char *x, size_t xl, const char *y, size_t yl)
  * the top level (its m) with the term-frequency u of the pair (the larger of the two
  * names' frequencies, whichever name it is), when the top level's weight with that u is
  * at least the weight of the level below the top and stronger than the level reached:
- * two records agree
- * on every word one of them has, and how often another company holds those words is the
- * evidence, as for an exact name.  A common name (a generic word such as `Holding`, a
- * group's name) is not promoted: it stays at the level reached.
+ * two records agree on every word one of them has, and how often another company holds
+ * those words is the evidence, as for an exact name.  A common name (a generic word such
+ * as `Holding`, a group's name) is not promoted: it stays at the level reached.
  */
 static CdScoreStatus
 company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdStr *b_val,
