@@ -1122,7 +1122,10 @@ typedef struct ProbeState
 	const char *new_id;
 	bool		explain;
 	int		   *pinned;
-	/* the rows considered so far: an open-addressing set of TIDs (an empty slot has offset 0, which no row's TID has) */
+	/*
+	 * the rows considered so far: an open-addressing set of TIDs (an empty slot has
+	 * offset 0, which no row's TID has)
+	 */
 	ItemPointerData *seen;
 	int			nseen;
 	int			seenmask;		/* capacity - 1, a power of two minus one; -1: no table yet */
