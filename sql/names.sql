@@ -83,6 +83,9 @@ INSERT INTO name_cases (fn, raw, expected) VALUES
 ('company_key', 'E.G. Smith Ltd', 'eg smith'),
 ('company_key', 'A.B. Ltd', 'ab'),
 ('company_key', 'A B N.V.', 'ab'),
+('company_key', 'Novak s. r. o.', 'novak'),
+('company_key', 'Novak spol. s r.o.', 'novak'),
+('company_key', 'Petrol d.o.o.', 'petrol'),
 ('company_key', '١ ٢ Foo', '١ ٢ foo'),
 ('company_key', '«»', NULL);
 

@@ -316,6 +316,17 @@ static const Case company_cases[] = {
 	{"A.G.", "ag"},
 	{"О.О.О. «Ромашка»", "ромашка"},
 	{"P.L.C. Foo", "foo"},
+	/* Czech, Slovak, Slovene, Croatian, Serbian, Hungarian forms (legal-forms-2, 17:40) */
+	{"Novak s. r. o.", "novak"},
+	{"Novak s.r.o.", "novak"},
+	{"NOVAK S.R.O., Praha", "novak"},
+	{"Novak spol. s r.o.", "novak"},
+	{"Petrol d.o.o.", "petrol"},
+	{"Richter Gedeon Nyrt.", "richter gedeon"},
+	{"Magyar Telekom Zrt.", "magyar telekom"},
+	{"Alfa Kft", "alfa"},
+	{"Beta v.o.s.", "beta"},
+	{"S.R.O.", "s r o"},	/* nothing but a form of several words: kept, as S.A. */
 	/* digits of other scripts are not letters: not joined */
 	{"\xd9\xa1 \xd9\xa2 Foo", "\xd9\xa1 \xd9\xa2 foo"},
 	{"\xdf\x81 \xdf\x82 Foo", "\xdf\x81 \xdf\x82 foo"},
