@@ -316,7 +316,7 @@ static const Case company_cases[] = {
 	{"A.G.", "ag"},
 	{"О.О.О. «Ромашка»", "ромашка"},
 	{"P.L.C. Foo", "foo"},
-	/* Czech, Slovak, Slovene, Croatian, Serbian, Hungarian forms (legal-forms-2, 17:40) */
+	/* Czech, Slovak, Slovene, Croatian, Serbian, Hungarian forms (legal-forms-2) */
 	{"Novak s. r. o.", "novak"},
 	{"Novak s.r.o.", "novak"},
 	{"NOVAK S.R.O., Praha", "novak"},
