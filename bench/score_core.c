@@ -1,9 +1,11 @@
 /*
  * score_core.c
  *		ns per cd_record_score call of a one-field company profile, outside PostgreSQL
- *		(no value memo): the core cost of company comparisons by the kind of pair (an
- *		exact copy, a name contained in the other, a typo, unrelated names).  Built by
- *		`make build/bench/score_core`; prints the median of 7 runs per kind (process CPU time).
+ *		(no value memo; `score_core N memo`: with one, as reports and estimate() score, each
+ *		kind's 8 pairs then found in it): the core cost of company comparisons by the kind
+ *		of pair (an exact copy, a name contained in the other, a typo, unrelated names).
+ *		Built by `make build/bench/score_core`; prints the median of 7 runs per kind
+ *		(process CPU time).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include "cd_buf.h"
 #include "record_score.h"
+#include "value_memo.h"
 
 #define RUNS 7
 
@@ -81,6 +84,7 @@ main(int argc, char **argv)
 	CdScoreField f = {CD_ROLE_COMPANY, 1.0, "NL", LEVELS, 4};
 	CdScoreProfile p = {0};
 	int			iter = argc > 1 ? atoi(argv[1]) : 20000;
+	CdMemo	   *memo = argc > 2 && strcmp(argv[2], "memo") == 0 ? cd_memo_create(&cd_malloc_allocator, 4 << 20) : NULL;
 
 	p.fields = &f;
 	p.nfields = 1;
@@ -88,6 +92,7 @@ main(int argc, char **argv)
 	p.same = 0.9;
 	p.maybe = 0.5;
 	p.analyzed_rows = 2379;
+	cd_memo_use(memo);
 	for (int k = 0; k < 4; k++)
 	{
 		double		t[RUNS];
@@ -119,5 +124,8 @@ main(int argc, char **argv)
 		qsort(t, RUNS, sizeof(double), cmp_double);
 		printf("%-34s %8.0f ns per pair (sum of weights %.3f)\n", kind_names[k], t[RUNS / 2], wsum / RUNS);
 	}
+	cd_memo_use(NULL);
+	if (memo != NULL)
+		cd_memo_destroy(memo);
 	return 0;
 }

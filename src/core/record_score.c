@@ -19,6 +19,7 @@
 #include "name_key.h"
 #include "name_match.h"
 #include "record_score.h"
+#include "value_memo.h"
 #include "similarity.h"
 #include "translit.h"
 
@@ -298,12 +299,24 @@ cd_term_key(CdRole role, const char *v, size_t len, CdBuf *out, const char **err
 			{
 				CdBuf		ck;
 				CdScoreStatus st;
+				const char *mv;
+				size_t		mvl;
+				size_t		start = out->len;
 
+				/*
+				 * through the active value memo (0.2.0): every company pair's containment
+				 * test reads both keys, and a report scores each record in many pairs
+				 */
+				if (cd_memo_find(CD_MEMO_COMPANY_TERM_KEY, NULL, 0, v, len, &mv, &mvl))
+					return cd_buf_append(out, mv, mvl) ? CD_SCORE_OK : CD_SCORE_NOMEM;
 				cd_buf_init(&ck, out->alloc);
 				st = text_key(cd_company_key, "company_key", v, len, &ck, err_func);
 				if (st == CD_SCORE_OK && ck.len > 0)
 					st = text_key(cd_translit, "translit", ck.data, ck.len, out, err_func);
 				cd_buf_free(&ck);
+				if (st == CD_SCORE_OK && !out->failed)
+					cd_memo_add(CD_MEMO_COMPANY_TERM_KEY, NULL, 0, v, len,
+								out->len > start ? out->data + start : "", out->len - start);
 				return st;
 			}
 		case CD_ROLE_EMAIL:
