@@ -74,3 +74,7 @@ fuzz: $(FUZZERS)
 build/bench/core_bench: bench/core_bench.c $(CORE_SRCS) $(wildcard src/core/*.h)
 	@mkdir -p build/bench
 	$(CORE_CC) -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc/core $(PKG_CFLAGS) -o $@ $< $(CORE_SRCS) $(PKG_LIBS)
+
+build/bench/score_core: bench/score_core.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p build/bench
+	$(CORE_CC) -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc/core $(PKG_CFLAGS) -o $@ $< $(CORE_SRCS) $(PKG_LIBS)

@@ -74,7 +74,8 @@ INSERT INTO name_cases (fn, raw, expected) VALUES
 ('company_key', 'Unilever P.L.C.', 'unilever'),
 ('company_key', 'Müller G.m.b.H.', 'muller'),
 ('company_key', 'D.S.M. IP Assets B.V.', 'dsm ip assets'),
-('company_key', 'D.S.M. I.P. Assets B.V.', 'dsmip assets'),
+('company_key', 'D.S.M. I.P. Assets B.V.', 'dsm ip assets'),
+('company_key', 'Rossi e C.', 'rossi e c'),
 ('company_key', 'U. S. Philips Corporation', 'us philips'),
 ('company_key', 'О.О.О. «Ромашка»', 'ромашка'),
 ('company_key', 'Type X G.m.b.H.', 'type x'),
@@ -83,6 +84,9 @@ INSERT INTO name_cases (fn, raw, expected) VALUES
 ('company_key', 'E.G. Smith Ltd', 'eg smith'),
 ('company_key', 'A.B. Ltd', 'ab'),
 ('company_key', 'A B N.V.', 'ab'),
+('company_key', 'Novak s. r. o.', 'novak'),
+('company_key', 'Novak spol. s r.o.', 'novak'),
+('company_key', 'Petrol d.o.o.', 'petrol'),
 ('company_key', '١ ٢ Foo', '١ ٢ foo'),
 ('company_key', '«»', NULL);
 

@@ -523,6 +523,10 @@ COMMENT ON FUNCTION @extschema@.find_duplicates(text, float8, integer, boolean) 
 -- Clusters: components of the pairs above min_score, split by average linkage so that a chain
 -- A~B~C of two different people never becomes one cluster.  The components, the scores of
 -- the pairs inside them that no key found, and the clustering are report_cluster() in C.
+-- Known different (0.2.0): a pair across two groups keeps them apart when its fields' evidence
+-- is against it (a score below the profile's prior, so its weights sum below 0), 0.2 at most: a
+-- pair scored 0.2 whose fields gave evidence for it (two typo spellings of one name, where the
+-- prior is large) is not known different.
 CREATE FUNCTION @extschema@.clusters(profile text, min_score float8 DEFAULT NULL, survivor text DEFAULT 'most_complete',
                                      block_cap integer DEFAULT 20, survivor_column text DEFAULT NULL)
 RETURNS TABLE (cluster_id text, id text, score float8, is_survivor boolean, suggested_survivor text)
@@ -535,6 +539,7 @@ AS $$
 DECLARE
     p record;
     threshold float8;
+    known_different float8;
     refs text := '';
     fk record;
     chunks integer;
@@ -560,6 +565,7 @@ BEGIN
             USING ERRCODE = 'undefined_column', HINT = 'Name it with survivor_column (default created_at).';
     END IF;
     threshold := coalesce(min_score, (p.compiled->>'same')::float8);
+    known_different := least(0.2, coalesce((p.compiled->>'prior')::float8, 0.2));
     chunks := @extschema@.report_work(profile, block_cap);
     w := @extschema@.report_work_tables(chunks);
 
@@ -581,7 +587,7 @@ BEGIN
                FROM generate_series(chunks + 1, nscored) i);
     IF pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0::pg_catalog.oid THEN DROP TABLE IF EXISTS pg_temp.cd_report_clusters; END IF;
     CREATE TEMP TABLE cd_report_clusters ON COMMIT DROP AS
-        SELECT k.rn, k.center, k.score FROM @extschema@.report_cluster(profile, w[1], w[2:], threshold, 0.2) k;
+        SELECT k.rn, k.center, k.score FROM @extschema@.report_cluster(profile, w[1], w[2:], threshold, known_different) k;
     RAISE NOTICE 'crmdedup: % clusters (% s)',
         (SELECT count(*) FROM (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) c),
         round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);

@@ -5702,3 +5702,121 @@ COMMENT ON FUNCTION @extschema@.estimate(text, integer, integer, integer) IS
 -- After upgrading, besides REINDEX: term frequencies gathered by crmdedup.analyze() under
 -- earlier keys (crmdedup.term_stats) hold the old company words; run crmdedup.analyze() again
 -- for every profile with a company field, or company pairs are scored with stale frequencies.
+
+-- clusters(): a pair across two groups is known different (keeps them apart) below the
+-- profile's prior (its fields' evidence against it), 0.2 at most; it was 0.2 for every profile.
+-- Clusters: components of the pairs above min_score, split by average linkage so that a chain
+-- A~B~C of two different people never becomes one cluster.  The components, the scores of
+-- the pairs inside them that no key found, and the clustering are report_cluster() in C.
+-- Known different (0.2.0): a pair across two groups keeps them apart when its fields' evidence
+-- is against it (a score below the profile's prior, so its weights sum below 0), 0.2 at most: a
+-- pair scored 0.2 whose fields gave evidence for it (two typo spellings of one name, where the
+-- prior is large) is not known different.
+CREATE OR REPLACE FUNCTION @extschema@.clusters(profile text, min_score float8 DEFAULT NULL, survivor text DEFAULT 'most_complete',
+                                     block_cap integer DEFAULT 20, survivor_column text DEFAULT NULL)
+RETURNS TABLE (cluster_id text, id text, score float8, is_survivor boolean, suggested_survivor text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+-- many small queries whose row estimates are poor: JIT compiling each costs more than running it
+SET jit = off
+AS $$
+#variable_conflict use_column
+DECLARE
+    p record;
+    threshold float8;
+    known_different float8;
+    refs text := '';
+    fk record;
+    chunks integer;
+    nscored integer;
+    w regclass[];
+    t0 timestamptz := clock_timestamp();
+    kind text := CASE WHEN has_schema_privilege('@extschema@', 'CREATE') THEN 'UNLOGGED' ELSE 'TEMP' END;
+    ptc text := current_setting('parallel_tuple_cost');
+    psc text := current_setting('parallel_setup_cost');
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    IF survivor IS NULL OR survivor NOT IN ('most_complete', 'oldest', 'newest', 'most_referenced') THEN
+        RAISE EXCEPTION 'invalid survivor rule "%"', coalesce(survivor, '')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use most_complete, oldest, newest or most_referenced.';
+    END IF;
+    IF survivor IN ('oldest', 'newest') AND NOT EXISTS (
+            SELECT 1 FROM pg_attribute WHERE attrelid = p.table_oid AND attname = coalesce(survivor_column, 'created_at')
+               AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'survivor rule % needs a timestamp column', survivor
+            USING ERRCODE = 'undefined_column', HINT = 'Name it with survivor_column (default created_at).';
+    END IF;
+    threshold := coalesce(min_score, (p.compiled->>'same')::float8);
+    known_different := least(0.2, coalesce((p.compiled->>'prior')::float8, 0.2));
+    chunks := @extschema@.report_work(profile, block_cap);
+    w := @extschema@.report_work_tables(chunks);
+
+    RAISE NOTICE 'crmdedup: clustering (% s so far)', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    -- every pair inside the components of the strong pairs (those no key found numbered n,
+    -- with no score yet), then the missing ones scored like the candidates (in parallel):
+    -- report_cluster() reads these, not every candidate pair again
+    EXECUTE format('CREATE %s TABLE %s AS SELECT n, a, b, score FROM @extschema@.report_missing_pairs(%L::regclass, %L::regclass[], %L::float8)',
+                   kind, @extschema@.report_work_name('inner'), w[1], w[2:], threshold);
+    IF chunks > 0 THEN
+        EXECUTE 'DROP TABLE ' || array_to_string(w[2:], ', ');
+    END IF;
+    EXECUTE format('CREATE INDEX ON %s (n)', @extschema@.report_work_name('inner'));
+    EXECUTE format('ANALYZE %s', @extschema@.report_work_name('inner'));
+    nscored := @extschema@.report_score(profile, @extschema@.report_work_name('inner')::regclass, chunks, 500000,
+                                        'pairs inside components');
+    w := ARRAY[w[1], @extschema@.report_work_name('inner')::regclass]
+         || (SELECT coalesce(array_agg(@extschema@.report_work_name('s' || i)::regclass ORDER BY i), '{}')
+               FROM generate_series(chunks + 1, nscored) i);
+    IF pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0::pg_catalog.oid THEN DROP TABLE IF EXISTS pg_temp.cd_report_clusters; END IF;
+    CREATE TEMP TABLE cd_report_clusters ON COMMIT DROP AS
+        SELECT k.rn, k.center, k.score FROM @extschema@.report_cluster(profile, w[1], w[2:], threshold, known_different) k;
+    RAISE NOTICE 'crmdedup: % clusters (% s)',
+        (SELECT count(*) FROM (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) c),
+        round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+    -- the suggested survivor of each cluster
+    IF survivor = 'most_referenced' THEN
+        FOR fk IN SELECT c.conrelid::regclass AS child, a.attname AS col
+                    FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                   WHERE c.contype = 'f' AND c.confrelid = p.table_oid AND cardinality(c.conkey) = 1 LOOP
+            refs := refs || format(' + (SELECT count(*) FROM %s x WHERE x.%I::text = f.id)', fk.child, fk.col);
+        END LOOP;
+    END IF;
+    -- the members of clusters of two or more: (rn, id of the table's key type, cluster_id, score)
+    EXECUTE format('CREATE %1$s TABLE %3$s AS SELECT k.rn, i.id, ic.id::text AS cluster_id, k.score
+                      FROM pg_temp.cd_report_clusters k
+                      JOIN (SELECT center FROM pg_temp.cd_report_clusters GROUP BY center HAVING count(*) > 1) big USING (center)
+                      JOIN %2$s i ON i.rn = k.rn JOIN %2$s ic ON ic.rn = k.center',
+                   kind, @extschema@.report_work_name('ids'), @extschema@.report_work_name('members'));
+    EXECUTE format('ANALYZE %s', @extschema@.report_work_name('members'));
+    -- each member's rank under the survivor rule, which reads the whole row (as
+    -- report_rows_sql() gives it, child-table fields included), built for the members only;
+    -- a CREATE TABLE AS, which may run in parallel workers
+    PERFORM set_config('parallel_tuple_cost', '0.001', true), set_config('parallel_setup_cost', '100', true);
+    EXECUTE format('CREATE %s TABLE %s AS SELECT c.cluster_id, f.id, c.score, %s AS rank_value
+                      FROM %s c JOIN (%s) f ON f.rn = c.rn',
+                   kind, @extschema@.report_work_name('ranks'),
+                   CASE survivor
+                       WHEN 'most_complete' THEN '@extschema@.filled_fields(f.r)'
+                       WHEN 'most_referenced' THEN '0' || refs
+                       ELSE format('(f.r->>%L)::timestamptz', coalesce(survivor_column, 'created_at')) END,
+                   @extschema@.report_work_name('members'),
+                   @extschema@.report_rows_rn_sql(profile, @extschema@.report_work_name('members'), true));
+    PERFORM set_config('parallel_tuple_cost', ptc, true), set_config('parallel_setup_cost', psc, true);
+    RETURN QUERY EXECUTE format(
+        'WITH s AS (SELECT DISTINCT ON (cluster_id) cluster_id, id AS survivor
+                      FROM %1$s ORDER BY cluster_id, rank_value %2$s NULLS LAST, id)
+         SELECT m.cluster_id, m.id, m.score, m.id = s.survivor, s.survivor
+           FROM %1$s m JOIN s USING (cluster_id)
+          ORDER BY m.cluster_id, m.id = s.survivor DESC, m.score DESC, m.id',
+        @extschema@.report_work_name('ranks'),
+        CASE survivor WHEN 'oldest' THEN 'ASC' ELSE 'DESC' END);
+    EXECUTE 'DROP TABLE ' || array_to_string(w, ', ') || ', ' || @extschema@.report_work_name('ids') || ', '
+            || @extschema@.report_work_name('members') || ', ' || @extschema@.report_work_name('ranks');
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.clusters(text, float8, text, integer, text) IS
+'duplicate clusters of a profile''s table: members, their score against the cluster''s best record, and a suggested survivor';

@@ -527,6 +527,131 @@ join_run(char *s, Span *w, size_t k, size_t j)
 	w[k].len = o - w[k].off;
 }
 
+/* the raw punctuation after a word (key rules 3, 0.2.0): see dot_marks() */
+#define CD_DOT_TIGHT 1			/* the next word follows after exactly "." (D.S) */
+#define CD_DOT_AFTER 2			/* the text after the word starts with "." (D. or D.S) */
+
+/*
+ * The next code point of valid UTF-8 s[*i..len) read as cd_fold reads words: 1 a letter,
+ * digit or mark (part of a word), 2 an apostrophe, 0 anything else (a separator).
+ */
+static int
+raw_class(const unsigned char *s, size_t len, size_t *i)
+{
+	int32_t		cp;
+	int			n;
+
+	if (s[*i] < 0x80)
+	{
+		unsigned char c = s[(*i)++];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			return 1;
+		return c == '\'' || c == '`' ? 2 : 0;
+	}
+	n = cd_utf8_decode(s + *i, len - *i, &cp);
+	if (n <= 0)
+	{
+		(*i)++;
+		return 0;
+	}
+	*i += (size_t) n;
+	if (cd_is_apostrophe(cp))
+		return 2;
+	switch (utf8proc_category(cp))
+	{
+		case UTF8PROC_CATEGORY_LU:
+		case UTF8PROC_CATEGORY_LL:
+		case UTF8PROC_CATEGORY_LT:
+		case UTF8PROC_CATEGORY_LM:
+		case UTF8PROC_CATEGORY_LO:
+		case UTF8PROC_CATEGORY_MN:
+		case UTF8PROC_CATEGORY_MC:
+		case UTF8PROC_CATEGORY_ME:
+		case UTF8PROC_CATEGORY_ND:
+		case UTF8PROC_CATEGORY_NL:
+		case UTF8PROC_CATEGORY_NO:
+			return 1;
+		default:
+			return 0;
+	}
+}
+
+/*
+ * Per folded word, CD_DOT_TIGHT and CD_DOT_AFTER read from the raw text, whose words are
+ * runs of letters, digits and marks (apostrophes inside a word joined), as cd_fold splits
+ * them.  NULL when the raw text does not hold nwords such words (a fold that expands or
+ * joins characters: the raw words could not be matched to the folded ones) or when the
+ * allocator fails: runs of one-letter words then join whatever their dots.
+ */
+static unsigned char *
+dot_marks(const CdAllocator *a, const char *in, size_t len, size_t nwords)
+{
+	const unsigned char *s = (const unsigned char *) in;
+	unsigned char *marks = alloc_array(a, nwords, 1);
+	size_t		n = 0;
+	size_t		i = 0;
+	bool		in_word = false;
+
+	if (marks == NULL)
+		return NULL;
+	memset(marks, 0, nwords > 0 ? nwords : 1);
+	while (i < len)
+	{
+		size_t		at = i;
+		int			c = raw_class(s, len, &i);
+
+		if (c == 1 || (c == 2 && in_word))
+		{
+			if (!in_word && n++ >= nwords)
+				break;
+			in_word = true;
+			continue;
+		}
+		if (in_word && s[at] == '.')
+		{
+			size_t		next = i;
+
+			marks[n - 1] |= CD_DOT_AFTER;
+			if (next < len && raw_class(s, len, &next) == 1)
+				marks[n - 1] |= CD_DOT_TIGHT;
+		}
+		in_word = false;
+	}
+	if (n != nwords)
+	{
+		release(a, marks);
+		return NULL;
+	}
+	return marks;
+}
+
+/*
+ * Key rules 3 (0.2.0): where a run of one-letter words words[i..j) ends its first part,
+ * from the raw dots (marks, may be NULL: j).  Letters written tight (`D.S.M.`) stay
+ * together; a run holding such a group splits at its other gaps (`D.S.M. I.P.` -> dsm,
+ * ip); a run without one splits where a letter without a dot meets one with a dot
+ * (`Rossi e C.`: e, c), and otherwise joins (`U. S.`, `D S M`).
+ */
+static size_t
+run_part_end(const unsigned char *marks, size_t i, size_t j)
+{
+	bool		tight = false;
+
+	if (marks == NULL)
+		return j;
+	for (size_t m = i; m + 1 < j; m++)
+		tight |= (marks[m] & CD_DOT_TIGHT) != 0;
+	for (size_t m = i; m + 1 < j; m++)
+	{
+		if (marks[m] & CD_DOT_TIGHT)
+			continue;
+		if (tight || ((marks[m] & CD_DOT_AFTER) != 0) != ((marks[m + 1] & CD_DOT_AFTER) != 0))
+			return m + 1;
+	}
+	return j;
+}
+
 /*
  * Fold a company name and mark its legal-form words (whole-word forms, longest first
  * at each position).  Key rules 3: a run of two or more one-letter words that no legal
@@ -548,6 +673,7 @@ company_words(const CdAllocator *a, const char *in, size_t len, CdBuf *folded, S
 	CdTextStatus status;
 	size_t		i;
 	size_t		nrun_forms = 0;
+	unsigned char *marks;
 
 	*words = NULL;
 	*removed = NULL;
@@ -561,6 +687,7 @@ company_words(const CdAllocator *a, const char *in, size_t len, CdBuf *folded, S
 	if (*words == NULL || *removed == NULL)
 		return CD_TEXT_NOMEM;
 	memset(*removed, 0, *nwords * sizeof(bool));
+	marks = dot_marks(a, in, len, *nwords);
 
 	i = 0;
 	while (i < *nwords)
@@ -577,6 +704,14 @@ company_words(const CdAllocator *a, const char *in, size_t len, CdBuf *folded, S
 
 			while (j < *nwords && single_letter(s, &w[j]) && form_at(s, w, *nwords, j) == 0)
 				j++;
+			/* dotted groups side by side are words of their own (`D.S.M. I.P.`) */
+			j = run_part_end(marks, i, j);
+			if (j == i + 1)
+			{
+				(*kept)++;
+				i++;
+				continue;
+			}
 			/*
 			 * the longest suffix of two or more letters that is a form; first in the name,
 			 * three or more (`О.О.О. Ромашка`: two are initials, `A.G. Barr`)
@@ -616,6 +751,7 @@ company_words(const CdAllocator *a, const char *in, size_t len, CdBuf *folded, S
 			i++;
 		}
 	}
+	release(a, marks);
 	if (*kept == 0 && nrun_forms > 0)
 	{
 		/*

@@ -19,6 +19,7 @@
 #include "name_key.h"
 #include "name_match.h"
 #include "record_score.h"
+#include "value_memo.h"
 #include "similarity.h"
 #include "translit.h"
 
@@ -298,12 +299,24 @@ cd_term_key(CdRole role, const char *v, size_t len, CdBuf *out, const char **err
 			{
 				CdBuf		ck;
 				CdScoreStatus st;
+				const char *mv;
+				size_t		mvl;
+				size_t		start = out->len;
 
+				/*
+				 * through the active value memo (0.2.0): every company pair's containment
+				 * test reads both keys, and a report scores each record in many pairs
+				 */
+				if (cd_memo_find(CD_MEMO_COMPANY_TERM_KEY, NULL, 0, v, len, &mv, &mvl))
+					return cd_buf_append(out, mv, mvl) ? CD_SCORE_OK : CD_SCORE_NOMEM;
 				cd_buf_init(&ck, out->alloc);
 				st = text_key(cd_company_key, "company_key", v, len, &ck, err_func);
 				if (st == CD_SCORE_OK && ck.len > 0)
 					st = text_key(cd_translit, "translit", ck.data, ck.len, out, err_func);
 				cd_buf_free(&ck);
+				if (st == CD_SCORE_OK && !out->failed)
+					cd_memo_add(CD_MEMO_COMPANY_TERM_KEY, NULL, 0, v, len,
+								out->len > start ? out->data + start : "", out->len - start);
 				return st;
 			}
 		case CD_ROLE_EMAIL:
@@ -738,20 +751,51 @@ term_freq(CdTermFreqFn fn, void *ctx, int field, const char *t, size_t len, doub
 	return f < 0 ? unknown : f;
 }
 
-/* *same: other's term key equals key (computed only for a one-word company name) */
-static CdScoreStatus
-key_equals(CdRole role, const CdStr *other, const CdBuf *key, const CdAllocator *al, bool *same,
-		   const char **err_func)
+/*
+ * The company term keys (cd_term_key) of the two values of a field's best pair, computed
+ * once per comparison when first needed (0.2.0): the term frequencies of both sides and the
+ * containment test all read them.
+ */
+typedef struct PairKeys
 {
-	CdBuf		kb;
+	CdBuf		a;
+	CdBuf		b;
+	bool		built;
+} PairKeys;
+
+static void
+pair_keys_init(PairKeys *k, const CdAllocator *al)
+{
+	cd_buf_init(&k->a, al);
+	cd_buf_init(&k->b, al);
+	k->built = false;
+}
+
+static void
+pair_keys_free(PairKeys *k)
+{
+	cd_buf_free(&k->a);
+	cd_buf_free(&k->b);
+}
+
+/* a's key then b's, as the comparisons that read them asked for them before */
+static CdScoreStatus
+pair_keys_build(PairKeys *k, CdRole role, const CdStr *a_val, const CdStr *b_val, const char **err_func)
+{
 	CdScoreStatus st;
 
-	*same = false;
-	cd_buf_init(&kb, al);
-	st = cd_term_key(role, other->ptr, other->len, &kb, err_func);
+	if (k->built)
+		return CD_SCORE_OK;
+	cd_buf_reset(&k->a);
+	cd_buf_reset(&k->b);
+	st = cd_term_key(role, a_val->ptr, a_val->len, &k->a, err_func);
+	if (st == CD_SCORE_OK && k->a.failed)
+		st = CD_SCORE_NOMEM;
 	if (st == CD_SCORE_OK)
-		*same = kb.len == key->len && memcmp(kb.data, key->data, kb.len) == 0;
-	cd_buf_free(&kb);
+		st = cd_term_key(role, b_val->ptr, b_val->len, &k->b, err_func);
+	if (st == CD_SCORE_OK && k->b.failed)
+		st = CD_SCORE_NOMEM;
+	k->built = st == CD_SCORE_OK;
 	return st;
 }
 
@@ -760,17 +804,25 @@ key_equals(CdRole role, const CdStr *other, const CdBuf *key, const CdAllocator 
  * when the SQL gives NULL (a person name without a term).
  */
 static CdScoreStatus
-side_tf(CdRole role, int field, const CdStr *v, const CdStr *other, CdTermFreqFn fn, void *ctx,
-		double unknown, const CdAllocator *al, CdBuf *scratch, bool *has, double *out,
-		const char **err_func)
+side_tf(CdRole role, int field, const CdStr *v, const CdBuf *vkey, const CdBuf *okey, CdTermFreqFn fn,
+		void *ctx, double unknown, CdBuf *scratch, bool *has, double *out, const char **err_func)
 {
 	CdScoreStatus st;
 	double		sum;
 
 	cd_buf_reset(scratch);
-	st = cd_term_key(role, v->ptr, v->len, scratch, err_func);
-	if (st != CD_SCORE_OK)
-		return st;
+	if (vkey != NULL)
+	{
+		/* a company value's key, computed once for the pair (PairKeys) */
+		if (vkey->len > 0 && !cd_buf_append(scratch, vkey->data, vkey->len))
+			return CD_SCORE_NOMEM;
+	}
+	else
+	{
+		st = cd_term_key(role, v->ptr, v->len, scratch, err_func);
+		if (st != CD_SCORE_OK)
+			return st;
+	}
 	if (role == CD_ROLE_EMAIL || role == CD_ROLE_PHONE)
 	{
 		/*
@@ -811,14 +863,9 @@ side_tf(CdRole role, int field, const CdStr *v, const CdStr *other, CdTermFreqFn
 		 * hold it (DSM IP Assets, often the same group), which is the evidence of a
 		 * similar name, not of the same one.
 		 */
-		if (role == CD_ROLE_COMPANY && other != NULL && memchr(scratch->data, ' ', scratch->len) == NULL)
+		if (role == CD_ROLE_COMPANY && okey != NULL && memchr(scratch->data, ' ', scratch->len) == NULL)
 		{
-			bool		same;
-
-			st = key_equals(role, other, scratch, al, &same, err_func);
-			if (st != CD_SCORE_OK)
-				return st;
-			if (same)
+			if (okey->len == scratch->len && memcmp(okey->data, scratch->data, scratch->len) == 0)
 			{
 				if (!cd_buf_append_byte(scratch, ' '))
 					return CD_SCORE_NOMEM;
@@ -936,32 +983,17 @@ words_contained(const char *x, size_t xl, const char *y, size_t yl)
  */
 static CdScoreStatus
 company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdStr *b_val,
-				  CdTermFreqFn fn, void *ctx, CdBuf *scratch, const CdAllocator *al,
+				  CdTermFreqFn fn, void *ctx, CdBuf *scratch, PairKeys *keys,
 				  CdFieldScore *fs, bool *named, const char **err_func)
 {
 	const CdScoreField *f = &p->fields[fi];
-	CdBuf		xa;
-	CdBuf		xb;
 	CdScoreStatus st;
-	bool		contained = false;
 
 	if (f->role != CD_ROLE_COMPANY || fs->level == 0 || f->nlevels == 0 || f->levels[0].name == NULL ||
 		!f->levels[0].tf || p->analyzed_rows <= 0)
 		return CD_SCORE_OK;
-	cd_buf_init(&xa, al);
-	cd_buf_init(&xb, al);
-	st = cd_term_key(f->role, a_val->ptr, a_val->len, &xa, err_func);
-	if (st == CD_SCORE_OK)
-		st = cd_term_key(f->role, b_val->ptr, b_val->len, &xb, err_func);
-	if (st == CD_SCORE_OK && xa.failed)
-		st = CD_SCORE_NOMEM;
-	if (st == CD_SCORE_OK && xb.failed)
-		st = CD_SCORE_NOMEM;
-	if (st == CD_SCORE_OK)
-		contained = words_contained(xa.data, xa.len, xb.data, xb.len);
-	cd_buf_free(&xa);
-	cd_buf_free(&xb);
-	if (st != CD_SCORE_OK || !contained)
+	st = pair_keys_build(keys, f->role, a_val, b_val, err_func);
+	if (st != CD_SCORE_OK || !words_contained(keys->a.data, keys->a.len, keys->b.data, keys->b.len))
 		return st;
 	{
 		double		unknown = p->unknown_freq > 0 ? p->unknown_freq : 1.0 / (double) p->analyzed_rows;
@@ -974,9 +1006,10 @@ company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdS
 		double		sum_m = 0;
 		double		sum_u = 0;
 
-		st = side_tf(f->role, fi, a_val, b_val, fn, ctx, unknown, al, scratch, &has_a, &ta, err_func);
+		st = side_tf(f->role, fi, a_val, &keys->a, &keys->b, fn, ctx, unknown, scratch, &has_a, &ta, err_func);
 		if (st == CD_SCORE_OK)
-			st = side_tf(f->role, fi, b_val, a_val, fn, ctx, unknown, al, scratch, &has_b, &tb, err_func);
+			st = side_tf(f->role, fi, b_val, &keys->b, &keys->a, fn, ctx, unknown, scratch, &has_b, &tb,
+						 err_func);
 		if (st != CD_SCORE_OK || !has_a || !has_b)
 			return st;
 		tf_u = pg_least(pg_greatest(pg_greatest(ta, tb), 1e-7), 0.5);
@@ -1007,9 +1040,9 @@ company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdS
 }
 
 static CdScoreStatus
-score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues *vb,
-			CdTermFreqFn fn, void *ctx, SideKeys *ka, SideKeys *kb, CdBuf *scratch,
-			const CdAllocator *al, CdFieldScore *fs, const char **err_func)
+score_field_keys(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues *vb,
+				 CdTermFreqFn fn, void *ctx, SideKeys *ka, SideKeys *kb, CdBuf *scratch,
+				 PairKeys *keys, const CdAllocator *al, CdFieldScore *fs, const char **err_func)
 {
 	const CdScoreField *f = &p->fields[fi];
 	CdScoreStatus st;
@@ -1104,11 +1137,14 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 				const CdStr *b_val = &vb->v[fs->best_b];
 				bool		company = f->role == CD_ROLE_COMPANY;
 
-				st = side_tf(f->role, fi, a_val, company ? b_val : NULL, fn, ctx, unknown, al, scratch,
-							 &has_a, &ta, err_func);
+				/* a company pair's keys are computed once (the containment test reads them too) */
+				st = company ? pair_keys_build(keys, f->role, a_val, b_val, err_func) : CD_SCORE_OK;
 				if (st == CD_SCORE_OK)
-					st = side_tf(f->role, fi, b_val, company ? a_val : NULL, fn, ctx, unknown, al, scratch,
-								 &has_b, &tb, err_func);
+					st = side_tf(f->role, fi, a_val, company ? &keys->a : NULL, company ? &keys->b : NULL,
+								 fn, ctx, unknown, scratch, &has_a, &ta, err_func);
+				if (st == CD_SCORE_OK)
+					st = side_tf(f->role, fi, b_val, company ? &keys->b : NULL, company ? &keys->a : NULL,
+								 fn, ctx, unknown, scratch, &has_b, &tb, err_func);
 				if (st != CD_SCORE_OK)
 					return st;
 				if (has_a || has_b)
@@ -1155,7 +1191,7 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 			}
 		}
 	}
-	st = company_contained(p, fi, &va->v[fs->best_a], &vb->v[fs->best_b], fn, ctx, scratch, al, fs, &named,
+	st = company_contained(p, fi, &va->v[fs->best_a], &vb->v[fs->best_b], fn, ctx, scratch, keys, fs, &named,
 						   err_func);
 	if (st != CD_SCORE_OK)
 		return st;
@@ -1169,6 +1205,20 @@ score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues 
 	fs->level_name = named ? f->levels[fs->level].name : "different";
 	fs->weight = f->weight * log(fs->m / fs->u) / ln2();
 	return CD_SCORE_OK;
+}
+
+static CdScoreStatus
+score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues *vb,
+			CdTermFreqFn fn, void *ctx, SideKeys *ka, SideKeys *kb, CdBuf *scratch,
+			const CdAllocator *al, CdFieldScore *fs, const char **err_func)
+{
+	PairKeys	keys;
+	CdScoreStatus st;
+
+	pair_keys_init(&keys, al);
+	st = score_field_keys(p, fi, va, vb, fn, ctx, ka, kb, scratch, &keys, al, fs, err_func);
+	pair_keys_free(&keys);
+	return st;
 }
 
 /* best similarity of a field, 0 when a side is missing */

@@ -12,8 +12,10 @@
  *
  * A memo is created by a caller with an allocator and a byte budget, and used only while
  * it is the active one (cd_memo_use); the hooks in cd_translit, cd_person_key,
- * cd_email_normalize, cd_email_key, cd_phone_parse and the word splitting of
- * cd_name_similarity / cd_company_similarity (name_match.c) look there first.  When an entry
+ * cd_email_normalize, cd_email_key, cd_phone_parse, the word splitting of
+ * cd_name_similarity / cd_company_similarity (name_match.c) and the company term keys of
+ * cd_term_key (record_score.c: read by the containment test of every company pair) look
+ * there first.  When an entry
  * would take the memo over its budget, the memo is emptied first (its memory kept): with
  * pairs sorted by their first record, that record's values stay hot.  An allocation
  * that fails (NULL) leaves the memo as it was; one that raises (palloc) too.
@@ -34,7 +36,8 @@ typedef enum CdMemoKind
 	CD_MEMO_EMAIL_NORMALIZE,
 	CD_MEMO_EMAIL_KEY,
 	CD_MEMO_PHONE,
-	CD_MEMO_NAME_WORDS			/* name_match.c: the prepared words of a transliterated name */
+	CD_MEMO_NAME_WORDS,			/* name_match.c: the prepared words of a transliterated name */
+	CD_MEMO_COMPANY_TERM_KEY	/* record_score.c: cd_term_key of a company name (0.2.0) */
 } CdMemoKind;
 
 typedef struct CdMemo CdMemo;

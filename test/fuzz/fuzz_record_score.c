@@ -16,7 +16,9 @@
  * in a-major order), the level the SQL loop reaches (first named level whose min is
  * reached, else "different" with 1 - sum m and 1 - sum u), u within [1e-7, 0.5] when
  * term frequencies were used, finite weights, a field explained by a name field only
- * an email field with weight 0 below the same mailbox while that name field agreed;
+ * an email field with weight 0 below the same mailbox while that name field agreed; a
+ * company pair promoted by containment only when the bound holds, and every contained pair
+ * the bound and its weight would promote promoted;
  * with a and b swapped the same similarities
  * and levels, and when not analyzed (no term frequencies) the same total; on failure
  * the failing field named; and that a failing allocator gives NOMEM (or the same
@@ -125,9 +127,67 @@ oracle_contained(const CdStr *x, const CdStr *y)
 	return ok;
 }
 
+/* float8 greatest() and least() of PostgreSQL, as the scorer takes them: NaN above every number */
+static double
+o_greatest(double x, double y)
+{
+	return isnan(x) ? x : isnan(y) ? y : x >= y ? x : y;
+}
+
+static double
+o_least(double x, double y)
+{
+	return isnan(x) ? y : isnan(y) ? x : x <= y ? x : y;
+}
+
+/*
+ * The oracle of a company value's term frequency for a pair whose names are not the same
+ * key (a contained pair): the product of its words' frequencies as exp(sum(log)), an unknown
+ * word counting unknown, and for a key of several words the larger of that and the whole
+ * key's frequency; *has false for an empty key
+ */
+static double
+oracle_company_freq(const CdStr *v, CdTermFreqFn fn, void *ctx, int field, double unknown, bool *has)
+{
+	CdBuf		k;
+	const char *ef;
+	double		sum = 0;
+	double		out = 0;
+	size_t		s = 0;
+	bool		first = true;
+
+	*has = false;
+	cd_buf_init(&k, &cd_malloc_allocator);
+	if (cd_term_key(CD_ROLE_COMPANY, v->ptr, v->len, &k, &ef) == CD_SCORE_OK && !k.failed && k.len > 0)
+	{
+		for (size_t i = 0; i <= k.len; i++)
+		{
+			if (i == k.len || k.data[i] == ' ')
+			{
+				double		f = fn != NULL ? fn(ctx, field, k.data + s, i - s) : -1;
+				double		l = log(f < 0 ? unknown : f);
+
+				sum = first ? l : sum + l;
+				first = false;
+				s = i + 1;
+			}
+		}
+		out = exp(sum);
+		if (memchr(k.data, ' ', k.len) != NULL)
+		{
+			double		w = fn != NULL ? fn(ctx, field, k.data, k.len) : -1;
+
+			out = o_greatest(out, w < 0 ? unknown : w);
+		}
+		*has = true;
+	}
+	cd_buf_free(&k);
+	return out;
+}
+
 static void
 check_result(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdScoreStatus st,
-			 const CdRecordScore *rs)
+			 const CdRecordScore *rs, CdTermFreqFn fn, void *ctx)
 {
 	double		total;
 
@@ -215,6 +275,28 @@ check_result(const CdScoreProfile *p, const CdValues *a, const CdValues *b, CdSc
 			if (!(want > 0 && want < f->nlevels && f->levels[want].name != NULL && f->levels[want].tf))
 				CHECK(f->nlevels >= 2 && f->levels[0].m * f->levels[1].u >= f->levels[1].m * fs->u);
 			want = 0;
+		}
+
+		/*
+		 * and the reverse: a company pair not at the top level whose names are contained
+		 * one in the other was not promoted because the bound failed (the top level with
+		 * the pair's u, the larger of the two names' frequencies clamped to [1e-7, 0.5],
+		 * weighs less than level 1: m0 u1 < m1 u) or because that weight is not above the
+		 * level reached (its m and u as scored)
+		 */
+		if (f->role == CD_ROLE_COMPANY && fs->level != 0 && f->nlevels >= 2 && f->levels[0].name != NULL
+			&& f->levels[0].tf && p->analyzed_rows > 0 && oracle_contained(&a[i].v[bi], &bv->v[bj]))
+		{
+			double		unknown = p->unknown_freq > 0 ? p->unknown_freq : 1.0 / (double) p->analyzed_rows;
+			bool		has_a;
+			bool		has_b;
+			double		ta = oracle_company_freq(&a[i].v[bi], fn, ctx, i, unknown, &has_a);
+			double		tb = oracle_company_freq(&bv->v[bj], fn, ctx, i, unknown, &has_b);
+			double		tu = o_least(o_greatest(o_greatest(ta, tb), 1e-7), 0.5);
+
+			CHECK(has_a && has_b);
+			CHECK(f->levels[0].m * f->levels[1].u < f->levels[1].m * tu
+				  || f->levels[0].m / tu <= fs->m / fs->u);
 		}
 		if (want == CD_LEVEL_DIFFERENT)
 		{
@@ -342,7 +424,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	st = cd_record_score(&p, va, vb, tf_mode ? tf_cb : NULL, &tf_mode, &cd_malloc_allocator, &r1);
-	check_result(&p, va, vb, st, &r1);
+	check_result(&p, va, vb, st, &r1, tf_mode ? tf_cb : NULL, &tf_mode);
 
 	/*
 	 * a and b swapped: the same similarities and levels; the same total unless term

@@ -316,6 +316,32 @@ static const Case company_cases[] = {
 	{"A.G.", "ag"},
 	{"О.О.О. «Ромашка»", "ромашка"},
 	{"P.L.C. Foo", "foo"},
+	/* dotted groups side by side are words of their own; a letter without a dot does not join one with */
+	{"D.S.M. I.P.", "dsm ip"},
+	{"D.S.M. I.P. Assets B.V.", "dsm ip assets"},
+	{"D.S.M IP Assets", "dsm ip assets"},
+	{"A. B.C. Holding", "a bc holding"},
+	{"Rossi e C.", "rossi e c"},
+	{"Rossi e C. S.n.c.", "rossi e c"},
+	{"Rossi & C. S.n.c.", "rossi c"},
+	{"Rossi e C", "rossi ec"},
+	{"U. S. Philips", "us philips"},
+	{"O'Neil D.S.M. I.P.", "oneil dsm ip"},
+	{"Müller D.S.M. I.P.", "muller dsm ip"},
+	{"D.S.M.\xc2\xa0I.P.", "dsm ip"},
+	{"Д.С.М. Р.Т.", "дсм рт"},
+	{"Д.С.М. И.П.", "дсм"},	/* ИП is a legal form */
+	/* Czech, Slovak, Slovene, Croatian, Serbian, Hungarian forms (legal-forms-2) */
+	{"Novak s. r. o.", "novak"},
+	{"Novak s.r.o.", "novak"},
+	{"NOVAK S.R.O., Praha", "novak"},
+	{"Novak spol. s r.o.", "novak"},
+	{"Petrol d.o.o.", "petrol"},
+	{"Richter Gedeon Nyrt.", "richter gedeon"},
+	{"Magyar Telekom Zrt.", "magyar telekom"},
+	{"Alfa Kft", "alfa"},
+	{"Beta v.o.s.", "beta"},
+	{"S.R.O.", "s r o"},	/* nothing but a form of several words: kept, as S.A. */
 	/* digits of other scripts are not letters: not joined */
 	{"\xd9\xa1 \xd9\xa2 Foo", "\xd9\xa1 \xd9\xa2 foo"},
 	{"\xdf\x81 \xdf\x82 Foo", "\xdf\x81 \xdf\x82 foo"},

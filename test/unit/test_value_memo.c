@@ -456,6 +456,75 @@ START_TEST(test_same_scores)
 }
 END_TEST
 
+/*
+ * company pairs (0.2.0): the term keys the containment test reads come from the memo;
+ * names made of a record's surname with words added or left out, so that some are
+ * contained in others
+ */
+static const CdScoreLevel L_COMPANY[] = {
+	{"same company", 0.98, 0.95, 0.003, true}, {"similar company", 0.85, 0.004, 0.0035, true},
+	{"somewhat similar", 0.6, 0.008, 0.004, false}
+};
+static const CdScoreField COMPANY_FIELD[] = {{CD_ROLE_COMPANY, 1, "NL", L_COMPANY, 3}};
+static const CdScoreProfile COMPANY_PROFILE = {COMPANY_FIELD, 1, 0.07, 0.9, 0.5, 2000, 0, NULL, NULL};
+
+static void
+company_name(const Rec *r, int variant, char *out, size_t size)
+{
+	static const char *const pre[] = {"", "Koninklijke ", "N.V. ", ""};
+	static const char *const post[] = {" B.V.", " Electronics", " Electronics N.V.", " Holding Group"};
+	const char *sp = strrchr(r->name, ' ');
+
+	snprintf(out, size, "%s%s%s", pre[variant % 4], sp ? sp + 1 : r->name, post[(variant / 4) % 4]);
+}
+
+START_TEST(test_same_company_scores)
+{
+	static Rec	recs[NRECS];
+	CdMemo	   *m = cd_memo_create(A, 65536);
+	int			promoted = 0;
+
+	rng_state = 11;
+	for (int i = 0; i < NRECS; i++)
+		make_rec(&recs[i]);
+	for (int k = 0; k < NPAIRS / 4; k++)
+	{
+		char		na[200];
+		char		nb[200];
+		CdStr		sa;
+		CdStr		sb;
+		CdValues	va = {&sa, 1};
+		CdValues	vb = {&sb, 1};
+		CdFieldScore f0;
+		CdFieldScore f1;
+		CdRecordScore r0 = {.fields = &f0};
+		CdRecordScore r1 = {.fields = &f1};
+		CdScoreStatus s0;
+		CdScoreStatus s1;
+		int			a = k * NRECS / (NPAIRS / 4);
+
+		company_name(&recs[a], (int) rnd(16), na, sizeof(na));
+		company_name(&recs[rnd(4) == 0 ? a : (int) rnd(NRECS)], (int) rnd(16), nb, sizeof(nb));
+		sa = (CdStr) {na, strlen(na)};
+		sb = (CdStr) {nb, strlen(nb)};
+		cd_memo_use(NULL);
+		s0 = cd_record_score(&COMPANY_PROFILE, &va, &vb, fake_tf, NULL, A, &r0);
+		cd_memo_use(m);
+		s1 = cd_record_score(&COMPANY_PROFILE, &va, &vb, fake_tf, NULL, A, &r1);
+		cd_memo_use(NULL);
+		ck_assert_int_eq(s0, s1);
+		if (s0 != CD_SCORE_OK)
+			continue;
+		ck_assert_msg(same_double(r0.total_weight, r1.total_weight), "%s / %s", na, nb);
+		ck_assert_int_eq(f0.level, f1.level);
+		ck_assert(same_double(f0.u, f1.u));
+		promoted += f0.level == 0 && f0.similarity < 0.98;
+	}
+	ck_assert_int_gt(promoted, 0);	/* some pairs were promoted (containment or typo) */
+	cd_memo_destroy(m);
+}
+END_TEST
+
 /* each memoized function, with and without the memo, twice (the second time from it) */
 START_TEST(test_same_values)
 {
@@ -501,6 +570,23 @@ START_TEST(test_same_values)
 				ck_assert_int_eq(ps0, ps1);
 				ck_assert(t0.len == t1.len && (t0.len == 0 || memcmp(t0.data, t1.data, t0.len) == 0));
 				ck_assert(p0.len == p1.len && (p0.len == 0 || memcmp(p0.data, p1.data, p0.len) == 0));
+				/* a company term key (record_score.c), the value read as a company name */
+				{
+					CdBuf		c0, c1;
+					const char *ef;
+					CdScoreStatus cs0, cs1;
+
+					cd_buf_init(&c0, A);
+					cd_buf_init(&c1, A);
+					cd_memo_use(NULL);
+					cs0 = cd_term_key(CD_ROLE_COMPANY, v, len, &c0, &ef);
+					cd_memo_use(m);
+					cs1 = cd_term_key(CD_ROLE_COMPANY, v, len, &c1, &ef);
+					ck_assert_int_eq(cs0, cs1);
+					ck_assert(c0.len == c1.len && (c0.len == 0 || memcmp(c0.data, c1.data, c0.len) == 0));
+					cd_buf_free(&c0);
+					cd_buf_free(&c1);
+				}
 
 				for (int kind = 0; kind < 2; kind++)
 				{
@@ -583,6 +669,7 @@ value_memo_suite(void)
 	tcase_add_test(tc, test_failing_allocator);
 	tcase_add_test(tc, test_same_values);
 	tcase_add_test(tc, test_same_scores);
+	tcase_add_test(tc, test_same_company_scores);
 	suite_add_tcase(s, tc);
 	return s;
 }
