@@ -123,6 +123,47 @@ RESET ROLE;
 REVOKE ALL ON contacts FROM crmdedup_profile_user;
 DROP ROLE crmdedup_profile_user;
 
+-- a term frequency is a share of rows in (0, 1]: anything else is rejected (23514); 1 and
+-- the smallest positive share are accepted
+SET client_min_messages = notice;
+DO $$
+DECLARE
+    v float8;
+    c text;
+BEGIN
+    FOREACH v IN ARRAY ARRAY[0, -0.25, 1.5, 'NaN', 'Infinity', '-Infinity', 1, 1e-300]::float8[] LOOP
+        BEGIN
+            INSERT INTO crmdedup.term_stats (profile, field, term, freq) VALUES ('contacts', 'full_name', 'zz', v);
+            RAISE NOTICE '% accepted', (SELECT freq FROM crmdedup.term_stats WHERE term = 'zz');
+        EXCEPTION WHEN check_violation THEN
+            GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME;
+            RAISE NOTICE '% rejected: % %', v, SQLSTATE, c;
+        END;
+        DELETE FROM crmdedup.term_stats WHERE profile = 'contacts' AND term = 'zz';
+    END LOOP;
+    -- and an update of a frequency analyze() gathered
+    BEGIN
+        UPDATE crmdedup.term_stats SET freq = freq * 1000 WHERE profile = 'contacts';
+        RAISE NOTICE 'update accepted';
+    EXCEPTION WHEN check_violation THEN
+        GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME;
+        RAISE NOTICE 'update rejected: % %', SQLSTATE, c;
+    END;
+END $$;
+SET client_min_messages = warning;
+-- analyze() caps a share at 1: one contact holding a mailbox name at four domains in a child
+-- table counts three other mailboxes against one row
+CREATE TABLE one_contact (id bigint PRIMARY KEY, full_name text);
+CREATE TABLE one_contact_mails (contact_id bigint REFERENCES one_contact, email text);
+INSERT INTO one_contact VALUES (1, 'Ivan Petrov');
+INSERT INTO one_contact_mails VALUES (1, 'ivan.petrov@a.ru'), (1, 'ivan.petrov@b.ru'), (1, 'ivan.petrov@c.ru'), (1, 'ivan.petrov@d.ru');
+SELECT crmdedup.create_profile('one', 'one_contact', '{"fields": {"full_name": "person_name",
+  "mail": {"role": "email", "from": {"table": "one_contact_mails", "column": "email", "key": "contact_id"}}}}');
+SELECT crmdedup.analyze('one');
+SELECT field, term, freq FROM crmdedup.term_stats WHERE profile = 'one' ORDER BY field, term;
+SELECT crmdedup.drop_profile('one');
+DROP TABLE one_contact_mails, one_contact;
+
 SELECT crmdedup.drop_profile('contacts');
 SELECT count(*) AS profiles, (SELECT count(*) FROM crmdedup.term_stats) AS term_stats FROM crmdedup.profiles;
 SELECT crmdedup.drop_profile('contacts');

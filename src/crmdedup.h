@@ -47,6 +47,12 @@ struct CdValues;
 extern int	cd_scorer_fields(CdScorer *s, char ***names);
 extern double cd_scorer_score_values(CdScorer *s, const struct CdValues *a, const struct CdValues *b,
 									 double min_score, bool explain, Datum *explanation, bool *below);
+/* a pair known to hold other keys in some fields (a guard's name probe): a tighter bound */
+extern bool cd_scorer_other_key_weights(CdScorer *s, const bool *other_key, double *out);
+extern double cd_scorer_score_values_bounded(CdScorer *s, const struct CdValues *a,
+											 const struct CdValues *b, double min_score,
+											 const double *max_weights, bool explain,
+											 Datum *explanation, bool *below);
 /* many pairs of one table in one statement (the reports): all terms read, a larger memo */
 extern void cd_scorer_set_bulk(CdScorer *s, size_t memo_bytes);
 extern void cd_scorer_row_values(CdScorer *s, Datum row, struct CdValues *out);

@@ -177,6 +177,16 @@ typedef struct GuardCache
 	Oid			idtype;			/* the id column's type, as id_out was looked up for */
 	CdScorer   *scorer;
 	bool		sound;			/* names are probed by their sound key (guards made by 0.2.0) */
+	/*
+	 * A row a name probe finds first was not found by the probes of the keys before it:
+	 * where the new row had an email key, the row holds another one (or none), and the
+	 * scorer's email field of that column cannot reach a level above
+	 * CD_EMAIL_SIM_OTHER_KEY.  okw: the bound's largest field weights with that known
+	 * (cd_scorer_other_key_weights), for the scorer's fields (NULL: no such field);
+	 * okw_gmask: the guarded email columns (bits of fields[]) whose keys it assumes.
+	 */
+	double	   *okw;
+	uint64		okw_gmask;
 } GuardCache;
 
 static GuardCache *guard_caches = NULL;
@@ -1144,6 +1154,8 @@ typedef struct ProbeState
 	int			ntop;
 	int			nscored;		/* candidates handed to the scorer */
 	int			ngivenup;		/* of them, given up below the threshold before all their fields */
+	bool		name_phase;		/* the name and company probes, after every other key's */
+	uint64		keyed;			/* the guarded fields (bits of fields[]) the new row had keys for */
 } ProbeState;
 
 /*
@@ -1176,6 +1188,39 @@ map_score_fields(GuardCache *cache, TupleDesc desc, uint32 loads)
 	}
 	cache->smap_loads = loads;
 	cache->smap_desc = desc;
+
+	/* the scorer's email fields whose column is a guarded scalar email column */
+	if (cache->okw != NULL)
+		pfree(cache->okw);
+	cache->okw = NULL;
+	cache->okw_gmask = 0;
+	if (cache->svalues && cache->fields != NULL && cache->nfields <= 64)
+	{
+		bool	   *other = palloc0(sizeof(bool) * Max(n, 1));
+		double	   *w = MemoryContextAlloc(TopMemoryContext, sizeof(double) * Max(n, 1));
+		uint64		gmask = 0;
+
+		for (int i = 0; i < n; i++)
+			for (int g = 0; g < cache->nfields; g++)
+			{
+				GuardField *f = &cache->fields[g];
+
+				if (f->role == GR_EMAIL && !OidIsValid(f->listtype) && cache->sattnums[i] != 0
+					&& f->attnum == cache->sattnums[i])
+				{
+					other[i] = true;
+					gmask |= UINT64CONST(1) << g;
+				}
+			}
+		if (gmask != 0 && cd_scorer_other_key_weights(cache->scorer, other, w))
+		{
+			cache->okw = w;
+			cache->okw_gmask = gmask;
+		}
+		else
+			pfree(w);
+		pfree(other);
+	}
 }
 
 /* is the map made for this profile and descriptor, its columns still the ones mapped? */
@@ -1405,10 +1450,19 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 		 * A pair that cannot reach min_score, or the keep-th best score found so far, is
 		 * given up before the fields that cannot change that are compared
 		 */
+		const double *maxw = NULL;
+
+		/*
+		 * A row first found by a name: not by the email keys probed before it (see
+		 * GuardCache.okw), when the new row had each of them
+		 */
+		if (ps->name_phase && cache->okw != NULL
+			&& (ps->keyed & cache->okw_gmask) == cache->okw_gmask)
+			maxw = cache->okw;
 		ps->nscored++;
-		score = cd_scorer_score_values(cache->scorer, ps->row_values,
-									   column_values(cache, slot, NULL, NULL),
-									   keep_threshold(ps), ps->explain, &expl, &below);
+		score = cd_scorer_score_values_bounded(cache->scorer, ps->row_values,
+											   column_values(cache, slot, NULL, NULL),
+											   keep_threshold(ps), maxw, ps->explain, &expl, &below);
 		if (below)
 		{
 			ps->ngivenup++;
@@ -1544,6 +1598,9 @@ probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *
 	ps.pinned = pinned;
 	ps.seenmask = -1;
 	ps.keep = Max(1, Min(keep, CD_GUARD_MAX_MATCHES));
+	for (int i = 0; i < cache->nfields && i < 64; i++)
+		if (keys[i] != NULL)
+			ps.keyed |= UINT64CONST(1) << i;
 	/*
 	 * Phones, emails and external ids first, names last: a name key is shared by every
 	 * namesake, which the rows the other keys find (a duplicate's original) may then let
@@ -1559,6 +1616,7 @@ probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *
 
 		if (keys[i] == NULL || name != (k >= cache->nfields))
 			continue;
+		ps.name_phase = name;
 		if (slot == NULL)
 			slot = table_slot_create(rel, NULL);
 		idx = index_open(f->indexoid, AccessShareLock);

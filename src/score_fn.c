@@ -52,6 +52,7 @@
 #include "utils/snapmgr.h"
 
 #include "crmdedup.h"
+#include "field_match.h"
 #include "phone.h"
 #include "record_score.h"
 #include "value_memo.h"
@@ -1376,6 +1377,45 @@ double
 cd_scorer_score_values(CdScorer *s, const CdValues *a, const CdValues *b, double min_score,
 					   bool explain, Datum *explanation, bool *below)
 {
+	return cd_scorer_score_values_bounded(s, a, b, min_score, NULL, explain, explanation, below);
+}
+
+/*
+ * The bound cd_scorer_score_values_bounded may take for a pair whose fields marked in
+ * other_key (one per scorer field) are known to hold other keys: each such field whose
+ * role has a proven largest similarity for values of other keys (email:
+ * CD_EMAIL_SIM_OTHER_KEY, field_match.h) gets the largest weight at most that similarity
+ * reaches, every other field the profile's own.  False (out not meaningful) when no
+ * field is so bounded.  The scorer must be current (cd_scorer_refresh under the snapshot).
+ */
+bool
+cd_scorer_other_key_weights(CdScorer *s, const bool *other_key, double *out)
+{
+	bool		any = false;
+
+	if (s->pc == NULL)
+		cd_scorer_refresh(s);
+	for (int i = 0; i < s->pc->prof.nfields; i++)
+	{
+		out[i] = s->pc->prof.max_weights[i];
+		if (other_key[i] && s->pc->prof.fields[i].role == CD_ROLE_EMAIL)
+		{
+			out[i] = cd_score_field_max_weight_below(&s->pc->prof, i, CD_EMAIL_SIM_OTHER_KEY);
+			any = true;
+		}
+	}
+	return any;
+}
+
+/*
+ * cd_scorer_score_values with the bound's largest field weights given (NULL: the
+ * profile's): max_weights from cd_scorer_other_key_weights, for a pair known to hold
+ * other keys in those fields.  The score of a pair not given up is the same.
+ */
+double
+cd_scorer_score_values_bounded(CdScorer *s, const CdValues *a, const CdValues *b, double min_score,
+							   const double *max_weights, bool explain, Datum *explanation, bool *below)
+{
 	ProfileCache *pc;
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext old;
@@ -1407,7 +1447,11 @@ cd_scorer_score_values(CdScorer *s, const CdValues *a, const CdValues *b, double
 	prev = cd_memo_use(memo);
 	PG_TRY();
 	{
-		st = cd_record_score_min(&pc->prof, a, b, term_freq_cb, &tc, &cd_palloc_allocator,
+		CdScoreProfile prof = pc->prof;
+
+		if (max_weights != NULL)
+			prof.max_weights = max_weights;
+		st = cd_record_score_min(&prof, a, b, term_freq_cb, &tc, &cd_palloc_allocator,
 								 min_score, below, &rs);
 	}
 	PG_FINALLY();

@@ -19,7 +19,10 @@ CREATE TABLE @extschema@.term_stats (
     field text NOT NULL,
     term text NOT NULL,
     freq float8 NOT NULL,
-    PRIMARY KEY (profile, field, term)
+    PRIMARY KEY (profile, field, term),
+    -- a share of rows: the scorer takes its logarithm, so 0, negative values, NaN and
+    -- infinity would fail or mislead every score of the field (0.2.0)
+    CONSTRAINT term_stats_freq_check CHECK (freq OPERATOR(pg_catalog.>) 0 AND freq OPERATOR(pg_catalog.<=) 1)
 );
 
 COMMENT ON TABLE @extschema@.term_stats IS

@@ -177,7 +177,9 @@ $$;
 COMMENT ON FUNCTION @extschema@.match(text, anyelement, anyelement) IS
 'score two records (rows of the profile''s table, or their ids) and explain why they match';
 
--- Gather term frequencies of the name-like fields of a profile's table.
+-- Gather term frequencies of the name-like fields of a profile's table.  Each is a share in
+-- (0, 1] (term_stats_freq_check): a count over a child table or rows added while it runs can
+-- exceed the rows counted first, so every share is capped at 1.
 CREATE FUNCTION @extschema@.analyze(profile text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -211,8 +213,8 @@ BEGIN
             -- duplicates mostly share one mailbox: they do not make its name look common);
             -- a name held by one mailbox is left out
             EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
-                            SELECT $1, $2, term, (count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) - 1)::float8
-                                                 / greatest($3, 1)
+                            SELECT $1, $2, term, least((count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) - 1)::float8
+                                                       / greatest($3, 1), 1)
                               FROM (%s) s, unnest(%I.term_keys(''email'', v)) AS term
                              WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
                              GROUP BY term HAVING count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) > 1',
@@ -226,7 +228,7 @@ BEGIN
             -- number can weaken the level, as a switchboard many records share does, not
             -- strengthen it)
             EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
-                            SELECT $1, $2, term, (count(DISTINCT k) - 2)::float8 / greatest($3, 1)
+                            SELECT $1, $2, term, least((count(DISTINCT k) - 2)::float8 / greatest($3, 1), 1)
                               FROM (%s) s, unnest(%I.term_keys(''phone'', v)) AS term
                              WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
                              GROUP BY term HAVING count(DISTINCT k) > 2', '@extschema@', src, '@extschema@')
@@ -239,7 +241,7 @@ BEGIN
             -- are mostly records of one company: they do not make its words look common,
             -- while a generic word (holding, electronics) is held by many names.
             EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
-                            SELECT $1, $2, w.term, count(*)::float8 / greatest(max(k.names), 1)
+                            SELECT $1, $2, w.term, least(count(*)::float8 / greatest(max(k.names), 1), 1)
                               FROM (SELECT key, count(*) OVER () AS names
                                       FROM (SELECT DISTINCT %I.translit(%I.company_key(v)) AS key
                                               FROM (%s) s WHERE v IS NOT NULL) d
@@ -273,7 +275,7 @@ BEGIN
                                                           FROM (%s) s WHERE v IS NOT NULL) d0
                                         WHERE key IS NOT NULL AND key <> '''')
                             SELECT $1, $2, term, max(freq)
-                              FROM (SELECT term, count(DISTINCT o)::float8 / greatest($3, 1) AS freq
+                              FROM (SELECT term, least(count(DISTINCT o)::float8 / greatest($3, 1), 1) AS freq
                                       FROM (SELECT CASE WHEN strpos(key, '' '') > 0 THEN key ELSE key || '' '' END AS term, o
                                               FROM (SELECT %I.translit(%I.company_key(s.v)) AS key, jsonb_build_array(%s) AS o
                                                       FROM (%s) s %s WHERE s.v IS NOT NULL) k
@@ -294,17 +296,17 @@ BEGIN
         END IF;
         -- share of rows holding each term (a row counts once per term)
         EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
-                        SELECT $1, $2, term, count(DISTINCT k)::float8 / greatest($3, 1)
+                        SELECT $1, $2, term, least(count(DISTINCT k)::float8 / greatest($3, 1), 1)
                           FROM (%s) s, unnest(%I.term_keys($4, v)) AS term
                          WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
-                         GROUP BY term', '@extschema@', src, '@extschema@')
+                         GROUP BY term HAVING count(DISTINCT k) > 0', '@extschema@', src, '@extschema@')
             USING p.name, f->>'field', n, f->>'role';
         -- the whole key of a person name of several words (words contain no space, so the
         -- two kinds of term never meet); a name held by one row is left out: the scorer
         -- counts an unknown term 1/rows, which is its share
         IF f->>'role' = 'person_name' THEN
             EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
-                            SELECT $1, $2, term, count(DISTINCT k)::float8 / greatest($3, 1)
+                            SELECT $1, $2, term, least(count(DISTINCT k)::float8 / greatest($3, 1), 1)
                               FROM (SELECT s.k, %I.person_key(s.v) AS term FROM (%s) s WHERE s.v IS NOT NULL) s
                              WHERE strpos(term, '' '') > 0
                              GROUP BY term HAVING count(DISTINCT k) > 1', '@extschema@', '@extschema@', src)

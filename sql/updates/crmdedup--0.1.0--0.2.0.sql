@@ -5820,3 +5820,151 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.clusters(text, float8, text, integer, text) IS
 'duplicate clusters of a profile''s table: members, their score against the cluster''s best record, and a suggested survivor';
+
+-- term_stats.freq is a share of rows in (0, 1] (term_stats_freq_check): the scorer takes its
+-- logarithm, so a 0, a negative value or NaN failed every score of the field, and a share above
+-- 1 (analyze() over a child table, or rows added while it ran) meant nothing.  Rows gathered
+-- before hold such values only in those cases: a share above 1 (or infinite) becomes 1, what
+-- analyze() now writes; a 0, a negative or NaN is removed (the term counts as unknown).
+DELETE FROM @extschema@.term_stats WHERE freq OPERATOR(pg_catalog.<=) 0 OR freq OPERATOR(pg_catalog.=) 'NaN'::float8;
+UPDATE @extschema@.term_stats SET freq = 1 WHERE freq OPERATOR(pg_catalog.>) 1;
+ALTER TABLE @extschema@.term_stats ADD CONSTRAINT term_stats_freq_check
+    CHECK (freq OPERATOR(pg_catalog.>) 0 AND freq OPERATOR(pg_catalog.<=) 1);
+
+CREATE OR REPLACE FUNCTION @extschema@.analyze(profile text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    f jsonb;
+    n bigint;
+    src text;
+    others text;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = $1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s', p.table_oid) INTO n;
+    DELETE FROM @extschema@.term_stats t WHERE t.profile = p.name;
+    FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields')
+              WHERE value->>'role' IN ('person_name', 'first_name', 'last_name', 'company', 'city', 'postcode', 'code',
+                                       'email', 'phone')
+    LOOP
+        IF f ? 'from' THEN
+            src := format('SELECT %I AS k, %I::text AS v FROM %s', f->'from'->>'key', f->'from'->>'column',
+                          (f->'from'->>'table')::regclass);
+        ELSE
+            src := format('SELECT %I AS k, %I::text AS v FROM %s', p.compiled->>'id', f->>'field', p.table_oid);
+        END IF;
+        IF f->>'role' = 'email' THEN
+            -- a mailbox name: how many other mailboxes hold it, per row (a person's
+            -- duplicates mostly share one mailbox: they do not make its name look common);
+            -- a name held by one mailbox is left out
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, least((count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) - 1)::float8
+                                                       / greatest($3, 1), 1)
+                              FROM (%s) s, unnest(%I.term_keys(''email'', v)) AS term
+                             WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                             GROUP BY term HAVING count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) > 1',
+                           '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', '@extschema@')
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
+        IF f->>'role' = 'phone' THEN
+            -- a number: how many rows hold it besides the two compared (0.2.0); a number
+            -- held by one or two rows is left out (the scorer then keeps the level's u: a
+            -- number can weaken the level, as a switchboard many records share does, not
+            -- strengthen it)
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, least((count(DISTINCT k) - 2)::float8 / greatest($3, 1), 1)
+                              FROM (%s) s, unnest(%I.term_keys(''phone'', v)) AS term
+                             WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                             GROUP BY term HAVING count(DISTINCT k) > 2', '@extschema@', src, '@extschema@')
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
+        IF f->>'role' = 'company' THEN
+            -- 0.2.0: a company word: the share of the distinct company names holding it.
+            -- Legal names are unique within a jurisdiction, so the rows sharing one name
+            -- are mostly records of one company: they do not make its words look common,
+            -- while a generic word (holding, electronics) is held by many names.
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, w.term, least(count(*)::float8 / greatest(max(k.names), 1), 1)
+                              FROM (SELECT key, count(*) OVER () AS names
+                                      FROM (SELECT DISTINCT %I.translit(%I.company_key(v)) AS key
+                                              FROM (%s) s WHERE v IS NOT NULL) d
+                                     WHERE key IS NOT NULL AND key <> '''') k,
+                                   LATERAL (SELECT DISTINCT term FROM unnest(string_to_array(k.key, '' '')) AS term
+                                             WHERE term <> '''') w
+                             GROUP BY w.term', '@extschema@', '@extschema@', '@extschema@', src)
+                USING p.name, f->>'field';
+            -- and a whole name: the share of rows holding it, rows that also agree on
+            -- every other field of the profile (in the table itself) counted once: copies
+            -- of one record say nothing of how many companies share a name, branches at
+            -- other addresses do; a name counted once is left out (1/rows).  A name of one
+            -- word is kept as the word and a space (the word alone is the word's share of
+            -- distinct names), for two records holding that same name (0.2.0): the larger of
+            -- that share and the share of distinct names holding the word counted once per
+            -- first word, so that the names of one group (DSM, DSM IP Assets, DSM Research)
+            -- count once while a generic word (Holding: Nordic Holding, Baltic Holding ...)
+            -- stays common; each share is left out when it counts one.  The groups counted
+            -- are the groups other than the pair's own (0.2.0, as for mailbox names: the
+            -- evidence is how often another company holds the name), so a word held by
+            -- two groups counts one
+            SELECT coalesce(string_agg(format('t.%I', o->>'field'), ', ' ORDER BY o->>'field'), '')
+              INTO others
+              FROM jsonb_array_elements(p.compiled->'fields') o
+             WHERE NOT o ? 'from' AND o->>'field' <> f->>'field';
+            IF f ? 'from' THEN
+                others := 's.k';	-- a child table's values: every record counts
+            END IF;
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            WITH d AS (SELECT key FROM (SELECT DISTINCT %I.translit(%I.company_key(v)) AS key
+                                                          FROM (%s) s WHERE v IS NOT NULL) d0
+                                        WHERE key IS NOT NULL AND key <> '''')
+                            SELECT $1, $2, term, max(freq)
+                              FROM (SELECT term, least(count(DISTINCT o)::float8 / greatest($3, 1), 1) AS freq
+                                      FROM (SELECT CASE WHEN strpos(key, '' '') > 0 THEN key ELSE key || '' '' END AS term, o
+                                              FROM (SELECT %I.translit(%I.company_key(s.v)) AS key, jsonb_build_array(%s) AS o
+                                                      FROM (%s) s %s WHERE s.v IS NOT NULL) k
+                                             WHERE key <> '''') w
+                                     GROUP BY term HAVING count(DISTINCT o) > 1
+                                    UNION ALL
+                                    SELECT x.word || '' '', (count(DISTINCT split_part(d.key, '' '', 1)) - 1)::float8
+                                                          / greatest((SELECT count(*) FROM d), 1)
+                                      FROM d, LATERAL (SELECT DISTINCT word FROM unnest(string_to_array(d.key, '' '')) AS word
+                                                        WHERE word <> '''') x
+                                     WHERE x.word IN (SELECT d1.key FROM d d1 WHERE strpos(d1.key, '' '') = 0)
+                                     GROUP BY x.word HAVING count(DISTINCT split_part(d.key, '' '', 1)) > 1) t
+                             GROUP BY term',
+                           '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', others, src,
+                           CASE WHEN f ? 'from' THEN '' ELSE format('JOIN %s t ON t.%I = s.k', p.table_oid, p.compiled->>'id') END)
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
+        -- share of rows holding each term (a row counts once per term)
+        EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                        SELECT $1, $2, term, least(count(DISTINCT k)::float8 / greatest($3, 1), 1)
+                          FROM (%s) s, unnest(%I.term_keys($4, v)) AS term
+                         WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                         GROUP BY term HAVING count(DISTINCT k) > 0', '@extschema@', src, '@extschema@')
+            USING p.name, f->>'field', n, f->>'role';
+        -- the whole key of a person name of several words (words contain no space, so the
+        -- two kinds of term never meet); a name held by one row is left out: the scorer
+        -- counts an unknown term 1/rows, which is its share
+        IF f->>'role' = 'person_name' THEN
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, least(count(DISTINCT k)::float8 / greatest($3, 1), 1)
+                              FROM (SELECT s.k, %I.person_key(s.v) AS term FROM (%s) s WHERE s.v IS NOT NULL) s
+                             WHERE strpos(term, '' '') > 0
+                             GROUP BY term HAVING count(DISTINCT k) > 1', '@extschema@', '@extschema@', src)
+                USING p.name, f->>'field', n;
+        END IF;
+    END LOOP;
+    UPDATE @extschema@.profiles pr SET analyzed_at = now(), analyzed_rows = n WHERE pr.name = p.name;
+    RETURN n;
+END;
+$$;

@@ -83,6 +83,15 @@ extern CdMatchStatus cd_phone_similarity(const char *a, size_t alen, const char 
 extern CdMatchStatus cd_email_similarity(const char *a, size_t alen, const char *b, size_t blen,
 										 double *out);
 
+/*
+ * The largest cd_email_similarity of two addresses whose cd_email_key()s differ, or of
+ * which one has a key and the other none (the table above: 0.9 at most; two texts equal
+ * but for ASCII case and blanks around them have the same key or none).  A guard that
+ * did not find a row by the new row's email key bounds that field by the levels this
+ * similarity reaches (guard.c); test/fuzz/fuzz_email_key_sim.c checks it.
+ */
+#define CD_EMAIL_SIM_OTHER_KEY 0.9
+
 /* ---- internal, shared by the matching core ---- */
 
 /* the argument checks of every matching function, in the documented order */

@@ -1750,7 +1750,7 @@ max_weight_at(const CdScoreField *f, double m, double u, double *best)
  * The same expression as score_field's at the same m and u: an attainable weight.
  */
 static double
-field_max_weight(const CdScoreProfile *p, const CdScoreField *f)
+field_max_weight(const CdScoreProfile *p, const CdScoreField *f, double sim_max)
 {
 	double		sum_m = 0;
 	double		sum_u = 0;
@@ -1764,6 +1764,9 @@ field_max_weight(const CdScoreProfile *p, const CdScoreField *f)
 		sum_u = sum_u + l->u;
 		if (l->name == NULL)
 			continue;			/* its m and u are overwritten or "different" follows */
+		/* a level above the best similarity the pair can have is not reached */
+		if (!(l->min <= sim_max))
+			continue;
 		max_weight_at(f, l->m, l->u, &best);
 		if (l->tf && p->analyzed_rows > 0)
 		{
@@ -1861,7 +1864,18 @@ void
 cd_score_profile_max_weights(const CdScoreProfile *p, double *out)
 {
 	for (int i = 0; i < p->nfields; i++)
-		out[i] = field_max_weight(p, &p->fields[i]);
+		out[i] = field_max_weight(p, &p->fields[i], INFINITY);
+}
+
+double
+cd_score_field_max_weight_below(const CdScoreProfile *p, int field, double sim_max)
+{
+	if (field < 0 || field >= p->nfields)
+		return INFINITY;
+	/* a company pair below the top level may count at the top one (score_field) */
+	if (p->fields[field].role == CD_ROLE_COMPANY)
+		sim_max = INFINITY;
+	return field_max_weight(p, &p->fields[field], sim_max);
 }
 
 /*

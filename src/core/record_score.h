@@ -249,6 +249,17 @@ extern CdScoreStatus cd_record_score(const CdScoreProfile *p, const CdValues *a,
 extern void cd_score_profile_max_weights(const CdScoreProfile *p, double *out);
 
 /*
+ * The largest weight field number "field" of p can get when both sides have values and
+ * their best similarity is at most sim_max (a level whose min is above it is not
+ * reached); INFINITY: cd_score_profile_max_weights's.  A caller that knows more about a
+ * pair than the profile does (a guard that did not find the candidate by the new row's
+ * email key: see CD_EMAIL_SIM_OTHER_KEY) may pass such bounds in p->max_weights to
+ * cd_record_score_min: the pairs it gives up are then those that cannot reach min_score
+ * given that knowledge.
+ */
+extern double cd_score_field_max_weight_below(const CdScoreProfile *p, int field, double sim_max);
+
+/*
  * cd_record_score for a caller that only needs the pairs reaching min_score (a guard):
  * the same scores, decisions and errors, but the fields compared in another order (the
  * other roles first, then phones, emails, and last person names, first, last and middle

@@ -22,7 +22,10 @@
  * with a and b swapped the same similarities
  * and levels, and when not analyzed (no term frequencies) the same total; on failure
  * the failing field named; and that a failing allocator gives NOMEM (or the same
- * result) and leaks nothing.
+ * result) and leaks nothing.  cd_record_score_min is run with the profile's largest
+ * field weights computed per pair and cached in CdScoreProfile.max_weights (as the guard
+ * and the report's scorer keep them): the same answers either way, and no field's
+ * weight above its largest weight.
  */
 #include <math.h>
 #include <stdint.h>
@@ -353,6 +356,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CdFieldScore fs2[MAX_FIELDS];
 	CdRecordScore r1 = {.fields = fs1};
 	CdRecordScore r2 = {.fields = fs2};
+	CdFieldScore fs3[MAX_FIELDS];
+	CdRecordScore r3 = {.fields = fs3};
+	double		maxw[MAX_FIELDS];
 	CdScoreStatus st;
 	int			tf_mode;
 	size_t		pos;
@@ -477,18 +483,46 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/*
+	 * the largest weights the bound uses (cd_score_profile_max_weights): each field's
+	 * weight in a successful score is at most its bound (the scorer's own margin of
+	 * rounding, cannot_reach's, allowed), and a weight reached is attainable
+	 */
+	cd_score_profile_max_weights(&p, maxw);
+	if (st == CD_SCORE_OK)
+		for (int i = 0; i < nf; i++)
+			if (fs1[i].level != CD_LEVEL_MISSING && isfinite(maxw[i]))
+				CHECK(fs1[i].weight <= maxw[i] + 1e-9 * (1 + fabs(maxw[i])));
+
+	/*
 	 * cd_record_score_min: the same status, error field and function; a pair given up
-	 * scores below the threshold; any other gets the same score, bit for bit
+	 * scores below the threshold; any other gets the same score, bit for bit.  Each
+	 * threshold twice: the bound's largest weights computed per pair (max_weights NULL)
+	 * and kept in the profile as a caller scoring many pairs keeps them (a guard, the
+	 * report's scorer): the same answers, given up or not, bit for bit.
 	 */
 	{
-		double		mins[] = {0.9, 0.5, 0.01, 1.0, r1.score, nextafter(r1.score, 2.0), 0};
+		double		mins[] = {0.9, 0.5, 0.01, 1.0, r1.score, nextafter(r1.score, 2.0),
+			nextafter(r1.score, -1.0), 0};
 
-		for (int m = 0; m < (int) (sizeof(mins) / sizeof(mins[0])); m++)
+		for (int m = 0; m < 2 * (int) (sizeof(mins) / sizeof(mins[0])); m++)
 		{
 			bool		below = false;
-			CdScoreStatus st4 = cd_record_score_min(&p, va, vb, tf_mode ? tf_cb : NULL, &tf_mode,
-													&cd_malloc_allocator, mins[m], &below, &r2);
+			bool		cached = (m & 1) != 0;
+			CdScoreStatus st4;
+			CdScoreStatus st5;
+			bool		below5 = false;
 
+			p.max_weights = cached ? maxw : NULL;
+			st4 = cd_record_score_min(&p, va, vb, tf_mode ? tf_cb : NULL, &tf_mode,
+									  &cd_malloc_allocator, mins[m / 2], &below, &r2);
+			/* the other way, into r3: the same status, given up or not, score */
+			p.max_weights = cached ? NULL : maxw;
+			st5 = cd_record_score_min(&p, va, vb, tf_mode ? tf_cb : NULL, &tf_mode,
+									  &cd_malloc_allocator, mins[m / 2], &below5, &r3);
+			p.max_weights = NULL;
+			CHECK(st5 == st4 && below5 == below);
+			if (st4 == CD_SCORE_OK && !below)
+				CHECK(r3.score == r2.score && r3.total_weight == r2.total_weight);
 			CHECK(st4 == st);
 			if (st != CD_SCORE_OK)
 			{
@@ -497,7 +531,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				CHECK(r2.err_func == NULL || strcmp(r2.err_func, r1.err_func) == 0);
 			}
 			else if (below)
-				CHECK(r1.score < mins[m]);
+				CHECK(r1.score < mins[m / 2]);
 			else
 			{
 				CHECK(r2.score == r1.score && r2.total_weight == r1.total_weight);
@@ -505,6 +539,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					CHECK(fs2[i].level == fs1[i].level && fs2[i].b_field == fs1[i].b_field);
 			}
 		}
+	}
+
+	/* cd_record_score ignores max_weights: the same result with them kept */
+	{
+		CdScoreStatus st6;
+
+		p.max_weights = maxw;
+		st6 = cd_record_score(&p, va, vb, tf_mode ? tf_cb : NULL, &tf_mode, &cd_malloc_allocator, &r3);
+		p.max_weights = NULL;
+		CHECK(st6 == st);
+		if (st == CD_SCORE_OK)
+			CHECK(r3.score == r1.score && r3.total_weight == r1.total_weight);
 	}
 
 	/* a failing allocator: NOMEM or the same result, nothing leaked */

@@ -1723,6 +1723,89 @@ START_TEST(test_score_min_namesake)
 }
 END_TEST
 
+/*
+ * The bound a guard passes for a row its email probe did not find (another email key):
+ * the email field's largest weight below CD_EMAIL_SIM_OTHER_KEY.  A new person's
+ * namesake with another phone is then given up after its phone, before its email is
+ * compared; with a typo of the new row's email (a level below the top one, which the
+ * bound keeps) it is not, and its score is the full one.  The largest weights: the
+ * levels not above the similarity given; INFINITY the profile's own; a company field's
+ * whatever the similarity (a lower level may count at the top one).
+ */
+START_TEST(test_score_min_other_key)
+{
+	CdScoreField f[4] = {
+		{CD_ROLE_PERSON_NAME, 1.0, NULL, PERSON_LEVELS, 3},
+		{CD_ROLE_PHONE, 1.0, "RU", PHONE_LEVELS, 2},
+		{CD_ROLE_EMAIL, 1.0, NULL, EMAIL_LEVELS, 2},
+		{CD_ROLE_COMPANY, 1.0, NULL, PERSON_LEVELS, 3},
+	};
+	CdScoreProfile p = one_field_profile(f);
+	CdStr		an = S("Иванов Иван 5"), ap = S("8 (900) 0001234"), ae = S("user1@mail.ru");
+	CdStr		bn = S("Иванов Иван 5"), bp = S("+7 911 0005678"), be = S("user77.n5@mail.ru");
+	CdStr		typo = S("user1@mial.ru");
+	CdValues	a[3] = {{&an, 1}, {&ap, 1}, {&ae, 1}};
+	CdValues	b[3] = {{&bn, 1}, {&bp, 1}, {&be, 1}};
+	CdFieldScore fs[4];
+	CdFieldScore fs2[4];
+	CdRecordScore rs = {.fields = fs};
+	CdRecordScore full = {.fields = fs2};
+	double		own[4];
+	double		okw[4];
+	double		email_sim;
+	const char *ef;
+	bool		below;
+
+	p.nfields = 4;
+	cd_score_profile_max_weights(&p, own);
+	for (int i = 0; i < 4; i++)
+		ck_assert(cd_score_field_max_weight_below(&p, i, INFINITY) == own[i]);
+	ck_assert(cd_score_field_max_weight_below(&p, 4, 0.5) == INFINITY);
+	/* email below the top level: "typo or other domain" (0.05 / 0.0005) */
+	okw[2] = cd_score_field_max_weight_below(&p, 2, CD_EMAIL_SIM_OTHER_KEY);
+	ck_assert(fabs(okw[2] - log(0.05 / 0.0005) / log(2)) < 1e-12);
+	ck_assert(okw[2] < own[2]);
+	ck_assert(cd_score_field_max_weight_below(&p, 3, 0.1) == own[3]);
+	/* below every level: "different" */
+	ck_assert(fabs(cd_score_field_max_weight_below(&p, 2, 0.1) - log(0.2 / (1 - 0.0007)) / log(2)) < 1e-12);
+
+	p.nfields = 3;
+	okw[0] = own[0];
+	okw[1] = own[1];
+	/* the profile's own bound: the email is compared (it could be the same mailbox) */
+	ck_assert_int_eq(cd_record_score_min(&p, a, b, NULL, NULL, A, p.same, &below, &rs), CD_SCORE_OK);
+	ck_assert(below);
+	/* another key known: given up as well, and the comparator agrees it is below */
+	ck_assert_int_eq(cd_value_similarity(CD_ROLE_EMAIL, ae.ptr, ae.len, be.ptr, be.len, NULL, A,
+										 &email_sim, &ef), CD_SCORE_OK);
+	ck_assert(email_sim <= CD_EMAIL_SIM_OTHER_KEY);
+	p.max_weights = okw;
+	ck_assert_int_eq(cd_record_score_min(&p, a, b, NULL, NULL, A, p.same, &below, &rs), CD_SCORE_OK);
+	ck_assert(below);
+	/* a typo of the mailbox (another key, a lower level): the same score as in full */
+	b[2].v = &typo;
+	p.max_weights = NULL;
+	ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &full), CD_SCORE_OK);
+	p.max_weights = okw;
+	ck_assert_int_eq(cd_record_score_min(&p, a, b, NULL, NULL, A, 0.01, &below, &rs), CD_SCORE_OK);
+	ck_assert(!below);
+	ck_assert(rs.score == full.score && rs.total_weight == full.total_weight);
+	/* a one-digit-off phone with the typo: reaches "same", and is not given up */
+	{
+		CdStr		close = S("8 (900) 0001235");
+
+		b[1].v = &close;
+		p.max_weights = NULL;
+		ck_assert_int_eq(cd_record_score(&p, a, b, NULL, NULL, A, &full), CD_SCORE_OK);
+		ck_assert(full.score >= p.same);
+		p.max_weights = okw;
+		ck_assert_int_eq(cd_record_score_min(&p, a, b, NULL, NULL, A, p.same, &below, &rs), CD_SCORE_OK);
+		ck_assert(!below);
+		ck_assert(rs.score == full.score);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------- timing */
 
 static double
@@ -1819,6 +1902,7 @@ record_score_suite(void)
 	tcase_add_test(tc, test_same_place);
 	tcase_add_test(tc, test_score_min_same_answers);
 	tcase_add_test(tc, test_score_min_namesake);
+	tcase_add_test(tc, test_score_min_other_key);
 	tcase_add_test(tc, test_timing);
 	suite_add_tcase(s, tc);
 	return s;
