@@ -5968,3 +5968,10 @@ BEGIN
     RETURN n;
 END;
 $$;
+
+-- crmdedup.name_ops: name index keys name-grams-5 (no SQL object changes): a name of 2 words
+-- with a patronymic holds a shape key of its own, so the index leaves out the 2-word items
+-- that share only a query's given name.  Indexes USING gin (... crmdedup.name_ops) built with
+-- name-grams-4 must be rebuilt (REINDEX), then crmdedup.refresh_versions(); crmdedup.versions()
+-- warns.  name_similarity: a person-word typo that is one edit apart only through the spelling
+-- fold scores 0.01 less than one typed as it reads.

@@ -40,7 +40,9 @@
  *		          of any length; a mark when a run key repeats or a run reads as a
  *		          patronymic
  *		SHAPE     the number of words (8 for 8 or more) and of patronymics (4 for 4+),
- *		          except the most common, 2 words and no patronymic, which have no key
+ *		          except the most common, 2 words and no patronymic, which have no key;
+ *		          and a mark of 2 words with a patronymic (name-grams-5), so that an
+ *		          item of 2 words without it is known to have none
  *
  * The query side (cd_name_query_new) asks for the matching keys of every query word
  * (trigrams at each length a typo of one edit can reach, the other role of initials and gender
@@ -90,7 +92,7 @@
 #include "cd_buf.h"
 #include "field_match.h"
 
-#define CD_NAME_GRAMS_VERSION "name-grams-4"
+#define CD_NAME_GRAMS_VERSION "name-grams-5"
 
 /* key classes: the top 3 bits of a key */
 typedef enum CdGramClass

@@ -28,6 +28,7 @@
 #define SHORT_SUBST_CAP 0.9		/* a changed letter in words of 4-5 letters */
 #define DP_MAX 6				/* exact assignment while the smaller side is this small */
 #define TYPO_EDITS_LONG 2		/* edits the typo rule allows in folds of 9+ letters */
+#define FOLD_TYPO_STEP 0.01		/* a typo that needs the fold scores this much less */
 
 /*
  * Edits the typo rule allows in folds of 9+ letters: TYPO_EDITS_LONG, except inside
@@ -700,15 +701,16 @@ swapped_pair(const char *a, const char *b, size_t al, size_t bl)
 /*
  * The typo test of two spellings: their Jaro-Winkler similarity in *jw when their OSA
  * distance is at most lim, else *jw = -1 (also when a spelling is not valid UTF-8: the
- * status says so).
+ * status says so).  *dist: the distance when it is at most lim (else lim + 1).
  */
 static CdSimStatus
-typo_similarity(const char *a, size_t alen, const char *b, size_t blen, int lim,
-				const CdAllocator *al, double *jw)
+typo_similarity_d(const char *a, size_t alen, const char *b, size_t blen, int lim,
+				  const CdAllocator *al, double *jw, int *dist)
 {
-	int			d = 0;
+	int			d = lim + 1;
 	CdSimStatus st = cd_levenshtein(a, alen, b, blen, lim, al, &d);
 
+	*dist = d;
 	*jw = -1;
 	if (st == CD_SIM_OK && d <= lim)
 	{
@@ -717,6 +719,39 @@ typo_similarity(const char *a, size_t alen, const char *b, size_t blen, int lim,
 			*jw = -1;
 	}
 	return st;
+}
+
+static CdSimStatus
+typo_similarity(const char *a, size_t alen, const char *b, size_t blen, int lim,
+				const CdAllocator *al, double *jw)
+{
+	int			d;
+
+	return typo_similarity_d(a, alen, b, blen, lim, al, jw, &d);
+}
+
+/*
+ * Person words that are a typo of d edits apart by their folds: are they farther apart
+ * as written (transliterated)?  Then the fold took part in the match, and the slip
+ * scores FOLD_TYPO_STEP less than one typed as it reads (fold_typo_step in
+ * pair_score).  *farther is false when a written word cannot be compared (cut inside a
+ * character).
+ */
+static CdMatchStatus
+written_farther(const Word *x, const Word *y, int d, const CdAllocator *al, bool *farther)
+{
+	size_t		xl = x->rlen < CMP_MAX ? x->rlen : CMP_MAX;
+	size_t		yl = y->rlen < CMP_MAX ? y->rlen : CMP_MAX;
+	int			wd = d + 1;
+	CdSimStatus st;
+
+	*farther = false;
+	st = cd_levenshtein(x->raw, xl, y->raw, yl, d, al, &wd);
+	if (st == CD_SIM_NOMEM)
+		return CD_MATCH_NOMEM;
+	if (st == CD_SIM_OK && wd > d)
+		*farther = true;
+	return CD_MATCH_OK;
 }
 
 /*
@@ -998,7 +1033,8 @@ pair_score(const Word *x, const Word *y, bool person, bool short_typos, const Cd
 			 (short_typos && !both_known_apart && (maxl > minl || slip))))
 		{
 			double		jw;
-			CdSimStatus st = typo_similarity(x->fold, xl, y->fold, yl, lim, al, &jw);
+			int			d;
+			CdSimStatus st = typo_similarity_d(x->fold, xl, y->fold, yl, lim, al, &jw, &d);
 
 			if (st == CD_SIM_NOMEM)
 				return CD_MATCH_NOMEM;
@@ -1007,11 +1043,30 @@ pair_score(const Word *x, const Word *y, bool person, bool short_typos, const Cd
 			if (jw >= 0)
 			{
 				double		cap = both_known_apart ? 0.9 : 0.95;
+				bool		farther = false;
 
 				if (maxl <= 5 && maxl == minl && !swap)
 					cap = SHORT_SUBST_CAP;
 				*score = jw < cap ? jw : cap;
 				*kind = PK_TYPO;
+
+				/*
+				 * The fold merges spellings, not slips: when the written words are more
+				 * edits apart than their folds, the fold took part (Мирноов / Смирнов:
+				 * mirnov / smirnov one edit, mirnoov / smirnov two as written), and
+				 * the pair ranks below one whose slip is one as typed (Мирноов /
+				 * Миронов: two letters swapped, one edit either way), which the cap
+				 * would otherwise tie.
+				 */
+				if (person)
+				{
+					CdMatchStatus ms = written_farther(x, y, d, al, &farther);
+
+					if (ms != CD_MATCH_OK)
+						return ms;
+					if (farther)
+						*score -= FOLD_TYPO_STEP;
+				}
 			}
 		}
 	}
