@@ -5,8 +5,10 @@
  * A trigger that only SELECTs for a duplicate races: two sessions inserting the same
  * person both see nothing and both commit.  So the trigger first serializes the sessions
  * that share a blocking key (a normalized phone, email, name key...): it takes
- * transaction-level advisory locks on the keys' hashes, striped into CD_GUARD_SLOTS slots so
- * that a transaction inserting 100,000 rows holds at most that many locks.  It then probes
+ * transaction-level advisory locks on the keys' hashes, a fine lock per key beside its slot
+ * (one of CD_GUARD_SLOTS) in share mode while the transaction holds few, the slot in
+ * exclusive mode past a bound, so that a transaction inserting 100,000 rows holds a bounded
+ * number of locks and unrelated small ones never wait on each other (lock_keys).  It then probes
  * with the latest snapshot, which sees every row committed before the lock was granted.
  *
  * Under REPEATABLE READ and SERIALIZABLE the transaction snapshot predates the lock, so a
@@ -45,6 +47,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/tidbitmap.h"
 #include "parser/parse_func.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -63,9 +66,15 @@
 #include "guard_memo.h"
 #include "record_score.h"
 
-/* advisory lock space: (CD_GUARD_LOCK_CLASS, slot) as two int4 keys */
+/*
+ * advisory lock spaces, two int4 keys each: (CD_GUARD_LOCK_CLASS, slot) for the slots and
+ * (CD_GUARD_KEY_CLASS, 32-bit key hash) for a key's own fine lock (see lock_keys)
+ */
 #define CD_GUARD_LOCK_CLASS 0x43524d44	/* "CRMD" */
+#define CD_GUARD_KEY_CLASS 0x43524d4b	/* "CRMK" */
 #define CD_GUARD_SLOTS 1024
+/* fine locks a transaction may take, per max_locks_per_transaction (see guard_fine_bound) */
+#define CD_GUARD_FINE_PER_MAX_LOCKS 16
 #define CD_GUARD_MAX_MATCHES 3
 /* the && strategy of GIN's array_ops (GinOverlapStrategy in ginarrayproc.c, not exported) */
 #define CD_GIN_OVERLAP_STRATEGY 1
@@ -603,40 +612,76 @@ fast_still_valid(GuardCache *cache, Relation rel)
 	return ok;
 }
 
-static int
-cmp_uint32(const void *a, const void *b)
-{
-	uint32		x = *(const uint32 *) a;
-	uint32		y = *(const uint32 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
- * The slots this backend has locked in its current subtransaction.  A transaction-level
- * advisory lock is held until the (sub)transaction that took it ends: nothing releases
- * it earlier (pg_advisory_unlock releases session locks only), so asking the lock
- * manager for it again would only count it once more.  A batch of 1,000 rows asks for
- * about 3,000 slots of CD_GUARD_SLOTS, most of them already held: those skip the lock
- * manager (its local lock table, resource owner and the call).  Tied to the local
- * transaction and subtransaction ids: any other (sub)transaction starts empty, so a
- * subtransaction's locks, released when it aborts, are never taken for held.  The locks
- * are taken under the (sub)transaction's own resource owner, not the current one: inside
- * a cursor's FETCH the current owner is the portal's, whose locks go when the portal fails
- * in a later subtransaction that is rolled back, long before the transaction that took
- * them ends (and the bitmap, like the guard's promise, would then be wrong).  Any end of a
- * transaction or subtransaction forgets the map (xact_forget), so a local transaction id
- * that comes round again finds it empty.
+ * Two levels of locks, as a lock manager escalates.  Each blocking key has a 32-bit hash h
+ * (the table's oid is part of it); its slot is h % CD_GUARD_SLOTS.  While the transaction
+ * has taken fewer than guard_fine_bound() fine locks, a key takes its slot in SHARE mode and
+ * its own hash in EXCLUSIVE mode, in the separate class (CD_GUARD_KEY_CLASS, h): unrelated
+ * keys of one slot never wait on each other (shares do not conflict, their hashes differ),
+ * the same key in two sessions waits on its fine lock.  Two different keys with the same
+ * 32-bit hash only cost a needless wait, never a missed one.  Past the bound a row's keys
+ * take their slots in EXCLUSIVE mode, as all did before 0.2.0's two levels, which covers
+ * every key of the slot: a 100,000-row transaction holds at most guard_fine_bound() fine
+ * locks and CD_GUARD_SLOTS slots.  Per key the exclusion holds in each pairing: fine+share
+ * against fine+share on the fine lock, share against exclusive and exclusive against
+ * exclusive on the slot.  A slot this transaction holds in SHARE mode and then needs in
+ * EXCLUSIVE mode is asked again (an upgrade, which waits for the other sessions' shares).
+ * Within a row the locks are taken in the order of (slot, hash).
+ *
+ * What this backend holds in its current subtransaction: the slots in SHARE and in
+ * EXCLUSIVE mode (bitmaps) and the fine hashes (an open-addressing set of 2 × the bound;
+ * it never holds more than the bound).  A transaction-level advisory lock is held until the
+ * (sub)transaction that took it ends: nothing releases it earlier (pg_advisory_unlock
+ * releases session locks only), so asking the lock manager for it again would only count it
+ * once more.  A batch of 1,000 rows asks for about 3,000 keys, many of their slots already
+ * held: those skip the lock manager (its local lock table, resource owner and the call).
+ * Tied to the local transaction and subtransaction ids: any other (sub)transaction starts
+ * empty, so a subtransaction's locks, released when it aborts, are never taken for held.
+ * The locks are taken under the (sub)transaction's own resource owner, not the current one:
+ * inside a cursor's FETCH the current owner is the portal's, whose locks go when the portal
+ * fails in a later subtransaction that is rolled back, long before the transaction that took
+ * them ends (and the sets, like the guard's promise, would then be wrong).  Any end of a
+ * transaction or subtransaction forgets the sets (held_forget_*), so a local transaction id
+ * that comes round again finds them empty.
+ *
+ * The count of fine locks taken (fine_taken) belongs to the whole transaction, not to the
+ * subtransaction: it only grows until the transaction ends (a fine lock asked again after a
+ * subtransaction ended counts twice, one released by an aborted subtransaction still
+ * counts), so it is never below the number of fine locks held and the bound holds however
+ * many savepoints the transaction goes through.
  */
 static LocalTransactionId held_lxid = InvalidLocalTransactionId;
 static SubTransactionId held_subxid = InvalidSubTransactionId;
-static uint64 held_slots[CD_GUARD_SLOTS / 64];
+static uint64 held_share[CD_GUARD_SLOTS / 64];
+static uint64 held_excl[CD_GUARD_SLOTS / 64];
+static uint64 *held_fine;		/* h + 1 per used entry, 0 for empty; held_fine_size entries */
+static uint32 held_fine_size;	/* a power of two, at least 2 × the bound */
+static uint32 held_fine_n;
+static LocalTransactionId fine_lxid = InvalidLocalTransactionId;
+static int	fine_taken;
 static bool held_callbacks = false;
+
+/*
+ * The bound on fine locks per transaction.  PostgreSQL's shared lock table has
+ * max_locks_per_transaction × (max_connections + other backends + max_prepared_transactions)
+ * entries, about 7,800 at the defaults (64, 100): max_locks_per_transaction is each
+ * backend's average share of it, and any one transaction may use more.  16 shares (1,024 fine
+ * locks at the default, some 300 rows of three keys) let the multi-row transactions of a web
+ * back end or a small import stay on fine locks; past it a transaction holds at most 1,024
+ * fine locks + 1,024 slots, a quarter of the default table, so that a few bulk loads at once
+ * still leave room for everyone else.  Raising max_locks_per_transaction raises the bound.
+ */
+static int
+guard_fine_bound(void)
+{
+	return Max(max_locks_per_xact, 1) * CD_GUARD_FINE_PER_MAX_LOCKS;
+}
 
 static void
 held_forget_xact(XactEvent event, void *arg)
 {
 	held_lxid = InvalidLocalTransactionId;
+	fine_lxid = InvalidLocalTransactionId;
 }
 
 static void
@@ -647,67 +692,179 @@ held_forget_subxact(SubXactEvent event, SubTransactionId mySubid, SubTransaction
 		held_lxid = InvalidLocalTransactionId;
 }
 
-static bool
-slot_held(uint32 slot)
+/* empty the held sets when they belong to another (sub)transaction */
+static void
+held_check(void)
 {
+	if (held_fine == NULL)
+	{
+		uint32		size = 16;
+
+		while (size < 2 * (uint32) guard_fine_bound())
+			size *= 2;
+		held_fine = MemoryContextAllocZero(TopMemoryContext, sizeof(uint64) * size);
+		held_fine_size = size;
+		held_fine_n = 0;
+	}
+	if (fine_lxid != MyProc->lxid)
+	{
+		fine_lxid = MyProc->lxid;
+		fine_taken = 0;
+	}
 	if (held_lxid != MyProc->lxid || held_subxid != GetCurrentSubTransactionId())
 	{
-		memset(held_slots, 0, sizeof(held_slots));
+		memset(held_share, 0, sizeof(held_share));
+		memset(held_excl, 0, sizeof(held_excl));
+		if (held_fine_n > 0)
+			memset(held_fine, 0, sizeof(uint64) * held_fine_size);
+		held_fine_n = 0;
 		held_lxid = MyProc->lxid;
 		held_subxid = GetCurrentSubTransactionId();
-		return false;
 	}
-	return (held_slots[slot / 64] & (UINT64CONST(1) << (slot % 64))) != 0;
+}
+
+static inline bool
+bit_test(const uint64 *map, uint32 slot)
+{
+	return (map[slot / 64] & (UINT64CONST(1) << (slot % 64))) != 0;
+}
+
+static inline void
+bit_set(uint64 *map, uint32 slot)
+{
+	map[slot / 64] |= UINT64CONST(1) << (slot % 64);
+}
+
+/* the entry of hash h in held_fine: where it is, or the empty entry where it would go */
+static uint32
+fine_find(uint32 h)
+{
+	uint32		mask = held_fine_size - 1;
+	uint32		i = murmurhash32(h) & mask;
+
+	while (held_fine[i] != 0 && held_fine[i] != (uint64) h + 1)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static inline bool
+fine_held(uint32 h)
+{
+	return held_fine_n > 0 && held_fine[fine_find(h)] != 0;
+}
+
+static void
+fine_add(uint32 h)
+{
+	uint32		i = fine_find(h);
+
+	/* never full: at most the bound, half the size, is ever added in one transaction */
+	Assert(held_fine_n < held_fine_size / 2);
+	if (held_fine[i] == 0)
+	{
+		held_fine[i] = (uint64) h + 1;
+		held_fine_n++;
+	}
+}
+
+/* (slot, hash) order: the order a row's locks are taken in */
+static int
+cmp_key_hash(const void *a, const void *b)
+{
+	uint32		x = *(const uint32 *) a;
+	uint32		y = *(const uint32 *) b;
+	uint32		sx = x % CD_GUARD_SLOTS;
+	uint32		sy = y % CD_GUARD_SLOTS;
+
+	if (sx != sy)
+		return (sx > sy) - (sx < sy);
+	return (x > y) - (x < y);
+}
+
+static void
+advisory_lock(int32 class, uint32 key, bool exclusive)
+{
+	Datum		k1 = Int32GetDatum(class);
+	Datum		k2 = Int32GetDatum((int32) key);
+
+	if (exclusive)
+		DirectFunctionCall2(pg_advisory_xact_lock_int4, k1, k2);
+	else
+		DirectFunctionCall2(pg_advisory_xact_lock_shared_int4, k1, k2);
 }
 
 /*
- * Lock the slots of the row's blocking keys, in slot order so two sessions never wait on
- * each other crosswise.
+ * Lock the row's blocking keys (see above): fine locks while the transaction has taken
+ * fewer than the bound, the row's slots exclusively once the row's new fine locks would
+ * pass it.
  */
 static void
 lock_keys(Relation rel, text **keys, int nkeys)
 {
-	uint32	   *slots;
-	int			nslots = 0;
+	uint32	   *hashes;
+	int			nhashes = 0;
+	int			nnew = 0;
+	bool		fine;
 	ResourceOwner save_owner;
 
 	StaticAssertStmt(CD_GUARD_SLOTS % 64 == 0, "CD_GUARD_SLOTS must be a multiple of 64");
 	if (nkeys == 0)
 		return;
-	slots = palloc(sizeof(uint32) * nkeys);
+	hashes = palloc(sizeof(uint32) * nkeys);
 	for (int i = 0; i < nkeys; i++)
 	{
 		text	   *k = keys[i];
-		uint32		h;
 
 		if (k == NULL)
 			continue;
 		/* the table is part of the key: guards of different tables never wait on each other */
-		h = hash_combine(hash_bytes_uint32(RelationGetRelid(rel)),
-						 hash_bytes((const unsigned char *) VARDATA_ANY(k), VARSIZE_ANY_EXHDR(k)));
-		slots[nslots++] = h % CD_GUARD_SLOTS;
+		hashes[nhashes++] = hash_combine(hash_bytes_uint32(RelationGetRelid(rel)),
+										 hash_bytes((const unsigned char *) VARDATA_ANY(k),
+													VARSIZE_ANY_EXHDR(k)));
 	}
-	qsort(slots, nslots, sizeof(uint32), cmp_uint32);
+	qsort(hashes, nhashes, sizeof(uint32), cmp_key_hash);
 	if (!held_callbacks)
 	{
 		RegisterXactCallback(held_forget_xact, NULL);
 		RegisterSubXactCallback(held_forget_subxact, NULL);
 		held_callbacks = true;
 	}
+	held_check();
+	for (int i = 0; i < nhashes; i++)
+		if ((i == 0 || hashes[i] != hashes[i - 1]) &&
+			!bit_test(held_excl, hashes[i] % CD_GUARD_SLOTS) && !fine_held(hashes[i]))
+			nnew++;
+	fine = fine_taken + nnew <= guard_fine_bound();
+
 	save_owner = CurrentResourceOwner;
 	CurrentResourceOwner = CurTransactionResourceOwner;
 	PG_TRY();
 	{
-		for (int i = 0; i < nslots; i++)
+		for (int i = 0; i < nhashes; i++)
 		{
-			Datum		k1 = Int32GetDatum(CD_GUARD_LOCK_CLASS);
-			Datum		k2 = Int32GetDatum((int32) slots[i]);
+			uint32		h = hashes[i];
+			uint32		slot = h % CD_GUARD_SLOTS;
 
-			if ((i > 0 && slots[i] == slots[i - 1]) || slot_held(slots[i]))
-				continue;
-			DirectFunctionCall2(pg_advisory_xact_lock_int4, k1, k2);
 			/* granted (a wait cancelled or a deadlock raises): held until this subtransaction ends */
-			held_slots[slots[i] / 64] |= UINT64CONST(1) << (slots[i] % 64);
+			if ((i > 0 && h == hashes[i - 1]) || bit_test(held_excl, slot) || fine_held(h))
+				continue;
+			if (fine)
+			{
+				if (!bit_test(held_share, slot))
+				{
+					advisory_lock(CD_GUARD_LOCK_CLASS, slot, false);
+					bit_set(held_share, slot);
+				}
+				fine_taken++;
+				advisory_lock(CD_GUARD_KEY_CLASS, h, true);
+				fine_add(h);
+			}
+			else
+			{
+				/* past the bound; a slot held in SHARE mode is asked again (upgrade) */
+				advisory_lock(CD_GUARD_LOCK_CLASS, slot, true);
+				bit_set(held_excl, slot);
+			}
 		}
 	}
 	PG_FINALLY();
@@ -715,6 +872,7 @@ lock_keys(Relation rel, text **keys, int nkeys)
 		CurrentResourceOwner = save_owner;
 	}
 	PG_END_TRY();
+	pfree(hashes);
 }
 
 /* the keys through the guard's SQL (list columns) */
