@@ -77,6 +77,8 @@ cd_check_input_length(size_t len, const char *funcname)
 				 errdetail("The database encoding is %s.", GetDatabaseEncodingName())));
 }
 
+bool		cd_library_versions_mismatch = false;
+
 /*
  * Warn once per backend when the running libraries differ from those recorded at
  * CREATE EXTENSION (or at the last crmdedup.refresh_versions()), the way PostgreSQL
@@ -108,6 +110,8 @@ cd_check_library_versions(void)
 					  true, 0);
 	if (ret == SPI_OK_SELECT)
 	{
+		if (SPI_processed > 0)
+			cd_library_versions_mismatch = true;
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];

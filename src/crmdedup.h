@@ -19,6 +19,13 @@ extern const CdAllocator cd_palloc_allocator;
 extern void cd_check_input_length(size_t len, const char *funcname);
 extern int	cd_clip_len(const char *s, size_t len, int limit);
 extern void cd_check_library_versions(void);
+
+/*
+ * Set when cd_check_library_versions() found keys recorded by other library versions: the
+ * indexes may then hold stale keys, and nothing may be inferred from a key an index did
+ * not return.
+ */
+extern bool cd_library_versions_mismatch;
 extern void cd_check_phone_region(const char *region, size_t len);
 extern void _PG_init(void);
 

@@ -1612,9 +1612,11 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 
 		/*
 		 * A row first found by a name: not by the email keys probed before it (see
-		 * GuardCache.okw), when the new row had each of them
+		 * GuardCache.okw), when the new row had each of them.  Not when the indexes may
+		 * hold keys of another library version: a row whose stored key is stale may have
+		 * the new row's key now, and email similarity 1.
 		 */
-		if (ps->name_phase && cache->okw != NULL
+		if (ps->name_phase && cache->okw != NULL && !cd_library_versions_mismatch
 			&& (ps->keyed & cache->okw_gmask) == cache->okw_gmask)
 			maxw = cache->okw;
 		ps->nscored++;

@@ -1748,6 +1748,8 @@ max_weight_at(const CdScoreField *f, double m, double u, double *best)
  * every level it may reach (a named level, with the u it may get from term frequencies,
  * or "different"), the weight at each end of u's range (the weight is monotonic in u).
  * The same expression as score_field's at the same m and u: an attainable weight.
+ * Levels whose min is above sim_max are left out: the caller knows the pair's best
+ * similarity cannot reach them (INFINITY: every level).
  */
 static double
 field_max_weight(const CdScoreProfile *p, const CdScoreField *f, double sim_max)

@@ -136,9 +136,11 @@ typedef struct CdScoreProfile
 	const double *place_u;		/* 0.2.0, NULL or one per field: the u of the field's top level
 								 * when an address field of the pair reached its top level
 								 * ("same place", see cd_record_score); <= 0: none */
-	const double *max_weights;	/* NULL or one per field: cd_score_profile_max_weights() of
-								 * this profile as it is, kept by a caller that scores many
-								 * pairs with it (cd_record_score_min's bound) */
+	const double *max_weights;	/* NULL or one per field: an upper bound of each field's
+								 * weight for cd_record_score_min's bound, at least what
+								 * cd_score_field_max_weight_below() gives for what the
+								 * caller knows of the pair (cd_score_profile_max_weights()
+								 * when it knows nothing) */
 } CdScoreProfile;
 
 /* one value: UTF-8 bytes, not NUL-terminated */
@@ -271,7 +273,9 @@ extern double cd_score_field_max_weight_below(const CdScoreProfile *p, int field
  * up when the values not compared cannot make the comparison fail (phones, emails, names
  * and companies fail only on a value longer than CD_MATCH_MAX_BYTES or invalid UTF-8:
  * checked first), so an error is raised exactly when cd_record_score raises it (the
- * first failing field in the profile's order).  min_score <= 0 gives nothing up.
+ * first failing field in the profile's order).  min_score <= 0 gives nothing up.  Each
+ * field's largest weight is p->max_weights[field] when given (the caller's bound, see
+ * cd_score_field_max_weight_below), else computed from the profile.
  */
 extern CdScoreStatus cd_record_score_min(const CdScoreProfile *p, const CdValues *a,
 										 const CdValues *b, CdTermFreqFn term_freq, void *tf_ctx,
