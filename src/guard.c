@@ -669,12 +669,14 @@ static bool held_callbacks = false;
  * locks at the default, some 300 rows of three keys) let the multi-row transactions of a web
  * back end or a small import stay on fine locks; past it a transaction holds at most 1,024
  * fine locks + 1,024 slots, a quarter of the default table, so that a few bulk loads at once
- * still leave room for everyone else.  Raising max_locks_per_transaction raises the bound.
+ * still leave room for everyone else.  Raising max_locks_per_transaction raises the bound
+ * (up to 65,536).
  */
 static int
 guard_fine_bound(void)
 {
-	return Max(max_locks_per_xact, 1) * CD_GUARD_FINE_PER_MAX_LOCKS;
+	/* at most 65,536: the held set (2 × the bound × 8 bytes) stays within 1 MB, no overflow */
+	return Min(Max(max_locks_per_xact, 1), 4096) * CD_GUARD_FINE_PER_MAX_LOCKS;
 }
 
 static void
