@@ -947,19 +947,13 @@ static bool
 words_contained(const char *x, size_t xl, const char *y, size_t yl)
 {
 	size_t		s = 0;
+	int			xn = count_words(x, xl);
+	int			yn = count_words(y, yl);
 
-	if (count_words(x, xl) > count_words(y, yl))
-	{
-		const char *t = x;
-		size_t		tl = xl;
-
-		x = y;
-		xl = yl;
-		y = t;
-		yl = tl;
-	}
-	if (count_words(x, xl) == 0 || count_words(x, xl) == count_words(y, yl))
+	if (xn == yn || xn == 0 || yn == 0)
 		return false;
+	if (xn > yn)
+		return words_contained(y, yl, x, xl);
 	for (size_t i = 0; i <= xl; i++)
 	{
 		if (i == xl || x[i] == ' ')
