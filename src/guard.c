@@ -615,30 +615,37 @@ fast_still_valid(GuardCache *cache, Relation rel)
 
 /*
  * Two levels of locks, as a lock manager escalates.  Each blocking key has a 32-bit hash h
- * (the table's oid is part of it).  While the transaction has taken fewer than
- * guard_fine_bound() fine locks, a row takes its table's guard lock (CD_GUARD_TABLE_CLASS,
- * the table's oid) in SHARE mode, once, and each key its own hash in EXCLUSIVE mode
- * (CD_GUARD_KEY_CLASS, h): unrelated keys never wait on each other (shares do not conflict,
- * their hashes differ), the same key in two sessions waits on its fine lock.  Two different
- * keys with the same 32-bit hash only cost a needless wait, never a missed one.  Past the
- * bound the transaction takes the table's guard lock in EXCLUSIVE mode, which covers every
- * key of the table, and no more fine locks: a 100,000-row transaction holds at most
- * guard_fine_bound() fine locks and one table lock.
+ * (the table's oid is part of it).  Below half of guard_fine_bound() fine locks taken by the
+ * transaction, a row takes each key's own hash in EXCLUSIVE mode (CD_GUARD_KEY_CLASS, h) and
+ * then its table's guard lock (CD_GUARD_TABLE_CLASS, the table's oid) in SHARE mode, once:
+ * unrelated keys never wait on each other (shares do not conflict, their hashes differ), the
+ * same key in two sessions waits on its fine lock.  Two different keys with the same 32-bit
+ * hash only cost a needless wait, never a missed one.  Between half the bound and the bound,
+ * a row first tries the table's lock in EXCLUSIVE mode without waiting (an upgrade of its
+ * share) and takes fine locks when another transaction holds a share; past the bound it waits
+ * for the EXCLUSIVE mode.  Once held, that lock covers every key of the table and no more
+ * fine locks are taken: a 100,000-row transaction holds at most guard_fine_bound() fine locks
+ * and one table lock.
  *
- * Why one table lock rather than stripes of slots (0.2.0 until 2026-11-27 night: the keys' slots,
- * one of 1,024, in SHARE mode, and exclusively past the bound): a transaction past the bound
- * took slots exclusively while holding others in SHARE mode, and a concurrent multi-row
- * transaction did the same the other way round, so the two deadlocked (40P01) over people
- * they did not share.  Now the transaction that passes the bound asks for the table's lock
- * exclusively and waits until the transactions holding it in SHARE mode end; they go on,
- * since a lock a transaction already holds is granted again at once, and they wait on it only
- * for a key it holds, the same person in both, as a unique index would make them.  A
- * transaction that has not taken the table's lock yet waits behind the exclusive request,
- * holding nothing it needs.  What remains: two transactions passing the bound at the same
- * time both ask for the exclusive lock while holding the shared one, and one of them fails
- * with a deadlock; and crossing duplicates, the same two people inserted in opposite orders,
- * as with a unique index.  Within a row the table's lock comes first, then the keys in hash
- * order.
+ * Deadlocks.  The former upper level (0.2.0 until 2026-11-27 night: 1,024 slots, a key's slot
+ * in SHARE mode, exclusively past the bound) made a transaction past the bound take slots
+ * exclusively while holding others in SHARE mode, and a concurrent multi-row transaction do
+ * the same the other way round: the two deadlocked (40P01) over people they did not share.
+ * Now a transaction that needs the table's lock exclusively waits only for the transactions
+ * holding it in SHARE mode; they go on (a lock a transaction holds is granted to it again at
+ * once) and wait on it only for a key it holds.  The keys come before the table's share, so
+ * a transaction whose first row waits on such a key holds no share yet: a single-row insert
+ * of a namesake or duplicate of one of a bulk load's rows waits for the load, which never
+ * waits for it.  A transaction that has not taken the table's lock waits behind an exclusive
+ * request, holding nothing the requester needs.  What remains: a transaction waiting past the
+ * bound for the table's lock and a multi-row one holding its share that waits on one of its
+ * keys (the same name or person in both), or two transactions both past the bound (each
+ * waits for the other's share), or a transaction waiting past the bound on one table while it
+ * holds another table's lock exclusively and a transaction holding the first one's share comes
+ * to the second: one of them fails with 40P01; and, as with a unique
+ * index, two transactions inserting the same two people in opposite orders.  Half the bound
+ * is a soft one: two transactions between it and the bound at once never wait for the
+ * table's lock.
  *
  * What this backend holds in its current subtransaction: the tables' locks (a short list)
  * and the fine hashes (an open-addressing set of 2 × the bound; it never holds more than the
@@ -817,18 +824,72 @@ advisory_lock(int32 class, uint32 key, bool exclusive)
 		DirectFunctionCall2(pg_advisory_xact_lock_shared_int4, k1, k2);
 }
 
+static bool
+advisory_try_exclusive(int32 class, uint32 key)
+{
+	return DatumGetBool(DirectFunctionCall2(pg_try_advisory_xact_lock_int4, Int32GetDatum(class),
+											Int32GetDatum((int32) key)));
+}
+
+/* lock_keys's locks, under the (sub)transaction's resource owner */
+static void
+take_key_locks(Oid relid, HeldTable *ht, const uint32 *hashes, int nhashes, int nnew)
+{
+	int			bound = guard_fine_bound();
+	bool		fine;
+
+	/* granted (a wait cancelled or a deadlock raises): held until this subtransaction ends */
+	if (nnew == 0)
+		fine = true;
+	else if (fine_taken + nnew <= bound / 2)
+		fine = true;
+	else if (fine_taken + nnew <= bound)
+		fine = !advisory_try_exclusive(CD_GUARD_TABLE_CLASS, (uint32) relid);
+	else
+	{
+		/* the SHARE mode held already is asked again (an upgrade) */
+		advisory_lock(CD_GUARD_TABLE_CLASS, (uint32) relid, true);
+		fine = false;
+	}
+	if (!fine)
+	{
+		if (ht != NULL)
+			ht->excl = true;
+	}
+	else
+	{
+		/* the keys first: a wait on a key held elsewhere holds no share of the table's lock */
+		for (int i = 0; i < nhashes; i++)
+		{
+			uint32		h = hashes[i];
+
+			if ((i > 0 && h == hashes[i - 1]) || fine_held(h))
+				continue;
+			fine_taken++;
+			advisory_lock(CD_GUARD_KEY_CLASS, h, true);
+			fine_add(h);
+		}
+		if (ht == NULL || !ht->share)
+		{
+			advisory_lock(CD_GUARD_TABLE_CLASS, (uint32) relid, false);
+			if (ht != NULL)
+				ht->share = true;
+		}
+	}
+}
+
 /*
- * Lock the row's blocking keys (see above): the table's lock in SHARE mode and fine locks
- * while the transaction has taken fewer than the bound, the table's lock in EXCLUSIVE mode
- * once the row's new fine locks would pass it.
+ * Lock the row's blocking keys (see above): fine locks and the table's lock in SHARE mode
+ * below half the bound; between half the bound and the bound, the table's lock in EXCLUSIVE
+ * mode if it is free at once, fine locks otherwise; past the bound, the table's lock in
+ * EXCLUSIVE mode, waiting for it.
  */
 static void
 lock_keys(Relation rel, text **keys, int nkeys)
 {
 	uint32	   *hashes;
 	int			nhashes = 0;
-	int			nnew = 0;
-	bool		fine;
+	volatile int nnew = 0;		/* volatile: read inside PG_TRY */
 	Oid			relid = RelationGetRelid(rel);
 	HeldTable  *ht;
 	ResourceOwner save_owner;
@@ -866,39 +927,12 @@ lock_keys(Relation rel, text **keys, int nkeys)
 	for (int i = 0; i < nhashes; i++)
 		if ((i == 0 || hashes[i] != hashes[i - 1]) && !fine_held(hashes[i]))
 			nnew++;
-	fine = fine_taken + nnew <= guard_fine_bound();
 
 	save_owner = CurrentResourceOwner;
 	CurrentResourceOwner = CurTransactionResourceOwner;
 	PG_TRY();
 	{
-		/* granted (a wait cancelled or a deadlock raises): held until this subtransaction ends */
-		if (!fine)
-		{
-			/* past the bound; the SHARE mode held already is asked again (an upgrade) */
-			advisory_lock(CD_GUARD_TABLE_CLASS, (uint32) relid, true);
-			if (ht != NULL)
-				ht->excl = true;
-		}
-		else
-		{
-			if (ht == NULL || !ht->share)
-			{
-				advisory_lock(CD_GUARD_TABLE_CLASS, (uint32) relid, false);
-				if (ht != NULL)
-					ht->share = true;
-			}
-			for (int i = 0; i < nhashes; i++)
-			{
-				uint32		h = hashes[i];
-
-				if ((i > 0 && h == hashes[i - 1]) || fine_held(h))
-					continue;
-				fine_taken++;
-				advisory_lock(CD_GUARD_KEY_CLASS, h, true);
-				fine_add(h);
-			}
-		}
+		take_key_locks(relid, ht, hashes, nhashes, nnew);
 	}
 	PG_FINALLY();
 	{

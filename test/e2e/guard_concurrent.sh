@@ -2,15 +2,17 @@
 # End-to-end: concurrent multi-row transactions of unrelated people through a block guard.
 # (1) Two sessions each insert new people (no key in common) in one transaction, in two
 #     INSERT ... SELECT steps with a pause between, so that each holds its first rows' locks
-#     when its second rows ask theirs.  GUARD_CONC_PAIRS (default "80:80 1200:80"; A:B rows of
-#     the two sessions) and GUARD_CONC_TRIES (default 3) set the runs; GUARD_CONC_PAUSE
-#     (seconds, default 0.5) is the pause, 0 for two statements back to back.  Below the
-#     fine-lock bound (32 x max_locks_per_transaction keys) neither may wait or fail (with the
-#     guard's former 1,024 slots taken exclusively, before 2026-11-27, the slots they shared
-#     crosswise made one fail with 40P01); a session past the bound waits for the other one's
-#     commit and neither may fail (with the former slots, taken exclusively past the bound
-#     until 2026-11-27 night, one failed with 40P01).  Two sessions both past the bound at the same
-#     time may deadlock (one 40P01, the documented limit): such pairs are reported, not checked.
+#     when its second rows ask theirs.  GUARD_CONC_PAIRS (default "80:80 700:700 2400:300";
+#     A:B rows of the two sessions, two keys a row) and GUARD_CONC_TRIES (default 3) set the
+#     runs; GUARD_CONC_PAUSE (seconds, default 0.5) is the pause, 0 for two statements back to
+#     back.  The fine-lock bound is 32 x max_locks_per_transaction keys (2,048 at the default),
+#     half of it a soft one.  Below the bound neither session may wait for the table's lock
+#     or fail (with the guard's former 1,024 slots, taken exclusively before 2026-11-27, the
+#     slots they shared crosswise made one fail with 40P01; with the slots in share mode and
+#     exclusive past a bound of 1,024, until 2026-11-27 night, 700:700 failed); a session
+#     whose first step passes the bound (2,400 rows) waits for the other one's commit and
+#     neither may fail.  Two sessions both past the bound at the same time may deadlock (one
+#     40P01, the documented limit): such pairs are reported, not checked.
 # (2) One transaction past the bound (3,000 rows) works, holds at most the bound's fine locks
 #     and the table's guard lock exclusively (counted in pg_locks), and a duplicate it holds
 #     still blocks.
@@ -49,7 +51,7 @@ SELECT 'New ' || i, '8 (913) ' || lpad(i::text, 7, '0'), 'new' || i || '@example
 COMMIT;
 SQL
 }
-for pair in ${GUARD_CONC_PAIRS:-80:80 1200:80}; do
+for pair in ${GUARD_CONC_PAIRS:-80:80 700:700 2400:300}; do
 	na=${pair%%:*} nb=${pair##*:}
 	deadlocks=0 others=0
 	for try in $(seq 1 "${GUARD_CONC_TRIES:-3}"); do
