@@ -492,7 +492,8 @@ check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
 	cache->checked_desc = tupdesc;
 	/*
 	 * The probe SQL reads the table with its inheritance children; the indexes cover the
-	 * table alone.  (A partition is no guarded table: its guard is its parent's.)
+	 * table alone.  (guard() refuses partitioned tables and partitions; a table guarded
+	 * before it became a partition probes through its SQL, in that partition alone.)
 	 */
 	if (!fast || rel->rd_rel->relhassubclass || rel->rd_rel->relispartition)
 	{
@@ -615,37 +616,34 @@ fast_still_valid(GuardCache *cache, Relation rel)
 
 /*
  * Two levels of locks, as a lock manager escalates.  Each blocking key has a 32-bit hash h
- * (the table's oid is part of it).  Below half of guard_fine_bound() fine locks taken by the
- * transaction, a row takes each key's own hash in EXCLUSIVE mode (CD_GUARD_KEY_CLASS, h) and
- * then its table's guard lock (CD_GUARD_TABLE_CLASS, the table's oid) in SHARE mode, once:
- * unrelated keys never wait on each other (shares do not conflict, their hashes differ), the
- * same key in two sessions waits on its fine lock.  Two different keys with the same 32-bit
- * hash only cost a needless wait, never a missed one.  Between half the bound and the bound,
- * a row first tries the table's lock in EXCLUSIVE mode without waiting (an upgrade of its
- * share) and takes fine locks when another transaction holds a share; past the bound it waits
- * for the EXCLUSIVE mode.  Once held, that lock covers every key of the table and no more
- * fine locks are taken: a 100,000-row transaction holds at most guard_fine_bound() fine locks
- * and one table lock.
+ * (the table's oid is part of it).  While the transaction has taken fewer than
+ * guard_fine_bound() fine locks, a row takes each key's own hash in EXCLUSIVE mode
+ * (CD_GUARD_KEY_CLASS, h) and then its table's guard lock (CD_GUARD_TABLE_CLASS, the table's
+ * oid) in SHARE mode, once: unrelated keys never wait on each other (shares do not conflict,
+ * their hashes differ), the same key in two sessions waits on its fine lock.  Two different
+ * keys with the same 32-bit hash only cost a needless wait, never a missed one.  Past the
+ * bound the transaction waits for the table's lock in EXCLUSIVE mode (an upgrade of its
+ * share), which covers every key of the table, and takes no more fine locks: a 100,000-row
+ * transaction holds at most guard_fine_bound() fine locks and one table lock.
  *
  * Deadlocks.  The former upper level (0.2.0 until 2026-11-27 night: 1,024 slots, a key's slot
  * in SHARE mode, exclusively past the bound) made a transaction past the bound take slots
  * exclusively while holding others in SHARE mode, and a concurrent multi-row transaction do
  * the same the other way round: the two deadlocked (40P01) over people they did not share.
- * Now a transaction that needs the table's lock exclusively waits only for the transactions
- * holding it in SHARE mode; they go on (a lock a transaction holds is granted to it again at
- * once) and wait on it only for a key it holds.  The keys come before the table's share, so
- * a transaction whose first row waits on such a key holds no share yet: a single-row insert
- * of a namesake or duplicate of one of a bulk load's rows waits for the load, which never
- * waits for it.  A transaction that has not taken the table's lock waits behind an exclusive
- * request, holding nothing the requester needs.  What remains: a transaction waiting past the
- * bound for the table's lock and a multi-row one holding its share that waits on one of its
- * keys (the same name or person in both), or two transactions both past the bound (each
- * waits for the other's share), or a transaction waiting past the bound on one table while it
- * holds another table's lock exclusively and a transaction holding the first one's share comes
- * to the second: one of them fails with 40P01; and, as with a unique
- * index, two transactions inserting the same two people in opposite orders.  Half the bound
- * is a soft one: two transactions between it and the bound at once never wait for the
- * table's lock.
+ * Now a transaction past the bound waits only for the transactions holding the table's lock in
+ * SHARE mode; they go on (a lock a transaction holds is granted to it again at once) and wait
+ * on it only for a key it holds.  The keys come before the table's share, so a transaction
+ * whose first row waits on such a key holds no share yet and the transaction past the bound
+ * does not wait for it.  A transaction that has not taken the table's lock waits behind an
+ * exclusive request, holding nothing the requester needs.  What remains, one of the two
+ * failing with 40P01: two transactions both past the bound (each waits for the other's
+ * share); a transaction waiting past the bound and a multi-row one holding the share that
+ * waits on one of its keys (the same name or person in both); a row waiting on one key of
+ * another transaction while it holds another key that transaction comes to (a row's keys are
+ * taken in hash order: a namesake of one of its people and a colleague of another); a
+ * transaction waiting past the bound on one table while it holds another table's lock
+ * exclusively, and a transaction holding the first one's share that comes to the second; and,
+ * as with a unique index, two transactions inserting the same two people in opposite orders.
  *
  * What this backend holds in its current subtransaction: the tables' locks (a short list)
  * and the fine hashes (an open-addressing set of 2 × the bound; it never holds more than the
@@ -824,13 +822,6 @@ advisory_lock(int32 class, uint32 key, bool exclusive)
 		DirectFunctionCall2(pg_advisory_xact_lock_shared_int4, k1, k2);
 }
 
-static bool
-advisory_try_exclusive(int32 class, uint32 key)
-{
-	return DatumGetBool(DirectFunctionCall2(pg_try_advisory_xact_lock_int4, Int32GetDatum(class),
-											Int32GetDatum((int32) key)));
-}
-
 /* lock_keys's locks, under the (sub)transaction's resource owner */
 static void
 take_key_locks(Oid relid, HeldTable *ht, const uint32 *hashes, int nhashes, int nnew)
@@ -839,12 +830,8 @@ take_key_locks(Oid relid, HeldTable *ht, const uint32 *hashes, int nhashes, int 
 	bool		fine;
 
 	/* granted (a wait cancelled or a deadlock raises): held until this subtransaction ends */
-	if (nnew == 0)
+	if (fine_taken + nnew <= bound)
 		fine = true;
-	else if (fine_taken + nnew <= bound / 2)
-		fine = true;
-	else if (fine_taken + nnew <= bound)
-		fine = !advisory_try_exclusive(CD_GUARD_TABLE_CLASS, (uint32) relid);
 	else
 	{
 		/* the SHARE mode held already is asked again (an upgrade) */
@@ -879,17 +866,16 @@ take_key_locks(Oid relid, HeldTable *ht, const uint32 *hashes, int nhashes, int 
 }
 
 /*
- * Lock the row's blocking keys (see above): fine locks and the table's lock in SHARE mode
- * below half the bound; between half the bound and the bound, the table's lock in EXCLUSIVE
- * mode if it is free at once, fine locks otherwise; past the bound, the table's lock in
- * EXCLUSIVE mode, waiting for it.
+ * Lock the row's blocking keys (see above): fine locks, then the table's lock in SHARE mode,
+ * while the transaction has taken fewer than the bound; past it, the table's lock in
+ * EXCLUSIVE mode.
  */
 static void
 lock_keys(Relation rel, text **keys, int nkeys)
 {
 	uint32	   *hashes;
 	int			nhashes = 0;
-	volatile int nnew = 0;		/* volatile: read inside PG_TRY */
+	volatile int nnew = 0;		/* volatile for gcc's -Wclobbered (PG_TRY below) */
 	Oid			relid = RelationGetRelid(rel);
 	HeldTable  *ht;
 	ResourceOwner save_owner;

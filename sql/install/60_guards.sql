@@ -223,7 +223,7 @@ BEGIN
         -- Same key: one expression column printing as this one, no predicate, the default
         -- text opclass, the default collation (the probe's expression has it: an index in
         -- another collation would serve the trigger's direct path, but the planner would not
-        -- use it for the SQL probe of partitioned and inherited tables).
+        -- use it for the SQL probe of inherited tables).
         IF iexpr NOT LIKE '%_keys(%' AND to_regclass(format('%I.%I', nsp, iname)) IS NULL THEN
             SELECT ic.relname INTO iname
               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
