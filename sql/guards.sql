@@ -21,6 +21,18 @@ SELECT crmdedup.guard('g_contacts', 'delete');
 SELECT crmdedup.guard('g_contacts', 'link');
 SELECT crmdedup.guard('g_contacts', 'block', min_score => 2);
 SELECT crmdedup.guard('g_contacts', 'block', name => 'bad name; drop table x');
+-- a partitioned table, or one of its partitions, cannot be guarded (its row triggers fire on
+-- the partition); the profile itself is fine
+CREATE TABLE g_parted (id int, region text, full_name text, phone text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+CREATE TABLE g_parted_a PARTITION OF g_parted FOR VALUES IN ('a');
+SELECT crmdedup.create_profile('g_parted', 'g_parted', '{"id": "id", "region": "RU", "fields": {"full_name": "person_name", "phone": "phone"}}');
+SELECT crmdedup.create_profile('g_parted_a', 'g_parted_a', '{"id": "id", "region": "RU", "fields": {"full_name": "person_name", "phone": "phone"}}');
+SELECT crmdedup.guard('g_parted', 'block');
+SELECT crmdedup.guard('g_parted_a', 'block');
+SELECT count(*) FROM pg_trigger WHERE tgrelid IN ('g_parted'::regclass, 'g_parted_a'::regclass);
+SELECT crmdedup.drop_profile('g_parted');
+SELECT crmdedup.drop_profile('g_parted_a');
+DROP TABLE g_parted;
 
 -- block on a shared phone or email, whatever the rest says
 SELECT crmdedup.guard('g_contacts', 'block', name => 'g_same_contact', fields => ARRAY['phone', 'emails'], min_score => 0);

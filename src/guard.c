@@ -5,10 +5,10 @@
  * A trigger that only SELECTs for a duplicate races: two sessions inserting the same
  * person both see nothing and both commit.  So the trigger first serializes the sessions
  * that share a blocking key (a normalized phone, email, name key...): it takes
- * transaction-level advisory locks on the keys' hashes, a fine lock per key beside its slot
- * (one of CD_GUARD_SLOTS) in share mode while the transaction holds few, the slot in
- * exclusive mode past a bound, so that a transaction inserting 100,000 rows holds a bounded
- * number of locks and unrelated small ones never wait on each other (lock_keys).  It then probes
+ * transaction-level advisory locks: a fine lock per key hash beside the table's guard lock
+ * in share mode while the transaction holds few, the table's lock in exclusive mode past a
+ * bound, so that a transaction inserting 100,000 rows holds a bounded number of locks and
+ * unrelated small ones never wait on each other (lock_keys).  It then probes
  * with the latest snapshot, which sees every row committed before the lock was granted.
  *
  * Under REPEATABLE READ and SERIALIZABLE the transaction snapshot predates the lock, so a
@@ -67,14 +67,15 @@
 #include "record_score.h"
 
 /*
- * advisory lock spaces, two int4 keys each: (CD_GUARD_LOCK_CLASS, slot) for the slots and
- * (CD_GUARD_KEY_CLASS, 32-bit key hash) for a key's own fine lock (see lock_keys)
+ * advisory lock spaces, two int4 keys each: (CD_GUARD_TABLE_CLASS, table oid) for a table's
+ * guard lock and (CD_GUARD_KEY_CLASS, 32-bit key hash) for a key's own fine lock (see
+ * lock_keys).  0x43524d44 ("CRMD") held the former slots: not reused, so that a backend still
+ * running an older build never takes a slot for a table's lock.
  */
-#define CD_GUARD_LOCK_CLASS 0x43524d44	/* "CRMD" */
+#define CD_GUARD_TABLE_CLASS 0x43524d54	/* "CRMT" */
 #define CD_GUARD_KEY_CLASS 0x43524d4b	/* "CRMK" */
-#define CD_GUARD_SLOTS 1024
 /* fine locks a transaction may take, per max_locks_per_transaction (see guard_fine_bound) */
-#define CD_GUARD_FINE_PER_MAX_LOCKS 16
+#define CD_GUARD_FINE_PER_MAX_LOCKS 32
 #define CD_GUARD_MAX_MATCHES 3
 /* the && strategy of GIN's array_ops (GinOverlapStrategy in ginarrayproc.c, not exported) */
 #define CD_GIN_OVERLAP_STRATEGY 1
@@ -491,7 +492,8 @@ check_fast(GuardCache *cache, Relation rel, Oid fn_oid)
 	cache->checked_desc = tupdesc;
 	/*
 	 * The probe SQL reads the table with its inheritance children; the indexes cover the
-	 * table alone.  (A partition is no guarded table: its guard is its parent's.)
+	 * table alone.  (guard() refuses partitioned tables and partitions; a table guarded
+	 * before it became a partition probes through its SQL, in that partition alone.)
 	 */
 	if (!fast || rel->rd_rel->relhassubclass || rel->rd_rel->relispartition)
 	{
@@ -614,33 +616,48 @@ fast_still_valid(GuardCache *cache, Relation rel)
 
 /*
  * Two levels of locks, as a lock manager escalates.  Each blocking key has a 32-bit hash h
- * (the table's oid is part of it); its slot is h % CD_GUARD_SLOTS.  While the transaction
- * has taken fewer than guard_fine_bound() fine locks, a key takes its slot in SHARE mode and
- * its own hash in EXCLUSIVE mode, in the separate class (CD_GUARD_KEY_CLASS, h): unrelated
- * keys of one slot never wait on each other (shares do not conflict, their hashes differ),
- * the same key in two sessions waits on its fine lock.  Two different keys with the same
- * 32-bit hash only cost a needless wait, never a missed one.  Past the bound a row's keys
- * take their slots in EXCLUSIVE mode, as all did before 0.2.0's two levels, which covers
- * every key of the slot: a 100,000-row transaction holds at most guard_fine_bound() fine
- * locks and CD_GUARD_SLOTS slots.  Per key the exclusion holds in each pairing: fine+share
- * against fine+share on the fine lock, share against exclusive and exclusive against
- * exclusive on the slot.  A slot this transaction holds in SHARE mode and then needs in
- * EXCLUSIVE mode is asked again (an upgrade, which waits for the other sessions' shares).
- * Within a row the locks are taken in the order of (slot, hash).
+ * (the table's oid is part of it).  While the transaction has taken fewer than
+ * guard_fine_bound() fine locks, a row takes each key's own hash in EXCLUSIVE mode
+ * (CD_GUARD_KEY_CLASS, h) and then its table's guard lock (CD_GUARD_TABLE_CLASS, the table's
+ * oid) in SHARE mode, once: unrelated keys never wait on each other (shares do not conflict,
+ * their hashes differ), the same key in two sessions waits on its fine lock.  Two different
+ * keys with the same 32-bit hash only cost a needless wait, never a missed one.  Past the
+ * bound the transaction waits for the table's lock in EXCLUSIVE mode (an upgrade of its
+ * share), which covers every key of the table, and takes no more fine locks: a 100,000-row
+ * transaction holds at most guard_fine_bound() fine locks and one table lock.
  *
- * What this backend holds in its current subtransaction: the slots in SHARE and in
- * EXCLUSIVE mode (bitmaps) and the fine hashes (an open-addressing set of 2 × the bound;
- * it never holds more than the bound).  A transaction-level advisory lock is held until the
- * (sub)transaction that took it ends: nothing releases it earlier (pg_advisory_unlock
- * releases session locks only), so asking the lock manager for it again would only count it
- * once more.  A batch of 1,000 rows asks for about 3,000 keys, many of their slots already
- * held: those skip the lock manager (its local lock table, resource owner and the call).
- * Tied to the local transaction and subtransaction ids: any other (sub)transaction starts
- * empty, so a subtransaction's locks, released when it aborts, are never taken for held.
- * The locks are taken under the (sub)transaction's own resource owner, not the current one:
- * inside a cursor's FETCH the current owner is the portal's, whose locks go when the portal
- * fails in a later subtransaction that is rolled back, long before the transaction that took
- * them ends (and the sets, like the guard's promise, would then be wrong).  Any end of a
+ * Deadlocks.  The former upper level (0.2.0 until 2026-11-27 night: 1,024 slots, a key's slot
+ * in SHARE mode, exclusively past the bound) made a transaction past the bound take slots
+ * exclusively while holding others in SHARE mode, and a concurrent multi-row transaction do
+ * the same the other way round: the two deadlocked (40P01) over people they did not share.
+ * Now a transaction past the bound waits only for the transactions holding the table's lock in
+ * SHARE mode; they go on (a lock a transaction holds is granted to it again at once) and wait
+ * on it only for a key it holds.  The keys come before the table's share, so a transaction
+ * whose first row waits on such a key holds no share yet and the transaction past the bound
+ * does not wait for it.  A transaction that has not taken the table's lock waits behind an
+ * exclusive request, holding nothing the requester needs.  What remains, one of the two
+ * failing with 40P01: two transactions both past the bound (each waits for the other's
+ * share); a transaction waiting past the bound and a multi-row one holding the share that
+ * waits on one of its keys (the same name or person in both); a row waiting on one key of
+ * another transaction while it holds another key that transaction comes to (a row's keys are
+ * taken in hash order: a namesake of one of its people and a colleague of another); a
+ * transaction waiting past the bound on one table while it holds another table's lock
+ * exclusively, and a transaction holding the first one's share that comes to the second; and,
+ * as with a unique index, two transactions inserting the same two people in opposite orders.
+ *
+ * What this backend holds in its current subtransaction: the tables' locks (a short list)
+ * and the fine hashes (an open-addressing set of 2 × the bound; it never holds more than the
+ * bound).  A transaction-level advisory lock is held until the (sub)transaction that took it
+ * ends: nothing releases it earlier (pg_advisory_unlock releases session locks only), so
+ * asking the lock manager for it again would only count it once more.  A batch of 1,000 rows
+ * asks for about 3,000 keys and 1,000 times for the table's lock: what is held skips the
+ * lock manager (its local lock table, resource owner and the call).  Tied to the local
+ * transaction and subtransaction ids: any other (sub)transaction starts empty, so a
+ * subtransaction's locks, released when it aborts, are never taken for held.  The locks are
+ * taken under the (sub)transaction's own resource owner, not the current one: inside a
+ * cursor's FETCH the current owner is the portal's, whose locks go when the portal fails in
+ * a later subtransaction that is rolled back, long before the transaction that took them
+ * ends (and the sets, like the guard's promise, would then be wrong).  Any end of a
  * transaction or subtransaction forgets the sets (held_forget_*), so a local transaction id
  * that comes round again finds them empty.
  *
@@ -650,10 +667,19 @@ fast_still_valid(GuardCache *cache, Relation rel)
  * counts), so it is never below the number of fine locks held and the bound holds however
  * many savepoints the transaction goes through.
  */
+typedef struct HeldTable
+{
+	Oid			relid;
+	bool		share;
+	bool		excl;
+} HeldTable;
+
+#define CD_GUARD_HELD_TABLES 8
+
 static LocalTransactionId held_lxid = InvalidLocalTransactionId;
 static SubTransactionId held_subxid = InvalidSubTransactionId;
-static uint64 held_share[CD_GUARD_SLOTS / 64];
-static uint64 held_excl[CD_GUARD_SLOTS / 64];
+static HeldTable held_tables[CD_GUARD_HELD_TABLES];
+static int	held_ntables;
 static uint64 *held_fine;		/* h + 1 per used entry, 0 for empty; held_fine_size entries */
 static uint32 held_fine_size;	/* a power of two, at least 2 × the bound */
 static uint32 held_fine_n;
@@ -665,18 +691,18 @@ static bool held_callbacks = false;
  * The bound on fine locks per transaction.  PostgreSQL's shared lock table has
  * max_locks_per_transaction × (max_connections + other backends + max_prepared_transactions)
  * entries, about 7,800 at the defaults (64, 100): max_locks_per_transaction is each
- * backend's average share of it, and any one transaction may use more.  16 shares (1,024 fine
- * locks at the default, some 300 rows of three keys) let the multi-row transactions of a web
- * back end or a small import stay on fine locks; past it a transaction holds at most 1,024
- * fine locks + 1,024 slots, a quarter of the default table, so that a few bulk loads at once
- * still leave room for everyone else.  Raising max_locks_per_transaction raises the bound
- * (up to 65,536).
+ * backend's average share of it, and any one transaction may use more.  32 shares (2,048
+ * fine locks at the default, some 680 rows of three keys) let the multi-row transactions of
+ * a web back end or a small import stay on fine locks; past it a transaction holds at most
+ * 2,048 fine locks and one table lock, a quarter of the default table (as the 1,024 fine
+ * locks and 1,024 slots of the former stripes), so that a few bulk loads at once still leave
+ * room for everyone else.  Raising max_locks_per_transaction raises the bound (up to 65,536).
  */
 static int
 guard_fine_bound(void)
 {
 	/* at most 65,536: the held set (2 × the bound × 8 bytes) stays within 1 MB, no overflow */
-	return Min(Max(max_locks_per_xact, 1), 4096) * CD_GUARD_FINE_PER_MAX_LOCKS;
+	return Min(Max(max_locks_per_xact, 1), 2048) * CD_GUARD_FINE_PER_MAX_LOCKS;
 }
 
 static void
@@ -715,8 +741,7 @@ held_check(void)
 	}
 	if (held_lxid != MyProc->lxid || held_subxid != GetCurrentSubTransactionId())
 	{
-		memset(held_share, 0, sizeof(held_share));
-		memset(held_excl, 0, sizeof(held_excl));
+		held_ntables = 0;
 		if (held_fine_n > 0)
 			memset(held_fine, 0, sizeof(uint64) * held_fine_size);
 		held_fine_n = 0;
@@ -725,16 +750,23 @@ held_check(void)
 	}
 }
 
-static inline bool
-bit_test(const uint64 *map, uint32 slot)
+/*
+ * The entry of the table in held_tables, added when missing; NULL when the list is full (a
+ * transaction guarding more tables than that asks the lock manager, which grants a lock held
+ * already at once).
+ */
+static HeldTable *
+held_table(Oid relid)
 {
-	return (map[slot / 64] & (UINT64CONST(1) << (slot % 64))) != 0;
-}
-
-static inline void
-bit_set(uint64 *map, uint32 slot)
-{
-	map[slot / 64] |= UINT64CONST(1) << (slot % 64);
+	for (int i = 0; i < held_ntables; i++)
+		if (held_tables[i].relid == relid)
+			return &held_tables[i];
+	if (held_ntables == CD_GUARD_HELD_TABLES)
+		return NULL;
+	held_tables[held_ntables].relid = relid;
+	held_tables[held_ntables].share = false;
+	held_tables[held_ntables].excl = false;
+	return &held_tables[held_ntables++];
 }
 
 /* the entry of hash h in held_fine: where it is, or the empty entry where it would go */
@@ -769,17 +801,12 @@ fine_add(uint32 h)
 	}
 }
 
-/* (slot, hash) order: the order a row's locks are taken in */
 static int
 cmp_key_hash(const void *a, const void *b)
 {
 	uint32		x = *(const uint32 *) a;
 	uint32		y = *(const uint32 *) b;
-	uint32		sx = x % CD_GUARD_SLOTS;
-	uint32		sy = y % CD_GUARD_SLOTS;
 
-	if (sx != sy)
-		return (sx > sy) - (sx < sy);
 	return (x > y) - (x < y);
 }
 
@@ -795,23 +822,76 @@ advisory_lock(int32 class, uint32 key, bool exclusive)
 		DirectFunctionCall2(pg_advisory_xact_lock_shared_int4, k1, k2);
 }
 
+/* lock_keys's locks, under the (sub)transaction's resource owner */
+static void
+take_key_locks(Oid relid, HeldTable *ht, const uint32 *hashes, int nhashes, int nnew)
+{
+	int			bound = guard_fine_bound();
+	bool		fine;
+
+	/* granted (a wait cancelled or a deadlock raises): held until this subtransaction ends */
+	if (fine_taken + nnew <= bound)
+		fine = true;
+	else
+	{
+		/* the SHARE mode held already is asked again (an upgrade) */
+		advisory_lock(CD_GUARD_TABLE_CLASS, (uint32) relid, true);
+		fine = false;
+	}
+	if (!fine)
+	{
+		if (ht != NULL)
+			ht->excl = true;
+	}
+	else
+	{
+		/* the keys first: a wait on a key held elsewhere holds no share of the table's lock */
+		for (int i = 0; i < nhashes; i++)
+		{
+			uint32		h = hashes[i];
+
+			if ((i > 0 && h == hashes[i - 1]) || fine_held(h))
+				continue;
+			fine_taken++;
+			advisory_lock(CD_GUARD_KEY_CLASS, h, true);
+			fine_add(h);
+		}
+		if (ht == NULL || !ht->share)
+		{
+			advisory_lock(CD_GUARD_TABLE_CLASS, (uint32) relid, false);
+			if (ht != NULL)
+				ht->share = true;
+		}
+	}
+}
+
 /*
- * Lock the row's blocking keys (see above): fine locks while the transaction has taken
- * fewer than the bound, the row's slots exclusively once the row's new fine locks would
- * pass it.
+ * Lock the row's blocking keys (see above): fine locks, then the table's lock in SHARE mode,
+ * while the transaction has taken fewer than the bound; past it, the table's lock in
+ * EXCLUSIVE mode.
  */
 static void
 lock_keys(Relation rel, text **keys, int nkeys)
 {
 	uint32	   *hashes;
 	int			nhashes = 0;
-	int			nnew = 0;
-	bool		fine;
+	volatile int nnew = 0;		/* volatile for gcc's -Wclobbered (PG_TRY below) */
+	Oid			relid = RelationGetRelid(rel);
+	HeldTable  *ht;
 	ResourceOwner save_owner;
 
-	StaticAssertStmt(CD_GUARD_SLOTS % 64 == 0, "CD_GUARD_SLOTS must be a multiple of 64");
 	if (nkeys == 0)
 		return;
+	if (!held_callbacks)
+	{
+		RegisterXactCallback(held_forget_xact, NULL);
+		RegisterSubXactCallback(held_forget_subxact, NULL);
+		held_callbacks = true;
+	}
+	held_check();
+	ht = held_table(relid);
+	if (ht != NULL && ht->excl)
+		return;					/* every key of the table is ours until the (sub)transaction ends */
 	hashes = palloc(sizeof(uint32) * nkeys);
 	for (int i = 0; i < nkeys; i++)
 	{
@@ -820,54 +900,25 @@ lock_keys(Relation rel, text **keys, int nkeys)
 		if (k == NULL)
 			continue;
 		/* the table is part of the key: guards of different tables never wait on each other */
-		hashes[nhashes++] = hash_combine(hash_bytes_uint32(RelationGetRelid(rel)),
+		hashes[nhashes++] = hash_combine(hash_bytes_uint32(relid),
 										 hash_bytes((const unsigned char *) VARDATA_ANY(k),
 													VARSIZE_ANY_EXHDR(k)));
 	}
-	qsort(hashes, nhashes, sizeof(uint32), cmp_key_hash);
-	if (!held_callbacks)
+	if (nhashes == 0)
 	{
-		RegisterXactCallback(held_forget_xact, NULL);
-		RegisterSubXactCallback(held_forget_subxact, NULL);
-		held_callbacks = true;
+		pfree(hashes);
+		return;
 	}
-	held_check();
+	qsort(hashes, nhashes, sizeof(uint32), cmp_key_hash);
 	for (int i = 0; i < nhashes; i++)
-		if ((i == 0 || hashes[i] != hashes[i - 1]) &&
-			!bit_test(held_excl, hashes[i] % CD_GUARD_SLOTS) && !fine_held(hashes[i]))
+		if ((i == 0 || hashes[i] != hashes[i - 1]) && !fine_held(hashes[i]))
 			nnew++;
-	fine = fine_taken + nnew <= guard_fine_bound();
 
 	save_owner = CurrentResourceOwner;
 	CurrentResourceOwner = CurTransactionResourceOwner;
 	PG_TRY();
 	{
-		for (int i = 0; i < nhashes; i++)
-		{
-			uint32		h = hashes[i];
-			uint32		slot = h % CD_GUARD_SLOTS;
-
-			/* granted (a wait cancelled or a deadlock raises): held until this subtransaction ends */
-			if ((i > 0 && h == hashes[i - 1]) || bit_test(held_excl, slot) || fine_held(h))
-				continue;
-			if (fine)
-			{
-				if (!bit_test(held_share, slot))
-				{
-					advisory_lock(CD_GUARD_LOCK_CLASS, slot, false);
-					bit_set(held_share, slot);
-				}
-				fine_taken++;
-				advisory_lock(CD_GUARD_KEY_CLASS, h, true);
-				fine_add(h);
-			}
-			else
-			{
-				/* past the bound; a slot held in SHARE mode is asked again (upgrade) */
-				advisory_lock(CD_GUARD_LOCK_CLASS, slot, true);
-				bit_set(held_excl, slot);
-			}
-		}
+		take_key_locks(relid, ht, hashes, nhashes, nnew);
 	}
 	PG_FINALLY();
 	{

@@ -101,6 +101,15 @@ BEGIN
     IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = tbl), 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of table % to guard it', tbl USING ERRCODE = 'insufficient_privilege';
     END IF;
+    -- a partitioned table's row trigger fires on the partition, whose guard it cannot find,
+    -- and its key locks would be the partition's: refused rather than failing every insert
+    IF (SELECT relkind FROM pg_class WHERE oid = tbl) = 'p' OR
+       EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhrelid = tbl AND c.relispartition) THEN
+        RAISE EXCEPTION 'crmdedup guards do not support partitioned tables or partitions: %', tbl
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Guard a table that is not partitioned.';
+    END IF;
     IF action IS NULL OR action NOT IN ('block', 'flag', 'link') THEN
         RAISE EXCEPTION 'invalid guard action "%"', coalesce(action, '')
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Use block, flag or link.';
@@ -214,7 +223,7 @@ BEGIN
         -- Same key: one expression column printing as this one, no predicate, the default
         -- text opclass, the default collation (the probe's expression has it: an index in
         -- another collation would serve the trigger's direct path, but the planner would not
-        -- use it for the SQL probe of partitioned and inherited tables).
+        -- use it for the SQL probe of inherited tables).
         IF iexpr NOT LIKE '%_keys(%' AND to_regclass(format('%I.%I', nsp, iname)) IS NULL THEN
             SELECT ic.relname INTO iname
               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam

@@ -5975,3 +5975,218 @@ $$;
 -- name-grams-4 must be rebuilt (REINDEX), then crmdedup.refresh_versions(); crmdedup.versions()
 -- warns.  name_similarity: a person-word typo that is one edit apart only through the spelling
 -- fold scores 0.01 less than one typed as it reads.
+
+-- 0.2.0: guard() refuses partitioned tables and partitions (their row triggers fire on the partition, whose guard they cannot find)
+
+CREATE OR REPLACE FUNCTION @extschema@.guard(profile text, action text DEFAULT 'block', name text DEFAULT NULL,
+                                  fields text[] DEFAULT NULL, min_score float8 DEFAULT NULL,
+                                  link_column text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    f jsonb;
+    gname text;
+    tbl regclass;
+    idcol text;
+    keys text[] := '{}';
+    conds text[] := '{}';
+    cols text[] := '{}';
+    cexpr text;
+    iexpr text;
+    iname text;
+    used text[] := '{}';
+    link_type text;
+    id_type text;
+    nsp text;
+    relname text;
+    coltype text;
+    listcast text;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = guard.profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    tbl := p.table_oid;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table % to guard it', tbl USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- a partitioned table's row trigger fires on the partition, whose guard it cannot find,
+    -- and its key locks would be the partition's: refused rather than failing every insert
+    IF (SELECT relkind FROM pg_class WHERE oid = tbl) = 'p' OR
+       EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhrelid = tbl AND c.relispartition) THEN
+        RAISE EXCEPTION 'crmdedup guards do not support partitioned tables or partitions: %', tbl
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Guard a table that is not partitioned.';
+    END IF;
+    IF action IS NULL OR action NOT IN ('block', 'flag', 'link') THEN
+        RAISE EXCEPTION 'invalid guard action "%"', coalesce(action, '')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use block, flag or link.';
+    END IF;
+    gname := coalesce(name, profile || '_' || action);
+    IF gname !~ '^[A-Za-z_][A-Za-z0-9_]{0,40}$' THEN
+        RAISE EXCEPTION 'invalid guard name "%"', gname
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use letters, digits and underscores, at most 41 characters, starting with a letter.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM @extschema@.guards g WHERE g.name = gname) THEN
+        RAISE EXCEPTION 'guard "%" already exists', gname USING ERRCODE = 'duplicate_object';
+    END IF;
+    IF min_score IS NOT NULL AND (min_score < 0 OR min_score > 1) THEN
+        RAISE EXCEPTION 'min_score must be between 0 and 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    idcol := p.compiled->>'id';
+    id_type := p.compiled->>'id_type';
+    SELECT n.nspname, c.relname INTO nsp, relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = tbl;
+
+    IF action = 'link' THEN
+        IF link_column IS NULL THEN
+            RAISE EXCEPTION 'a link guard needs link_column' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Name the column that receives the existing row''s id, e.g. link_column => ''duplicate_of''.';
+        END IF;
+        SELECT format_type(atttypid, atttypmod) INTO link_type FROM pg_attribute
+         WHERE attrelid = tbl AND attname = link_column AND attnum > 0 AND NOT attisdropped;
+        IF link_type IS NULL THEN
+            RAISE EXCEPTION 'column "%" does not exist in %', link_column, tbl USING ERRCODE = 'undefined_column';
+        END IF;
+    ELSIF link_column IS NOT NULL THEN
+        RAISE EXCEPTION 'link_column applies to link guards only' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields') LOOP
+        CONTINUE WHEN fields IS NOT NULL AND NOT (f->>'field' = ANY (fields));
+        CONTINUE WHEN f->>'role' NOT IN ('phone', 'email', 'person_name', 'company', 'external_id');
+        IF f ? 'from' THEN
+            IF fields IS NOT NULL THEN
+                RAISE EXCEPTION 'field "%" lives in table % and cannot be guarded on %', f->>'field',
+                    f->'from'->>'table', tbl
+                    USING ERRCODE = 'invalid_parameter_value', HINT = 'Guard the child table with its own profile.';
+            END IF;
+            CONTINUE;
+        END IF;
+        -- a list column (text[], jsonb) is keyed as a whole; a scalar column one value at a time
+        coltype := (SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = tbl AND attname = f->>'field');
+        listcast := CASE WHEN coltype IN ('text[]', 'character varying[]') THEN 'text[]'
+                         WHEN coltype IN ('jsonb', 'json') THEN 'jsonb' END;
+        IF listcast IS NOT NULL AND f->>'role' NOT IN ('phone', 'email') THEN
+            RAISE EXCEPTION '% field "%" must be a scalar column to be guarded', f->>'role', f->>'field'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        CASE f->>'role'
+        WHEN 'phone' THEN
+            IF listcast IS NULL THEN
+                -- plain C calls on a scalar: an SQL-language helper per row costs more than the probe
+                keys := keys || format('SELECT ''p:'' || @extschema@.phone_e164(($1).%I::text, %L)', f->>'field', f->>'region');
+                iexpr := format('@extschema@.phone_e164(%I::text, %L)', f->>'field', f->>'region');
+                cexpr := format('@extschema@.phone_e164(t.%I::text, %L) = @extschema@.phone_e164(($1).%I::text, %L)',
+                                f->>'field', f->>'region', f->>'field', f->>'region');
+            ELSE
+                keys := keys || format('SELECT ''p:'' || k FROM unnest(@extschema@.phone_keys(($1).%I::%s, %L)) k',
+                                       f->>'field', listcast, f->>'region');
+                iexpr := format('@extschema@.phone_keys(%I::%s, %L)', f->>'field', listcast, f->>'region');
+                cexpr := format('@extschema@.phone_keys(t.%I::%s, %L) OPERATOR(pg_catalog.&&) @extschema@.phone_keys(($1).%I::%s, %L)',
+                                f->>'field', listcast, f->>'region', f->>'field', listcast, f->>'region');
+            END IF;
+        WHEN 'email' THEN
+            IF listcast IS NULL THEN
+                keys := keys || format('SELECT ''e:'' || @extschema@.email_key(($1).%I::text)', f->>'field');
+                iexpr := format('@extschema@.email_key(%I::text)', f->>'field');
+                cexpr := format('@extschema@.email_key(t.%I::text) = @extschema@.email_key(($1).%I::text)',
+                                f->>'field', f->>'field');
+            ELSE
+                keys := keys || format('SELECT ''e:'' || k FROM unnest(@extschema@.email_keys(($1).%I::%s)) k',
+                                       f->>'field', listcast);
+                iexpr := format('@extschema@.email_keys(%I::%s)', f->>'field', listcast);
+                cexpr := format('@extschema@.email_keys(t.%I::%s) OPERATOR(pg_catalog.&&) @extschema@.email_keys(($1).%I::%s)',
+                                f->>'field', listcast, f->>'field', listcast);
+            END IF;
+        WHEN 'person_name' THEN
+            -- the sorted transliterated words, and their sound keys (typos, spelling variants);
+            -- candidates by the sound key, which the same words always share
+            keys := keys || format('SELECT ''n:'' || @extschema@.person_key(($1).%I::text)', f->>'field')
+                         || format('SELECT ''h:'' || @extschema@.phonetic(@extschema@.person_key(($1).%I::text))', f->>'field');
+            iexpr := format('@extschema@.phonetic(@extschema@.person_key(%I::text))', f->>'field');
+            cexpr := format('@extschema@.phonetic(@extschema@.person_key(t.%I::text)) = @extschema@.phonetic(@extschema@.person_key(($1).%I::text))',
+                            f->>'field', f->>'field');
+        WHEN 'company' THEN
+            keys := keys || format('SELECT ''c:'' || @extschema@.company_key(($1).%I::text)', f->>'field');
+            iexpr := format('@extschema@.company_key(%I::text)', f->>'field');
+            cexpr := format('@extschema@.company_key(t.%I::text) = @extschema@.company_key(($1).%I::text)',
+                            f->>'field', f->>'field');
+        ELSE    -- external_id
+            keys := keys || format('SELECT ''x:'' || %L || '':'' || @extschema@.name_key(($1).%I::text)', f->>'field', f->>'field');
+            iexpr := format('@extschema@.name_key(%I::text)', f->>'field');
+            cexpr := format('@extschema@.name_key(t.%I::text) = @extschema@.name_key(($1).%I::text)',
+                            f->>'field', f->>'field');
+        END CASE;
+        conds := conds || cexpr;
+        cols := cols || (f->>'field');
+        used := used || (f->>'field');
+        -- the index that makes the probe O(candidates): btree on a key, GIN on a key array
+        -- (a name's index is on its sound key: "_person_sound", not the exact key's "_person_name")
+        iname := left('crmdedup_' || relname || '_' || (f->>'field') || '_'
+                      || CASE WHEN f->>'role' = 'person_name' THEN 'person_sound' ELSE f->>'role' END, 63);
+        -- A btree the table already has on the same key (a unique index on a normalized phone
+        -- or email, say) serves the probe as well: no second index to keep up on every insert.
+        -- Same key: one expression column printing as this one, no predicate, the default
+        -- text opclass, the default collation (the probe's expression has it: an index in
+        -- another collation would serve the trigger's direct path, but the planner would not
+        -- use it for the SQL probe of inherited tables).
+        IF iexpr NOT LIKE '%_keys(%' AND to_regclass(format('%I.%I', nsp, iname)) IS NULL THEN
+            SELECT ic.relname INTO iname
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+             WHERE i.indrelid = tbl AND i.indnatts = 1 AND i.indkey[0] = 0 AND i.indpred IS NULL
+               AND i.indisvalid AND i.indisready AND i.indislive AND am.amname = 'btree'
+               AND i.indcollation[0] = 'pg_catalog.default'::pg_catalog.regcollation
+               AND i.indclass[0] = (SELECT oc.oid FROM pg_opclass oc WHERE oc.opcmethod = am.oid
+                                       AND oc.opcintype = 'pg_catalog.text'::pg_catalog.regtype AND oc.opcdefault)
+               AND pg_get_indexdef(i.indexrelid, 1, false)
+                   = replace(replace(iexpr, quote_ident(f->>'field') || '::text', quote_ident(f->>'field')),
+                             format('%L)', f->>'region'), format('%L::text)', f->>'region'))
+             ORDER BY i.indisunique DESC, ic.relname LIMIT 1;
+            IF FOUND THEN
+                RAISE NOTICE 'guard "%" uses the index % on %', gname, quote_ident(iname), iexpr;
+            ELSE
+                iname := left('crmdedup_' || relname || '_' || (f->>'field') || '_'
+                              || CASE WHEN f->>'role' = 'person_name' THEN 'person_sound' ELSE f->>'role' END, 63);
+            END IF;
+        END IF;
+        IF to_regclass(format('%I.%I', nsp, iname)) IS NULL THEN
+            EXECUTE format('CREATE INDEX %I ON %s USING %s ((%s))',
+                           iname, tbl,
+                           CASE WHEN iexpr LIKE '%_keys(%' THEN 'gin' ELSE 'btree' END, iexpr);
+        END IF;
+    END LOOP;
+
+    IF cardinality(conds) = 0 THEN
+        RAISE EXCEPTION 'profile "%" has no field a guard can use', profile
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Guards find candidates by phone, email, person_name, company or external_id columns of the table.';
+    END IF;
+
+    INSERT INTO @extschema@.guards (name, profile, table_oid, action, fields, min_score, link_column, keys_sql, probe_sql)
+    VALUES (gname, profile, tbl, action, used,
+            coalesce(min_score, (p.compiled->>'same')::float8), link_column,
+            format('SELECT ARRAY(SELECT DISTINCT k FROM (%s) s(k) WHERE k IS NOT NULL)', array_to_string(keys, ' UNION ALL ')),
+            format('SELECT t.%I::text, m.score, m.explanation, '
+                   '(SELECT string_agg(CASE WHEN (x->>''similarity'')::float8 >= 0.999 THEN x->>''level'' '
+                   'ELSE (x->>''level'') || '' '' || (x->>''similarity'') END || '' ('' || (x->>''field'') || '')'', '', '' '
+                   'ORDER BY (x->>''weight'')::float8 DESC) FROM jsonb_array_elements(m.explanation->''fields'') x '
+                   'WHERE (x->>''weight'')::float8 > 0) '
+                   'FROM %s t CROSS JOIN LATERAL @extschema@.score_rows(%L, to_jsonb($1), to_jsonb(t), true) m '
+                   'WHERE (%s) AND t.%I IS DISTINCT FROM ($1).%I AND m.score >= $2 ORDER BY m.score DESC, 1 LIMIT 3',
+                   idcol, tbl, profile, array_to_string(conds, ' OR '), idcol, idcol));
+
+    EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE OF %s ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.guard_trigger(%L)',
+                   'crmdedup_guard_' || gname,
+                   (SELECT string_agg(quote_ident(c), ', ') FROM unnest(cols) c), tbl, gname);
+    RETURN gname;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.guard(text, text, text, text[], float8, text) IS
+'attach a guard (block, flag or link duplicates) to the table of a profile; creates the indexes it needs';
