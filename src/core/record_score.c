@@ -763,6 +763,10 @@ typedef struct PairKeys
 	CdBuf		corr;			/* the shorter key without its slips (words_contained) */
 	const CdAllocator *al;
 	bool		built;
+	bool		tested;			/* words_contained ran: the three below are set */
+	bool		contained;
+	bool		slips;
+	bool		shorter_a;
 } PairKeys;
 
 static void
@@ -773,6 +777,7 @@ pair_keys_init(PairKeys *k, const CdAllocator *al)
 	cd_buf_init(&k->corr, al);
 	k->al = al;
 	k->built = false;
+	k->tested = false;
 }
 
 static void
@@ -1107,6 +1112,62 @@ words_contained(const char *x, size_t xl, const char *y, size_t yl, const CdAllo
 	return CD_SCORE_OK;
 }
 
+/* words_contained of a company pair's keys, once per comparison */
+static CdScoreStatus
+pair_contained(PairKeys *keys, CdRole role, const CdStr *a_val, const CdStr *b_val, const char **err_func)
+{
+	CdScoreStatus st;
+
+	if (keys->tested)
+		return CD_SCORE_OK;
+	st = pair_keys_build(keys, role, a_val, b_val, err_func);
+	if (st == CD_SCORE_OK)
+		st = words_contained(keys->a.data, keys->a.len, keys->b.data, keys->b.len, keys->al, &keys->corr,
+							 &keys->contained, &keys->shorter_a, &keys->slips);
+	if (st == CD_SCORE_OK && keys->corr.failed)
+		st = CD_SCORE_NOMEM;
+	keys->tested = st == CD_SCORE_OK;
+	return st;
+}
+
+/*
+ * The term frequencies of the two sides of a company pair (side_tf on their keys, a's
+ * then b's).  Since 0.2.0 a pair contained with slips (words_contained) counts its
+ * shorter name (a's when as long) by the larger of its own key's frequency and that of
+ * its key without the slips: a misspelt word is rare in the statistics, and a slip must
+ * never weigh more than the correct spelling would, at any level.
+ */
+static CdScoreStatus
+company_pair_tf(int fi, const CdStr *a_val, const CdStr *b_val, PairKeys *keys, CdTermFreqFn fn, void *ctx,
+				double unknown, CdBuf *scratch, bool *has_a, double *ta, bool *has_b, double *tb,
+				const char **err_func)
+{
+	CdScoreStatus st = pair_contained(keys, CD_ROLE_COMPANY, a_val, b_val, err_func);
+
+	if (st == CD_SCORE_OK)
+		st = side_tf(CD_ROLE_COMPANY, fi, a_val, &keys->a, &keys->b, fn, ctx, unknown, scratch, has_a, ta,
+					 err_func);
+	if (st == CD_SCORE_OK)
+		st = side_tf(CD_ROLE_COMPANY, fi, b_val, &keys->b, &keys->a, fn, ctx, unknown, scratch, has_b, tb,
+					 err_func);
+	if (st == CD_SCORE_OK && keys->contained && keys->slips)
+	{
+		bool		has_c = false;
+		double		tc = 0;
+		bool	   *has_s = keys->shorter_a ? has_a : has_b;
+		double	   *ts = keys->shorter_a ? ta : tb;
+
+		st = side_tf(CD_ROLE_COMPANY, fi, keys->shorter_a ? a_val : b_val, &keys->corr,
+					 keys->shorter_a ? &keys->b : &keys->a, fn, ctx, unknown, scratch, &has_c, &tc, err_func);
+		if (st == CD_SCORE_OK && has_c)
+		{
+			*ts = *has_s ? pg_greatest(*ts, tc) : tc;
+			*has_s = true;
+		}
+	}
+	return st;
+}
+
 /*
  * Company names (0.2.0): a name whose words are all words of the other name counts at
  * the top level (its m) with the term-frequency u of the pair (the larger of the two
@@ -1115,11 +1176,9 @@ words_contained(const char *x, size_t xl, const char *y, size_t yl, const CdAllo
  * two records agree on every word one of them has, and how often another company holds
  * those words is the evidence, as for an exact name.  A common name (a generic word such
  * as `Holding`, a group's name) is not promoted: it stays at the level reached.  Words
- * with slips (words_contained) count as their correct spelling: the shorter name's
- * frequency is that of its key without the slips (with as many words on both sides,
- * the larger of the two names' own too), so the pair weighs as the exact containment
- * would, and a level reached with a smaller u takes this u (never more weight than the
- * correct spelling).
+ * with slips (words_contained) count as their correct spelling here and at the levels
+ * (company_pair_tf): the shorter name's frequency is at least that of its key without
+ * the slips, so the pair weighs as the exact containment would, never more.
  */
 static CdScoreStatus
 company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdStr *b_val,
@@ -1128,24 +1187,12 @@ company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdS
 {
 	const CdScoreField *f = &p->fields[fi];
 	CdScoreStatus st;
-	bool		contained = false;
-	bool		shorter_a = false;
-	bool		slips = false;
 
-	if (f->role != CD_ROLE_COMPANY || f->nlevels == 0 || f->levels[0].name == NULL ||
+	if (f->role != CD_ROLE_COMPANY || fs->level == 0 || f->nlevels == 0 || f->levels[0].name == NULL ||
 		!f->levels[0].tf || p->analyzed_rows <= 0)
 		return CD_SCORE_OK;
-	/* the top level reached without term frequencies: nothing to cap, nothing to promote */
-	if (fs->level == 0 && (!*named || !fs->tf_used))
-		return CD_SCORE_OK;
-	st = pair_keys_build(keys, f->role, a_val, b_val, err_func);
-	if (st == CD_SCORE_OK)
-		st = words_contained(keys->a.data, keys->a.len, keys->b.data, keys->b.len, keys->al, &keys->corr,
-							 &contained, &shorter_a, &slips);
-	if (st == CD_SCORE_OK && keys->corr.failed)
-		st = CD_SCORE_NOMEM;
-	/* the top level reached by an exact containment: as before */
-	if (st != CD_SCORE_OK || !contained || (fs->level == 0 && !slips))
+	st = pair_contained(keys, f->role, a_val, b_val, err_func);
+	if (st != CD_SCORE_OK || !keys->contained)
 		return st;
 	{
 		double		unknown = p->unknown_freq > 0 ? p->unknown_freq : 1.0 / (double) p->analyzed_rows;
@@ -1158,42 +1205,12 @@ company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdS
 		double		sum_m = 0;
 		double		sum_u = 0;
 
-		/* the shorter name by its key without slips (the key itself when it has none) */
-		st = side_tf(f->role, fi, a_val, shorter_a ? &keys->corr : &keys->a, &keys->b, fn, ctx, unknown,
-					 scratch, &has_a, &ta, err_func);
-		if (st == CD_SCORE_OK)
-			st = side_tf(f->role, fi, b_val, shorter_a ? &keys->b : &keys->corr, &keys->a, fn, ctx, unknown,
-						 scratch, &has_b, &tb, err_func);
+		/* a slip counts as its correct spelling (company_pair_tf) */
+		st = company_pair_tf(fi, a_val, b_val, keys, fn, ctx, unknown, scratch, &has_a, &ta, &has_b, &tb,
+							 err_func);
 		if (st != CD_SCORE_OK || !has_a || !has_b)
 			return st;
-		if (count_words(keys->a.data, keys->a.len) == count_words(keys->b.data, keys->b.len))
-		{
-			double		tr = 0;
-			bool		has_r = false;
-
-			st = side_tf(f->role, fi, b_val, &keys->b, &keys->a, fn, ctx, unknown, scratch, &has_r, &tr,
-						 err_func);
-			if (st != CD_SCORE_OK)
-				return st;
-			if (has_r)
-				tb = pg_greatest(tb, tr);
-			st = side_tf(f->role, fi, a_val, &keys->a, &keys->b, fn, ctx, unknown, scratch, &has_r, &tr,
-						 err_func);
-			if (st != CD_SCORE_OK)
-				return st;
-			if (has_r)
-				ta = pg_greatest(ta, tr);
-		}
 		tf_u = pg_least(pg_greatest(pg_greatest(ta, tb), 1e-7), 0.5);
-		/*
-		 * a slip never weighs more than the correct spelling: a misspelt word is rare in
-		 * the statistics, so the level reached (a similar name, or the top level of two
-		 * rare names) takes at least the u of the names without the slip
-		 */
-		if (slips && *named && fs->tf_used && fs->u < tf_u)
-			fs->u = tf_u;
-		if (fs->level == 0)
-			return CD_SCORE_OK;
 		for (int j = 0; j < f->nlevels; j++)
 		{
 			sum_m += f->levels[j].m;
@@ -1318,14 +1335,21 @@ score_field_keys(const CdScoreProfile *p, int fi, const CdValues *va, const CdVa
 				const CdStr *b_val = &vb->v[fs->best_b];
 				bool		company = f->role == CD_ROLE_COMPANY;
 
-				/* a company pair's keys are computed once (the containment test reads them too) */
-				st = company ? pair_keys_build(keys, f->role, a_val, b_val, err_func) : CD_SCORE_OK;
-				if (st == CD_SCORE_OK)
-					st = side_tf(f->role, fi, a_val, company ? &keys->a : NULL, company ? &keys->b : NULL,
-								 fn, ctx, unknown, scratch, &has_a, &ta, err_func);
-				if (st == CD_SCORE_OK)
-					st = side_tf(f->role, fi, b_val, company ? &keys->b : NULL, company ? &keys->a : NULL,
-								 fn, ctx, unknown, scratch, &has_b, &tb, err_func);
+				/*
+				 * a company pair's keys are computed once (the containment test reads them
+				 * too); a slip counts as its correct spelling (company_pair_tf)
+				 */
+				if (company)
+					st = company_pair_tf(fi, a_val, b_val, keys, fn, ctx, unknown, scratch, &has_a, &ta,
+										 &has_b, &tb, err_func);
+				else
+				{
+					st = side_tf(f->role, fi, a_val, NULL, NULL, fn, ctx, unknown, scratch, &has_a, &ta,
+								 err_func);
+					if (st == CD_SCORE_OK)
+						st = side_tf(f->role, fi, b_val, NULL, NULL, fn, ctx, unknown, scratch, &has_b, &tb,
+									 err_func);
+				}
 				if (st != CD_SCORE_OK)
 					return st;
 				if (has_a || has_b)

@@ -927,6 +927,29 @@ START_TEST(test_company_contained_slips)
 		fs = score1(&p, moved_exact, 1, longer, 1, tf_lookup, &t, &rs);
 		ck_assert_int_eq(fs.level, 0);
 	}
+	/*
+	 * common words and no whole names (a table of company names alone): the misspelt
+	 * name's words look as rare as an unknown name, which promotes two rare names; with
+	 * the correct spelling's frequency the slip weighs at most as the exact name
+	 */
+	{
+		TfTable		w = {{"orbis", "electronics", "koninklijke", NULL}, {0.2, 0.25, 0.3, 0}, 0, -1};
+		CdStr		variants[][1] = {{S("ORBIS ELECTRONIC N.V.")}, {S("ORRBIS ELECTRONICS")}};
+		CdStr		same_len[] = {S("Koninkl Orbis Electronic")};
+
+		p.analyzed_rows = 30;
+		fe = score1(&p, longer, 1, exact, 1, tf_lookup, &w, &rs);
+		for (int v = 0; v < 2; v++)
+		{
+			fs = score1(&p, variants[v], 1, longer, 1, tf_lookup, &w, &rs);
+			ck_assert_msg(fs.weight <= fe.weight, "variant %d: %g > %g", v, fs.weight, fe.weight);
+		}
+		/* as many words: at most the same name's weight */
+		fe = score1(&p, longer, 1, longer, 1, tf_lookup, &w, &rs);
+		fs = score1(&p, same_len, 1, longer, 1, tf_lookup, &w, &rs);
+		ck_assert(fs.weight <= fe.weight);
+		p.analyzed_rows = 1000;
+	}
 	/* a name of one word: exactly only */
 	fs = score1(&p, one, 1, longer, 1, tf_lookup, &t, &rs);
 	ck_assert_int_ne(fs.level, 0);
