@@ -6,8 +6,9 @@
 #     A:B rows of the two sessions, two keys a row) and GUARD_CONC_TRIES (default 3) set the
 #     runs; GUARD_CONC_PAUSE (seconds, default 0.5) is the pause, 0 for two statements back to
 #     back.  The fine-lock bound is 32 x max_locks_per_transaction keys (2,048 at the
-#     default).  Below the bound neither session may wait for the table's lock or fail (with the guard's former 1,024 slots, taken exclusively before 2026-11-27, the
-#     slots they shared crosswise made one fail with 40P01; with the slots in share mode and
+#     default).  Below the bound neither session may wait for the table's lock or fail
+#     (with the guard's former 1,024 slots, taken exclusively before 2026-11-27, the slots
+#     they shared crosswise made one fail with 40P01; with the slots in share mode and
 #     exclusive past a bound of 1,024, until 2026-11-27 night, 700:700 failed); a session
 #     whose first step passes the bound (2,400 rows) waits for the other one's commit and
 #     neither may fail.  Two sessions both past the bound at the same time may deadlock (one
