@@ -103,9 +103,9 @@ BEGIN
     END IF;
     -- a partitioned table's row trigger fires on the partition, whose guard it cannot find,
     -- and its key locks would be the partition's: refused rather than failing every insert
-    IF (SELECT relkind FROM pg_class WHERE oid = tbl) = 'p' OR
-       EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                WHERE i.inhrelid = tbl AND c.relispartition) THEN
+    IF (SELECT c.relkind = 'p' OR c.relispartition
+          FROM pg_class c
+         WHERE c.oid = tbl) THEN
         RAISE EXCEPTION 'crmdedup guards do not support partitioned tables or partitions: %', tbl
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Guard a table that is not partitioned.';
