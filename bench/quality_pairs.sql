@@ -9,6 +9,9 @@ SELECT string_agg(ds || ' ' || crmdedup.analyze(ds), ', ' ORDER BY ord) AS "anal
 SELECT ds AS dataset, e->'prior' AS prior, e->'duplicate_share_of_candidates' AS "dup share of candidates",
        e->'candidate_pairs' AS candidates, e->'iterations' AS iterations, e->'rejected' AS rejected
   FROM (SELECT ds, ord, crmdedup.estimate(ds) AS e FROM q.setup) s ORDER BY ord;
+-- the frequencies again, with the estimated weights: a company word is counted once per group of
+-- names those weights call the same company (README, Match profiles: analyze())
+SELECT string_agg(ds || ' ' || crmdedup.analyze(ds), ', ' ORDER BY ord) AS "analyzed again (rows)" FROM q.setup;
 
 -- 2. records collapsed by the values the profile compares: rows whose compared fields are all equal
 --    get one value id (vid); a pair of vids is scored once and its score holds for all their rows.

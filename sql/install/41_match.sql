@@ -292,6 +292,57 @@ BEGIN
                            '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', others, src,
                            CASE WHEN f ? 'from' THEN '' ELSE format('JOIN %s t ON t.%I = s.k', p.table_oid, p.compiled->>'id') END)
                 USING p.name, f->>'field', n;
+            -- 0.2.0: then a word counted once per company, not once per spelling.  One
+            -- company written many ways (Koninklijke Philips Electronics, Philips
+            -- Electronics N.V., Koninklike Philips Electronics) makes its own words look as
+            -- common as a generic word, and its spellings then too weak to meet.  Two
+            -- distinct names sharing a word held by at most 100 names, all of the shorter
+            -- name's words but one among the other's (a name inside the other, a typo: what
+            -- can reach the top level), are compared on this field alone with the profile's
+            -- weights and prior (as estimate() left them); the names it calls the same
+            -- (score >= same) are one company, and a word's share is the share of companies
+            -- holding it.  No pair reaching "same": the shares stay as counted above.  The
+            -- scores read the shares counted above, so the profile's row count is set first.
+            UPDATE @extschema@.profiles pr SET analyzed_rows = n WHERE pr.name = p.name;
+            EXECUTE format('WITH names AS MATERIALIZED (
+                                SELECT row_number() OVER (ORDER BY key)::int AS i, rep,
+                                       ARRAY(SELECT DISTINCT w FROM unnest(string_to_array(key, '' '')) AS w
+                                              WHERE w <> '''') AS words
+                                  FROM (SELECT %1$I.translit(%1$I.company_key(v)) AS key, min(v) AS rep
+                                          FROM (%2$s) s WHERE v IS NOT NULL GROUP BY 1) d
+                                 WHERE key IS NOT NULL AND key <> ''''),
+                            words AS MATERIALIZED (
+                                SELECT d.i, w.term FROM names d, unnest(d.words) AS w(term)),
+                            close AS MATERIALIZED (
+                                SELECT na.i AS a, nb.i AS b, na.rep AS rep_a, nb.rep AS rep_b
+                                  FROM (SELECT DISTINCT x.i AS a, y.i AS b
+                                          FROM words x JOIN words y ON y.term = x.term AND y.i > x.i
+                                         WHERE x.term IN (SELECT term FROM words GROUP BY term HAVING count(*) <= 100)) pr
+                                  JOIN names na ON na.i = pr.a
+                                  JOIN names nb ON nb.i = pr.b
+                                 WHERE (SELECT count(*) FROM unnest(na.words) AS w WHERE w = ANY (nb.words))
+                                       >= least(cardinality(na.words), cardinality(nb.words)) - 1),
+                            same AS MATERIALIZED (
+                                SELECT c.a, c.b
+                                  FROM close c,
+                                       LATERAL %1$I.score_rows($1, jsonb_build_object($2, c.rep_a),
+                                                               jsonb_build_object($2, c.rep_b), false) m
+                                 WHERE m.score >= $3),
+                            comp AS MATERIALIZED (
+                                SELECT u.i::int AS i, u.c
+                                  FROM unnest(%1$I.pair_components((SELECT count(*)::int FROM names),
+                                                                   (SELECT array_agg(a) FROM same),
+                                                                   (SELECT array_agg(b) FROM same)))
+                                       WITH ORDINALITY AS u(c, i)),
+                            counted AS (
+                                SELECT w.term, count(DISTINCT comp.c) AS companies
+                                  FROM words w JOIN comp ON comp.i = w.i GROUP BY w.term)
+                            UPDATE %1$I.term_stats t
+                               SET freq = least(c.companies::float8
+                                                / greatest((SELECT count(DISTINCT comp.c) FROM comp), 1), 1)
+                              FROM counted c
+                             WHERE t.profile = $1 AND t.field = $2 AND t.term = c.term', '@extschema@', src)
+                USING p.name, f->>'field', (p.compiled->>'same')::float8;
             CONTINUE;
         END IF;
         -- share of rows holding each term (a row counts once per term)

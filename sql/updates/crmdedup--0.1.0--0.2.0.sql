@@ -6190,3 +6190,197 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.guard(text, text, text, text[], float8, text) IS
 'attach a guard (block, flag or link duplicates) to the table of a profile; creates the indexes it needs';
+
+-- 0.2.0: analyze() counts a company word once per group of names the profile's own weights
+-- call the same company (one company's many spellings no longer make its words look common).
+CREATE OR REPLACE FUNCTION @extschema@.analyze(profile text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    f jsonb;
+    n bigint;
+    src text;
+    others text;
+BEGIN
+    SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = $1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s', p.table_oid) INTO n;
+    DELETE FROM @extschema@.term_stats t WHERE t.profile = p.name;
+    FOR f IN SELECT * FROM jsonb_array_elements(p.compiled->'fields')
+              WHERE value->>'role' IN ('person_name', 'first_name', 'last_name', 'company', 'city', 'postcode', 'code',
+                                       'email', 'phone')
+    LOOP
+        IF f ? 'from' THEN
+            src := format('SELECT %I AS k, %I::text AS v FROM %s', f->'from'->>'key', f->'from'->>'column',
+                          (f->'from'->>'table')::regclass);
+        ELSE
+            src := format('SELECT %I AS k, %I::text AS v FROM %s', p.compiled->>'id', f->>'field', p.table_oid);
+        END IF;
+        IF f->>'role' = 'email' THEN
+            -- a mailbox name: how many other mailboxes hold it, per row (a person's
+            -- duplicates mostly share one mailbox: they do not make its name look common);
+            -- a name held by one mailbox is left out
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, least((count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) - 1)::float8
+                                                       / greatest($3, 1), 1)
+                              FROM (%s) s, unnest(%I.term_keys(''email'', v)) AS term
+                             WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                             GROUP BY term HAVING count(DISTINCT coalesce(%I.email_key(v), %I.name_key(v))) > 1',
+                           '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', '@extschema@')
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
+        IF f->>'role' = 'phone' THEN
+            -- a number: how many rows hold it besides the two compared (0.2.0); a number
+            -- held by one or two rows is left out (the scorer then keeps the level's u: a
+            -- number can weaken the level, as a switchboard many records share does, not
+            -- strengthen it)
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, least((count(DISTINCT k) - 2)::float8 / greatest($3, 1), 1)
+                              FROM (%s) s, unnest(%I.term_keys(''phone'', v)) AS term
+                             WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                             GROUP BY term HAVING count(DISTINCT k) > 2', '@extschema@', src, '@extschema@')
+                USING p.name, f->>'field', n;
+            CONTINUE;
+        END IF;
+        IF f->>'role' = 'company' THEN
+            -- 0.2.0: a company word: the share of the distinct company names holding it.
+            -- Legal names are unique within a jurisdiction, so the rows sharing one name
+            -- are mostly records of one company: they do not make its words look common,
+            -- while a generic word (holding, electronics) is held by many names.
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, w.term, least(count(*)::float8 / greatest(max(k.names), 1), 1)
+                              FROM (SELECT key, count(*) OVER () AS names
+                                      FROM (SELECT DISTINCT %I.translit(%I.company_key(v)) AS key
+                                              FROM (%s) s WHERE v IS NOT NULL) d
+                                     WHERE key IS NOT NULL AND key <> '''') k,
+                                   LATERAL (SELECT DISTINCT term FROM unnest(string_to_array(k.key, '' '')) AS term
+                                             WHERE term <> '''') w
+                             GROUP BY w.term', '@extschema@', '@extschema@', '@extschema@', src)
+                USING p.name, f->>'field';
+            -- and a whole name: the share of rows holding it, rows that also agree on
+            -- every other field of the profile (in the table itself) counted once: copies
+            -- of one record say nothing of how many companies share a name, branches at
+            -- other addresses do; a name counted once is left out (1/rows).  A name of one
+            -- word is kept as the word and a space (the word alone is the word's share of
+            -- distinct names), for two records holding that same name (0.2.0): the larger of
+            -- that share and the share of distinct names holding the word counted once per
+            -- first word, so that the names of one group (DSM, DSM IP Assets, DSM Research)
+            -- count once while a generic word (Holding: Nordic Holding, Baltic Holding ...)
+            -- stays common; each share is left out when it counts one.  The groups counted
+            -- are the groups other than the pair's own (0.2.0, as for mailbox names: the
+            -- evidence is how often another company holds the name), so a word held by
+            -- two groups counts one
+            SELECT coalesce(string_agg(format('t.%I', o->>'field'), ', ' ORDER BY o->>'field'), '')
+              INTO others
+              FROM jsonb_array_elements(p.compiled->'fields') o
+             WHERE NOT o ? 'from' AND o->>'field' <> f->>'field';
+            IF f ? 'from' THEN
+                others := 's.k';	-- a child table's values: every record counts
+            END IF;
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            WITH d AS (SELECT key FROM (SELECT DISTINCT %I.translit(%I.company_key(v)) AS key
+                                                          FROM (%s) s WHERE v IS NOT NULL) d0
+                                        WHERE key IS NOT NULL AND key <> '''')
+                            SELECT $1, $2, term, max(freq)
+                              FROM (SELECT term, least(count(DISTINCT o)::float8 / greatest($3, 1), 1) AS freq
+                                      FROM (SELECT CASE WHEN strpos(key, '' '') > 0 THEN key ELSE key || '' '' END AS term, o
+                                              FROM (SELECT %I.translit(%I.company_key(s.v)) AS key, jsonb_build_array(%s) AS o
+                                                      FROM (%s) s %s WHERE s.v IS NOT NULL) k
+                                             WHERE key <> '''') w
+                                     GROUP BY term HAVING count(DISTINCT o) > 1
+                                    UNION ALL
+                                    SELECT x.word || '' '', (count(DISTINCT split_part(d.key, '' '', 1)) - 1)::float8
+                                                          / greatest((SELECT count(*) FROM d), 1)
+                                      FROM d, LATERAL (SELECT DISTINCT word FROM unnest(string_to_array(d.key, '' '')) AS word
+                                                        WHERE word <> '''') x
+                                     WHERE x.word IN (SELECT d1.key FROM d d1 WHERE strpos(d1.key, '' '') = 0)
+                                     GROUP BY x.word HAVING count(DISTINCT split_part(d.key, '' '', 1)) > 1) t
+                             GROUP BY term',
+                           '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', others, src,
+                           CASE WHEN f ? 'from' THEN '' ELSE format('JOIN %s t ON t.%I = s.k', p.table_oid, p.compiled->>'id') END)
+                USING p.name, f->>'field', n;
+            -- 0.2.0: then a word counted once per company, not once per spelling.  One
+            -- company written many ways (Koninklijke Philips Electronics, Philips
+            -- Electronics N.V., Koninklike Philips Electronics) makes its own words look as
+            -- common as a generic word, and its spellings then too weak to meet.  Two
+            -- distinct names sharing a word held by at most 100 names, all of the shorter
+            -- name's words but one among the other's (a name inside the other, a typo: what
+            -- can reach the top level), are compared on this field alone with the profile's
+            -- weights and prior (as estimate() left them); the names it calls the same
+            -- (score >= same) are one company, and a word's share is the share of companies
+            -- holding it.  No pair reaching "same": the shares stay as counted above.  The
+            -- scores read the shares counted above, so the profile's row count is set first.
+            UPDATE @extschema@.profiles pr SET analyzed_rows = n WHERE pr.name = p.name;
+            EXECUTE format('WITH names AS MATERIALIZED (
+                                SELECT row_number() OVER (ORDER BY key)::int AS i, rep,
+                                       ARRAY(SELECT DISTINCT w FROM unnest(string_to_array(key, '' '')) AS w
+                                              WHERE w <> '''') AS words
+                                  FROM (SELECT %1$I.translit(%1$I.company_key(v)) AS key, min(v) AS rep
+                                          FROM (%2$s) s WHERE v IS NOT NULL GROUP BY 1) d
+                                 WHERE key IS NOT NULL AND key <> ''''),
+                            words AS MATERIALIZED (
+                                SELECT d.i, w.term FROM names d, unnest(d.words) AS w(term)),
+                            close AS MATERIALIZED (
+                                SELECT na.i AS a, nb.i AS b, na.rep AS rep_a, nb.rep AS rep_b
+                                  FROM (SELECT DISTINCT x.i AS a, y.i AS b
+                                          FROM words x JOIN words y ON y.term = x.term AND y.i > x.i
+                                         WHERE x.term IN (SELECT term FROM words GROUP BY term HAVING count(*) <= 100)) pr
+                                  JOIN names na ON na.i = pr.a
+                                  JOIN names nb ON nb.i = pr.b
+                                 WHERE (SELECT count(*) FROM unnest(na.words) AS w WHERE w = ANY (nb.words))
+                                       >= least(cardinality(na.words), cardinality(nb.words)) - 1),
+                            same AS MATERIALIZED (
+                                SELECT c.a, c.b
+                                  FROM close c,
+                                       LATERAL %1$I.score_rows($1, jsonb_build_object($2, c.rep_a),
+                                                               jsonb_build_object($2, c.rep_b), false) m
+                                 WHERE m.score >= $3),
+                            comp AS MATERIALIZED (
+                                SELECT u.i::int AS i, u.c
+                                  FROM unnest(%1$I.pair_components((SELECT count(*)::int FROM names),
+                                                                   (SELECT array_agg(a) FROM same),
+                                                                   (SELECT array_agg(b) FROM same)))
+                                       WITH ORDINALITY AS u(c, i)),
+                            counted AS (
+                                SELECT w.term, count(DISTINCT comp.c) AS companies
+                                  FROM words w JOIN comp ON comp.i = w.i GROUP BY w.term)
+                            UPDATE %1$I.term_stats t
+                               SET freq = least(c.companies::float8
+                                                / greatest((SELECT count(DISTINCT comp.c) FROM comp), 1), 1)
+                              FROM counted c
+                             WHERE t.profile = $1 AND t.field = $2 AND t.term = c.term', '@extschema@', src)
+                USING p.name, f->>'field', (p.compiled->>'same')::float8;
+            CONTINUE;
+        END IF;
+        -- share of rows holding each term (a row counts once per term)
+        EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                        SELECT $1, $2, term, least(count(DISTINCT k)::float8 / greatest($3, 1), 1)
+                          FROM (%s) s, unnest(%I.term_keys($4, v)) AS term
+                         WHERE v IS NOT NULL AND term IS NOT NULL AND term <> ''''
+                         GROUP BY term HAVING count(DISTINCT k) > 0', '@extschema@', src, '@extschema@')
+            USING p.name, f->>'field', n, f->>'role';
+        -- the whole key of a person name of several words (words contain no space, so the
+        -- two kinds of term never meet); a name held by one row is left out: the scorer
+        -- counts an unknown term 1/rows, which is its share
+        IF f->>'role' = 'person_name' THEN
+            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
+                            SELECT $1, $2, term, least(count(DISTINCT k)::float8 / greatest($3, 1), 1)
+                              FROM (SELECT s.k, %I.person_key(s.v) AS term FROM (%s) s WHERE s.v IS NOT NULL) s
+                             WHERE strpos(term, '' '') > 0
+                             GROUP BY term HAVING count(DISTINCT k) > 1', '@extschema@', '@extschema@', src)
+                USING p.name, f->>'field', n;
+        END IF;
+    END LOOP;
+    UPDATE @extschema@.profiles pr SET analyzed_at = now(), analyzed_rows = n WHERE pr.name = p.name;
+    RETURN n;
+END;
+$$;
+
+COMMENT ON FUNCTION @extschema@.analyze(text) IS
+'gather how often each name, whole person name, company word and whole company name, city, code, phone and mailbox name occurs in the profile''s table; returns the row count';
