@@ -760,7 +760,13 @@ typedef struct PairKeys
 {
 	CdBuf		a;
 	CdBuf		b;
+	CdBuf		corr;			/* the shorter key without its slips (words_contained) */
+	const CdAllocator *al;
 	bool		built;
+	bool		tested;			/* words_contained ran: the three below are set */
+	bool		contained;
+	bool		slips;
+	bool		shorter_a;
 } PairKeys;
 
 static void
@@ -768,7 +774,10 @@ pair_keys_init(PairKeys *k, const CdAllocator *al)
 {
 	cd_buf_init(&k->a, al);
 	cd_buf_init(&k->b, al);
+	cd_buf_init(&k->corr, al);
+	k->al = al;
 	k->built = false;
+	k->tested = false;
 }
 
 static void
@@ -776,6 +785,7 @@ pair_keys_free(PairKeys *k)
 {
 	cd_buf_free(&k->a);
 	cd_buf_free(&k->b);
+	cd_buf_free(&k->corr);
 }
 
 /* a's key then b's, as the comparisons that read them asked for them before */
@@ -938,32 +948,224 @@ count_words(const char *k, size_t kl)
 	return n;
 }
 
-/*
- * Company names (0.2.0): is one term key's every word a word of the other, which has
- * more words (Philips Electronics / Koninklijke Philips Electronics N.V.: a word more
- * on one side)?  Words are runs of bytes other than a space.
- */
-static bool
-words_contained(const char *x, size_t xl, const char *y, size_t yl)
-{
-	size_t		s = 0;
-	int			xn = count_words(x, xl);
-	int			yn = count_words(y, yl);
+#define CONTAIN_MAX_WORDS 64	/* words of the longer name matched one to one */
 
-	if (xn == yn || xn == 0 || yn == 0)
-		return false;
-	if (xn > yn)
-		return words_contained(y, yl, x, xl);
-	for (size_t i = 0; i <= xl; i++)
+/* the start and end of each word (a run of bytes other than a space) of k */
+static void
+split_words(const char *k, size_t kl, size_t *ws, size_t *we)
+{
+	int			n = 0;
+	size_t		s = 0;
+
+	for (size_t i = 0; i <= kl; i++)
 	{
-		if (i == xl || x[i] == ' ')
+		if (i == kl || k[i] == ' ')
 		{
-			if (i > s && !has_word(y, yl, x + s, i - s))
-				return false;
+			if (i > s)
+			{
+				ws[n] = s;
+				we[n] = i;
+				n++;
+			}
 			s = i + 1;
 		}
 	}
-	return true;
+}
+
+/*
+ * Company names (0.2.0): is every word of one term key a word of the other, which has
+ * more words (Philips Electronics / Koninklijke Philips Electronics N.V.: a word more on
+ * one side)?  Words are runs of bytes other than a space.  A word may also be a word of
+ * the other written with a slip (cd_company_word_slip with cut: a typo of the kind
+ * company_similarity tolerates in company words, or a word cut short: Philips
+ * Electronic, Phillips Electronics, Koninkl Philips Electronic / Koninklijke Philips
+ * Electronics N.V.), each slip into a word of the longer key no other word of the
+ * shorter one took, when at least one word matched exactly (a name of one word:
+ * exactly), no word of the longer key served two words of the shorter one, the words
+ * in the longer key's order and the longer key at most one word more: a slip and
+ * words moved or more words are two differences, and one organisation's sites are
+ * often named by the organisation's name and more words (Abraham Lincoln Centre /
+ * Abraham Lincoln Center Lincoln King, Kennedy King College / City Colleges Kennedy
+ * King: other sites, measured on Chicago);
+ * with slips the two keys may also have as many words (Koninkl Philips Electronic /
+ * Koninklijke Philips Electronics: the same name misspelt, which the similarity levels
+ * weigh as a similar name).  *contained says whether, *slips whether
+ * a word matched with a slip; then *corr holds the shorter key (x's when as long)
+ * written with the words of the other it matched, in its order: the key the name would
+ * have without the slips (the key itself when every word matched exactly), whose term
+ * frequency is the pair's, so a slip (a misspelt word is rare in the statistics) never
+ * weighs more than the correct spelling.  *shorter_a: the shorter key is x.  A longer
+ * key of more than CONTAIN_MAX_WORDS words: exact words only.
+ */
+static CdScoreStatus
+words_contained(const char *x, size_t xl, const char *y, size_t yl, const CdAllocator *al, CdBuf *corr,
+				bool *contained, bool *shorter_a, bool *slips)
+{
+	int			xn = count_words(x, xl);
+	int			yn = count_words(y, yl);
+	size_t		ys[CONTAIN_MAX_WORDS];
+	size_t		ye[CONTAIN_MAX_WORDS];
+	size_t		xs[CONTAIN_MAX_WORDS];
+	size_t		xe[CONTAIN_MAX_WORDS];
+	int			match[CONTAIN_MAX_WORDS];
+	bool		used[CONTAIN_MAX_WORDS];
+	int			nexact = 0;
+	int			nslip = 0;
+	bool		reused = false;
+
+	*contained = false;
+	*slips = false;
+	*shorter_a = xn <= yn;
+	cd_buf_reset(corr);
+	if (xn == 0 || yn == 0)
+		return CD_SCORE_OK;
+	if (xn == yn && xn > CONTAIN_MAX_WORDS)
+		return CD_SCORE_OK;
+	if (xn > yn)
+	{
+		const char *t = x;
+		size_t		tl = xl;
+		int			tn = xn;
+
+		x = y;
+		xl = yl;
+		xn = yn;
+		y = t;
+		yl = tl;
+		yn = tn;
+	}
+	if (yn > CONTAIN_MAX_WORDS)
+	{
+		size_t		s = 0;
+
+		for (size_t i = 0; i <= xl; i++)
+		{
+			if (i == xl || x[i] == ' ')
+			{
+				if (i > s && !has_word(y, yl, x + s, i - s))
+					return CD_SCORE_OK;
+				s = i + 1;
+			}
+		}
+		*contained = true;
+		return cd_buf_append(corr, x, xl) ? CD_SCORE_OK : CD_SCORE_NOMEM;
+	}
+	split_words(y, yl, ys, ye);
+	split_words(x, xl, xs, xe);
+	for (int k = 0; k < yn; k++)
+		used[k] = false;
+	/*
+	 * exact words first (a word written twice in the shorter name may meet the same
+	 * word, as in the test before slips), then slips for the words left, each into a
+	 * word left
+	 */
+	for (int j = 0; j < xn; j++)
+	{
+		match[j] = -1;
+		for (int k = 0; k < yn; k++)
+			if (ye[k] - ys[k] == xe[j] - xs[j] && memcmp(y + ys[k], x + xs[j], xe[j] - xs[j]) == 0 &&
+				(match[j] < 0 || (used[match[j]] && !used[k])))
+				match[j] = k;
+		if (match[j] >= 0)
+		{
+			reused |= used[match[j]];
+			used[match[j]] = true;
+			nexact++;
+		}
+	}
+	for (int j = 0; j < xn; j++)
+	{
+		for (int k = 0; k < yn && match[j] < 0; k++)
+		{
+			bool		slip = false;
+
+			if (used[k])
+				continue;
+			if (cd_company_word_slip(x + xs[j], xe[j] - xs[j], y + ys[k], ye[k] - ys[k], true, al,
+									 &slip) == CD_MATCH_NOMEM)
+				return CD_SCORE_NOMEM;
+			if (slip)
+			{
+				match[j] = k;
+				used[k] = true;
+				nslip++;
+			}
+		}
+		if (match[j] < 0)
+			return CD_SCORE_OK;
+	}
+	if (nexact == 0 || (xn == yn && nslip == 0) || (nslip > 0 && (reused || yn - xn > 1)))
+		return CD_SCORE_OK;
+	/* with slips, the words in the other's order (a word dropped, not words moved) */
+	for (int j = 1; j < xn && nslip > 0; j++)
+		if (match[j] <= match[j - 1])
+			return CD_SCORE_OK;
+	*contained = true;
+	*slips = nslip > 0;
+	for (int j = 0; j < xn; j++)
+	{
+		int			k = match[j];
+
+		if ((j > 0 && !cd_buf_append_byte(corr, ' ')) || !cd_buf_append(corr, y + ys[k], ye[k] - ys[k]))
+			return CD_SCORE_NOMEM;
+	}
+	return CD_SCORE_OK;
+}
+
+/* words_contained of a company pair's keys, once per comparison */
+static CdScoreStatus
+pair_contained(PairKeys *keys, CdRole role, const CdStr *a_val, const CdStr *b_val, const char **err_func)
+{
+	CdScoreStatus st;
+
+	if (keys->tested)
+		return CD_SCORE_OK;
+	st = pair_keys_build(keys, role, a_val, b_val, err_func);
+	if (st == CD_SCORE_OK)
+		st = words_contained(keys->a.data, keys->a.len, keys->b.data, keys->b.len, keys->al, &keys->corr,
+							 &keys->contained, &keys->shorter_a, &keys->slips);
+	if (st == CD_SCORE_OK && keys->corr.failed)
+		st = CD_SCORE_NOMEM;
+	keys->tested = st == CD_SCORE_OK;
+	return st;
+}
+
+/*
+ * The term frequencies of the two sides of a company pair (side_tf on their keys, a's
+ * then b's).  Since 0.2.0 a pair contained with slips (words_contained) counts its
+ * shorter name (a's when as long) by the larger of its own key's frequency and that of
+ * its key without the slips: a misspelt word is rare in the statistics, and a slip must
+ * never weigh more than the correct spelling would, at any level.
+ */
+static CdScoreStatus
+company_pair_tf(int fi, const CdStr *a_val, const CdStr *b_val, PairKeys *keys, CdTermFreqFn fn, void *ctx,
+				double unknown, CdBuf *scratch, bool *has_a, double *ta, bool *has_b, double *tb,
+				const char **err_func)
+{
+	CdScoreStatus st = pair_contained(keys, CD_ROLE_COMPANY, a_val, b_val, err_func);
+
+	if (st == CD_SCORE_OK)
+		st = side_tf(CD_ROLE_COMPANY, fi, a_val, &keys->a, &keys->b, fn, ctx, unknown, scratch, has_a, ta,
+					 err_func);
+	if (st == CD_SCORE_OK)
+		st = side_tf(CD_ROLE_COMPANY, fi, b_val, &keys->b, &keys->a, fn, ctx, unknown, scratch, has_b, tb,
+					 err_func);
+	if (st == CD_SCORE_OK && keys->contained && keys->slips)
+	{
+		bool		has_c = false;
+		double		tc = 0;
+		bool	   *has_s = keys->shorter_a ? has_a : has_b;
+		double	   *ts = keys->shorter_a ? ta : tb;
+
+		st = side_tf(CD_ROLE_COMPANY, fi, keys->shorter_a ? a_val : b_val, &keys->corr,
+					 keys->shorter_a ? &keys->b : &keys->a, fn, ctx, unknown, scratch, &has_c, &tc, err_func);
+		if (st == CD_SCORE_OK && has_c)
+		{
+			*ts = *has_s ? pg_greatest(*ts, tc) : tc;
+			*has_s = true;
+		}
+	}
+	return st;
 }
 
 /*
@@ -973,7 +1175,10 @@ words_contained(const char *x, size_t xl, const char *y, size_t yl)
  * at least the weight of the level below the top and stronger than the level reached:
  * two records agree on every word one of them has, and how often another company holds
  * those words is the evidence, as for an exact name.  A common name (a generic word such
- * as `Holding`, a group's name) is not promoted: it stays at the level reached.
+ * as `Holding`, a group's name) is not promoted: it stays at the level reached.  Words
+ * with slips (words_contained) count as their correct spelling here and at the levels
+ * (company_pair_tf): the shorter name's frequency is at least that of its key without
+ * the slips, so the pair weighs as the exact containment would, never more.
  */
 static CdScoreStatus
 company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdStr *b_val,
@@ -986,8 +1191,8 @@ company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdS
 	if (f->role != CD_ROLE_COMPANY || fs->level == 0 || f->nlevels == 0 || f->levels[0].name == NULL ||
 		!f->levels[0].tf || p->analyzed_rows <= 0)
 		return CD_SCORE_OK;
-	st = pair_keys_build(keys, f->role, a_val, b_val, err_func);
-	if (st != CD_SCORE_OK || !words_contained(keys->a.data, keys->a.len, keys->b.data, keys->b.len))
+	st = pair_contained(keys, f->role, a_val, b_val, err_func);
+	if (st != CD_SCORE_OK || !keys->contained)
 		return st;
 	{
 		double		unknown = p->unknown_freq > 0 ? p->unknown_freq : 1.0 / (double) p->analyzed_rows;
@@ -1000,10 +1205,9 @@ company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdS
 		double		sum_m = 0;
 		double		sum_u = 0;
 
-		st = side_tf(f->role, fi, a_val, &keys->a, &keys->b, fn, ctx, unknown, scratch, &has_a, &ta, err_func);
-		if (st == CD_SCORE_OK)
-			st = side_tf(f->role, fi, b_val, &keys->b, &keys->a, fn, ctx, unknown, scratch, &has_b, &tb,
-						 err_func);
+		/* a slip counts as its correct spelling (company_pair_tf) */
+		st = company_pair_tf(fi, a_val, b_val, keys, fn, ctx, unknown, scratch, &has_a, &ta, &has_b, &tb,
+							 err_func);
 		if (st != CD_SCORE_OK || !has_a || !has_b)
 			return st;
 		tf_u = pg_least(pg_greatest(pg_greatest(ta, tb), 1e-7), 0.5);
@@ -1131,14 +1335,21 @@ score_field_keys(const CdScoreProfile *p, int fi, const CdValues *va, const CdVa
 				const CdStr *b_val = &vb->v[fs->best_b];
 				bool		company = f->role == CD_ROLE_COMPANY;
 
-				/* a company pair's keys are computed once (the containment test reads them too) */
-				st = company ? pair_keys_build(keys, f->role, a_val, b_val, err_func) : CD_SCORE_OK;
-				if (st == CD_SCORE_OK)
-					st = side_tf(f->role, fi, a_val, company ? &keys->a : NULL, company ? &keys->b : NULL,
-								 fn, ctx, unknown, scratch, &has_a, &ta, err_func);
-				if (st == CD_SCORE_OK)
-					st = side_tf(f->role, fi, b_val, company ? &keys->b : NULL, company ? &keys->a : NULL,
-								 fn, ctx, unknown, scratch, &has_b, &tb, err_func);
+				/*
+				 * a company pair's keys are computed once (the containment test reads them
+				 * too); a slip counts as its correct spelling (company_pair_tf)
+				 */
+				if (company)
+					st = company_pair_tf(fi, a_val, b_val, keys, fn, ctx, unknown, scratch, &has_a, &ta,
+										 &has_b, &tb, err_func);
+				else
+				{
+					st = side_tf(f->role, fi, a_val, NULL, NULL, fn, ctx, unknown, scratch, &has_a, &ta,
+								 err_func);
+					if (st == CD_SCORE_OK)
+						st = side_tf(f->role, fi, b_val, NULL, NULL, fn, ctx, unknown, scratch, &has_b, &tb,
+									 err_func);
+				}
 				if (st != CD_SCORE_OK)
 					return st;
 				if (has_a || has_b)
