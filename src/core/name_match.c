@@ -820,6 +820,56 @@ company_word_variant(const Word *x, const Word *y, const CdAllocator *al, double
 }
 
 /*
+ * Company words (0.2.0): is one word of a company term key the other written with a
+ * slip, by the typo rule of company_word_variant (the rule cd_company_similarity
+ * applies to company words): both at least 4 letters, no digit in either (Fund 2019 /
+ * Fund 2020, Unit 12 / Unit 13 are other entities), lengths at most lim apart and OSA
+ * distance at most lim (lim 2 when both words have 9+ letters, else 1: electric /
+ * electronic are two words, not a slip); in words of 4-5 letters only a
+ * letter dropped or added, two adjacent letters swapped or a letter changed to a
+ * keyboard neighbour (not a vowel for a vowel).  With cut, also a word cut short: the
+ * shorter one begins the longer one and has at least 5 letters and 60% of its letters
+ * (koninkl / koninklijke).  Equal words are not a slip.  Words longer than CMP_MAX
+ * bytes, or not valid UTF-8, never are.
+ */
+CdMatchStatus
+cd_company_word_slip(const char *a, size_t alen, const char *b, size_t blen, bool cut,
+					 const CdAllocator *al, bool *out)
+{
+	size_t		maxl = alen > blen ? alen : blen;
+	size_t		minl = alen < blen ? alen : blen;
+	size_t		lim = minl >= 9 ? 2 : 1;
+
+	*out = false;
+	if (minl < 4 || maxl > CMP_MAX || (alen == blen && memcmp(a, b, alen) == 0))
+		return CD_MATCH_OK;
+	for (size_t i = 0; i < alen; i++)
+		if (a[i] >= '0' && a[i] <= '9')
+			return CD_MATCH_OK;
+	for (size_t i = 0; i < blen; i++)
+		if (b[i] >= '0' && b[i] <= '9')
+			return CD_MATCH_OK;
+	if (cut && minl >= 5 && minl * 5 >= maxl * 3 &&
+		memcmp(a, b, minl) == 0)
+	{
+		*out = true;
+		return CD_MATCH_OK;
+	}
+	if (maxl - minl <= lim &&
+		(maxl > 5 || maxl > minl || swapped_pair(a, b, alen, blen) ||
+		 (alen == blen && near_key_slip(a, b, alen))))
+	{
+		int			d = (int) lim + 1;
+		CdSimStatus st = cd_levenshtein(a, alen, b, blen, (int) lim, al, &d);
+
+		if (st == CD_SIM_NOMEM)
+			return CD_MATCH_NOMEM;
+		*out = st == CD_SIM_OK && d <= (int) lim;
+	}
+	return CD_MATCH_OK;
+}
+
+/*
  * The distinct trigrams of a word's fold (its first CMP_MAX letters, padded " wo" ...
  * "rd ", without "  w"), sorted: the trigrams name_grams.c keys a word by.  Returns the
  * count.

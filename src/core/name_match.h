@@ -127,6 +127,18 @@ extern CdMatchStatus cd_company_similarity(const char *a, size_t alen, const cha
 										   const CdAllocator *al, double *out);
 
 /*
+ * Company words (0.2.0): is word a word b written with one slip of the kind
+ * cd_company_similarity tolerates in company words (a typo of 1 edit, 2 when both words
+ * have 9+ letters;
+ * in 4-5 letters only a letter dropped or added, two adjacent letters swapped or a
+ * keyboard neighbour; no word under 4 letters, none with a digit), or, with cut, cut
+ * short (the shorter begins the longer, 5+ letters and 60%+ of it)?  *out false for
+ * equal words.  Words as in a company term key (transliterated, lower case).
+ */
+extern CdMatchStatus cd_company_word_slip(const char *a, size_t alen, const char *b, size_t blen,
+										  bool cut, const CdAllocator *al, bool *out);
+
+/*
  * The canonical given name of a nickname, diminutive or variant, transliterated:
  * "sasha" / "Саша" -> "aleksandr", "bob" -> "robert", "Yuri" -> "yuriy", "Smith" -> "smith".
  * The input is transliterated first; each word is looked up by its spelling fold and

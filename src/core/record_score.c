@@ -760,7 +760,13 @@ typedef struct PairKeys
 {
 	CdBuf		a;
 	CdBuf		b;
+	CdBuf		corr_a;			/* a's key and b's with each slip's more frequent */
+	CdBuf		corr_b;			/* spelling (words_contained) */
+	const CdAllocator *al;
 	bool		built;
+	bool		tested;			/* words_contained ran: the two below are set */
+	bool		contained;
+	bool		slips;
 } PairKeys;
 
 static void
@@ -768,7 +774,11 @@ pair_keys_init(PairKeys *k, const CdAllocator *al)
 {
 	cd_buf_init(&k->a, al);
 	cd_buf_init(&k->b, al);
+	cd_buf_init(&k->corr_a, al);
+	cd_buf_init(&k->corr_b, al);
+	k->al = al;
 	k->built = false;
+	k->tested = false;
 }
 
 static void
@@ -776,6 +786,8 @@ pair_keys_free(PairKeys *k)
 {
 	cd_buf_free(&k->a);
 	cd_buf_free(&k->b);
+	cd_buf_free(&k->corr_a);
+	cd_buf_free(&k->corr_b);
 }
 
 /* a's key then b's, as the comparisons that read them asked for them before */
@@ -938,32 +950,308 @@ count_words(const char *k, size_t kl)
 	return n;
 }
 
-/*
- * Company names (0.2.0): is one term key's every word a word of the other, which has
- * more words (Philips Electronics / Koninklijke Philips Electronics N.V.: a word more
- * on one side)?  Words are runs of bytes other than a space.
- */
-static bool
-words_contained(const char *x, size_t xl, const char *y, size_t yl)
-{
-	size_t		s = 0;
-	int			xn = count_words(x, xl);
-	int			yn = count_words(y, yl);
+#define CONTAIN_MAX_WORDS 64	/* words of the longer name matched one to one */
 
-	if (xn == yn || xn == 0 || yn == 0)
-		return false;
-	if (xn > yn)
-		return words_contained(y, yl, x, xl);
-	for (size_t i = 0; i <= xl; i++)
+/* the start and end of each word (a run of bytes other than a space) of k */
+static void
+split_words(const char *k, size_t kl, size_t *ws, size_t *we)
+{
+	int			n = 0;
+	size_t		s = 0;
+
+	for (size_t i = 0; i <= kl; i++)
 	{
-		if (i == xl || x[i] == ' ')
+		if (i == kl || k[i] == ' ')
 		{
-			if (i > s && !has_word(y, yl, x + s, i - s))
-				return false;
+			if (i > s)
+			{
+				ws[n] = s;
+				we[n] = i;
+				n++;
+			}
 			s = i + 1;
 		}
 	}
+}
+
+/*
+ * One reading of words_contained: the words of x (xn of them, at most y's yn, both at
+ * most CONTAIN_MAX_WORDS) matched into y's.  Exact words first (a word written twice in
+ * x may meet the same word, as in the test before slips), then a slip
+ * (cd_company_word_slip with cut) for each word left, into the first word of y left.
+ * *ok when every word matched, at least one exactly, and with slips no word of y served
+ * two, the words in y's order and y at most one word more; x and y as many words only
+ * with slips.  match[j] is the word of y that x's word j met, slipped[j] whether by a slip.
+ */
+static CdScoreStatus
+match_words(const char *x, const size_t *xs, const size_t *xe, int xn, const char *y, const size_t *ys,
+			const size_t *ye, int yn, const CdAllocator *al, int *match, bool *slipped, bool *ok, int *nslip)
+{
+	bool		used[CONTAIN_MAX_WORDS];
+	int			nexact = 0;
+	bool		reused = false;
+
+	*ok = false;
+	*nslip = 0;
+	for (int k = 0; k < yn; k++)
+		used[k] = false;
+	for (int j = 0; j < xn; j++)
+	{
+		match[j] = -1;
+		slipped[j] = false;
+		for (int k = 0; k < yn; k++)
+			if (ye[k] - ys[k] == xe[j] - xs[j] && memcmp(y + ys[k], x + xs[j], xe[j] - xs[j]) == 0 &&
+				(match[j] < 0 || (used[match[j]] && !used[k])))
+				match[j] = k;
+		if (match[j] >= 0)
+		{
+			reused |= used[match[j]];
+			used[match[j]] = true;
+			nexact++;
+		}
+	}
+	for (int j = 0; j < xn; j++)
+	{
+		for (int k = 0; k < yn && match[j] < 0; k++)
+		{
+			bool		slip = false;
+
+			if (used[k])
+				continue;
+			if (cd_company_word_slip(x + xs[j], xe[j] - xs[j], y + ys[k], ye[k] - ys[k], true, al,
+									 &slip) == CD_MATCH_NOMEM)
+				return CD_SCORE_NOMEM;
+			if (slip)
+			{
+				match[j] = k;
+				slipped[j] = true;
+				used[k] = true;
+				(*nslip)++;
+			}
+		}
+		if (match[j] < 0)
+			return CD_SCORE_OK;
+	}
+	if (nexact == 0 || (xn == yn && *nslip == 0) || (*nslip > 0 && (reused || yn - xn > 1)))
+		return CD_SCORE_OK;
+	/* with slips, the words in the other's order (a word dropped, not words moved) */
+	for (int j = 1; j < xn && *nslip > 0; j++)
+		if (match[j] <= match[j - 1])
+			return CD_SCORE_OK;
+	*ok = true;
+	return CD_SCORE_OK;
+}
+
+/* k's words (ws, we, n of them) joined by a space, word i replaced by rep[i] when set */
+static bool
+append_words(CdBuf *out, const char *k, const size_t *ws, const size_t *we, int n, const char *const *rep,
+			 const size_t *repl)
+{
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0 && !cd_buf_append_byte(out, ' '))
+			return false;
+		if (rep[i] != NULL ? !cd_buf_append(out, rep[i], repl[i]) : !cd_buf_append(out, k + ws[i], we[i] - ws[i]))
+			return false;
+	}
 	return true;
+}
+
+/* a total order of keys (the reading of two keys of as many words) */
+static int
+key_cmp(const char *x, size_t xl, const char *y, size_t yl)
+{
+	int			c = xl > 0 && yl > 0 ? memcmp(x, y, xl < yl ? xl : yl) : 0;	/* an empty key's data may be NULL */
+
+	return c != 0 ? c : xl < yl ? -1 : xl > yl ? 1 : 0;
+}
+
+/*
+ * Company names (0.2.0): is every word of one term key a word of the other, which has
+ * more words (Philips Electronics / Koninklijke Philips Electronics N.V.: a word more on
+ * one side)?  Words are runs of bytes other than a space.  A word may also be a word of
+ * the other written with a slip (cd_company_word_slip with cut: a typo of the kind
+ * company_similarity tolerates in company words, or a word cut short: Philips
+ * Electronic, Phillips Electronics, Koninkl Philips Electronic / Koninklijke Philips
+ * Electronics N.V.), each slip into a word of the longer key no other word of the
+ * shorter one took, when at least one word matched exactly (a name of one word:
+ * exactly), no word of the longer key served two words of the shorter one, the words
+ * in the longer key's order and the longer key at most one word more: a slip and
+ * words moved or more words are two differences, and one organisation's sites are
+ * often named by the organisation's name and more words (Abraham Lincoln Centre /
+ * Abraham Lincoln Center Lincoln King, Kennedy King College / City Colleges Kennedy
+ * King: other sites, measured on Chicago);
+ * with slips the two keys may also have as many words (Koninkl Philips Electronic /
+ * Koninklijke Philips Electronics: the same name misspelt, which the similarity levels
+ * weigh as a similar name), when each reads into the other (match_words both ways: a
+ * word written twice on one side, Baltic Baltic Electro / Baltic Baltics Electronics,
+ * matches one way only), so the answer never depends on which name is a.  *contained
+ * says whether, *slips whether a word matched with a slip; then *corr_a and *corr_b
+ * hold a's and b's keys with each slipped pair of words written in its more frequent
+ * spelling (fn's frequency of the word, ties by the bytes): the names the pair stands
+ * for without the slips.  Neither the longer name's spelling nor the shorter's is
+ * the correct one by position (Koninklijke Orbiss Electronics Holding / Orbis
+ * Electronic Holding: a typo on each side), and a misspelt word is rare in the
+ * statistics, so the more frequent spelling is the one whose frequency may not make a
+ * slip weigh more than the correct spelling.  A longer key of more than
+ * CONTAIN_MAX_WORDS words: exact words only.
+ */
+static CdScoreStatus
+words_contained(const char *a, size_t al_, const char *b, size_t bl, const CdAllocator *al, CdTermFreqFn fn,
+				void *ctx, int field, double unknown, CdBuf *corr_a, CdBuf *corr_b, bool *contained,
+				bool *slips)
+{
+	int			an = count_words(a, al_);
+	int			bn = count_words(b, bl);
+	bool		swap = an > bn || (an == bn && key_cmp(a, al_, b, bl) > 0);
+	const char *x = swap ? b : a;
+	size_t		xl = swap ? bl : al_;
+	int			xn = swap ? bn : an;
+	const char *y = swap ? a : b;
+	size_t		yl = swap ? al_ : bl;
+	int			yn = swap ? an : bn;
+	CdBuf	   *corr_x = swap ? corr_b : corr_a;
+	CdBuf	   *corr_y = swap ? corr_a : corr_b;
+	size_t		ys[CONTAIN_MAX_WORDS];
+	size_t		ye[CONTAIN_MAX_WORDS];
+	size_t		xs[CONTAIN_MAX_WORDS];
+	size_t		xe[CONTAIN_MAX_WORDS];
+	int			match[CONTAIN_MAX_WORDS];
+	bool		slipped[CONTAIN_MAX_WORDS];
+	const char *rep_x[CONTAIN_MAX_WORDS];
+	const char *rep_y[CONTAIN_MAX_WORDS];
+	size_t		repl_x[CONTAIN_MAX_WORDS];
+	size_t		repl_y[CONTAIN_MAX_WORDS];
+	int			nslip = 0;
+	bool		ok = false;
+	CdScoreStatus st;
+
+	*contained = false;
+	*slips = false;
+	cd_buf_reset(corr_a);
+	cd_buf_reset(corr_b);
+	if (xn == 0 || yn == 0)
+		return CD_SCORE_OK;
+	if (xn == yn && xn > CONTAIN_MAX_WORDS)
+		return CD_SCORE_OK;
+	if (yn > CONTAIN_MAX_WORDS)
+	{
+		size_t		s = 0;
+
+		for (size_t i = 0; i <= xl; i++)
+		{
+			if (i == xl || x[i] == ' ')
+			{
+				if (i > s && !has_word(y, yl, x + s, i - s))
+					return CD_SCORE_OK;
+				s = i + 1;
+			}
+		}
+		*contained = true;
+		return CD_SCORE_OK;
+	}
+	split_words(y, yl, ys, ye);
+	split_words(x, xl, xs, xe);
+	st = match_words(x, xs, xe, xn, y, ys, ye, yn, al, match, slipped, &ok, &nslip);
+	if (st != CD_SCORE_OK || !ok)
+		return st;
+	if (xn == yn)
+	{
+		/* as many words: y must read into x too (its own match, not kept) */
+		int			back[CONTAIN_MAX_WORDS];
+		bool		back_slipped[CONTAIN_MAX_WORDS];
+		int			back_nslip;
+
+		st = match_words(y, ys, ye, yn, x, xs, xe, xn, al, back, back_slipped, &ok, &back_nslip);
+		if (st != CD_SCORE_OK || !ok)
+			return st;
+	}
+	*contained = true;
+	*slips = nslip > 0;
+	if (!*slips)
+		return CD_SCORE_OK;
+	for (int i = 0; i < xn; i++)
+		rep_x[i] = NULL;
+	for (int k = 0; k < yn; k++)
+		rep_y[k] = NULL;
+	for (int j = 0; j < xn; j++)
+	{
+		if (slipped[j])
+		{
+			int			k = match[j];
+			const char *xw = x + xs[j];
+			const char *yw = y + ys[k];
+			size_t		xwl = xe[j] - xs[j];
+			size_t		ywl = ye[k] - ys[k];
+			double		fx = term_freq(fn, ctx, field, xw, xwl, unknown);
+			double		fy = term_freq(fn, ctx, field, yw, ywl, unknown);
+			bool		take_x = fx > fy || (!(fy > fx) && key_cmp(xw, xwl, yw, ywl) <= 0);
+
+			rep_x[j] = rep_y[k] = take_x ? xw : yw;
+			repl_x[j] = repl_y[k] = take_x ? xwl : ywl;
+		}
+	}
+	if (!append_words(corr_x, x, xs, xe, xn, rep_x, repl_x) || !append_words(corr_y, y, ys, ye, yn, rep_y, repl_y))
+		return CD_SCORE_NOMEM;
+	return CD_SCORE_OK;
+}
+
+/* words_contained of a company pair's keys, once per comparison */
+static CdScoreStatus
+pair_contained(PairKeys *keys, int fi, const CdStr *a_val, const CdStr *b_val, CdTermFreqFn fn, void *ctx,
+			   double unknown, const char **err_func)
+{
+	CdScoreStatus st;
+
+	if (keys->tested)
+		return CD_SCORE_OK;
+	st = pair_keys_build(keys, CD_ROLE_COMPANY, a_val, b_val, err_func);
+	if (st == CD_SCORE_OK)
+		st = words_contained(keys->a.data, keys->a.len, keys->b.data, keys->b.len, keys->al, fn, ctx, fi,
+							 unknown, &keys->corr_a, &keys->corr_b, &keys->contained, &keys->slips);
+	if (st == CD_SCORE_OK && (keys->corr_a.failed || keys->corr_b.failed))
+		st = CD_SCORE_NOMEM;
+	keys->tested = st == CD_SCORE_OK;
+	return st;
+}
+
+/*
+ * The term frequencies of the two sides of a company pair (side_tf on their keys, a's
+ * then b's).  Since 0.2.0 a pair contained with slips (words_contained) counts each
+ * side by the larger of its own key's frequency and that of its key with each slip's
+ * more frequent spelling: a misspelt word is rare in the statistics, and a slip must
+ * never weigh more than the names without it would, at any level.  Both sides alike,
+ * so the pair's u (the larger of the two) does not depend on which name is a.
+ */
+static CdScoreStatus
+company_pair_tf(int fi, const CdStr *a_val, const CdStr *b_val, PairKeys *keys, CdTermFreqFn fn, void *ctx,
+				double unknown, CdBuf *scratch, bool *has_a, double *ta, bool *has_b, double *tb,
+				const char **err_func)
+{
+	CdScoreStatus st = pair_contained(keys, fi, a_val, b_val, fn, ctx, unknown, err_func);
+
+	if (st == CD_SCORE_OK)
+		st = side_tf(CD_ROLE_COMPANY, fi, a_val, &keys->a, &keys->b, fn, ctx, unknown, scratch, has_a, ta,
+					 err_func);
+	if (st == CD_SCORE_OK)
+		st = side_tf(CD_ROLE_COMPANY, fi, b_val, &keys->b, &keys->a, fn, ctx, unknown, scratch, has_b, tb,
+					 err_func);
+	for (int side = 0; side < 2 && st == CD_SCORE_OK && keys->contained && keys->slips; side++)
+	{
+		bool		has_c = false;
+		double		tc = 0;
+		bool	   *has_s = side == 0 ? has_a : has_b;
+		double	   *ts = side == 0 ? ta : tb;
+
+		st = side_tf(CD_ROLE_COMPANY, fi, side == 0 ? a_val : b_val, side == 0 ? &keys->corr_a : &keys->corr_b,
+					 side == 0 ? &keys->corr_b : &keys->corr_a, fn, ctx, unknown, scratch, &has_c, &tc, err_func);
+		if (st == CD_SCORE_OK && has_c)
+		{
+			*ts = *has_s ? pg_greatest(*ts, tc) : tc;
+			*has_s = true;
+		}
+	}
+	return st;
 }
 
 /*
@@ -973,7 +1261,10 @@ words_contained(const char *x, size_t xl, const char *y, size_t yl)
  * at least the weight of the level below the top and stronger than the level reached:
  * two records agree on every word one of them has, and how often another company holds
  * those words is the evidence, as for an exact name.  A common name (a generic word such
- * as `Holding`, a group's name) is not promoted: it stays at the level reached.
+ * as `Holding`, a group's name) is not promoted: it stays at the level reached.  Words
+ * with slips (words_contained) count at their more frequent spelling here and at the
+ * levels (company_pair_tf): each name's frequency is at least that of its key without
+ * the slips, so the pair weighs at most as the exact containment would.
  */
 static CdScoreStatus
 company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdStr *b_val,
@@ -982,15 +1273,16 @@ company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdS
 {
 	const CdScoreField *f = &p->fields[fi];
 	CdScoreStatus st;
+	double		unknown;
 
 	if (f->role != CD_ROLE_COMPANY || fs->level == 0 || f->nlevels == 0 || f->levels[0].name == NULL ||
 		!f->levels[0].tf || p->analyzed_rows <= 0)
 		return CD_SCORE_OK;
-	st = pair_keys_build(keys, f->role, a_val, b_val, err_func);
-	if (st != CD_SCORE_OK || !words_contained(keys->a.data, keys->a.len, keys->b.data, keys->b.len))
+	unknown = p->unknown_freq > 0 ? p->unknown_freq : 1.0 / (double) p->analyzed_rows;
+	st = pair_contained(keys, fi, a_val, b_val, fn, ctx, unknown, err_func);
+	if (st != CD_SCORE_OK || !keys->contained)
 		return st;
 	{
-		double		unknown = p->unknown_freq > 0 ? p->unknown_freq : 1.0 / (double) p->analyzed_rows;
 		bool		has_a;
 		bool		has_b;
 		double		ta = 0;
@@ -1000,10 +1292,9 @@ company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdS
 		double		sum_m = 0;
 		double		sum_u = 0;
 
-		st = side_tf(f->role, fi, a_val, &keys->a, &keys->b, fn, ctx, unknown, scratch, &has_a, &ta, err_func);
-		if (st == CD_SCORE_OK)
-			st = side_tf(f->role, fi, b_val, &keys->b, &keys->a, fn, ctx, unknown, scratch, &has_b, &tb,
-						 err_func);
+		/* a slip counts at its more frequent spelling (company_pair_tf) */
+		st = company_pair_tf(fi, a_val, b_val, keys, fn, ctx, unknown, scratch, &has_a, &ta, &has_b, &tb,
+							 err_func);
 		if (st != CD_SCORE_OK || !has_a || !has_b)
 			return st;
 		tf_u = pg_least(pg_greatest(pg_greatest(ta, tb), 1e-7), 0.5);
@@ -1131,14 +1422,21 @@ score_field_keys(const CdScoreProfile *p, int fi, const CdValues *va, const CdVa
 				const CdStr *b_val = &vb->v[fs->best_b];
 				bool		company = f->role == CD_ROLE_COMPANY;
 
-				/* a company pair's keys are computed once (the containment test reads them too) */
-				st = company ? pair_keys_build(keys, f->role, a_val, b_val, err_func) : CD_SCORE_OK;
-				if (st == CD_SCORE_OK)
-					st = side_tf(f->role, fi, a_val, company ? &keys->a : NULL, company ? &keys->b : NULL,
-								 fn, ctx, unknown, scratch, &has_a, &ta, err_func);
-				if (st == CD_SCORE_OK)
-					st = side_tf(f->role, fi, b_val, company ? &keys->b : NULL, company ? &keys->a : NULL,
-								 fn, ctx, unknown, scratch, &has_b, &tb, err_func);
+				/*
+				 * a company pair's keys are computed once (the containment test reads them
+				 * too); a slip counts at its more frequent spelling (company_pair_tf)
+				 */
+				if (company)
+					st = company_pair_tf(fi, a_val, b_val, keys, fn, ctx, unknown, scratch, &has_a, &ta,
+										 &has_b, &tb, err_func);
+				else
+				{
+					st = side_tf(f->role, fi, a_val, NULL, NULL, fn, ctx, unknown, scratch, &has_a, &ta,
+								 err_func);
+					if (st == CD_SCORE_OK)
+						st = side_tf(f->role, fi, b_val, NULL, NULL, fn, ctx, unknown, scratch, &has_b, &tb,
+									 err_func);
+				}
 				if (st != CD_SCORE_OK)
 					return st;
 				if (has_a || has_b)
@@ -1171,10 +1469,16 @@ score_field_keys(const CdScoreProfile *p, int fi, const CdValues *va, const CdVa
 					 * electronic / koninklijke philips electronics).  The m of a lower
 					 * level is small where most duplicates are exact copies, which kept
 					 * such pairs below the threshold whatever the evidence of the name.
+					 * Not for rarity when one name is the other with slips
+					 * (words_contained): both names spelt wrong leave the pair rare
+					 * whatever frequency its spellings are given, which weighed it above
+					 * the exact containment it stands for; company_contained weighs such
+					 * a pair as that containment.
 					 */
 					if (f->role == CD_ROLE_COMPANY && j > 0 && has_a && has_b &&
 						f->levels[0].name != NULL && f->levels[0].tf &&
-						(pg_greatest(ta, tb) <= unknown || best >= CD_COMPANY_TYPO_SIM))
+						((pg_greatest(ta, tb) <= unknown && !(keys->contained && keys->slips)) ||
+						 best >= CD_COMPANY_TYPO_SIM))
 					{
 						fs->level = 0;
 						fs->m = f->levels[0].m;

@@ -1,8 +1,8 @@
 /*
  * fuzz_matching.c
  *		libFuzzer harness for the field-matching core: cd_name_similarity,
- *		cd_company_similarity, cd_phone_similarity, cd_email_similarity, cd_phonetic and
- *		cd_nickname_canonical.
+ *		cd_company_similarity, cd_company_word_slip, cd_phone_similarity,
+ *		cd_email_similarity, cd_phonetic and cd_nickname_canonical.
  *
  * The input is split in two at its first 0x1F byte (or in the middle when there is none).
  * Beyond not crashing it checks the promises of field_match.h: a known status, 0 on
@@ -10,6 +10,7 @@
  * arguments swapped, identity f(a, a) = 1 when a has content, the shape of phonetic keys
  * and canonical names, and that a failing allocator gives NOMEM and leaks nothing.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(s1 == CD_MATCH_OK && (r1 == 1.0 || r1 == 0.0));
 	if (ok_a && !has_words(a, alen))
 		CHECK(r1 == 0.0);
+
+	/*
+	 * company word slips (0.2.0): OK, symmetric, never for equal words, words under 4
+	 * bytes, over 64 bytes or with a digit; without cut, never for lengths more than 2
+	 * apart; with cut, anything found without cut found too
+	 */
+	{
+		bool		w1 = true,
+					w2 = true,
+					c1 = true,
+					c2 = true;
+
+		CHECK(cd_company_word_slip(a, alen, b, blen, false, al, &w1) == CD_MATCH_OK);
+		CHECK(cd_company_word_slip(b, blen, a, alen, false, al, &w2) == CD_MATCH_OK);
+		CHECK(cd_company_word_slip(a, alen, b, blen, true, al, &c1) == CD_MATCH_OK);
+		CHECK(cd_company_word_slip(b, blen, a, alen, true, al, &c2) == CD_MATCH_OK);
+		CHECK(w1 == w2 && c1 == c2 && (!w1 || c1));
+		if (c1)
+		{
+			size_t		mx = alen > blen ? alen : blen;
+			size_t		mn = alen < blen ? alen : blen;
+
+			CHECK(mn >= 4 && mx <= 64 && !(alen == blen && memcmp(a, b, alen) == 0));
+			for (size_t i = 0; i < alen; i++)
+				CHECK(a[i] < '0' || a[i] > '9');
+			for (size_t i = 0; i < blen; i++)
+				CHECK(b[i] < '0' || b[i] > '9');
+			if (w1)
+				CHECK(mx - mn <= 2);
+		}
+	}
 
 	/* phones */
 	s1 = cd_phone_similarity(a, alen, b, blen, region, &r1);

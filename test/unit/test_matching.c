@@ -1075,6 +1075,101 @@ START_TEST(test_timing)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- company word slips */
+
+/*
+ * 0.2.0: cd_company_word_slip, the word test of a company name contained in another with
+ * a slip (record_score.c, words_contained): the typo rule of company words, and a word
+ * cut short only when asked.
+ */
+typedef struct SlipCase
+{
+	const char *a;
+	const char *b;
+	bool		slip;			/* without cut */
+	bool		slip_cut;		/* with cut */
+} SlipCase;
+
+static const SlipCase slip_cases[] = {
+	/* a letter dropped or added, two from 9 letters */
+	{"electronic", "electronics", true, true},
+	{"electronics", "electronic", true, true},
+	{"phillips", "philips", true, true},
+	{"koninklijke", "koninkljke", true, true},
+	{"gloeilampenfabrieken", "gloeilampenfabriken", true, true},
+	{"maatschappij", "maataschappij", true, true},
+	{"electronics", "eletronic", true, true},	/* two edits in 11 letters */
+	{"holding", "holdings", true, true},
+	/* a changed letter in 6+ letters, two letters swapped */
+	{"siemens", "siemans", true, true},
+	{"electroncis", "electronics", true, true},
+	/* 4-5 letters: dropped/added, swapped, keyboard neighbour; not another letter */
+	{"nord", "nodr", true, true},
+	{"bank", "banl", true, true},
+	{"bank", "banks", true, true},
+	{"metro", "retro", false, false},	/* m and r are far apart: another word */
+	{"lotus", "lotos", false, false},	/* a vowel for a vowel */
+	{"bank", "bunk", false, false},
+	/* not the same word */
+	{"electric", "electronics", false, false},	/* 3 letters apart, not a prefix */
+	{"electric", "electronic", false, false},	/* two edits, but a word of 8 letters */
+	{"systems", "sistema", false, false},
+	{"industries", "industrial", true, true},	/* two edits in 10 letters: the typo rule's */
+	/* words under 4 letters, digits, equal words */
+	{"abc", "abd", false, false},
+	{"ltd", "ltda", false, false},
+	{"fund2019", "fund2020", false, false},
+	{"unit12", "unit13", false, false},
+	{"philips", "philips", false, false},
+	/* cut short: 5+ letters and 60%+ of the longer word, only with cut */
+	{"koninkl", "koninklijke", false, true},
+	{"koninklijke", "koninkl", false, true},
+	{"electro", "electronics", false, true},
+	{"tech", "technology", false, false},	/* 4 letters */
+	{"intern", "international", false, false},	/* 46% */
+	{"philip", "philips", true, true},
+};
+
+START_TEST(test_company_word_slip)
+{
+	const SlipCase *c = &slip_cases[_i];
+	bool		out = !c->slip;
+
+	ck_assert_int_eq(cd_company_word_slip(c->a, strlen(c->a), c->b, strlen(c->b), false, A, &out),
+					 CD_MATCH_OK);
+	ck_assert_msg(out == c->slip, "%s / %s: %d, expected %d", c->a, c->b, out, c->slip);
+	out = !c->slip_cut;
+	ck_assert_int_eq(cd_company_word_slip(c->a, strlen(c->a), c->b, strlen(c->b), true, A, &out),
+					 CD_MATCH_OK);
+	ck_assert_msg(out == c->slip_cut, "%s / %s (cut): %d, expected %d", c->a, c->b, out, c->slip_cut);
+	/* symmetric */
+	ck_assert_int_eq(cd_company_word_slip(c->b, strlen(c->b), c->a, strlen(c->a), true, A, &out),
+					 CD_MATCH_OK);
+	ck_assert(out == c->slip_cut);
+}
+END_TEST
+
+START_TEST(test_company_word_slip_hostile)
+{
+	/* words longer than 64 bytes never, invalid UTF-8 never, no crash on empty words */
+	char		l1[100];
+	char		l2[100];
+	bool		out = true;
+
+	memset(l1, 'a', sizeof(l1));
+	memset(l2, 'a', sizeof(l2));
+	l2[50] = 'b';
+	ck_assert_int_eq(cd_company_word_slip(l1, sizeof(l1), l2, sizeof(l2), true, A, &out), CD_MATCH_OK);
+	ck_assert(!out);
+	ck_assert_int_eq(cd_company_word_slip(l1, 64, l2, 64, true, A, &out), CD_MATCH_OK);
+	ck_assert(out);
+	ck_assert_int_eq(cd_company_word_slip("", 0, "", 0, true, A, &out), CD_MATCH_OK);
+	ck_assert(!out);
+	ck_assert_int_eq(cd_company_word_slip("abc\xff\xfe", 5, "abcd\xfe", 5, false, A, &out), CD_MATCH_OK);
+	ck_assert(!out);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- main */
 
 static Suite *
@@ -1086,6 +1181,11 @@ matching_suite(void)
 	tc = tcase_create("targets");
 	tcase_add_loop_test(tc, test_sim_cases, 0, sizeof(sim_cases) / sizeof(sim_cases[0]));
 	tcase_add_test(tc, test_sim_orderings);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("company word slips");
+	tcase_add_loop_test(tc, test_company_word_slip, 0, sizeof(slip_cases) / sizeof(slip_cases[0]));
+	tcase_add_test(tc, test_company_word_slip_hostile);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("phonetic");

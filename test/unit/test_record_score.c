@@ -843,6 +843,267 @@ START_TEST(test_company_typo_top_level)
 }
 END_TEST
 
+START_TEST(test_company_contained_slips)
+{
+	/*
+	 * 0.2.0: a company name contained in the other with a word misspelt or cut short
+	 * counts as the exact containment does (the top level, the u of the correctly spelt
+	 * words), never more; a word of the longer name matched once; a name of one word
+	 * only exactly, and at least one word exactly; with a slip at most one word more
+	 * on the longer side and the words in its order; another word (electric /
+	 * electronics) is no slip
+	 */
+	static const CdScoreLevel lv[] = {{"same company", 0.98, 0.70, 0.01, true},
+	{"similar company", 0.85, 0.15, 0.01, true},
+	{"somewhat similar", 0.6, 0.07, 0.03, false}};
+	CdScoreField f = {CD_ROLE_COMPANY, 1.0, NULL, lv, 3};
+	CdScoreProfile p = one_field_profile(&f);
+	CdRecordScore rs;
+	CdStr		longer[] = {S("Koninklijke Orbis Electronics N.V.")};
+	CdStr		exact[] = {S("ORBIS ELECTRONICS N.V.")};
+	CdStr		plural[] = {S("ORBIS ELECTRONIC N.V.")};
+	CdStr		doubled[] = {S("Orrbis Electronics")};
+	CdStr		both[] = {S("Orrbis Electronic")};
+	CdStr		electric[] = {S("Orbis Electric N.V.")};
+	CdStr		twice[] = {S("Orbis Orbiss")};
+	CdStr		one[] = {S("Orbiss")};
+	CdStr		cut[] = {S("Koninkl Orbis Electronic N.V.")};
+	TfTable		t = {{"orbis", "electronics", "koninklijke", "orbis electronics", "koninklijke orbis electronics",
+			NULL}, {0.002, 0.05, 0.03, 0.003, 0.004, 0}, 0, -1};
+	CdFieldScore fe;
+	CdFieldScore fs;
+
+	p.analyzed_rows = 1000;
+	fe = score1(&p, longer, 1, exact, 1, tf_lookup, &t, &rs);
+	ck_assert_int_eq(fe.level, 0);
+	/* the pair's u: the larger of the two names' frequencies */
+	ck_assert(fabs(fe.u - 0.004) < 1e-15 && fe.tf_used);
+	/* the dropped plural and the doubled letter: the same level, m and u, in either order */
+	fs = score1(&p, longer, 1, plural, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.similarity < CD_COMPANY_TYPO_SIM);
+	ck_assert_int_eq(fs.level, 0);
+	ck_assert(fs.m == fe.m && fs.u == fe.u && fs.weight == fe.weight);
+	fs = score1(&p, plural, 1, longer, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.level == 0 && fs.u == fe.u && fs.weight == fe.weight);
+	fs = score1(&p, doubled, 1, longer, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.level == 0 && fs.u == fe.u && fs.weight == fe.weight);
+	/*
+	 * the longer name's words rarer than the shorter's: the u of the correct spelling
+	 * (orbis electronics: its whole name's 0.003; the misspelt name would count 1/rows)
+	 */
+	t.freq[4] = 0.0001;
+	p.analyzed_rows = 100000;
+	fe = score1(&p, longer, 1, exact, 1, tf_lookup, &t, &rs);
+	fs = score1(&p, longer, 1, plural, 1, tf_lookup, &t, &rs);
+	ck_assert(fabs(fe.u - 0.003) < 1e-15);
+	ck_assert(fs.level == 0 && fs.u == fe.u);
+	t.freq[4] = 0.004;
+	p.analyzed_rows = 1000;
+	/* every word with a slip, none exactly: not contained, the level reached stays */
+	fs = score1(&p, both, 1, longer, 1, tf_lookup, &t, &rs);
+	ck_assert_int_ne(fs.level, 0);
+	/* another word of 8 letters (electric / electronics): not contained */
+	fs = score1(&p, electric, 1, longer, 1, tf_lookup, &t, &rs);
+	ck_assert_int_ne(fs.level, 0);
+	/* one word of the longer name for two words of the shorter: not contained */
+	fs = score1(&p, twice, 1, longer, 1, tf_lookup, &t, &rs);
+	ck_assert_int_ne(fs.level, 0);
+	/* two words more on the longer side: with a slip not contained, exactly contained */
+	{
+		CdStr		more[] = {S("Koninklijke Orbis Electronics Eindhoven N.V.")};
+
+		fs = score1(&p, plural, 1, more, 1, tf_lookup, &t, &rs);
+		ck_assert_int_ne(fs.level, 0);
+		fs = score1(&p, exact, 1, more, 1, tf_lookup, &t, &rs);
+		ck_assert_int_eq(fs.level, 0);
+	}
+	/* with a slip the words in the other's order; exactly, in any order as before */
+	{
+		CdStr		moved[] = {S("Electronic Orbis N.V.")};
+		CdStr		moved_exact[] = {S("Electronics Orbis N.V.")};
+
+		fs = score1(&p, moved, 1, longer, 1, tf_lookup, &t, &rs);
+		ck_assert_int_ne(fs.level, 0);
+		fs = score1(&p, moved_exact, 1, longer, 1, tf_lookup, &t, &rs);
+		ck_assert_int_eq(fs.level, 0);
+	}
+	/*
+	 * common words and no whole names (a table of company names alone): the misspelt
+	 * name's words look as rare as an unknown name, which promotes two rare names; with
+	 * the correct spelling's frequency the slip weighs at most as the exact name
+	 */
+	{
+		TfTable		w = {{"orbis", "electronics", "koninklijke", NULL}, {0.2, 0.25, 0.3, 0}, 0, -1};
+		CdStr		variants[][1] = {{S("ORBIS ELECTRONIC N.V.")}, {S("ORRBIS ELECTRONICS")}};
+		CdStr		same_len[] = {S("Koninkl Orbis Electronic")};
+
+		p.analyzed_rows = 30;
+		fe = score1(&p, longer, 1, exact, 1, tf_lookup, &w, &rs);
+		for (int v = 0; v < 2; v++)
+		{
+			fs = score1(&p, variants[v], 1, longer, 1, tf_lookup, &w, &rs);
+			ck_assert_msg(fs.weight <= fe.weight, "variant %d: %g > %g", v, fs.weight, fe.weight);
+		}
+		/* as many words: at most the same name's weight */
+		fe = score1(&p, longer, 1, longer, 1, tf_lookup, &w, &rs);
+		fs = score1(&p, same_len, 1, longer, 1, tf_lookup, &w, &rs);
+		ck_assert(fs.weight <= fe.weight);
+		p.analyzed_rows = 1000;
+	}
+	/* a name of one word: exactly only */
+	fs = score1(&p, one, 1, longer, 1, tf_lookup, &t, &rs);
+	ck_assert_int_ne(fs.level, 0);
+	/* as many words on both sides, one cut short and one misspelt: the top level, u as the same name's */
+	fe = score1(&p, longer, 1, longer, 1, tf_lookup, &t, &rs);
+	ck_assert(fe.level == 0 && fabs(fe.u - 0.004) < 1e-15);
+	fs = score1(&p, cut, 1, longer, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.similarity < CD_COMPANY_TYPO_SIM);
+	ck_assert(fs.level == 0 && fs.u == fe.u && fs.weight == fe.weight);
+	/* without the one exact word: not contained */
+	{
+		CdStr		none[] = {S("Koninkl Orrbis Electronic N.V.")};
+
+		fs = score1(&p, none, 1, longer, 1, tf_lookup, &t, &rs);
+		ck_assert_int_ne(fs.level, 0);
+	}
+}
+END_TEST
+
+/*
+ * term frequencies from a hash of the term, for properties that must hold whatever the
+ * statistics: mode 0 every term common (0.2), 1 some terms unknown and the others spread
+ * over [0.0005, 0.5], 2 every term known and spread, 3 whole names (a space) unknown
+ */
+static double
+tf_hashed(void *ctx, int field, const char *term, size_t len)
+{
+	int			mode = *(int *) ctx;
+	unsigned	h = 2166136261u;
+
+	(void) field;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char) term[i]) * 16777619u;
+	if (mode == 0)
+		return 0.2;
+	if ((mode == 1 && h % 3 == 0) || (mode == 3 && memchr(term, ' ', len) != NULL))
+		return -1;
+	return 0.5 / (1 + (h >> 4) % 1000);
+}
+
+START_TEST(test_company_slips_symmetric)
+{
+	/*
+	 * 0.2.0 review: a pair of company names scores the same in either order.  With as
+	 * many words on both sides, the slip test once matched the first name's words into
+	 * the second's, so a repeated word (Baltic Baltic Electro / Baltic Baltics
+	 * Electronics) made it "similar company" one way and "same company" the other
+	 */
+	static const CdScoreLevel lv[] = {{"same company", 0.98, 0.70, 0.01, true},
+	{"similar company", 0.85, 0.15, 0.01, true},
+	{"somewhat similar", 0.6, 0.07, 0.03, false},
+	{"little in common", 0.35, 0.05, 0.15, false}};
+	CdScoreField f = {CD_ROLE_COMPANY, 1.0, NULL, lv, 4};
+	CdScoreProfile p = one_field_profile(&f);
+	CdRecordScore rs;
+	static const char *const pairs[][2] = {
+		{"Baltic Baltic Electro", "Baltic Baltics Electronics"},
+		{"Baltic Electro Baltic", "Baltics Baltic Electronics"},
+		{"Koninkl Orbis Electronic", "Koninklijke Orbis Electronics"},
+		{"Orbis Orbis Holding", "Orbis Orbiss Holding"},
+		{"Orbis Electronic Holding", "Koninklijke Orbiss Electronics Holding"},
+		{"Orbiss Electronics", "Orbis Electronic"},
+		{"Nordic Nordik Holding", "Nordik Nordic Holding"},
+	};
+	int			mode[] = {0, 1, 2, 3};
+
+	for (int r = 0; r < 3; r++)
+	{
+		p.analyzed_rows = (int64_t[]){30, 1000, 100000}[r];
+		for (int k = 0; k < 4; k++)
+			for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+			{
+				CdStr		a[] = {{pairs[i][0], strlen(pairs[i][0])}};
+				CdStr		b[] = {{pairs[i][1], strlen(pairs[i][1])}};
+				CdFieldScore f1 = score1(&p, a, 1, b, 1, tf_hashed, &mode[k], &rs);
+				CdFieldScore f2 = score1(&p, b, 1, a, 1, tf_hashed, &mode[k], &rs);
+
+				ck_assert_msg(f1.level == f2.level && f1.m == f2.m && f1.u == f2.u && f1.weight == f2.weight,
+							  "%s / %s (rows %d, table %d): level %d weight %g, the other way level %d weight %g",
+							  pairs[i][0], pairs[i][1], r, k, f1.level, f1.weight, f2.level, f2.weight);
+			}
+	}
+}
+END_TEST
+
+START_TEST(test_company_slips_both_sides)
+{
+	/*
+	 * 0.2.0 review: a slip in each name (Koninklijke Orbiss Electronics Holding / Orbis
+	 * Electronic Holding) weighs at most what the exact containment it stands for weighs
+	 * (Koninklijke Orbis Electronics Holding / Orbis Electronics Holding).  Once the
+	 * longer name's misspelt word was taken as the correct spelling: the pair stayed as
+	 * rare as an unknown name, and the rule promoting two rare names to the top level
+	 * weighed it 4.39 bits against the exact pair's 0.59.  Now each slipped word counts
+	 * at its more frequent spelling, and that rule does not apply to a slip pair.
+	 */
+	static const CdScoreLevel lv[] = {{"same company", 0.98, 0.70, 0.01, true},
+	{"similar company", 0.85, 0.15, 0.01, true},
+	{"somewhat similar", 0.6, 0.07, 0.03, false},
+	{"little in common", 0.35, 0.05, 0.15, false}};
+	CdScoreField f = {CD_ROLE_COMPANY, 1.0, NULL, lv, 4};
+	CdScoreProfile p = one_field_profile(&f);
+	CdRecordScore rs;
+	CdStr		lx[] = {S("Koninklijke Orbis Electronics Holding")};
+	CdStr		sx[] = {S("Orbis Electronics Holding")};
+	CdStr		ls[] = {S("Koninklijke Orbiss Electronics Holding")};
+	CdStr		ss[] = {S("Orbis Electronic Holding")};
+	/* a table of company names alone: common words, no whole name kept */
+	TfTable		t = {{"orbis", "electronics", "holding", "koninklijke", "electronic", NULL},
+	{0.2, 0.25, 0.3, 0.3, 0.05, 0}, 0, -1};
+	CdFieldScore fe;
+	CdFieldScore fs;
+
+	for (int r = 0; r < 3; r++)
+	{
+		p.analyzed_rows = (int64_t[]){30, 1000, 100000}[r];
+		fe = score1(&p, lx, 1, sx, 1, tf_lookup, &t, &rs);
+		/* the slip in each name, the slip in either, in both orders */
+		fs = score1(&p, ls, 1, ss, 1, tf_lookup, &t, &rs);
+		ck_assert_msg(fs.weight <= fe.weight, "rows %d: %g bits > the exact pair's %g", r, fs.weight, fe.weight);
+		fs = score1(&p, ss, 1, ls, 1, tf_lookup, &t, &rs);
+		ck_assert(fs.weight <= fe.weight);
+		fs = score1(&p, ls, 1, sx, 1, tf_lookup, &t, &rs);
+		ck_assert(fs.weight <= fe.weight);
+		fs = score1(&p, lx, 1, ss, 1, tf_lookup, &t, &rs);
+		ck_assert(fs.weight <= fe.weight);
+		/* as many words, a slip in each: at most the same name spelt right */
+		fe = score1(&p, lx, 1, lx, 1, tf_lookup, &t, &rs);
+		{
+			CdStr		m1[] = {S("Koninklijke Orbiss Electronics Holding")};
+			CdStr		m2[] = {S("Koninklijke Orbis Electronic Holding")};
+
+			fs = score1(&p, m1, 1, m2, 1, tf_lookup, &t, &rs);
+			ck_assert_msg(fs.weight <= fe.weight, "rows %d: %g > %g", r, fs.weight, fe.weight);
+		}
+	}
+	/*
+	 * a slip is still the containment: with rare correct spellings (the exact pair at the
+	 * top level) the slipped pair reaches the top level too, with the correct spelling's u
+	 */
+	{
+		TfTable		rare = {{"orbis", "electronics", "holding", "koninklijke", "electronic", "orbiss", NULL},
+		{0.0004, 0.25, 0.3, 0.3, 0.05, 0.0001, 0}, 0, -1};
+
+		p.analyzed_rows = 1000;
+		fe = score1(&p, lx, 1, sx, 1, tf_lookup, &rare, &rs);
+		ck_assert_int_eq(fe.level, 0);
+		fs = score1(&p, ls, 1, ss, 1, tf_lookup, &rare, &rs);
+		ck_assert_int_eq(fs.level, 0);
+		ck_assert_msg(fs.u == fe.u && fs.weight == fe.weight, "u %g / %g", fs.u, fe.u);
+	}
+}
+END_TEST
+
 START_TEST(test_tf_sides_without_terms)
 {
 	/* a level reached at similarity 0 makes a side without a term reach TF */
@@ -1891,6 +2152,9 @@ record_score_suite(void)
 	tcase_add_test(tc, test_tf_person);
 	tcase_add_test(tc, test_tf_company);
 	tcase_add_test(tc, test_company_typo_top_level);
+	tcase_add_test(tc, test_company_contained_slips);
+	tcase_add_test(tc, test_company_slips_symmetric);
+	tcase_add_test(tc, test_company_slips_both_sides);
 	tcase_add_test(tc, test_tf_sides_without_terms);
 	tcase_add_test(tc, test_term_keys_by_role);
 	tcase_add_test(tc, test_mailbox_named_after);
