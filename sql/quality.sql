@@ -312,6 +312,25 @@ SELECT (SELECT company FROM q_spelt WHERE id = v.i) AS a, (SELECT company FROM q
        LATERAL crmdedup.match_rows('q_spelt', (SELECT to_jsonb(t) FROM q_spelt t WHERE t.id = v.i),
                                    (SELECT to_jsonb(t) FROM q_spelt t WHERE t.id = v.j)) s
  ORDER BY v.i, v.j;
+-- a group's name of one word inside the names of distinct companies of the group (Brandtner,
+-- Brandtner Bau, Brandtner Transport ...) does not join them into one company: a name of one word
+-- is left out of the grouping (it met each of them), so their shared word keeps a share of its own
+-- and the companies stay apart; the Orbis spellings still count as one
+INSERT INTO q_spelt
+SELECT 3000 + 10 * c + k, (ARRAY['Brandtner GmbH', 'Brandtner Bau GmbH', 'Brandtner Bau Service GmbH',
+                                 'Brandtner Transport GmbH', 'Brandtner Transport Logistik GmbH',
+                                 'Brandtner Elektro GmbH', 'Brandtner Elektro Technik GmbH',
+                                 'Brandtner Immobilien GmbH'])[1 + c]
+  FROM generate_series(0, 7) c, generate_series(0, 4) k;
+SELECT crmdedup.analyze('q_spelt');
+SELECT term, round(freq::numeric, 4) AS freq FROM crmdedup.term_stats
+ WHERE profile = 'q_spelt' AND term IN ('brandtner', 'bau', 'transport', 'orbis', 'koninklijke') ORDER BY term;
+SELECT (a.company = 'Brandtner GmbH' OR b.company = 'Brandtner GmbH') AS with_group_name, s.decision, count(*)
+  FROM (SELECT DISTINCT company FROM q_spelt WHERE company LIKE 'Brandtner%') a
+  JOIN (SELECT DISTINCT company FROM q_spelt WHERE company LIKE 'Brandtner%') b ON a.company < b.company,
+       LATERAL crmdedup.match_rows('q_spelt', jsonb_build_object('company', a.company),
+                                   jsonb_build_object('company', b.company)) s
+ GROUP BY 1, 2 ORDER BY 1, 2;
 SELECT crmdedup.drop_profile('q_spelt');
 DROP TABLE q_spelt, shares_before, pairs, scores_est;
 

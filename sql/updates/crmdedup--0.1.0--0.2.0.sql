@@ -6309,31 +6309,53 @@ BEGIN
             -- company written many ways (Koninklijke Philips Electronics, Philips
             -- Electronics N.V., Koninklike Philips Electronics) makes its own words look as
             -- common as a generic word, and its spellings then too weak to meet.  Two
-            -- distinct names sharing a word held by at most 100 names, all of the shorter
-            -- name's words but one among the other's (a name inside the other, a typo: what
-            -- can reach the top level), are compared on this field alone with the profile's
-            -- weights and prior (as estimate() left them); the names it calls the same
-            -- (score >= same) are one company, and a word's share is the share of companies
-            -- holding it.  No pair reaching "same": the shares stay as counted above.  The
-            -- scores read the shares counted above, so the profile's row count is set first.
+            -- distinct names of two words or more sharing a word held by at most 100 names,
+            -- all of the shorter name's words but one among the other's (a name inside the
+            -- other, a typo: what can reach the top level), are compared on this field
+            -- alone with the profile's weights and prior (as estimate() left them); the
+            -- names it calls the same (score >= same) are one company, and a word's share is
+            -- the share of companies holding it.  A name of one word is left out: it is
+            -- often a group's name, inside each of its companies' names (Siemens, Siemens
+            -- Energy, Siemens Mobility), and joining through it would make one "company" of
+            -- them all.  Names of three words or more are paired through two shared words,
+            -- one held by at most 100 names, rather than filtered after pairing on one.  No
+            -- pair reaching "same": the shares stay as counted above.  The scores read the
+            -- shares counted above, so the profile's row count is set first.
             UPDATE @extschema@.profiles pr SET analyzed_rows = n WHERE pr.name = p.name;
             EXECUTE format('WITH names AS MATERIALIZED (
                                 SELECT row_number() OVER (ORDER BY key)::int AS i, rep,
                                        ARRAY(SELECT DISTINCT w FROM unnest(string_to_array(key, '' '')) AS w
-                                              WHERE w <> '''') AS words
+                                              WHERE w <> '''' ORDER BY w) AS words
                                   FROM (SELECT %1$I.translit(%1$I.company_key(v)) AS key, min(v) AS rep
                                           FROM (%2$s) s WHERE v IS NOT NULL GROUP BY 1) d
                                  WHERE key IS NOT NULL AND key <> ''''),
                             words AS MATERIALIZED (
                                 SELECT d.i, w.term FROM names d, unnest(d.words) AS w(term)),
+                            rare AS MATERIALIZED (
+                                SELECT term FROM words GROUP BY term HAVING count(*) <= 100),
+                            -- two words: any rare word shared, when one name has two words
+                            two AS (
+                                SELECT x.i AS a, y.i AS b
+                                  FROM words x JOIN words y ON y.term = x.term AND y.i > x.i
+                                  JOIN names na ON na.i = x.i JOIN names nb ON nb.i = y.i
+                                 WHERE x.term IN (SELECT term FROM rare)
+                                   AND least(cardinality(na.words), cardinality(nb.words)) = 2),
+                            -- three words or more on both sides: two words shared, one of them rare
+                            wpairs AS MATERIALIZED (
+                                SELECT d.i, d.words[j] AS t1, d.words[k] AS t2
+                                  FROM names d, generate_subscripts(d.words, 1) j, generate_subscripts(d.words, 1) k
+                                 WHERE cardinality(d.words) >= 3 AND j < k
+                                   AND (d.words[j] IN (SELECT term FROM rare) OR d.words[k] IN (SELECT term FROM rare))),
+                            many AS (
+                                SELECT x.i AS a, y.i AS b
+                                  FROM wpairs x JOIN wpairs y ON y.t1 = x.t1 AND y.t2 = x.t2 AND y.i > x.i),
                             close AS MATERIALIZED (
                                 SELECT na.i AS a, nb.i AS b, na.rep AS rep_a, nb.rep AS rep_b
-                                  FROM (SELECT DISTINCT x.i AS a, y.i AS b
-                                          FROM words x JOIN words y ON y.term = x.term AND y.i > x.i
-                                         WHERE x.term IN (SELECT term FROM words GROUP BY term HAVING count(*) <= 100)) pr
+                                  FROM (SELECT a, b FROM two UNION SELECT a, b FROM many) pr
                                   JOIN names na ON na.i = pr.a
                                   JOIN names nb ON nb.i = pr.b
-                                 WHERE (SELECT count(*) FROM unnest(na.words) AS w WHERE w = ANY (nb.words))
+                                 WHERE least(cardinality(na.words), cardinality(nb.words)) <= 3
+                                    OR (SELECT count(*) FROM unnest(na.words) AS w WHERE w = ANY (nb.words))
                                        >= least(cardinality(na.words), cardinality(nb.words)) - 1),
                             same AS MATERIALIZED (
                                 SELECT c.a, c.b
