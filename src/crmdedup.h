@@ -60,6 +60,12 @@ extern double cd_scorer_score_values_bounded(CdScorer *s, const struct CdValues 
 											 const struct CdValues *b, double min_score,
 											 const double *max_weights, bool explain,
 											 Datum *explanation, bool *below);
+/* one row against many (a guard's new row and its candidates): its side prepared once */
+typedef struct CdScorerSide CdScorerSide;
+extern CdScorerSide *cd_scorer_side(CdScorer *s, const struct CdValues *a);
+extern double cd_scorer_score_side_bounded(CdScorer *s, CdScorerSide *a, const struct CdValues *b,
+										   double min_score, const double *max_weights,
+										   bool explain, Datum *explanation, bool *below);
 /* many pairs of one table in one statement (the reports): all terms read, a larger memo */
 extern void cd_scorer_set_bulk(CdScorer *s, size_t memo_bytes);
 extern void cd_scorer_row_values(CdScorer *s, Datum row, struct CdValues *out);

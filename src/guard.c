@@ -60,6 +60,7 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+#include "utils/uuid.h"
 #include "utils/varlena.h"
 
 #include "crmdedup.h"
@@ -1338,9 +1339,13 @@ typedef struct ProbeState
 	bool		prepared;		/* the new row as the scorer reads it, made at the first candidate */
 	Datum		row_jsonb;		/* to_jsonb(NEW) (!cache->svalues) */
 	CdValues   *row_values;		/* NEW's values of the scorer's fields (cache->svalues) */
+	CdScorerSide *row_side;		/* row_values prepared for the scorer, once per probe */
 	HeapTupleData newtup;		/* NEW, as row holds it */
 	TupleDesc	desc;
 	const char *new_id;
+	bool		id_binary;		/* ids compared as Datums (id_binary_type), new_idd NEW's */
+	bool		new_id_null;
+	Datum		new_idd;
 	bool		explain;
 	int		   *pinned;
 	/*
@@ -1527,7 +1532,10 @@ prepare_new_row(ProbeState *ps)
 	if (!score_fields_current(cache, ps->desc, loads))
 		map_score_fields(cache, ps->desc, loads);
 	if (cache->svalues)
+	{
 		ps->row_values = column_values(cache, NULL, &ps->newtup, ps->desc);
+		ps->row_side = cd_scorer_side(cache->scorer, ps->row_values);
+	}
 	else
 		ps->row_jsonb = FunctionCall1(&cache->to_jsonb, ps->row);
 	ps->prepared = true;
@@ -1621,6 +1629,35 @@ keep_score(ProbeState *ps, double score)
 }
 
 /*
+ * An id type whose output is a function of its bytes and tells any two values apart
+ * (integers, uuid): two ids are the same text exactly when they are the same Datum, so
+ * a candidate's id is compared without its text, made only for a row that is kept.
+ */
+static bool
+id_binary_type(Oid type)
+{
+	return type == INT2OID || type == INT4OID || type == INT8OID || type == UUIDOID;
+}
+
+static bool
+id_datum_equal(Oid type, Datum a, Datum b)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return DatumGetInt16(a) == DatumGetInt16(b);
+		case INT4OID:
+			return DatumGetInt32(a) == DatumGetInt32(b);
+		case INT8OID:
+			return DatumGetInt64(a) == DatumGetInt64(b);
+		case UUIDOID:
+			return memcmp(DatumGetUUIDP(a)->data, DatumGetUUIDP(b)->data, UUID_LEN) == 0;
+	}
+	elog(ERROR, "crmdedup guard: no binary comparison of ids of type %u", type);
+	return false;
+}
+
+/*
  * A row one of the keys found (in slot): score it once, keep it if it reaches min_score.
  * key_recheck: the index may have returned a row without the key (hash codes, lossy
  * bitmap pages), so the key is checked on the row first.
@@ -1646,10 +1683,20 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 
 	/* t.id IS DISTINCT FROM (NEW).id */
 	idd = slot_getattr(slot, cache->idattnum, &isnull);
-	id = isnull ? NULL : OutputFunctionCall(&cache->id_out, idd);
-	if ((id == NULL && ps->new_id == NULL)
-		|| (id != NULL && ps->new_id != NULL && strcmp(id, ps->new_id) == 0))
-		return;
+	if (ps->id_binary)
+	{
+		id = NULL;				/* its text when kept */
+		if (isnull ? ps->new_id_null
+			: !ps->new_id_null && id_datum_equal(cache->idtype, idd, ps->new_idd))
+			return;
+	}
+	else
+	{
+		id = isnull ? NULL : OutputFunctionCall(&cache->id_out, idd);
+		if ((id == NULL && ps->new_id == NULL)
+			|| (id != NULL && ps->new_id != NULL && strcmp(id, ps->new_id) == 0))
+			return;
+	}
 
 	if (!ps->prepared)
 		prepare_new_row(ps);
@@ -1673,9 +1720,9 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 			&& (ps->keyed & cache->okw_gmask) == cache->okw_gmask)
 			maxw = cache->okw;
 		ps->nscored++;
-		score = cd_scorer_score_values_bounded(cache->scorer, ps->row_values,
-											   column_values(cache, slot, NULL, NULL),
-											   keep_threshold(ps), maxw, ps->explain, &expl, &below);
+		score = cd_scorer_score_side_bounded(cache->scorer, ps->row_side,
+											 column_values(cache, slot, NULL, NULL),
+											 keep_threshold(ps), maxw, ps->explain, &expl, &below);
 		if (below)
 		{
 			ps->ngivenup++;
@@ -1691,8 +1738,10 @@ consider(ProbeState *ps, GuardField *f, text *key, bool key_recheck, TupleTableS
 	}
 	if (!(score >= cache->min_score))
 		return;
-	if (id == NULL)
+	if (isnull)
 		return;					/* the SQL's LIMIT keeps it, but a NULL id names nothing */
+	if (id == NULL)
+		id = OutputFunctionCall(&cache->id_out, idd);
 	if (ps->nfound == ps->maxfound)
 	{
 		ps->maxfound = Max(4, ps->maxfound * 2);
@@ -1807,6 +1856,9 @@ probe_fast(GuardCache *cache, Relation rel, text **keys, Datum row, const char *
 	ps.newtup.t_tableOid = RelationGetRelid(rel);
 	ps.desc = RelationGetDescr(rel);
 	ps.new_id = new_id;
+	ps.id_binary = id_binary_type(cache->idtype);
+	if (ps.id_binary)
+		ps.new_idd = heap_getattr(&ps.newtup, cache->idattnum, ps.desc, &ps.new_id_null);
 	ps.explain = explain;
 	ps.pinned = pinned;
 	ps.seenmask = -1;

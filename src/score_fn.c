@@ -1408,13 +1408,20 @@ cd_scorer_other_key_weights(CdScorer *s, const bool *other_key, double *out)
 }
 
 /*
- * cd_scorer_score_values with the bound's largest field weights given (NULL: the
- * profile's): max_weights from cd_scorer_other_key_weights, for a pair known to hold
- * other keys in those fields.  The score of a pair not given up is the same.
+ * The new row's side of a guard's pairs, prepared once per probe (cd_score_side_create):
+ * valid while the scorer keeps the profile it was prepared with (loads).
  */
-double
-cd_scorer_score_values_bounded(CdScorer *s, const CdValues *a, const CdValues *b, double min_score,
-							   const double *max_weights, bool explain, Datum *explanation, bool *below)
+struct CdScorerSide
+{
+	const CdValues *values;
+	CdScoreSide *core;
+	uint32		loads;
+};
+
+static double
+score_values_bounded(CdScorer *s, const CdValues *a, CdScoreSide *side, const CdValues *b,
+					 double min_score, const double *max_weights, bool explain, Datum *explanation,
+					 bool *below)
 {
 	ProfileCache *pc;
 	MemoryContext caller = CurrentMemoryContext;
@@ -1451,8 +1458,12 @@ cd_scorer_score_values_bounded(CdScorer *s, const CdValues *a, const CdValues *b
 
 		if (max_weights != NULL)
 			prof.max_weights = max_weights;
-		st = cd_record_score_min(&prof, a, b, term_freq_cb, &tc, &cd_palloc_allocator,
-								 min_score, below, &rs);
+		if (side != NULL)
+			st = cd_record_score_min_side(&prof, side, b, term_freq_cb, &tc, &cd_palloc_allocator,
+										  min_score, below, &rs);
+		else
+			st = cd_record_score_min(&prof, a, b, term_freq_cb, &tc, &cd_palloc_allocator,
+									 min_score, below, &rs);
 	}
 	PG_FINALLY();
 	{
@@ -1471,6 +1482,50 @@ cd_scorer_score_values_bounded(CdScorer *s, const CdValues *a, const CdValues *b
 		*explanation = explanation_in(caller, s->profile, pc, a, b, &rs);
 	MemoryContextSwitchTo(old);
 	return score;
+}
+
+/*
+ * cd_scorer_score_values with the bound's largest field weights given (NULL: the
+ * profile's): max_weights from cd_scorer_other_key_weights, for a pair known to hold
+ * other keys in those fields.  The score of a pair not given up is the same.
+ */
+double
+cd_scorer_score_values_bounded(CdScorer *s, const CdValues *a, const CdValues *b, double min_score,
+							   const double *max_weights, bool explain, Datum *explanation, bool *below)
+{
+	return score_values_bounded(s, a, NULL, b, min_score, max_weights, explain, explanation, below);
+}
+
+/*
+ * Values a (which must outlive the side) prepared to be scored against many rows with
+ * cd_scorer_score_side_bounded, in CurrentMemoryContext.  The scorer must be current.
+ */
+CdScorerSide *
+cd_scorer_side(CdScorer *s, const CdValues *a)
+{
+	CdScorerSide *side = palloc(sizeof(CdScorerSide));
+
+	if (s->pc == NULL)
+		cd_scorer_refresh(s);
+	side->values = a;
+	side->loads = s->loads;
+	side->core = cd_score_side_create(&s->pc->prof, a, &cd_palloc_allocator);
+	return side;
+}
+
+/*
+ * cd_scorer_score_values_bounded of the side's values: the same score, explanation and
+ * errors.  A side prepared with a profile read before the scorer's (the profile changed
+ * meanwhile) is scored from its values alone.
+ */
+double
+cd_scorer_score_side_bounded(CdScorer *s, CdScorerSide *a, const CdValues *b, double min_score,
+							 const double *max_weights, bool explain, Datum *explanation, bool *below)
+{
+	if (s->pc == NULL)
+		cd_scorer_refresh(s);
+	return score_values_bounded(s, a->values, a->loads == s->loads ? a->core : NULL, b, min_score,
+								max_weights, explain, explanation, below);
 }
 
 /*

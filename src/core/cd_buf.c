@@ -211,8 +211,15 @@ cd_utf8_valid(const char *s, size_t len)
 
 	while (i < len)
 	{
-		int			n = cd_utf8_decode((const unsigned char *) s + i, len - i, &cp);
+		int			n;
 
+		/* a run of ASCII needs no decoding (most phones, emails and Latin names) */
+		if ((unsigned char) s[i] < 0x80)
+		{
+			i++;
+			continue;
+		}
+		n = cd_utf8_decode((const unsigned char *) s + i, len - i, &cp);
 		if (n < 0)
 			return false;
 		i += (size_t) n;

@@ -175,63 +175,121 @@ national_part(const CdPhoneResult *r)
 	return r->e164 + 1 + ccd;
 }
 
-CdMatchStatus
-cd_phone_similarity(const char *a, size_t alen, const char *b, size_t blen,
-					const char *region, double *out)
+_Static_assert(sizeof(((CdPhoneSide *) 0)->digits) == MAX_DIGITS + 1, "CdPhoneSide.digits holds raw_digits");
+
+void
+cd_phone_side_init(CdPhoneSide *side, const char *raw, size_t len, const char *region,
+				   bool memo)
 {
-	CdMatchStatus st;
-	const char *reg = "ZZ";
-	size_t		reglen = 2;
-	CdPhoneResult ra,
-				rb;
-	bool		va,
-				vb;
-	Digits		rawa,
-				rawb;
-
-	*out = 0;
-	st = cd_match_check_args(a, alen, b, blen);
-	if (st != CD_MATCH_OK)
-		return st;
-	cd_match_canonical_order(&a, &alen, &b, &blen);
-
+	side->raw = raw;
+	side->memo = memo;
+	side->len = len;
+	side->reg = "ZZ";
+	side->reglen = 2;
+	side->ndigits = 0;
+	side->digits[0] = '\0';
+	side->parsed = false;
+	side->valid = false;
+	/* cd_match_check_args of one side: TOO_LONG before INVALID_UTF8 on the pair */
+	if (len > CD_MATCH_MAX_BYTES)
+		side->check = CD_MATCH_TOO_LONG;
+	else if (len > 0 && !cd_utf8_valid(raw, len))
+		side->check = CD_MATCH_INVALID_UTF8;
+	else
+		side->check = CD_MATCH_OK;
 	if (region != NULL)
 	{
 		size_t		rl = strnlen(region, 4);
 
 		if (rl > 0 && rl < 4 && cd_phone_region_known(region, rl))
 		{
-			reg = region;
-			reglen = rl;
+			side->reg = region;
+			side->reglen = rl;
 		}
 	}
+	if (side->check == CD_MATCH_OK)
+	{
+		Digits		d;
 
-	raw_digits(a, alen, &rawa);
-	raw_digits(b, blen, &rawb);
-	if (rawa.n == 0 || rawb.n == 0)
+		raw_digits(raw, len, &d);
+		memcpy(side->digits, d.d, (size_t) d.n + 1);
+		side->ndigits = d.n;
+	}
+}
+
+static void
+side_digits(const CdPhoneSide *side, Digits *out)
+{
+	memcpy(out->d, side->digits, (size_t) side->ndigits + 1);
+	out->n = side->ndigits;
+}
+
+static bool
+side_parse(CdPhoneSide *side)
+{
+	if (!side->parsed)
+	{
+		side->valid = (side->memo ? cd_phone_parse(side->raw, side->len, side->reg, side->reglen,
+												   &side->res)
+					   : cd_phone_parse_once(side->raw, side->len, side->reg, side->reglen,
+											 &side->res)) == CD_PHONE_OK;
+		side->parsed = true;
+	}
+	return side->valid;
+}
+
+CdMatchStatus
+cd_phone_similarity_sides(CdPhoneSide *a, CdPhoneSide *b, double *out)
+{
+	CdPhoneSide *x = a;
+	CdPhoneSide *y = b;
+	const char *xr = a->raw;
+	const char *yr = b->raw;
+	size_t		xl = a->len;
+	size_t		yl = b->len;
+	bool		va,
+				vb;
+	Digits		rawa,
+				rawb;
+
+	*out = 0;
+	if (a->check == CD_MATCH_TOO_LONG || b->check == CD_MATCH_TOO_LONG)
+		return CD_MATCH_TOO_LONG;
+	if (a->check != CD_MATCH_OK || b->check != CD_MATCH_OK)
+		return CD_MATCH_INVALID_UTF8;
+	cd_match_canonical_order(&xr, &xl, &yr, &yl);
+	if (xr != a->raw || xl != a->len)
+	{
+		x = b;
+		y = a;
+	}
+
+	if (x->ndigits == 0 || y->ndigits == 0)
 		return CD_MATCH_OK;
-	if (same_bytes(a, alen, b, blen))
+	if (same_bytes(x->raw, x->len, y->raw, y->len))
 	{
 		*out = 1.0;
 		return CD_MATCH_OK;
 	}
 
-	va = cd_phone_parse(a, alen, reg, reglen, &ra) == CD_PHONE_OK;
-	vb = cd_phone_parse(b, blen, reg, reglen, &rb) == CD_PHONE_OK;
+	va = side_parse(x);
+	vb = side_parse(y);
 	if (va && vb)
 	{
+		const CdPhoneResult *ra = &x->res;
+		const CdPhoneResult *rb = &y->res;
 		Digits		da,
 					db;
 
-		if (strcmp(ra.e164, rb.e164) == 0)
+		if (strcmp(ra->e164, rb->e164) == 0)
 		{
-			*out = (ra.ext[0] && rb.ext[0] && strcmp(ra.ext, rb.ext) != 0) ? 0.9 : 1.0;
+			*out = (ra->ext[0] && rb->ext[0] && strcmp(ra->ext, rb->ext) != 0) ? 0.9 : 1.0;
 			return CD_MATCH_OK;
 		}
-		if (ra.country_code > 0 && rb.country_code > 0 && ra.country_code != rb.country_code)
+		if (ra->country_code > 0 && rb->country_code > 0 && ra->country_code != rb->country_code)
 		{
-			const char *na = national_part(&ra);
-			const char *nb = national_part(&rb);
+			const char *na = national_part(ra);
+			const char *nb = national_part(rb);
 
 			if (na != NULL && nb != NULL && strcmp(na, nb) == 0)
 			{
@@ -239,19 +297,22 @@ cd_phone_similarity(const char *a, size_t alen, const char *b, size_t blen,
 				return CD_MATCH_OK;
 			}
 		}
-		digits_from(ra.e164 + 1, &da);
-		digits_from(rb.e164 + 1, &db);
+		digits_from(ra->e164 + 1, &da);
+		digits_from(rb->e164 + 1, &db);
 		*out = digits_score(&da, &db);
 		return CD_MATCH_OK;
 	}
 	else
 	{
-		double		best = digits_score(&rawa, &rawb);
-		const Digits *inv = va ? &rawb : &rawa;
-		const CdPhoneResult *valid = va ? &ra : vb ? &rb : NULL;
+		double		best;
+		const CdPhoneResult *valid = va ? &x->res : vb ? &y->res : NULL;
 
+		side_digits(x, &rawa);
+		side_digits(y, &rawb);
+		best = digits_score(&rawa, &rawb);
 		if (valid != NULL)
 		{
+			const Digits *inv = va ? &rawb : &rawa;
 			Digits		d;
 			double		v;
 			const char *nat = national_part(valid);
@@ -271,6 +332,18 @@ cd_phone_similarity(const char *a, size_t alen, const char *b, size_t blen,
 		*out = 0.8 * best;
 	}
 	return CD_MATCH_OK;
+}
+
+CdMatchStatus
+cd_phone_similarity(const char *a, size_t alen, const char *b, size_t blen,
+					const char *region, double *out)
+{
+	CdPhoneSide sa;
+	CdPhoneSide sb;
+
+	cd_phone_side_init(&sa, a, alen, region, true);
+	cd_phone_side_init(&sb, b, blen, region, true);
+	return cd_phone_similarity_sides(&sa, &sb, out);
 }
 
 /* ---------------------------------------------------------------- emails */

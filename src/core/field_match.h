@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "cd_buf.h"
+#include "phone.h"
 
 /* longest argument, in bytes, that any matching function accepts */
 #define CD_MATCH_MAX_BYTES 4096
@@ -57,6 +58,34 @@ typedef enum CdMatchStatus
  */
 extern CdMatchStatus cd_phone_similarity(const char *a, size_t alen, const char *b, size_t blen,
 										 const char *region, double *out);
+
+/*
+ * One side of cd_phone_similarity, prepared once for a value compared with many (a
+ * guard's new row against its candidates): the argument check, the raw digits, and
+ * (on the first comparison that needs it) the parse, kept for the next comparisons.
+ * cd_phone_similarity_sides(a, b) gives what cd_phone_similarity gives for the two
+ * texts and the region both sides were prepared with (the same one).  The text must
+ * outlive the side.  memo false: parsed with cd_phone_parse_once (a value not compared
+ * again soon).  No memory is allocated.
+ */
+typedef struct CdPhoneSide
+{
+	const char *raw;
+	size_t		len;
+	CdMatchStatus check;		/* of this text alone: CD_MATCH_TOO_LONG, _INVALID_UTF8, _OK */
+	const char *reg;			/* the region read ("ZZ" when unknown) */
+	size_t		reglen;
+	int			ndigits;		/* the raw digits (ASCII and other decimal digits, first 32) */
+	char		digits[33];
+	bool		memo;			/* parse through the active value memo (cd_phone_parse) */
+	bool		parsed;			/* valid and res are set */
+	bool		valid;
+	CdPhoneResult res;
+} CdPhoneSide;
+
+extern void cd_phone_side_init(CdPhoneSide *side, const char *raw, size_t len, const char *region,
+							   bool memo);
+extern CdMatchStatus cd_phone_similarity_sides(CdPhoneSide *a, CdPhoneSide *b, double *out);
 
 /*
  * Email addresses, both keyed with cd_email_key() (provider rules) and normalized with

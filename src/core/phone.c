@@ -1055,6 +1055,13 @@ cd_phone_data_version(void)
 	return cd_phone_data_version_str;
 }
 
+CdPhoneStatus
+cd_phone_parse_once(const char *raw, size_t len, const char *region, size_t region_len,
+					CdPhoneResult *res)
+{
+	return phone_parse_uncached(raw, len, region, region_len, res);
+}
+
 /* cd_phone_parse: through the active value memo, if any (value_memo.h): status and result */
 CdPhoneStatus
 cd_phone_parse(const char *raw, size_t len, const char *region, size_t region_len,

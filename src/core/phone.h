@@ -52,6 +52,15 @@ extern CdPhoneStatus cd_phone_parse(const char *raw, size_t len,
 									const char *region, size_t region_len,
 									CdPhoneResult *res);
 
+/*
+ * cd_phone_parse without the active value memo: for a number parsed once and not again
+ * soon (a guard's candidate), where looking it up and keeping it costs more than the
+ * parse.  The same status and result.
+ */
+extern CdPhoneStatus cd_phone_parse_once(const char *raw, size_t len,
+										 const char *region, size_t region_len,
+										 CdPhoneResult *res);
+
 /* short lower-case English sentence fragment */
 extern const char *cd_phone_status_reason(CdPhoneStatus st);
 

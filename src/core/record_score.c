@@ -1327,7 +1327,8 @@ company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdS
 static CdScoreStatus
 score_field_keys(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues *vb,
 				 CdTermFreqFn fn, void *ctx, SideKeys *ka, SideKeys *kb, CdBuf *scratch,
-				 PairKeys *keys, const CdAllocator *al, CdFieldScore *fs, const char **err_func)
+				 PairKeys *keys, CdPhoneSide *pa, const CdAllocator *al, CdFieldScore *fs,
+				 const char **err_func)
 {
 	const CdScoreField *f = &p->fields[fi];
 	CdScoreStatus st;
@@ -1361,7 +1362,52 @@ score_field_keys(const CdScoreProfile *p, int fi, const CdValues *va, const CdVa
 			return st;
 	}
 	fs->best_a = fs->best_b = 0;
-	for (int i = 0; i < va->n; i++)
+	/*
+	 * a's phones prepared (cd_record_score_min_side): b's once per value, parsed without
+	 * the value memo (a guard's candidate is compared once: a lookup and an entry cost
+	 * more than its parse)
+	 */
+	if (pa != NULL && f->role == CD_ROLE_PHONE)
+	{
+		CdPhoneSide local[LOCAL_VALUES];
+		CdPhoneSide *pb = local;
+
+		if (vb->n > LOCAL_VALUES)
+		{
+			pb = al->alloc(sizeof(CdPhoneSide) * (size_t) vb->n, al->ctx);
+			if (pb == NULL)
+				return CD_SCORE_NOMEM;
+		}
+		for (int j = 0; j < vb->n; j++)
+			cd_phone_side_init(&pb[j], vb->v[j].ptr, vb->v[j].len, f->region, false);
+		st = CD_SCORE_OK;
+		for (int i = 0; i < va->n && st == CD_SCORE_OK; i++)
+		{
+			for (int j = 0; j < vb->n; j++)
+			{
+				double		s;
+				CdMatchStatus ms = cd_phone_similarity_sides(&pa[i], &pb[j], &s);
+
+				if (ms != CD_MATCH_OK)
+				{
+					*err_func = "phone_similarity";
+					st = from_match_status(ms);
+					break;
+				}
+				if (s > best)
+				{
+					best = s;
+					fs->best_a = i;
+					fs->best_b = j;
+				}
+			}
+		}
+		if (pb != local)
+			al->release(pb, al->ctx);
+		if (st != CD_SCORE_OK)
+			return st;
+	}
+	for (int i = 0; i < va->n && !(pa != NULL && f->role == CD_ROLE_PHONE); i++)
 	{
 		for (int j = 0; j < vb->n; j++)
 		{
@@ -1508,13 +1554,13 @@ score_field_keys(const CdScoreProfile *p, int fi, const CdValues *va, const CdVa
 static CdScoreStatus
 score_field(const CdScoreProfile *p, int fi, const CdValues *va, const CdValues *vb,
 			CdTermFreqFn fn, void *ctx, SideKeys *ka, SideKeys *kb, CdBuf *scratch,
-			const CdAllocator *al, CdFieldScore *fs, const char **err_func)
+			CdPhoneSide *pa, const CdAllocator *al, CdFieldScore *fs, const char **err_func)
 {
 	PairKeys	keys;
 	CdScoreStatus st;
 
 	pair_keys_init(&keys, al);
-	st = score_field_keys(p, fi, va, vb, fn, ctx, ka, kb, scratch, &keys, al, fs, err_func);
+	st = score_field_keys(p, fi, va, vb, fn, ctx, ka, kb, scratch, &keys, pa, al, fs, err_func);
 	pair_keys_free(&keys);
 	return st;
 }
@@ -1564,9 +1610,9 @@ swapped_names(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 	/* nothing to gain when neither a's names nor b's could change places */
 	if ((a[ff].n <= 0 && a[lf].n <= 0) || (b[ff].n <= 0 && b[lf].n <= 0))
 		return CD_SCORE_OK;
-	st = score_field(p, ff, &a[ff], &b[lf], fn, ctx, ka, kb, scratch, al, &cf, &err_func);
+	st = score_field(p, ff, &a[ff], &b[lf], fn, ctx, ka, kb, scratch, NULL, al, &cf, &err_func);
 	if (st == CD_SCORE_OK)
-		st = score_field(p, lf, &a[lf], &b[ff], fn, ctx, ka, kb, scratch, al, &cl, &err_func);
+		st = score_field(p, lf, &a[lf], &b[ff], fn, ctx, ka, kb, scratch, NULL, al, &cl, &err_func);
 	if (st != CD_SCORE_OK)
 	{
 		out->err_field = ff;
@@ -2080,6 +2126,21 @@ field_max_weight(const CdScoreProfile *p, const CdScoreField *f, double sim_max)
 	return best;
 }
 
+/*
+ * What cd_record_score_min computes of record a alone, kept for many pairs: whether each
+ * field's values may make a deferred comparison fail (deferred_safe), and each phone
+ * value's check, digits and parse (cd_phone_side_init).
+ */
+struct CdScoreSide
+{
+	const CdValues *values;
+	const CdScoreField *fields;	/* the profile's fields it was prepared for */
+	int			nfields;
+	bool	   *safe;
+	CdPhoneSide **phones;		/* per field: a side per value of a phone field, else NULL */
+	const CdAllocator *al;
+};
+
 /* can a deferred field's comparison fail on these values? (see role_deferred) */
 static bool
 deferred_safe(const CdValues *v)
@@ -2184,7 +2245,7 @@ cd_score_field_max_weight_below(const CdScoreProfile *p, int field, double sim_m
  * a phone, email, name or company field.
  */
 static CdScoreStatus
-record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
+record_score(const CdScoreProfile *p, const CdValues *a, CdScoreSide *side, const CdValues *b,
 			 CdTermFreqFn term_freq_fn, void *tf_ctx, const CdAllocator *al,
 			 double min_score, bool *below, CdRecordScore *out)
 {
@@ -2263,7 +2324,8 @@ record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 						for (int j = 0; j < p->nfields && safe; j++)
 							if (role_skippable(p->fields[j].role)
 								&& !(done[j] && a[j].n > 0 && b[j].n > 0))
-								safe = deferred_safe(&a[j]) && deferred_safe(&b[j]);
+								safe = (side ? side->safe[j] : deferred_safe(&a[j]))
+									&& deferred_safe(&b[j]);
 					}
 					if (safe)
 					{
@@ -2272,8 +2334,8 @@ record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 					}
 				}
 			}
-			st = score_field(p, i, &a[i], &b[i], term_freq_fn, tf_ctx, &ka, &kb, &scratch, al,
-							 &out->fields[i], &err_func);
+			st = score_field(p, i, &a[i], &b[i], term_freq_fn, tf_ctx, &ka, &kb, &scratch,
+							 side ? side->phones[i] : NULL, al, &out->fields[i], &err_func);
 			if (st != CD_SCORE_OK)
 			{
 				/* the error of the first field in the profile's order, as unbounded */
@@ -2284,8 +2346,8 @@ record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 
 					if (done[j])
 						continue;
-					jst = score_field(p, j, &a[j], &b[j], term_freq_fn, tf_ctx, &ka, &kb, &scratch, al,
-									  &out->fields[j], &jerr);
+					jst = score_field(p, j, &a[j], &b[j], term_freq_fn, tf_ctx, &ka, &kb, &scratch,
+									  side ? side->phones[j] : NULL, al, &out->fields[j], &jerr);
 					if (jst != CD_SCORE_OK)
 					{
 						st = jst;
@@ -2343,7 +2405,7 @@ cd_record_score(const CdScoreProfile *p, const CdValues *a, const CdValues *b,
 				CdTermFreqFn term_freq_fn, void *tf_ctx, const CdAllocator *al,
 				CdRecordScore *out)
 {
-	return record_score(p, a, b, term_freq_fn, tf_ctx, al, 0, NULL, out);
+	return record_score(p, a, NULL, b, term_freq_fn, tf_ctx, al, 0, NULL, out);
 }
 
 CdScoreStatus
@@ -2351,5 +2413,80 @@ cd_record_score_min(const CdScoreProfile *p, const CdValues *a, const CdValues *
 					CdTermFreqFn term_freq_fn, void *tf_ctx, const CdAllocator *al,
 					double min_score, bool *below, CdRecordScore *out)
 {
-	return record_score(p, a, b, term_freq_fn, tf_ctx, al, min_score, below, out);
+	return record_score(p, a, NULL, b, term_freq_fn, tf_ctx, al, min_score, below, out);
+}
+
+CdScoreSide *
+cd_score_side_create(const CdScoreProfile *p, const CdValues *a, const CdAllocator *al)
+{
+	CdScoreSide *side;
+	int			nf = p->nfields > 0 ? p->nfields : 0;
+	int			nphones = 0;
+	CdPhoneSide *next;
+
+	for (int i = 0; i < nf; i++)
+		if (p->fields[i].role == CD_ROLE_PHONE && a[i].n > 0)
+			nphones += a[i].n;
+	side = al->alloc(sizeof(CdScoreSide), al->ctx);
+	if (side == NULL)
+		return NULL;
+	side->values = a;
+	side->fields = p->fields;
+	side->nfields = nf;
+	side->al = al;
+	side->safe = al->alloc(sizeof(bool) * (size_t) (nf > 0 ? nf : 1), al->ctx);
+	side->phones = al->alloc(sizeof(CdPhoneSide *) * (size_t) (nf > 0 ? nf : 1), al->ctx);
+	next = nphones > 0 ? al->alloc(sizeof(CdPhoneSide) * (size_t) nphones, al->ctx) : NULL;
+	if (side->safe == NULL || side->phones == NULL || (nphones > 0 && next == NULL))
+	{
+		if (side->safe != NULL)
+			al->release(side->safe, al->ctx);
+		if (side->phones != NULL)
+			al->release(side->phones, al->ctx);
+		if (next != NULL)
+			al->release(next, al->ctx);
+		al->release(side, al->ctx);
+		return NULL;
+	}
+	for (int i = 0; i < nf; i++)
+	{
+		side->safe[i] = deferred_safe(&a[i]);
+		side->phones[i] = NULL;
+		if (p->fields[i].role == CD_ROLE_PHONE && a[i].n > 0)
+		{
+			side->phones[i] = next;
+			for (int j = 0; j < a[i].n; j++)
+				cd_phone_side_init(next++, a[i].v[j].ptr, a[i].v[j].len, p->fields[i].region, true);
+		}
+	}
+	return side;
+}
+
+void
+cd_score_side_free(CdScoreSide *side)
+{
+	const CdAllocator *al;
+	CdPhoneSide *first = NULL;
+
+	if (side == NULL)
+		return;
+	al = side->al;
+	for (int i = 0; i < side->nfields && first == NULL; i++)
+		first = side->phones[i];
+	if (first != NULL)
+		al->release(first, al->ctx);
+	al->release(side->phones, al->ctx);
+	al->release(side->safe, al->ctx);
+	al->release(side, al->ctx);
+}
+
+CdScoreStatus
+cd_record_score_min_side(const CdScoreProfile *p, CdScoreSide *a, const CdValues *b,
+						 CdTermFreqFn term_freq_fn, void *tf_ctx, const CdAllocator *al,
+						 double min_score, bool *below, CdRecordScore *out)
+{
+	/* a side prepared for other fields (another profile) is only its values */
+	if (a->fields != p->fields || a->nfields != p->nfields)
+		return record_score(p, a->values, NULL, b, term_freq_fn, tf_ctx, al, min_score, below, out);
+	return record_score(p, a->values, a, b, term_freq_fn, tf_ctx, al, min_score, below, out);
 }

@@ -283,6 +283,26 @@ extern CdScoreStatus cd_record_score_min(const CdScoreProfile *p, const CdValues
 										 CdRecordScore *out);
 
 /*
+ * Record a prepared once to be scored against many records b (a guard's new row against
+ * the candidates its keys find): cd_record_score_min_side(p, side, b, ...) gives what
+ * cd_record_score_min(p, a, b, ...) gives, bit for bit, errors included, without
+ * checking a's values again (for the fields the bound may skip) nor preparing a's phone
+ * values again (argument check, digits, parse) for every pair.  The side keeps pointers
+ * to a's values, which must outlive it, and is prepared for p's fields: a profile with
+ * other fields (another p->fields array) scores a's values as cd_record_score_min.
+ * cd_score_side_create returns NULL when the allocator does.
+ */
+typedef struct CdScoreSide CdScoreSide;
+
+extern CdScoreSide *cd_score_side_create(const CdScoreProfile *p, const CdValues *a,
+										 const CdAllocator *al);
+extern void cd_score_side_free(CdScoreSide *side);
+extern CdScoreStatus cd_record_score_min_side(const CdScoreProfile *p, CdScoreSide *a,
+											  const CdValues *b, CdTermFreqFn term_freq,
+											  void *tf_ctx, const CdAllocator *al,
+											  double min_score, bool *below, CdRecordScore *out);
+
+/*
  * Company names (0.2.0): a pair that reaches a level with term frequencies below the top
  * one counts at the top level (its m, the term-frequency u) when both names are as rare as
  * an unknown one (each side's frequency at most the unknown-term frequency) or when their

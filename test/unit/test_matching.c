@@ -24,6 +24,7 @@
 #include "translit.h"
 
 #define A (&cd_malloc_allocator)
+#define NELEM(x) (sizeof(x) / sizeof((x)[0]))
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -707,6 +708,60 @@ fill_hostile(void)
 	marks[i] = '\0';
 }
 
+/*
+ * cd_phone_similarity_sides: each side prepared once and compared with every other (its
+ * parse kept from the first comparison that needs it), parsed with the memo or without,
+ * gives what cd_phone_similarity gives, status included, in either order.
+ */
+START_TEST(test_phone_sides)
+{
+	static char big[CD_MATCH_MAX_BYTES + 2];
+	static const char *const regions[] = {"RU", "US", "ZZ", "XX", "", NULL};
+	const char *phones[] = {
+		"+7 912 345-67-89", "8 (912) 345-67-89", "+79123456780", "+79123456798", "+1 650 253 0000",
+		"+44 650 253 0000", "(650) 253-0000", "+79123456789 ext 12", "+79123456789 ext 13",
+		"+79123456789", "1234567", "1234567 ", "12345", "abc", "", "   ",
+		"+7 ９１２ ３４５ ６７ ８９", "+7 ٩١٢ ٣٤٥ ٦٧ ٨٩", "8 912 345 67 89 доб. 5", "\xff\xfe" "12345678",
+		"+7 912 \xc3", "00 44 20 7946 0018", "+999 123 456 789", "+7 912", "912-34-56-78-90-12-34-56",
+		NULL, NULL
+	};
+	size_t		lens[NELEM(phones)];
+	int			n = (int) NELEM(phones);
+
+	memset(big, '5', sizeof(big));
+	phones[n - 2] = big;
+	phones[n - 1] = big;
+	for (int i = 0; i < n; i++)
+		lens[i] = phones[i] == big ? (i == n - 2 ? CD_MATCH_MAX_BYTES : CD_MATCH_MAX_BYTES + 1)
+			: strlen(phones[i]);
+	for (int r = 0; r < (int) NELEM(regions); r++)
+	{
+		CdPhoneSide sides[NELEM(phones)];
+		CdPhoneSide once[NELEM(phones)];
+
+		for (int i = 0; i < n; i++)
+		{
+			cd_phone_side_init(&sides[i], phones[i], lens[i], regions[r], true);
+			cd_phone_side_init(&once[i], phones[i], lens[i], regions[r], false);
+		}
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < n; j++)
+			{
+				double		want;
+				double		got;
+				double		got2;
+				CdMatchStatus st = cd_phone_similarity(phones[i], lens[i], phones[j], lens[j],
+													   regions[r], &want);
+
+				ck_assert_int_eq(cd_phone_similarity_sides(&sides[i], &once[j], &got), st);
+				ck_assert_int_eq(cd_phone_similarity_sides(&once[j], &sides[i], &got2), st);
+				ck_assert_msg(got == want && got2 == want, "%s / %s (%s): %.17g, %.17g, not %.17g",
+							  phones[i], phones[j], regions[r] ? regions[r] : "NULL", got, got2, want);
+			}
+	}
+}
+END_TEST
+
 START_TEST(test_statuses)
 {
 	static const struct
@@ -1203,6 +1258,7 @@ matching_suite(void)
 
 	tc = tcase_create("hostile");
 	tcase_add_unchecked_fixture(tc, fill_hostile, NULL);
+	tcase_add_test(tc, test_phone_sides);
 	tcase_add_test(tc, test_statuses);
 	tcase_add_test(tc, test_too_long);
 	tcase_add_test(tc, test_longest_inputs);

@@ -1801,6 +1801,10 @@ START_TEST(test_score_min_same_answers)
 		CdFieldScore f2[8];
 		CdRecordScore full = {.fields = f1};
 		CdRecordScore min = {.fields = f2};
+		CdFieldScore f3[8];
+		CdRecordScore prep = {.fields = f3};
+		CdScoreField fcopy[8];
+		CdScoreSide *side;
 		CdScoreStatus s1;
 
 		p.analyzed_rows = iter % 3 == 0 ? 0 : 1000;
@@ -1866,11 +1870,52 @@ START_TEST(test_score_min_same_answers)
 			for (int i = 0; i < 8; i++)
 				b[i] = a[i];
 		s1 = cd_record_score(&p, a, b, hash_tf, NULL, A, &full);
+		/*
+		 * a prepared once for all thresholds (its phones' parses kept from one call to the
+		 * next); now and then for a copy of the fields, which scores a's values alone
+		 */
+		if (iter % 7 == 3)
+		{
+			CdScoreProfile q = p;
+
+			memcpy(fcopy, f, sizeof(f));
+			q.fields = fcopy;
+			side = cd_score_side_create(&q, a, A);
+		}
+		else
+			side = cd_score_side_create(&p, a, A);
+		ck_assert_ptr_nonnull(side);
 		for (int m = 0; m < NELEM(mins); m++)
 		{
 			bool		below = true;
+			bool		below3 = true;
 			CdScoreStatus s2 = cd_record_score_min(&p, a, b, hash_tf, NULL, A, mins[m], &below, &min);
+			CdScoreStatus s3 = cd_record_score_min_side(&p, side, b, hash_tf, NULL, A, mins[m], &below3,
+														&prep);
 
+			/* the prepared side: the same answers as cd_record_score_min, bit for bit */
+			ck_assert_int_eq(s3, s2);
+			ck_assert_int_eq(below3, below);
+			if (s2 != CD_SCORE_OK)
+			{
+				ck_assert_int_eq(prep.err_field, min.err_field);
+				ck_assert((prep.err_func == NULL && min.err_func == NULL)
+						  || (prep.err_func && min.err_func && strcmp(prep.err_func, min.err_func) == 0));
+			}
+			else if (!below)
+			{
+				ck_assert(prep.score == min.score && prep.total_weight == min.total_weight);
+				for (int i = 0; i < 8; i++)
+				{
+					ck_assert_int_eq(f3[i].level, f2[i].level);
+					ck_assert(f3[i].level == CD_LEVEL_MISSING || f3[i].weight == f2[i].weight);
+					ck_assert(f3[i].level == CD_LEVEL_MISSING || f3[i].similarity == f2[i].similarity);
+					ck_assert_int_eq(f3[i].best_a, f2[i].best_a);
+					ck_assert_int_eq(f3[i].best_b, f2[i].best_b);
+					ck_assert_int_eq(f3[i].b_field, f2[i].b_field);
+					ck_assert_int_eq(f3[i].explained_by, f2[i].explained_by);
+				}
+			}
 			ck_assert_int_eq(s2, s1);
 			if (s1 != CD_SCORE_OK)
 			{
@@ -1927,6 +1972,7 @@ START_TEST(test_score_min_same_answers)
 			ck_assert(below || min.score == full.score);
 			ties++;
 		}
+		cd_score_side_free(side);
 	}
 	/* the test covers all three outcomes */
 	ck_assert_msg(given_up > 1000 && kept > 1000 && errors > 100 && ties > 1000,
