@@ -310,40 +310,42 @@ BEGIN
             -- shares counted above, so the profile's row count is set first.
             UPDATE @extschema@.profiles pr SET analyzed_rows = n WHERE pr.name = p.name;
             EXECUTE format('WITH names AS MATERIALIZED (
-                                SELECT row_number() OVER (ORDER BY key)::int AS i, rep,
-                                       ARRAY(SELECT DISTINCT w FROM unnest(string_to_array(key, '' '')) AS w
-                                              WHERE w <> '''' ORDER BY w) AS words
-                                  FROM (SELECT %1$I.translit(%1$I.company_key(v)) AS key, min(v) AS rep
-                                          FROM (%2$s) s WHERE v IS NOT NULL GROUP BY 1) d
-                                 WHERE key IS NOT NULL AND key <> ''''),
+                                SELECT row_number() OVER (ORDER BY key)::int AS i, rep, words, cardinality(words) AS nw
+                                  FROM (SELECT key, rep,
+                                               ARRAY(SELECT DISTINCT w FROM unnest(string_to_array(key, '' '')) AS w
+                                                      WHERE w <> '''' ORDER BY w) AS words
+                                          FROM (SELECT %1$I.translit(%1$I.company_key(v)) AS key, min(v) AS rep
+                                                  FROM (%2$s) s WHERE v IS NOT NULL GROUP BY 1) d0
+                                         WHERE key IS NOT NULL AND key <> '''') d),
                             words AS MATERIALIZED (
-                                SELECT d.i, w.term FROM names d, unnest(d.words) AS w(term)),
+                                SELECT d.i, d.nw, w.term FROM names d, unnest(d.words) AS w(term)),
                             rare AS MATERIALIZED (
                                 SELECT term FROM words GROUP BY term HAVING count(*) <= 100),
                             -- two words: any rare word shared, when one name has two words
                             two AS (
                                 SELECT x.i AS a, y.i AS b
                                   FROM words x JOIN words y ON y.term = x.term AND y.i > x.i
-                                  JOIN names na ON na.i = x.i JOIN names nb ON nb.i = y.i
-                                 WHERE x.term IN (SELECT term FROM rare)
-                                   AND least(cardinality(na.words), cardinality(nb.words)) = 2),
+                                 WHERE x.term IN (SELECT term FROM rare) AND least(x.nw, y.nw) = 2),
                             -- three words or more on both sides: two words shared, one of them rare
                             wpairs AS MATERIALIZED (
-                                SELECT d.i, d.words[j] AS t1, d.words[k] AS t2
-                                  FROM names d, generate_subscripts(d.words, 1) j, generate_subscripts(d.words, 1) k
-                                 WHERE cardinality(d.words) >= 3 AND j < k
-                                   AND (d.words[j] IN (SELECT term FROM rare) OR d.words[k] IN (SELECT term FROM rare))),
+                                SELECT d.i, j.t AS t1, k.t AS t2
+                                  FROM names d, unnest(d.words) WITH ORDINALITY AS j(t, n),
+                                       unnest(d.words) WITH ORDINALITY AS k(t, n)
+                                 WHERE d.nw >= 3 AND j.n < k.n
+                                   AND (j.t IN (SELECT term FROM rare) OR k.t IN (SELECT term FROM rare))),
                             many AS (
                                 SELECT x.i AS a, y.i AS b
                                   FROM wpairs x JOIN wpairs y ON y.t1 = x.t1 AND y.t2 = x.t2 AND y.i > x.i),
+                            -- the pairs first, then their names: joined the other way round the
+                            -- planner may pair every name with every name before filtering
+                            cand AS MATERIALIZED (
+                                SELECT a, b FROM two UNION SELECT a, b FROM many),
                             close AS MATERIALIZED (
                                 SELECT na.i AS a, nb.i AS b, na.rep AS rep_a, nb.rep AS rep_b
-                                  FROM (SELECT a, b FROM two UNION SELECT a, b FROM many) pr
-                                  JOIN names na ON na.i = pr.a
-                                  JOIN names nb ON nb.i = pr.b
-                                 WHERE least(cardinality(na.words), cardinality(nb.words)) <= 3
+                                  FROM cand c JOIN names na ON na.i = c.a JOIN names nb ON nb.i = c.b
+                                 WHERE least(na.nw, nb.nw) <= 3
                                     OR (SELECT count(*) FROM unnest(na.words) AS w WHERE w = ANY (nb.words))
-                                       >= least(cardinality(na.words), cardinality(nb.words)) - 1),
+                                       >= least(na.nw, nb.nw) - 1),
                             same AS MATERIALIZED (
                                 SELECT c.a, c.b
                                   FROM close c,
