@@ -494,6 +494,30 @@ SELECT crmdedup.unguard('g_reuse_block');
 SELECT crmdedup.drop_profile('g_reuse');
 DROP TABLE g_reuse;
 
+-- ids of other types (0.2.0: integer and uuid ids are compared as values, other types as text):
+-- an UPDATE never matches its own row (t.id IS DISTINCT FROM NEW.id), a duplicate with another
+-- id is blocked and named; a row with a NULL id names nothing, so rows found with NULL ids block nothing
+CREATE TABLE g_uuid (id uuid, full_name text, phone text);
+CREATE TABLE g_small (id int2 PRIMARY KEY, full_name text, phone text);
+SELECT crmdedup.create_profile('g_uuid', 'g_uuid', '{"id": "id", "region": "RU", "fields": {"full_name": "person_name", "phone": "phone"}}'),
+       crmdedup.create_profile('g_small', 'g_small', '{"region": "RU", "fields": {"full_name": "person_name", "phone": "phone"}}');
+SELECT crmdedup.guard('g_uuid', 'block', fields => ARRAY['phone'], min_score => 0),
+       crmdedup.guard('g_small', 'block', fields => ARRAY['phone'], min_score => 0);
+INSERT INTO g_uuid VALUES ('00000000-0000-0000-0000-000000000001', 'Иван Петров', '+7 912 345 67 89');
+UPDATE g_uuid SET full_name = 'Иван Петров-Водкин', phone = '8 912 345 67 89'
+ WHERE id = '00000000-0000-0000-0000-000000000001';
+INSERT INTO g_uuid VALUES ('00000000-0000-0000-0000-000000000002', 'Ivan Petrov', '8 (912) 345-67-89');
+INSERT INTO g_uuid VALUES (NULL, 'Anna Orlova', '+7 903 000 00 01');
+INSERT INTO g_uuid VALUES (NULL, 'Anna Orlova', '8 903 000 00 01');
+INSERT INTO g_uuid VALUES ('00000000-0000-0000-0000-000000000003', 'Anna Orlova', '8 903 000 00 01');
+SELECT count(*) AS uuid_rows FROM g_uuid;
+INSERT INTO g_small VALUES (1, 'Иван Петров', '+7 912 345 67 89');
+UPDATE g_small SET full_name = 'Ivan Petrov' WHERE id = 1;
+INSERT INTO g_small VALUES (-32768, 'Ivan Petrov', '8 912 345 67 89');
+SELECT crmdedup.unguard('g_uuid_block'), crmdedup.unguard('g_small_block');
+SELECT crmdedup.drop_profile('g_uuid'), crmdedup.drop_profile('g_small');
+DROP TABLE g_uuid, g_small;
+
 SELECT count(*) AS guards FROM crmdedup.guards;
 DELETE FROM crmdedup.review;
 DELETE FROM crmdedup.merge_log;

@@ -289,8 +289,12 @@ extern CdScoreStatus cd_record_score_min(const CdScoreProfile *p, const CdValues
  * checking a's values again (for the fields the bound may skip) nor preparing a's phone
  * values again (argument check, digits, parse) for every pair.  The side keeps pointers
  * to a's values, which must outlive it, and is prepared for p's fields: a profile with
- * other fields (another p->fields array) scores a's values as cd_record_score_min.
- * cd_score_side_create returns NULL when the allocator does.
+ * other fields (another p->fields array) scores a's values as cd_record_score_min; the
+ * profile must outlive the side too (it is recognized by the address of its fields, and the
+ * prepared phones point at their regions).  One difference in errors: for a phone field
+ * where b holds more than 16 values the prepared path allocates, so an allocator that
+ * fails can make it return CD_SCORE_NOMEM where the unprepared path succeeds (palloc
+ * raises an error instead).  cd_score_side_create returns NULL when the allocator does.
  */
 typedef struct CdScoreSide CdScoreSide;
 
