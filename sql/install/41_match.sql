@@ -191,6 +191,7 @@ DECLARE
     n bigint;
     src text;
     others text;
+    names bigint;
 BEGIN
     SELECT * INTO p FROM @extschema@.profiles pr WHERE pr.name = $1 FOR UPDATE;
     IF NOT FOUND THEN
@@ -308,6 +309,16 @@ BEGIN
             -- one held by at most 100 names, rather than filtered after pairing on one.  No
             -- pair reaching "same": the shares stay as counted above.  The scores read the
             -- shares counted above, so the profile's row count is set first.
+            -- Only up to 20,000 distinct names: on 1,000,000 rows with 300,000 names the
+            -- step took minutes (2026-11-28), more than the rest of analyze(); a larger
+            -- table keeps the shares counted above, and a NOTICE says so.
+            EXECUTE format('SELECT count(DISTINCT %1$I.translit(%1$I.company_key(v))) FROM (%2$s) s WHERE v IS NOT NULL',
+                           '@extschema@', src) INTO names;
+            IF names > 20000 THEN
+                RAISE NOTICE 'company words of field "%" counted per distinct name: % names, more than 20000', f->>'field', names
+                    USING HINT = 'Words are counted once per company only for up to 20,000 distinct company names.';
+                CONTINUE;
+            END IF;
             UPDATE @extschema@.profiles pr SET analyzed_rows = n WHERE pr.name = p.name;
             EXECUTE format('WITH names AS MATERIALIZED (
                                 SELECT row_number() OVER (ORDER BY key)::int AS i, rep, words, cardinality(words) AS nw
@@ -323,9 +334,9 @@ BEGIN
                                 SELECT term FROM words GROUP BY term HAVING count(*) <= 100),
                             -- two words: any rare word shared, when one name has two words
                             two AS (
-                                SELECT x.i AS a, y.i AS b
-                                  FROM words x JOIN words y ON y.term = x.term AND y.i > x.i
-                                 WHERE x.term IN (SELECT term FROM rare) AND least(x.nw, y.nw) = 2),
+                                SELECT least(x.i, y.i) AS a, greatest(x.i, y.i) AS b
+                                  FROM words x JOIN words y ON y.term = x.term AND y.i <> x.i AND y.nw >= 2
+                                 WHERE x.nw = 2 AND x.term IN (SELECT term FROM rare)),
                             -- three words or more on both sides: two words shared, one of them rare
                             wpairs AS MATERIALIZED (
                                 SELECT d.i, j.t AS t1, k.t AS t2
@@ -336,16 +347,20 @@ BEGIN
                             many AS (
                                 SELECT x.i AS a, y.i AS b
                                   FROM wpairs x JOIN wpairs y ON y.t1 = x.t1 AND y.t2 = x.t2 AND y.i > x.i),
-                            -- the pairs first, then their names: joined the other way round the
-                            -- planner may pair every name with every name before filtering
+                            -- the pairs first, then the name of each side in a step of its own: with
+                            -- both names in one join the planner may pair every name with every
+                            -- name before the filter that reads both
                             cand AS MATERIALIZED (
                                 SELECT a, b FROM two UNION SELECT a, b FROM many),
+                            half AS MATERIALIZED (
+                                SELECT c.a, c.b, na.rep AS rep_a, na.words AS words_a, na.nw AS nw_a
+                                  FROM cand c JOIN names na ON na.i = c.a),
                             close AS MATERIALIZED (
-                                SELECT na.i AS a, nb.i AS b, na.rep AS rep_a, nb.rep AS rep_b
-                                  FROM cand c JOIN names na ON na.i = c.a JOIN names nb ON nb.i = c.b
-                                 WHERE least(na.nw, nb.nw) <= 3
-                                    OR (SELECT count(*) FROM unnest(na.words) AS w WHERE w = ANY (nb.words))
-                                       >= least(na.nw, nb.nw) - 1),
+                                SELECT h.a, h.b, h.rep_a, nb.rep AS rep_b
+                                  FROM half h JOIN names nb ON nb.i = h.b
+                                 WHERE least(h.nw_a, nb.nw) <= 3
+                                    OR (SELECT count(*) FROM unnest(h.words_a) AS w WHERE w = ANY (nb.words))
+                                       >= least(h.nw_a, nb.nw) - 1),
                             same AS MATERIALIZED (
                                 SELECT c.a, c.b
                                   FROM close c,
