@@ -334,6 +334,34 @@ SELECT (a.company = 'Brandtner GmbH' OR b.company = 'Brandtner GmbH') AS with_gr
 SELECT crmdedup.drop_profile('q_spelt');
 DROP TABLE q_spelt, shares_before, pairs, scores_est;
 
+-- analyze()'s grouping pairs a name of two words with the names holding its rare word and its
+-- other word as it is or with the same first or last two letters (2026-11-28): a typo near the
+-- start of the word (Lectronics), near its end (Electronisc) or both (Lectronisc, reached through
+-- the other two) still joins Zorbax Electronics, and zorbax counts as one company's word
+CREATE TABLE q_keys (id int PRIMARY KEY, company text);
+INSERT INTO q_keys
+SELECT row_number() OVER (ORDER BY c, k), format((ARRAY['%s %s B.V.', '%s %s BV', '%s %s', '%s %s N.V.'])[1 + k % 4],
+           initcap(translate(left(md5(c::text), 7), '0123456789', 'ghijklmnop')),
+           (ARRAY['Widgets', 'Optics', 'Foods', 'Chemicals', 'Systems', 'Holding'])[1 + c % 6])
+  FROM generate_series(0, 39) c, generate_series(0, 19) k;
+INSERT INTO q_keys SELECT 1000 + k, 'Zorbax Electronics B.V.' FROM generate_series(0, 19) k;
+INSERT INTO q_keys VALUES (2001, 'Zorbax Lectronics'), (2002, 'Zorbax Electronisc'), (2003, 'Zorbax Lectronisc');
+SELECT crmdedup.create_profile('q_keys', 'q_keys', '{"fields": {"company": "company"}}');
+SELECT crmdedup.analyze('q_keys');
+SELECT round((e->>'prior')::numeric, 4) AS prior FROM crmdedup.estimate('q_keys') e;
+SELECT crmdedup.analyze('q_keys');
+-- each spelling against Zorbax Electronics on the company alone, then the share of zorbax:
+-- that of a word one company holds (each filler name's first word)
+SELECT b.company, s.decision
+  FROM q_keys b, LATERAL crmdedup.match_rows('q_keys', jsonb_build_object('company', 'Zorbax Electronics B.V.'),
+                                             jsonb_build_object('company', b.company)) s
+ WHERE b.id > 2000 ORDER BY b.id;
+SELECT t.freq = (SELECT min(freq) FROM crmdedup.term_stats WHERE profile = 'q_keys' AND field = 'company' AND strpos(term, ' ') = 0)
+       AS zorbax_one_company, round(t.freq::numeric, 4) AS freq
+  FROM crmdedup.term_stats t WHERE t.profile = 'q_keys' AND t.term = 'zorbax';
+SELECT crmdedup.drop_profile('q_keys');
+DROP TABLE q_keys;
+
 -- one place, several entities (0.2.0): restaurants listed by two guides; the restaurants of one
 -- hotel share its address, phone number and city; estimate() learns from the pairs at one
 -- address whose names are "different" how often other entities there share the phone and
