@@ -265,6 +265,18 @@ INSERT INTO g_scalar_child (id, full_name, phone) VALUES (1000, 'Child', '+7 999
 SET client_min_messages = debug1;
 INSERT INTO g_scalar (full_name, phone) VALUES ('Parent', '8 999 000 00 09');
 RESET client_min_messages;
+-- the guard's own key index is in the "C" collation (bytes compared, not the database's
+-- collation), and the SQL probe's condition is written in it, so the planner probes that
+-- index for the parent (the child has none)
+SELECT c.collname FROM pg_index i JOIN pg_collation c ON c.oid = i.indcollation[0]
+ WHERE i.indexrelid = 'crmdedup_g_scalar_phone_phone'::regclass;
+DO $$ BEGIN
+  EXECUTE format('PREPARE g_probe(g_scalar, float8) AS %s', (SELECT probe_sql FROM crmdedup.guards WHERE name = 'g_s_inh'));
+END $$;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) EXECUTE g_probe(ROW(1, 'Parent', '8 999 000 00 09', NULL, NULL, NULL), 0);
+RESET enable_seqscan;
+DEALLOCATE g_probe;
 SET client_min_messages = warning;
 SELECT crmdedup.unguard('g_s_inh');
 DROP TABLE g_scalar_child;
@@ -469,9 +481,9 @@ SELECT crmdedup.drop_profile('g_prune');
 DROP TABLE g_prune;
 
 -- an index the table already has on a guarded key serves the probe (no second index on
--- the same key); one with a predicate, on another expression, on a varchar column
--- (another expression) or in another collation (the SQL probe could not use it) does not,
--- and the guard makes its own
+-- the same key), in the database's default collation or in "C"; one with a predicate, on
+-- another expression or on a varchar column (another expression) does not, and the guard
+-- makes its own
 CREATE TABLE g_reuse (id bigint PRIMARY KEY, full_name text, phone text, email text, mobile varchar(40),
                       fax text);
 CREATE UNIQUE INDEX g_reuse_email_uq ON g_reuse (crmdedup.email_key(email));

@@ -5977,6 +5977,9 @@ $$;
 -- fold scores 0.01 less than one typed as it reads.
 
 -- 0.2.0: guard() refuses partitioned tables and partitions (their row triggers fire on the partition, whose guard they cannot find)
+-- and makes a scalar key's own index in the "C" collation (an index in "C" on the same key is
+-- reused as well); indexes made before keep their collation, and each guard's probe is written
+-- in its index's collation
 
 CREATE OR REPLACE FUNCTION @extschema@.guard(profile text, action text DEFAULT 'block', name text DEFAULT NULL,
                                   fields text[] DEFAULT NULL, min_score float8 DEFAULT NULL,
@@ -5995,6 +5998,7 @@ DECLARE
     conds text[] := '{}';
     cols text[] := '{}';
     cexpr text;
+    rexpr text;
     iexpr text;
     iname text;
     used text[] := '{}';
@@ -6076,14 +6080,17 @@ BEGIN
             RAISE EXCEPTION '% field "%" must be a scalar column to be guarded', f->>'role', f->>'field'
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
+        -- a scalar key's condition is cexpr = rexpr (the row's side, the new row's side),
+        -- written below in its index's collation; a list's, cexpr whole
+        rexpr := NULL;
         CASE f->>'role'
         WHEN 'phone' THEN
             IF listcast IS NULL THEN
                 -- plain C calls on a scalar: an SQL-language helper per row costs more than the probe
                 keys := keys || format('SELECT ''p:'' || @extschema@.phone_e164(($1).%I::text, %L)', f->>'field', f->>'region');
                 iexpr := format('@extschema@.phone_e164(%I::text, %L)', f->>'field', f->>'region');
-                cexpr := format('@extschema@.phone_e164(t.%I::text, %L) = @extschema@.phone_e164(($1).%I::text, %L)',
-                                f->>'field', f->>'region', f->>'field', f->>'region');
+                cexpr := format('@extschema@.phone_e164(t.%I::text, %L)', f->>'field', f->>'region');
+                rexpr := format('@extschema@.phone_e164(($1).%I::text, %L)', f->>'field', f->>'region');
             ELSE
                 keys := keys || format('SELECT ''p:'' || k FROM unnest(@extschema@.phone_keys(($1).%I::%s, %L)) k',
                                        f->>'field', listcast, f->>'region');
@@ -6095,8 +6102,8 @@ BEGIN
             IF listcast IS NULL THEN
                 keys := keys || format('SELECT ''e:'' || @extschema@.email_key(($1).%I::text)', f->>'field');
                 iexpr := format('@extschema@.email_key(%I::text)', f->>'field');
-                cexpr := format('@extschema@.email_key(t.%I::text) = @extschema@.email_key(($1).%I::text)',
-                                f->>'field', f->>'field');
+                cexpr := format('@extschema@.email_key(t.%I::text)', f->>'field');
+                rexpr := format('@extschema@.email_key(($1).%I::text)', f->>'field');
             ELSE
                 keys := keys || format('SELECT ''e:'' || k FROM unnest(@extschema@.email_keys(($1).%I::%s)) k',
                                        f->>'field', listcast);
@@ -6110,20 +6117,19 @@ BEGIN
             keys := keys || format('SELECT ''n:'' || @extschema@.person_key(($1).%I::text)', f->>'field')
                          || format('SELECT ''h:'' || @extschema@.phonetic(@extschema@.person_key(($1).%I::text))', f->>'field');
             iexpr := format('@extschema@.phonetic(@extschema@.person_key(%I::text))', f->>'field');
-            cexpr := format('@extschema@.phonetic(@extschema@.person_key(t.%I::text)) = @extschema@.phonetic(@extschema@.person_key(($1).%I::text))',
-                            f->>'field', f->>'field');
+            cexpr := format('@extschema@.phonetic(@extschema@.person_key(t.%I::text))', f->>'field');
+            rexpr := format('@extschema@.phonetic(@extschema@.person_key(($1).%I::text))', f->>'field');
         WHEN 'company' THEN
             keys := keys || format('SELECT ''c:'' || @extschema@.company_key(($1).%I::text)', f->>'field');
             iexpr := format('@extschema@.company_key(%I::text)', f->>'field');
-            cexpr := format('@extschema@.company_key(t.%I::text) = @extschema@.company_key(($1).%I::text)',
-                            f->>'field', f->>'field');
+            cexpr := format('@extschema@.company_key(t.%I::text)', f->>'field');
+            rexpr := format('@extschema@.company_key(($1).%I::text)', f->>'field');
         ELSE    -- external_id
             keys := keys || format('SELECT ''x:'' || %L || '':'' || @extschema@.name_key(($1).%I::text)', f->>'field', f->>'field');
             iexpr := format('@extschema@.name_key(%I::text)', f->>'field');
-            cexpr := format('@extschema@.name_key(t.%I::text) = @extschema@.name_key(($1).%I::text)',
-                            f->>'field', f->>'field');
+            cexpr := format('@extschema@.name_key(t.%I::text)', f->>'field');
+            rexpr := format('@extschema@.name_key(($1).%I::text)', f->>'field');
         END CASE;
-        conds := conds || cexpr;
         cols := cols || (f->>'field');
         used := used || (f->>'field');
         -- the index that makes the probe O(candidates): btree on a key, GIN on a key array
@@ -6133,15 +6139,16 @@ BEGIN
         -- A btree the table already has on the same key (a unique index on a normalized phone
         -- or email, say) serves the probe as well: no second index to keep up on every insert.
         -- Same key: one expression column printing as this one, no predicate, the default
-        -- text opclass, the default collation (the probe's expression has it: an index in
-        -- another collation would serve the trigger's direct path, but the planner would not
-        -- use it for the SQL probe of inherited tables).
-        IF iexpr NOT LIKE '%_keys(%' AND to_regclass(format('%I.%I', nsp, iname)) IS NULL THEN
+        -- text opclass, the database's default collation or "C" (the probe's condition is
+        -- written in the index's collation below, so that the planner uses it for the SQL
+        -- probe of inherited tables too; another collation could order or compare otherwise).
+        IF rexpr IS NOT NULL AND to_regclass(format('%I.%I', nsp, iname)) IS NULL THEN
             SELECT ic.relname INTO iname
               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
              WHERE i.indrelid = tbl AND i.indnatts = 1 AND i.indkey[0] = 0 AND i.indpred IS NULL
                AND i.indisvalid AND i.indisready AND i.indislive AND am.amname = 'btree'
-               AND i.indcollation[0] = 'pg_catalog.default'::pg_catalog.regcollation
+               AND i.indcollation[0] IN ('pg_catalog.default'::pg_catalog.regcollation,
+                                         'pg_catalog."C"'::pg_catalog.regcollation)
                AND i.indclass[0] = (SELECT oc.oid FROM pg_opclass oc WHERE oc.opcmethod = am.oid
                                        AND oc.opcintype = 'pg_catalog.text'::pg_catalog.regtype AND oc.opcdefault)
                AND pg_get_indexdef(i.indexrelid, 1, false)
@@ -6155,11 +6162,24 @@ BEGIN
                               || CASE WHEN f->>'role' = 'person_name' THEN 'person_sound' ELSE f->>'role' END, 63);
             END IF;
         END IF;
+        -- A scalar key's own index is in the "C" collation: the keys are only ever compared
+        -- for equality, which is bytewise in every deterministic collation, and a descent
+        -- then compares bytes instead of calling the database's collation (ICU or libc) at
+        -- each of its steps, in the probes and in every insert
         IF to_regclass(format('%I.%I', nsp, iname)) IS NULL THEN
-            EXECUTE format('CREATE INDEX %I ON %s USING %s ((%s))',
-                           iname, tbl,
-                           CASE WHEN iexpr LIKE '%_keys(%' THEN 'gin' ELSE 'btree' END, iexpr);
+            EXECUTE format('CREATE INDEX %I ON %s USING %s ((%s)%s)',
+                           iname, tbl, CASE WHEN rexpr IS NULL THEN 'gin' ELSE 'btree' END, iexpr,
+                           CASE WHEN rexpr IS NULL THEN '' ELSE ' COLLATE pg_catalog."C"' END);
         END IF;
+        IF rexpr IS NOT NULL THEN
+            cexpr := format('%s%s = %s', cexpr,
+                            CASE WHEN (SELECT i.indcollation[0] FROM pg_index i
+                                        WHERE i.indexrelid = to_regclass(format('%I.%I', nsp, iname)))
+                                      = 'pg_catalog."C"'::pg_catalog.regcollation
+                                 THEN ' COLLATE pg_catalog."C"' ELSE '' END,
+                            rexpr);
+        END IF;
+        conds := conds || cexpr;
     END LOOP;
 
     IF cardinality(conds) = 0 THEN
