@@ -241,17 +241,7 @@ BEGIN
             -- Legal names are unique within a jurisdiction, so the rows sharing one name
             -- are mostly records of one company: they do not make its words look common,
             -- while a generic word (holding, electronics) is held by many names.
-            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
-                            SELECT $1, $2, w.term, least(count(*)::float8 / greatest(max(k.names), 1), 1)
-                              FROM (SELECT key, count(*) OVER () AS names
-                                      FROM (SELECT DISTINCT %I.translit(%I.company_key(v)) AS key
-                                              FROM (%s) s WHERE v IS NOT NULL) d
-                                     WHERE key IS NOT NULL AND key <> '''') k,
-                                   LATERAL (SELECT DISTINCT term FROM unnest(string_to_array(k.key, '' '')) AS term
-                                             WHERE term <> '''') w
-                             GROUP BY w.term', '@extschema@', '@extschema@', '@extschema@', src)
-                USING p.name, f->>'field';
-            -- and a whole name: the share of rows holding it, rows that also agree on
+            -- And a whole name: the share of rows holding it, rows that also agree on
             -- every other field of the profile (in the table itself) counted once: copies
             -- of one record say nothing of how many companies share a name, branches at
             -- other addresses do; a name counted once is left out (1/rows).  A name of one
@@ -263,7 +253,12 @@ BEGIN
             -- stays common; each share is left out when it counts one.  The groups counted
             -- are the groups other than the pair's own (0.2.0, as for mailbox names: the
             -- evidence is how often another company holds the name), so a word held by
-            -- two groups counts one
+            -- two groups counts one.
+            -- Both in one statement, which also counts the distinct names for the bound
+            -- below: each row's key (translit(company_key(v)), the costly part) is computed
+            -- once for the three, not in four passes over the table (2026-11-28).  A row whose
+            -- id finds no row of the table (a NULL id) counts for the words, not for the
+            -- whole names, as when they were two statements.
             SELECT coalesce(string_agg(format('t.%I', o->>'field'), ', ' ORDER BY o->>'field'), '')
               INTO others
               FROM jsonb_array_elements(p.compiled->'fields') o
@@ -271,27 +266,39 @@ BEGIN
             IF f ? 'from' THEN
                 others := 's.k';	-- a child table's values: every record counts
             END IF;
-            EXECUTE format('INSERT INTO %I.term_stats (profile, field, term, freq)
-                            WITH d AS (SELECT key FROM (SELECT DISTINCT %I.translit(%I.company_key(v)) AS key
-                                                          FROM (%s) s WHERE v IS NOT NULL) d0
-                                        WHERE key IS NOT NULL AND key <> '''')
-                            SELECT $1, $2, term, max(freq)
-                              FROM (SELECT term, least(count(DISTINCT o)::float8 / greatest($3, 1), 1) AS freq
-                                      FROM (SELECT CASE WHEN strpos(key, '' '') > 0 THEN key ELSE key || '' '' END AS term, o
-                                              FROM (SELECT %I.translit(%I.company_key(s.v)) AS key, jsonb_build_array(%s) AS o
-                                                      FROM (%s) s %s WHERE s.v IS NOT NULL) k
-                                             WHERE key <> '''') w
-                                     GROUP BY term HAVING count(DISTINCT o) > 1
-                                    UNION ALL
-                                    SELECT x.word || '' '', (count(DISTINCT split_part(d.key, '' '', 1)) - 1)::float8
-                                                          / greatest((SELECT count(*) FROM d), 1)
-                                      FROM d, LATERAL (SELECT DISTINCT word FROM unnest(string_to_array(d.key, '' '')) AS word
-                                                        WHERE word <> '''') x
-                                     WHERE x.word IN (SELECT d1.key FROM d d1 WHERE strpos(d1.key, '' '') = 0)
-                                     GROUP BY x.word HAVING count(DISTINCT split_part(d.key, '' '', 1)) > 1) t
-                             GROUP BY term',
-                           '@extschema@', '@extschema@', '@extschema@', src, '@extschema@', '@extschema@', others, src,
-                           CASE WHEN f ? 'from' THEN '' ELSE format('JOIN %s t ON t.%I = s.k', p.table_oid, p.compiled->>'id') END)
+            EXECUTE format('WITH keys AS MATERIALIZED (
+                                SELECT %1$I.translit(%1$I.company_key(s.v)) AS key, jsonb_build_array(%3$s) AS o,
+                                       %5$s AS joined
+                                  FROM (%2$s) s %4$s WHERE s.v IS NOT NULL),
+                            d AS MATERIALIZED (
+                                SELECT DISTINCT key FROM keys WHERE key IS NOT NULL AND key <> ''''),
+                            word_shares AS (
+                                INSERT INTO %1$I.term_stats (profile, field, term, freq)
+                                SELECT $1, $2, w.term, least(count(*)::float8 / greatest((SELECT count(*) FROM d), 1), 1)
+                                  FROM d, LATERAL (SELECT DISTINCT term FROM unnest(string_to_array(d.key, '' '')) AS term
+                                                    WHERE term <> '''') w
+                                 GROUP BY w.term),
+                            name_shares AS (
+                                INSERT INTO %1$I.term_stats (profile, field, term, freq)
+                                SELECT $1, $2, term, max(freq)
+                                  FROM (SELECT term, least(count(DISTINCT o)::float8 / greatest($3, 1), 1) AS freq
+                                          FROM (SELECT CASE WHEN strpos(key, '' '') > 0 THEN key ELSE key || '' '' END AS term, o
+                                                  FROM keys WHERE joined AND key <> '''') w
+                                         GROUP BY term HAVING count(DISTINCT o) > 1
+                                        UNION ALL
+                                        SELECT x.word || '' '', (count(DISTINCT split_part(d.key, '' '', 1)) - 1)::float8
+                                                              / greatest((SELECT count(*) FROM d), 1)
+                                          FROM d, LATERAL (SELECT DISTINCT word FROM unnest(string_to_array(d.key, '' '')) AS word
+                                                            WHERE word <> '''') x
+                                         WHERE x.word IN (SELECT d1.key FROM d d1 WHERE strpos(d1.key, '' '') = 0)
+                                         GROUP BY x.word HAVING count(DISTINCT split_part(d.key, '' '', 1)) > 1) t
+                                 GROUP BY term)
+                            SELECT count(DISTINCT key) FROM keys',
+                           '@extschema@', src, others,
+                           CASE WHEN f ? 'from' THEN ''
+                                ELSE format('LEFT JOIN %s t ON t.%I = s.k', p.table_oid, p.compiled->>'id') END,
+                           CASE WHEN f ? 'from' THEN 'true' ELSE 't.ctid IS NOT NULL' END)
+                INTO names
                 USING p.name, f->>'field', n;
             -- 0.2.0: then a word counted once per company, not once per spelling.  One
             -- company written many ways (Koninklijke Philips Electronics, Philips
@@ -316,8 +323,6 @@ BEGIN
             -- Up to 1,000,000 distinct names (on 1,000,000 rows with 330,000 names the step
             -- takes about 40 s, the whole analyze() about 60 s; 2026-11-28); a larger table
             -- keeps the shares counted above, and a NOTICE says so.
-            EXECUTE format('SELECT count(DISTINCT %1$I.translit(%1$I.company_key(v))) FROM (%2$s) s WHERE v IS NOT NULL',
-                           '@extschema@', src) INTO names;
             IF names > 1000000 THEN
                 RAISE NOTICE 'company words of field "%" counted per distinct name: % names, more than 1000000', f->>'field', names
                     USING HINT = 'Words are counted once per company only for up to 1,000,000 distinct company names.';
