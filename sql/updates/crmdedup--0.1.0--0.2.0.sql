@@ -6356,7 +6356,7 @@ BEGIN
             -- the shares stay as counted above.  The scores read the shares counted above,
             -- so the profile's row count is set first.
             -- Up to 1,000,000 distinct names (on 1,000,000 rows with 330,000 names the step
-            -- takes about 40 s, the whole analyze() about 60 s; 2026-11-28); a larger table
+            -- takes about 40 s, the whole analyze() 45-51 s; 2026-11-28); a larger table
             -- keeps the shares counted above, and a NOTICE says so.
             IF names > 1000000 THEN
                 RAISE NOTICE 'company words of field "%" counted per distinct name: % names, more than 1000000', f->>'field', names
