@@ -463,3 +463,20 @@ SELECT x.a, x.b, f->>'level' AS level, f->'u' AS u, f->'weight' AS weight
  WHERE f->>'field' = 'phone';
 SELECT crmdedup.drop_profile('q_sites');
 DROP TABLE q_sites;
+-- analyze() on a profile over a view counts the company words and whole names as over its
+-- table, rows with a NULL or a repeated id included (the whole names join the table on the id)
+CREATE TABLE q_firms (id int, company text, city text);
+INSERT INTO q_firms VALUES (1, 'Romashka LLC', 'Moscow'), (2, 'ООО Ромашка', 'Moscow'), (NULL, 'Romashka LLC', 'Kazan'),
+  (3, 'Romashka LLC', 'Kazan'), (3, 'Lютик Trading', 'Tver'), (4, 'Lyutik Trading Co', 'Tver'), (5, 'Acme', 'Paris'),
+  (6, 'Acme Holding', 'Lyon'), (NULL, 'Acme', 'Nice'), (7, 'Acme', 'Nice');
+CREATE VIEW q_firms_v AS SELECT * FROM q_firms;
+SELECT crmdedup.create_profile('q_firms', 'q_firms', '{"id": "id", "fields": {"company": "company", "city": "city"}}'),
+       crmdedup.create_profile('q_firms_v', 'q_firms_v', '{"id": "id", "fields": {"company": "company", "city": "city"}}');
+SELECT crmdedup.analyze('q_firms'), crmdedup.analyze('q_firms_v');
+SELECT '"' || coalesce(t.term, v.term) || '"' AS term, round(t.freq::numeric, 3) AS freq, round(v.freq::numeric, 3) AS view_freq
+  FROM (SELECT * FROM crmdedup.term_stats WHERE profile = 'q_firms' AND field = 'company') t
+       FULL JOIN (SELECT * FROM crmdedup.term_stats WHERE profile = 'q_firms_v' AND field = 'company') v ON v.term = t.term
+ ORDER BY 1;
+SELECT crmdedup.drop_profile('q_firms'), crmdedup.drop_profile('q_firms_v');
+DROP VIEW q_firms_v;
+DROP TABLE q_firms;

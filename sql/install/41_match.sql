@@ -256,9 +256,9 @@ BEGIN
             -- two groups counts one.
             -- Both in one statement, which also counts the distinct names for the bound
             -- below: each row's key (translit(company_key(v)), the costly part) is computed
-            -- once for the three, not in four passes over the table (2026-11-28).  A row whose
-            -- id finds no row of the table (a NULL id) counts for the words, not for the
-            -- whole names, as when they were two statements.
+            -- once for the three, not in four passes over the table (2026-11-28).  A row with
+            -- a NULL id counts for the words, not for the whole names (the join on the id
+            -- found no row for it when they were two statements).
             SELECT coalesce(string_agg(format('t.%I', o->>'field'), ', ' ORDER BY o->>'field'), '')
               INTO others
               FROM jsonb_array_elements(p.compiled->'fields') o
@@ -297,7 +297,7 @@ BEGIN
                            '@extschema@', src, others,
                            CASE WHEN f ? 'from' THEN ''
                                 ELSE format('LEFT JOIN %s t ON t.%I = s.k', p.table_oid, p.compiled->>'id') END,
-                           CASE WHEN f ? 'from' THEN 'true' ELSE 't.ctid IS NOT NULL' END)
+                           CASE WHEN f ? 'from' THEN 'true' ELSE 's.k IS NOT NULL' END)
                 INTO names
                 USING p.name, f->>'field', n;
             -- 0.2.0: then a word counted once per company, not once per spelling.  One
