@@ -482,18 +482,19 @@ DROP TABLE g_prune;
 
 -- an index the table already has on a guarded key serves the probe (no second index on
 -- the same key), in the database's default collation or in "C"; one with a predicate, on
--- another expression or on a varchar column (another expression) does not, and the guard
--- makes its own
+-- another expression, on a varchar column (another expression) or in another collation (its
+-- order and equality are not bytes') does not, and the guard makes its own
 CREATE TABLE g_reuse (id bigint PRIMARY KEY, full_name text, phone text, email text, mobile varchar(40),
-                      fax text);
+                      fax text, telex text);
 CREATE UNIQUE INDEX g_reuse_email_uq ON g_reuse (crmdedup.email_key(email));
 CREATE INDEX g_reuse_phone_partial ON g_reuse (crmdedup.phone_e164(phone, 'RU')) WHERE id > 0;
 CREATE INDEX g_reuse_mobile_de ON g_reuse (crmdedup.phone_e164(mobile, 'DE'));
 CREATE INDEX g_reuse_fax_c ON g_reuse ((crmdedup.phone_e164(fax, 'RU')) COLLATE "C");
+CREATE INDEX g_reuse_telex_posix ON g_reuse ((crmdedup.phone_e164(telex, 'RU')) COLLATE "POSIX");
 SELECT crmdedup.create_profile('g_reuse', 'g_reuse', '{"region": "RU",
   "fields": {"full_name": "person_name", "phone": "phone", "email": "email", "mobile": "phone",
-             "fax": "phone"}}');
-SELECT crmdedup.guard('g_reuse', 'block', fields => ARRAY['phone', 'email', 'mobile', 'fax'], min_score => 0);
+             "fax": "phone", "telex": "phone"}}');
+SELECT crmdedup.guard('g_reuse', 'block', fields => ARRAY['phone', 'email', 'mobile', 'fax', 'telex'], min_score => 0);
 SELECT indexrelid::regclass AS index, indisunique FROM pg_index WHERE indrelid = 'g_reuse'::regclass ORDER BY 1;
 -- the direct path takes the unique index as the email key's index
 SET client_min_messages = debug1;
