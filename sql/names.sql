@@ -77,6 +77,8 @@ INSERT INTO name_cases (fn, raw, expected) VALUES
 ('company_key', 'D.S.M. I.P. Assets B.V.', 'dsm ip assets'),
 ('company_key', 'Rossi e C.', 'rossi e c'),
 ('company_key', 'U. S. Philips Corporation', 'us philips'),
+('company_key', 'Toyota Motor Sales, U.S.A., Inc.', 'toyota motor sales usa'),
+('company_key', 'Nestlé S.A. (U.S.A.)', 'nestle'),
 ('company_key', 'О.О.О. «Ромашка»', 'ромашка'),
 ('company_key', 'Type X G.m.b.H.', 'type x'),
 ('company_key', 'Plan B A.G.', 'plan b'),

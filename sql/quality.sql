@@ -241,6 +241,41 @@ SELECT v.a, v.b, f1->>'level' AS level_ab, (f1->>'weight')::numeric AS weight_ab
 SELECT crmdedup.drop_profile('q_slips');
 DROP TABLE q_slips;
 
+-- a place closing a company name (company-places data, 0.2.0): Orbis Electronics UK is read as
+-- Orbis Electronics when the other name names no place, so it is contained in Koninklijke Orbis
+-- Electronics as Orbis Electronics is, at that pair's weight, in either order (a place written
+-- out, North America, or in another script, Рус, the same); two names that both name a place
+-- (Orbis Electronics UK / Koninklijke Orbis Electronics Nederland) or a name whose other words
+-- differ (Orbis Semiconductors UK) are not contained, and company_key keeps the place
+CREATE TABLE q_places (id int PRIMARY KEY, company text);
+INSERT INTO q_places VALUES (1, 'Koninklijke Orbis Electronics N.V.'), (2, 'Orbis Electronics'),
+                            (3, 'Orbis Electronics UK Ltd'), (4, 'Orbis Semiconductors');
+INSERT INTO q_places
+SELECT 10 + i, (ARRAY['Vantor', 'Pelican', 'Baltic', 'Nordwind', 'Gamma', 'Kestrel', 'Arden', 'Lumen',
+                      'Corvus', 'Talisman', 'Quarry', 'Halcyon'])[1 + i % 12] || ' ' ||
+               (ARRAY['Data Systems', 'Foods', 'Trading', 'Logistik GmbH', 'Holding', 'Media',
+                      'Textiles', 'Pharma', 'Motors', 'Glass', 'Mining'])[1 + (i / 12) % 11]
+  FROM generate_series(0, 131) i;
+SELECT crmdedup.create_profile('q_places', 'q_places', '{"fields": {"company": "company"}}');
+SELECT crmdedup.analyze('q_places');
+SELECT v.a, v.b, f1->>'level' AS level_ab, (f1->>'weight')::numeric AS weight_ab,
+       f2->>'level' AS level_ba, (f2->>'weight')::numeric AS weight_ba
+  FROM (VALUES ('Orbis Electronics', 'Koninklijke Orbis Electronics N.V.'),
+               ('Orbis Electronics UK Ltd', 'Koninklijke Orbis Electronics N.V.'),
+               ('ORBIS ELECTRONICS NORTH AMERICA, INC.', 'Koninklijke Orbis Electronics N.V.'),
+               ('ООО Орбис Электроникс Рус', 'Koninklijke Orbis Electronics N.V.'),
+               ('Orbis Electronics UK Ltd', 'Koninklijke Orbis Electronics Nederland N.V.'),
+               ('Orbis Semiconductors UK', 'Koninklijke Orbis Electronics N.V.')) v(a, b),
+       LATERAL crmdedup.match_rows('q_places', jsonb_build_object('id', 100, 'company', v.a),
+                                   jsonb_build_object('id', 101, 'company', v.b)) s1,
+       LATERAL crmdedup.match_rows('q_places', jsonb_build_object('id', 100, 'company', v.b),
+                                   jsonb_build_object('id', 101, 'company', v.a)) s2,
+       jsonb_array_elements(s1.explanation->'fields') f1,
+       jsonb_array_elements(s2.explanation->'fields') f2;
+SELECT crmdedup.company_key('Orbis Electronics UK Ltd'), crmdedup.company_key('ООО Орбис Электроникс Рус');
+SELECT crmdedup.drop_profile('q_places');
+DROP TABLE q_places;
+
 -- estimate() with one company field (0.2.0): the random pairs' share of duplicates is found
 -- with the u the scorer uses (the term frequencies), so a table where most companies have
 -- several records gets a prior near its share of duplicate pairs rather than one near zero

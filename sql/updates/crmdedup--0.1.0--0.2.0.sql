@@ -6463,3 +6463,10 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.analyze(text) IS
 'gather how often each name, whole person name, company word and whole company name, city, code, phone and mailbox name occurs in the profile''s table; returns the row count';
+
+-- company_key(): still key rules 3 (no SQL object changes): a legal form never starts inside
+-- letters written tight, so `U.S.A.` holds no `S.A.` (`Acme U.S.A. Inc` -> acme usa, was acme u).
+-- Indexes and stored values an earlier 0.2.0 build keyed with company_key() must be rebuilt.
+-- The scorer reads a company name without a country or region closing it (company-places data,
+-- data/company_places.tsv) when the other name ends with none; run crmdedup.analyze() again for
+-- profiles with a company field.

@@ -653,13 +653,28 @@ run_part_end(const unsigned char *marks, size_t i, size_t j)
 }
 
 /*
+ * form_at inside a run of one-letter words: never where the letter before is written
+ * tight against this one (`U.S.A.` holds no `S.A.`, as `D.S.M.` holds no word of its
+ * own); marks may be NULL (the allocator failed: every form counts)
+ */
+static int
+run_form_at(const char *s, const Span *words, size_t nwords, const unsigned char *marks, size_t i)
+{
+	if (marks != NULL && i > 0 && (marks[i - 1] & CD_DOT_TIGHT) != 0)
+		return 0;
+	return form_at(s, words, nwords, i);
+}
+
+/*
  * Fold a company name and mark its legal-form words (whole-word forms, longest first
  * at each position).  Key rules 3: a run of two or more one-letter words that no legal
  * form starts within (letters written with dots or spaces: `P.L.C.`, `G.m.b.H.`,
- * `D.S.M.`, `U. S.`) is one word, its letters joined in place in *folded (the run's
+ * `D.S.M.`, `U. S.`; a form never starts inside letters written tight, so `U.S.A.`
+ * holds no `S.A.`: run_form_at) is one word, its letters joined in place in *folded (the run's
  * other words become empty spans, neither kept nor removed).  The run's longest suffix
- * of two or more letters that is a legal form of one word (`plc`, `gmbh`, `ag`) is a
- * legal form of its own and the letters before it stay a word (`Type X G.m.b.H.` ->
+ * of two or more letters that is a legal form of one word (`plc`, `gmbh`, `ag`) and
+ * does not start inside letters written tight is a legal form of its own and the
+ * letters before it stay a word (`Type X G.m.b.H.` ->
  * type x, `D.S.M. A.G.` -> dsm), except two letters first in the name: those are a
  * person's initials (`A.G. Barr`, `E.G. Smith`; `О.О.О. Ромашка` is a form).  When
  * nothing else would be kept, such runs are kept as words (`A.B. Ltd`, `Ltd A.B.` ->
@@ -697,12 +712,12 @@ company_words(const CdAllocator *a, const char *in, size_t len, CdBuf *folded, S
 		int			matched = form_at(s, w, *nwords, i);
 
 		if (!matched && i + 1 < *nwords && single_letter(s, &w[i]) && single_letter(s, &w[i + 1]) &&
-			form_at(s, w, *nwords, i + 1) == 0)
+			run_form_at(s, w, *nwords, marks, i + 1) == 0)
 		{
 			size_t		j = i + 1;
 			size_t		k;
 
-			while (j < *nwords && single_letter(s, &w[j]) && form_at(s, w, *nwords, j) == 0)
+			while (j < *nwords && single_letter(s, &w[j]) && run_form_at(s, w, *nwords, marks, j) == 0)
 				j++;
 			/* dotted groups side by side are words of their own (`D.S.M. I.P.`) */
 			j = run_part_end(marks, i, j);
@@ -717,7 +732,8 @@ company_words(const CdAllocator *a, const char *in, size_t len, CdBuf *folded, S
 			 * three or more (`О.О.О. Ромашка`: two are initials, `A.G. Barr`)
 			 */
 			for (k = i; k + 1 < j; k++)
-				if ((k > 0 || j >= 3) && run_is_form(s, w, k, j))
+				if ((k > 0 || j >= 3) && run_is_form(s, w, k, j) &&
+					(k == i || marks == NULL || (marks[k - 1] & CD_DOT_TIGHT) == 0))
 					break;
 			if (k + 1 < j)
 			{

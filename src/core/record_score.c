@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "address_match.h"
+#include "company_places.h"
 #include "email.h"
 #include "field_match.h"
 #include "name_key.h"
@@ -766,7 +767,7 @@ typedef struct PairKeys
 	bool		built;
 	bool		tested;			/* words_contained ran: the two below are set */
 	bool		contained;
-	bool		slips;
+	bool		corrected;		/* contained as other names: corr_a, corr_b */
 } PairKeys;
 
 static void
@@ -1097,9 +1098,9 @@ key_cmp(const char *x, size_t xl, const char *y, size_t yl)
  * CONTAIN_MAX_WORDS words: exact words only.
  */
 static CdScoreStatus
-words_contained(const char *a, size_t al_, const char *b, size_t bl, const CdAllocator *al, CdTermFreqFn fn,
-				void *ctx, int field, double unknown, CdBuf *corr_a, CdBuf *corr_b, bool *contained,
-				bool *slips)
+words_contained_as_written(const char *a, size_t al_, const char *b, size_t bl, const CdAllocator *al,
+						   CdTermFreqFn fn, void *ctx, int field, double unknown, CdBuf *corr_a, CdBuf *corr_b,
+						   bool *contained, bool *slips)
 {
 	int			an = count_words(a, al_);
 	int			bn = count_words(b, bl);
@@ -1196,6 +1197,48 @@ words_contained(const char *a, size_t al_, const char *b, size_t bl, const CdAll
 	return CD_SCORE_OK;
 }
 
+/*
+ * words_contained_as_written, or else (company-places data) the same test with a place
+ * closing one name left out when the other name ends with none (company_places.h):
+ * Philips Electronics UK / Koninklijke Philips Electronics is read as Philips
+ * Electronics / Koninklijke Philips Electronics.  A subsidiary or a filing names its
+ * country after the company's name, which is the evidence the pair shares; two names
+ * that both name a place (ASML Holland / ASML Netherlands, Siemens UK / Siemens France)
+ * keep it, as a difference.  *corrected says whether the pair stands for other names
+ * than written (a slip or a place left out); then *corr_a and *corr_b hold those
+ * names, whose frequencies company_pair_tf counts: the name without its place is as
+ * common as the shorter name is, so the pair weighs at most what that containment
+ * weighs.  The answer does not depend on which name is a.
+ */
+static CdScoreStatus
+words_contained(const char *a, size_t al_, const char *b, size_t bl, const CdAllocator *al, CdTermFreqFn fn,
+				void *ctx, int field, double unknown, CdBuf *corr_a, CdBuf *corr_b, bool *contained,
+				bool *corrected)
+{
+	CdScoreStatus st = words_contained_as_written(a, al_, b, bl, al, fn, ctx, field, unknown, corr_a, corr_b,
+												  contained, corrected);
+	size_t		pa;
+	size_t		pb;
+
+	if (st != CD_SCORE_OK || *contained)
+		return st;
+	pa = cd_company_place_start(a, al_);
+	pb = cd_company_place_start(b, bl);
+	if ((pa > 0) == (pb > 0))
+		return CD_SCORE_OK;
+	st = words_contained_as_written(a, pa > 0 ? pa : al_, b, pb > 0 ? pb : bl, al, fn, ctx, field, unknown,
+									corr_a, corr_b, contained, corrected);
+	if (st != CD_SCORE_OK || !*contained)
+		return st;
+	if (!*corrected)
+	{
+		if (!cd_buf_append(corr_a, a, pa > 0 ? pa : al_) || !cd_buf_append(corr_b, b, pb > 0 ? pb : bl))
+			return CD_SCORE_NOMEM;
+		*corrected = true;
+	}
+	return CD_SCORE_OK;
+}
+
 /* words_contained of a company pair's keys, once per comparison */
 static CdScoreStatus
 pair_contained(PairKeys *keys, int fi, const CdStr *a_val, const CdStr *b_val, CdTermFreqFn fn, void *ctx,
@@ -1208,7 +1251,7 @@ pair_contained(PairKeys *keys, int fi, const CdStr *a_val, const CdStr *b_val, C
 	st = pair_keys_build(keys, CD_ROLE_COMPANY, a_val, b_val, err_func);
 	if (st == CD_SCORE_OK)
 		st = words_contained(keys->a.data, keys->a.len, keys->b.data, keys->b.len, keys->al, fn, ctx, fi,
-							 unknown, &keys->corr_a, &keys->corr_b, &keys->contained, &keys->slips);
+							 unknown, &keys->corr_a, &keys->corr_b, &keys->contained, &keys->corrected);
 	if (st == CD_SCORE_OK && (keys->corr_a.failed || keys->corr_b.failed))
 		st = CD_SCORE_NOMEM;
 	keys->tested = st == CD_SCORE_OK;
@@ -1220,8 +1263,10 @@ pair_contained(PairKeys *keys, int fi, const CdStr *a_val, const CdStr *b_val, C
  * then b's).  Since 0.2.0 a pair contained with slips (words_contained) counts each
  * side by the larger of its own key's frequency and that of its key with each slip's
  * more frequent spelling: a misspelt word is rare in the statistics, and a slip must
- * never weigh more than the names without it would, at any level.  Both sides alike,
- * so the pair's u (the larger of the two) does not depend on which name is a.
+ * never weigh more than the names without it would, at any level.  A name read
+ * without the place closing it (company-places data) counts the same way, by the
+ * larger of its own frequency and that of the name without the place.  Both sides
+ * alike, so the pair's u (the larger of the two) does not depend on which name is a.
  */
 static CdScoreStatus
 company_pair_tf(int fi, const CdStr *a_val, const CdStr *b_val, PairKeys *keys, CdTermFreqFn fn, void *ctx,
@@ -1236,7 +1281,7 @@ company_pair_tf(int fi, const CdStr *a_val, const CdStr *b_val, PairKeys *keys, 
 	if (st == CD_SCORE_OK)
 		st = side_tf(CD_ROLE_COMPANY, fi, b_val, &keys->b, &keys->a, fn, ctx, unknown, scratch, has_b, tb,
 					 err_func);
-	for (int side = 0; side < 2 && st == CD_SCORE_OK && keys->contained && keys->slips; side++)
+	for (int side = 0; side < 2 && st == CD_SCORE_OK && keys->contained && keys->corrected; side++)
 	{
 		bool		has_c = false;
 		double		tc = 0;
@@ -1264,7 +1309,8 @@ company_pair_tf(int fi, const CdStr *a_val, const CdStr *b_val, PairKeys *keys, 
  * as `Holding`, a group's name) is not promoted: it stays at the level reached.  Words
  * with slips (words_contained) count at their more frequent spelling here and at the
  * levels (company_pair_tf): each name's frequency is at least that of its key without
- * the slips, so the pair weighs at most as the exact containment would.
+ * the slips, so the pair weighs at most as the exact containment would; a name read
+ * without its place counts at least as the name without it.
  */
 static CdScoreStatus
 company_contained(const CdScoreProfile *p, int fi, const CdStr *a_val, const CdStr *b_val,
@@ -1515,7 +1561,7 @@ score_field_keys(const CdScoreProfile *p, int fi, const CdValues *va, const CdVa
 					 * electronic / koninklijke philips electronics).  The m of a lower
 					 * level is small where most duplicates are exact copies, which kept
 					 * such pairs below the threshold whatever the evidence of the name.
-					 * Not for rarity when one name is the other with slips
+					 * Not for rarity when one name is the other with slips or a place
 					 * (words_contained): both names spelt wrong leave the pair rare
 					 * whatever frequency its spellings are given, which weighed it above
 					 * the exact containment it stands for; company_contained weighs such
@@ -1523,7 +1569,7 @@ score_field_keys(const CdScoreProfile *p, int fi, const CdValues *va, const CdVa
 					 */
 					if (f->role == CD_ROLE_COMPANY && j > 0 && has_a && has_b &&
 						f->levels[0].name != NULL && f->levels[0].tf &&
-						((pg_greatest(ta, tb) <= unknown && !(keys->contained && keys->slips)) ||
+						((pg_greatest(ta, tb) <= unknown && !(keys->contained && keys->corrected)) ||
 						 best >= CD_COMPANY_TYPO_SIM))
 					{
 						fs->level = 0;

@@ -30,9 +30,11 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "company_places.h"
 #include "name_match.h"
 #include "record_score.h"
 
@@ -144,44 +146,18 @@ oracle_slip_reading(char **ws, int ns, char **wl, int nl)
 }
 
 /*
- * the oracle of a company name contained in the other (record_score.c,
- * company_contained): every word of one term key is a word of the other, which has more
- * words; a plain nested loop over NUL-terminated copies.  Since 0.2.0 also with slips
- * (*slips true, oracle_slip_reading) from the shorter key into the longer, up to 64
- * words; keys of as many words only when each reads into the other (the review's case:
- * a word written twice on one side reads one way only)
+ * the words of ws and wl (ns <= nl of them) contained as record_score.c's
+ * words_contained_as_written reads them: every word of the shorter a word of the longer,
+ * which has more words; else with slips (*slips true, oracle_slip_reading) from the
+ * shorter into the longer, up to 64 words; as many words only when each reads into the
+ * other (the review's case: a word written twice on one side reads one way only)
  */
 static bool
-oracle_contained(const CdStr *x, const CdStr *y, bool *slips)
+oracle_words_contained(char **ws, int ns, char **wl, int nl, bool *slips)
 {
-	CdBuf		kx;
-	CdBuf		ky;
-	const char *ef;
-	static char *wx[4096];
-	static char *wy[4096];
-	char	  **ws;
-	char	  **wl;
-	int			nx = 0;
-	int			ny = 0;
-	int			ns;
-	int			nl;
-	bool		ok;
+	bool		ok = ns > 0 && nl <= 4096;
 
-	cd_buf_init(&kx, &cd_malloc_allocator);
-	cd_buf_init(&ky, &cd_malloc_allocator);
-	ok = cd_term_key(CD_ROLE_COMPANY, x->ptr, x->len, &kx, &ef) == CD_SCORE_OK
-		&& cd_term_key(CD_ROLE_COMPANY, y->ptr, y->len, &ky, &ef) == CD_SCORE_OK
-		&& cd_buf_append_byte(&kx, '\0') && cd_buf_append_byte(&ky, '\0');
-	for (char *t = ok ? strtok(kx.data, " ") : NULL; t != NULL && nx < 4096; t = strtok(NULL, " "))
-		wx[nx++] = t;
-	for (char *t = ok ? strtok(ky.data, " ") : NULL; t != NULL && ny < 4096; t = strtok(NULL, " "))
-		wy[ny++] = t;
-	ws = nx <= ny ? wx : wy;
-	ns = nx <= ny ? nx : ny;
-	wl = nx <= ny ? wy : wx;
-	nl = nx <= ny ? ny : nx;
 	*slips = false;
-	ok = ok && ns > 0 && nl <= 4096;
 	if (ok && ns < nl)
 	{
 		bool		all = true;
@@ -195,14 +171,92 @@ oracle_contained(const CdStr *x, const CdStr *y, bool *slips)
 			all = found;
 		}
 		if (all)
-		{
-			cd_buf_free(&kx);
-			cd_buf_free(&ky);
 			return true;
-		}
 	}
 	ok = ok && nl <= 64 && oracle_slip_reading(ws, ns, wl, nl) && (ns < nl || oracle_slip_reading(wl, nl, ws, ns));
 	*slips = ok;
+	return ok;
+}
+
+/*
+ * the number of the n words w that the longest listed place closing them takes (every
+ * place of the table compared word by word with the last words), 0 when none does or
+ * when it takes them all
+ */
+static int
+oracle_place_words(char **w, int n)
+{
+	int			best = 0;
+
+	for (int i = 0; i < cd_company_nplaces; i++)
+	{
+		char		buf[128];
+		char	   *pw[16];
+		int			k = 0;
+		bool		same;
+
+		snprintf(buf, sizeof(buf), "%s", cd_company_places[i].words);
+		for (char *t = strtok(buf, " "); t != NULL && k < 16; t = strtok(NULL, " "))
+			pw[k++] = t;
+		if (k > n || k <= best)
+			continue;
+		same = true;
+		for (int j = 0; same && j < k; j++)
+			same = strcmp(pw[j], w[n - k + j]) == 0;
+		if (same)
+			best = k;
+	}
+	return best < n ? best : 0;
+}
+
+/*
+ * the oracle of a company name contained in the other (record_score.c,
+ * company_contained): the words of the two term keys (split with strtok from
+ * NUL-terminated copies) contained (oracle_words_contained, the shorter into the
+ * longer), or else, when exactly one name ends with a listed place
+ * (company-places data), contained without that place; *slips true when contained
+ * only with slips or without a place (the pair counts other names than written)
+ */
+static bool
+oracle_contained(const CdStr *x, const CdStr *y, bool *slips)
+{
+	CdBuf		kx;
+	CdBuf		ky;
+	const char *ef;
+	static char *wx[4096];
+	static char *wy[4096];
+	int			nx = 0;
+	int			ny = 0;
+	bool		ok;
+
+	cd_buf_init(&kx, &cd_malloc_allocator);
+	cd_buf_init(&ky, &cd_malloc_allocator);
+	ok = cd_term_key(CD_ROLE_COMPANY, x->ptr, x->len, &kx, &ef) == CD_SCORE_OK
+		&& cd_term_key(CD_ROLE_COMPANY, y->ptr, y->len, &ky, &ef) == CD_SCORE_OK
+		&& cd_buf_append_byte(&kx, '\0') && cd_buf_append_byte(&ky, '\0');
+	for (char *t = ok ? strtok(kx.data, " ") : NULL; t != NULL && nx < 4096; t = strtok(NULL, " "))
+		wx[nx++] = t;
+	for (char *t = ok ? strtok(ky.data, " ") : NULL; t != NULL && ny < 4096; t = strtok(NULL, " "))
+		wy[ny++] = t;
+	*slips = false;
+	if (ok)
+	{
+		int			px;
+		int			py;
+
+		ok = nx <= ny ? oracle_words_contained(wx, nx, wy, ny, slips)
+			: oracle_words_contained(wy, ny, wx, nx, slips);
+		px = oracle_place_words(wx, nx);
+		py = oracle_place_words(wy, ny);
+		if (!ok && (px > 0) != (py > 0))
+		{
+			nx -= px;
+			ny -= py;
+			ok = nx <= ny ? oracle_words_contained(wx, nx, wy, ny, slips)
+				: oracle_words_contained(wy, ny, wx, nx, slips);
+			*slips = ok;
+		}
+	}
 	cd_buf_free(&kx);
 	cd_buf_free(&ky);
 	return ok;

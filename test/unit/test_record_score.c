@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "address_match.h"
+#include "company_places.h"
 #include "field_match.h"
 #include "name_key.h"
 #include "name_match.h"
@@ -964,6 +965,121 @@ START_TEST(test_company_contained_slips)
 		CdStr		none[] = {S("Koninkl Orrbis Electronic N.V.")};
 
 		fs = score1(&p, none, 1, longer, 1, tf_lookup, &t, &rs);
+		ck_assert_int_ne(fs.level, 0);
+	}
+}
+END_TEST
+
+START_TEST(test_company_place_start)
+{
+	/* a place closing a term key, as whole words, the longest one; words must remain */
+	static const struct
+	{
+		const char *key;
+		size_t		want;
+	}			cases[] = {
+		{"philips electronics uk", 19}, {"acme latin america", 4}, {"acme america", 4},
+		{"acme united states of america", 4}, {"romashka rossiya", 8}, {"xi men zi zhong guo", 9},
+		{"henkel rus", 6}, {"acme na", 4},
+		{"uk", 0}, {"latin america", 0}, {"acme", 0}, {"", 0}, {"acme ukraine x", 0},
+		{"acme buk", 0}, {"acme uks", 0}, {"acmeuk", 0}, {"acme states", 0}, {"acme zhong", 0},
+		{"uk acme", 0}, {"acme chileno", 0}
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(cd_company_place_start(cases[i].key, strlen(cases[i].key)) == cases[i].want,
+					  "%s: %zu, want %zu", cases[i].key, cd_company_place_start(cases[i].key, strlen(cases[i].key)),
+					  cases[i].want);
+	ck_assert(cd_company_place_start(NULL, 0) == 0);
+	/* the compiled table: sorted by last word, more words first, lengths right */
+	ck_assert(cd_company_nplaces > 100);
+	for (int i = 0; i < cd_company_nplaces; i++)
+	{
+		const CdCompanyPlace *pl = &cd_company_places[i];
+		const char *lw = strrchr(pl->words, ' ');
+
+		ck_assert_int_eq(pl->len, (int) strlen(pl->words));
+		ck_assert_int_eq(pl->last_len, (int) strlen(lw != NULL ? lw + 1 : pl->words));
+		/* every place ends a key of one more word, which then loses exactly it */
+		{
+			char		key[128];
+
+			snprintf(key, sizeof(key), "acme %s", pl->words);
+			ck_assert_msg(cd_company_place_start(key, strlen(key)) == 4, "%s", key);
+		}
+		if (i > 0)
+		{
+			const CdCompanyPlace *pr = &cd_company_places[i - 1];
+			const char *a = pr->words + pr->len - pr->last_len;
+			const char *b = pl->words + pl->len - pl->last_len;
+			int			c = strcmp(a, b);
+
+			ck_assert_msg(c < 0 || (c == 0 && pr->nwords >= pl->nwords), "%s before %s", pr->words, pl->words);
+		}
+	}
+	/* the file's version is compiled in */
+	ck_assert(strncmp(cd_company_places_data_version_string, "company-places-", 15) == 0);
+}
+END_TEST
+
+START_TEST(test_company_contained_place)
+{
+	/*
+	 * company-places data: a name closed by a country or region (Orbis Electronics UK)
+	 * is read without it when the other name names no place, so it is contained in
+	 * Koninklijke Orbis Electronics as Orbis Electronics is, with Orbis Electronics'
+	 * frequency (never more weight than that containment), in either order; two names
+	 * that both name a place keep them, and so does a name that is only a place
+	 */
+	static const CdScoreLevel lv[] = {{"same company", 0.98, 0.70, 0.01, true},
+	{"similar company", 0.85, 0.15, 0.01, true},
+	{"somewhat similar", 0.6, 0.07, 0.03, false}};
+	CdScoreField f = {CD_ROLE_COMPANY, 1.0, NULL, lv, 3};
+	CdScoreProfile p = one_field_profile(&f);
+	CdRecordScore rs;
+	CdStr		longer[] = {S("Koninklijke Orbis Electronics N.V.")};
+	CdStr		exact[] = {S("ORBIS ELECTRONICS N.V.")};
+	CdStr		uk[] = {S("Orbis Electronics (U.K.) Limited")};
+	CdStr		na[] = {S("ORBIS ELECTRONICS NORTH AMERICA, INC.")};
+	CdStr		slip_uk[] = {S("Orbis Electronic UK")};
+	CdStr		nl[] = {S("Koninklijke Orbis Electronics Nederland N.V.")};
+	CdStr		other[] = {S("Orbis Semiconductors UK")};
+	TfTable		t = {{"orbis", "electronics", "koninklijke", "uk", "orbis electronics",
+			"koninklijke orbis electronics", NULL}, {0.002, 0.05, 0.03, 0.01, 0.003, 0.004, 0}, 0, -1};
+	CdFieldScore fe;
+	CdFieldScore fs;
+
+	p.analyzed_rows = 1000;
+	fe = score1(&p, longer, 1, exact, 1, tf_lookup, &t, &rs);
+	ck_assert(fe.level == 0 && fabs(fe.u - 0.004) < 1e-15);
+	for (int order = 0; order < 2; order++)
+	{
+		CdStr	   *named[] = {uk, na, slip_uk};
+
+		for (int v = 0; v < 3; v++)
+		{
+			fs = order == 0 ? score1(&p, named[v], 1, longer, 1, tf_lookup, &t, &rs)
+				: score1(&p, longer, 1, named[v], 1, tf_lookup, &t, &rs);
+			ck_assert_msg(fs.level == 0 && fs.tf_used, "order %d, name %d: level %d", order, v, fs.level);
+			ck_assert_msg(fs.weight <= fe.weight, "order %d, name %d: %g > %g", order, v, fs.weight, fe.weight);
+		}
+	}
+	/* the place's own rarity counts for nothing: the pair's u is at least Orbis Electronics' */
+	fs = score1(&p, uk, 1, longer, 1, tf_lookup, &t, &rs);
+	ck_assert(fs.u >= 0.004 && fs.weight == fe.weight);
+	/* a place on each side: no containment, the level reached stays */
+	fs = score1(&p, uk, 1, nl, 1, tf_lookup, &t, &rs);
+	ck_assert_int_ne(fs.level, 0);
+	fs = score1(&p, nl, 1, uk, 1, tf_lookup, &t, &rs);
+	ck_assert_int_ne(fs.level, 0);
+	/* the name without its place must still be contained: another word stays a difference */
+	fs = score1(&p, other, 1, longer, 1, tf_lookup, &t, &rs);
+	ck_assert_int_ne(fs.level, 0);
+	/* without a place the same pair is not contained (a word more on each side) */
+	{
+		CdStr		word[] = {S("Orbis Electronics Eindhoven")};
+
+		fs = score1(&p, word, 1, longer, 1, tf_lookup, &t, &rs);
 		ck_assert_int_ne(fs.level, 0);
 	}
 }
@@ -2201,6 +2317,8 @@ record_score_suite(void)
 	tcase_add_test(tc, test_company_contained_slips);
 	tcase_add_test(tc, test_company_slips_symmetric);
 	tcase_add_test(tc, test_company_slips_both_sides);
+	tcase_add_test(tc, test_company_place_start);
+	tcase_add_test(tc, test_company_contained_place);
 	tcase_add_test(tc, test_tf_sides_without_terms);
 	tcase_add_test(tc, test_term_keys_by_role);
 	tcase_add_test(tc, test_mailbox_named_after);
