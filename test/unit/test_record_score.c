@@ -980,7 +980,7 @@ START_TEST(test_company_place_start)
 	}			cases[] = {
 		{"philips electronics uk", 19}, {"acme latin america", 4}, {"acme america", 4},
 		{"acme united states of america", 4}, {"romashka rossiya", 8}, {"xi men zi zhong guo", 9},
-		{"henkel rus", 6}, {"acme na", 4},
+		{"henkel rus", 6}, {"acme na", 0}, {"hai na", 0},
 		{"uk", 0}, {"latin america", 0}, {"acme", 0}, {"", 0}, {"acme ukraine x", 0},
 		{"acme buk", 0}, {"acme uks", 0}, {"acmeuk", 0}, {"acme states", 0}, {"acme zhong", 0},
 		{"uk acme", 0}, {"acme chileno", 0}
