@@ -52,12 +52,15 @@ def main():
             if not folded:
                 sys.stderr.write('%s:%d: a place must be Latin letters or digits\n' % (PATH, lineno))
                 sys.exit(1)
+            if '*/' in fields[1] or not fields[1].isprintable():
+                sys.stderr.write('%s:%d: "where" is printed into a C comment: no "*/"\n' % (PATH, lineno))
+                sys.exit(1)
             if folded in places:
                 sys.stderr.write('%s:%d: "%s" listed twice\n' % (PATH, lineno, folded))
                 sys.exit(1)
             places[folded] = fields[1]
-    if not version:
-        sys.stderr.write('%s: no "# version:" line\n' % PATH)
+    if not version or not all(c.isascii() and (c.isalnum() or c in '-._') for c in version):
+        sys.stderr.write('%s: no "# version:" line of ASCII letters, digits and -._\n' % PATH)
         sys.exit(1)
 
     # by last word, then longest first, so C finds the longest place ending a key first
