@@ -39,7 +39,7 @@ endif
 $(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
-src/core/%.c: tools/gen_%.py $(wildcard data/*)
+src/core/%.c: tools/gen_%.py tools/data_tsv.py $(wildcard data/*)
 	python3 $< > $@.tmp && mv $@.tmp $@
 
 $(OBJS): $(wildcard src/core/*.h src/*.h)

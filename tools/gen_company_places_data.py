@@ -10,6 +10,9 @@ outside ASCII is refused: the key never holds one after transliteration.
 import os
 import sys
 
+import data_tsv
+from data_tsv import fail
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PATH = os.path.join(HERE, '..', 'data', 'company_places.tsv')
 
@@ -32,36 +35,21 @@ def fold(text):
 
 
 def main():
-    version = None
     places = {}
-    with open(PATH, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip('\n')
-            if line.startswith('#'):
-                text = line[1:].strip()
-                if text.startswith('version:'):
-                    version = text[len('version:'):].strip()
-                continue
-            if not line.strip():
-                continue
-            fields = line.split('\t')
-            if len(fields) != 2:
-                sys.stderr.write('%s:%d: bad row (place, tab, where)\n' % (PATH, lineno))
-                sys.exit(1)
-            folded = fold(fields[0])
-            if not folded:
-                sys.stderr.write('%s:%d: a place must be Latin letters or digits\n' % (PATH, lineno))
-                sys.exit(1)
-            if '*/' in fields[1] or not fields[1].isprintable():
-                sys.stderr.write('%s:%d: "where" is printed into a C comment: no "*/"\n' % (PATH, lineno))
-                sys.exit(1)
-            if folded in places:
-                sys.stderr.write('%s:%d: "%s" listed twice\n' % (PATH, lineno, folded))
-                sys.exit(1)
-            places[folded] = fields[1]
-    if not version or not all(c.isascii() and (c.isalnum() or c in '-._') for c in version):
-        sys.stderr.write('%s: no "# version:" line of ASCII letters, digits and -._\n' % PATH)
-        sys.exit(1)
+    version, rows = data_tsv.read_rows(PATH)
+    for lineno, fields in rows:
+        if len(fields) != 2:
+            fail(PATH, lineno, 'bad row (place, tab, where)')
+        folded = fold(fields[0])
+        if not folded:
+            fail(PATH, lineno, 'a place must be Latin letters or digits')
+        if '*/' in fields[1] or not fields[1].isprintable():
+            fail(PATH, lineno, '"where" is printed into a C comment: no "*/"')
+        if folded in places:
+            fail(PATH, lineno, '"%s" listed twice' % folded)
+        places[folded] = fields[1]
+    if not all(c.isascii() and (c.isalnum() or c in '-._') for c in version):
+        fail(PATH, 1, 'the "# version:" line must be ASCII letters, digits and -._')
 
     # by last word, then longest first, so C finds the longest place ending a key first
     def last_word(s):

@@ -10,6 +10,9 @@ import os
 import sys
 import unicodedata
 
+import data_tsv
+from data_tsv import fail
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PATH = os.path.join(HERE, '..', 'data', 'legal_forms.tsv')
 KINDS = {'word': 'CD_LF_WORD', 'suffix': 'CD_LF_SUFFIX', 'affix': 'CD_LF_AFFIX'}
@@ -63,40 +66,24 @@ def c_string(s):
 
 
 def main():
-    version = None
     forms = {}
-    with open(PATH, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip('\n')
-            if line.startswith('#'):
-                text = line[1:].strip()
-                if text.startswith('version:'):
-                    version = text[len('version:'):].strip()
-                continue
-            if not line.strip():
-                continue
-            fields = line.split('\t')
-            if len(fields) != 3 or fields[2] not in KINDS:
-                sys.stderr.write('%s:%d: bad row\n' % (PATH, lineno))
-                sys.exit(1)
-            raw, where, kind = fields
-            folded = fold(raw)
-            if not folded:
-                sys.stderr.write('%s:%d: form folds to nothing\n' % (PATH, lineno))
-                sys.exit(1)
-            if kind != 'word' and ' ' in folded:
-                sys.stderr.write('%s:%d: a suffix or affix must be one word\n' % (PATH, lineno))
-                sys.exit(1)
-            if folded in forms:
-                # same folded words (Ltd / Ltd.): keep the first row, widest kind
-                old = forms[folded]
-                if KINDS[kind] != 'CD_LF_WORD':
-                    forms[folded] = (old[0], old[1], kind)
-                continue
-            forms[folded] = (raw, where, kind)
-    if not version:
-        sys.stderr.write('%s: no "# version:" line\n' % PATH)
-        sys.exit(1)
+    version, rows = data_tsv.read_rows(PATH)
+    for lineno, fields in rows:
+        if len(fields) != 3 or fields[2] not in KINDS:
+            fail(PATH, lineno, 'bad row')
+        raw, where, kind = fields
+        folded = fold(raw)
+        if not folded:
+            fail(PATH, lineno, 'form folds to nothing')
+        if kind != 'word' and ' ' in folded:
+            fail(PATH, lineno, 'a suffix or affix must be one word')
+        if folded in forms:
+            # same folded words (Ltd / Ltd.): keep the first row, widest kind
+            old = forms[folded]
+            if KINDS[kind] != 'CD_LF_WORD':
+                forms[folded] = (old[0], old[1], kind)
+            continue
+        forms[folded] = (raw, where, kind)
 
     def first_word(s):
         return s.split(' ')[0].encode('utf-8')

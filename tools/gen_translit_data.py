@@ -9,6 +9,9 @@ import os
 import sys
 import unicodedata
 
+import data_tsv
+from data_tsv import fail
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, '..', 'data')
 RULE_FILES = ['translit_cyrillic.tsv', 'translit_greek.tsv', 'translit_latin.tsv']
@@ -19,29 +22,10 @@ LANGS = {'ru': 'CD_TL_BASE', 'el': 'CD_TL_BASE', 'la': 'CD_TL_BASE',
 MAX_FROM = 3
 
 
-def fail(path, lineno, msg):
-    sys.stderr.write('%s:%d: %s\n' % (path, lineno, msg))
-    sys.exit(1)
-
-
 def read_rows(name):
     """Return (path, version, [(lineno, fields)]) for one data file."""
     path = os.path.join(DATA, name)
-    version = None
-    rows = []
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip('\n')
-            if line.startswith('#'):
-                text = line[1:].strip()
-                if text.startswith('version:'):
-                    version = text[len('version:'):].strip()
-                continue
-            if not line.strip():
-                continue
-            rows.append((lineno, line.split('\t')))
-    if not version:
-        fail(path, 1, 'no "# version:" line')
+    version, rows = data_tsv.read_rows(path)
     return path, version, rows
 
 
