@@ -1287,8 +1287,18 @@ company_pair_tf(int fi, const CdStr *a_val, const CdStr *b_val, PairKeys *keys, 
 		double		tc = 0;
 		bool	   *has_s = side == 0 ? has_a : has_b;
 		double	   *ts = side == 0 ? ta : tb;
+		const CdBuf *key = side == 0 ? &keys->a : &keys->b;
+		const CdBuf *corr = side == 0 ? &keys->corr_a : &keys->corr_b;
 
-		st = side_tf(CD_ROLE_COMPANY, fi, side == 0 ? a_val : b_val, side == 0 ? &keys->corr_a : &keys->corr_b,
+		/*
+		 * a side read as written (the other side's slip or place) has the frequency just
+		 * counted: no second lookup.  Only for a key of several words, whose frequency
+		 * does not depend on the other key (side_tf reads it for a name of one word).
+		 */
+		if (corr->len == key->len && key->len > 0 && memcmp(corr->data, key->data, key->len) == 0 &&
+			memchr(key->data, ' ', key->len) != NULL)
+			continue;
+		st = side_tf(CD_ROLE_COMPANY, fi, side == 0 ? a_val : b_val, corr,
 					 side == 0 ? &keys->corr_b : &keys->corr_a, fn, ctx, unknown, scratch, &has_c, &tc, err_func);
 		if (st == CD_SCORE_OK && has_c)
 		{
