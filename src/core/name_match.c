@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "han_transcription.h"
 #include "name_key.h"
 #include "name_match.h"
 #include "name_readings.h"
@@ -36,6 +37,14 @@
  */
 static int	typo_edits_long = TYPO_EDITS_LONG;
 
+/*
+ * Han text read as the transcription of a foreign name (han_transcription.h): on,
+ * except inside cd_name_similarity_one_edit (name_grams.c's evidence has no key for it).
+ */
+static bool han_transcriptions = true;
+
+#define TR_RUN_MAX 8			/* syllables one transcribed word may take */
+
 #define ALT_KEY 32				/* an alternative key counts on this many classes */
 #define N_READINGS CD_RD_COUNT	/* other readings of a Latin spelling: name_readings.h */
 #define RD_SIZE CD_RD_SIZE(MAXW)
@@ -45,6 +54,8 @@ static int	typo_edits_long = TYPO_EDITS_LONG;
 #define WF_PATRONYMIC 0x01
 #define WF_INITIAL 0x02
 #define WF_FIRST_INITIAL 0x04	/* an initial with another initial right after it */
+#define WF_TRANSCRIBED 0x08		/* pinyin syllables joined as a foreign name's
+								 * transcription; tr holds their skeleton */
 
 /* how a word pair matched */
 typedef enum PairKind
@@ -55,7 +66,8 @@ typedef enum PairKind
 	PK_GENDER,
 	PK_INITIAL,
 	PK_TYPO,
-	PK_PHONETIC
+	PK_PHONETIC,
+	PK_TRANSCRIPTION			/* Han text as a foreign name's transcription */
 } PairKind;
 
 typedef struct Word
@@ -75,6 +87,7 @@ typedef struct Word
 	uint8_t		altflen[N_READINGS];	/* length of the fold the key came from */
 	char		altlead[N_READINGS];
 	char		alt[N_READINGS][ALT_KEY];
+	CdTrSkeleton tr;			/* with WF_TRANSCRIBED only */
 } Word;
 
 typedef struct Side
@@ -332,6 +345,24 @@ joinable_run(const Side *x, int i, int r, bool person)
 	return true;
 }
 
+/* the transcription skeleton (han_transcription.h) of words i .. i + r - 1 of x */
+static bool
+run_skeleton(const Side *x, int i, int r, CdTrSkeleton *out)
+{
+	const char *syl[TR_RUN_MAX];
+	size_t		len[TR_RUN_MAX];
+	int			k;
+
+	if (r > TR_RUN_MAX)
+		return false;
+	for (k = 0; k < r; k++)
+	{
+		syl[k] = x->w[i + k].raw;
+		len[k] = x->w[i + k].rlen;
+	}
+	return cd_tr_pinyin_skeleton(syl, len, r, out);
+}
+
 /*
  * Join runs of 2-4 adjacent words of x whose concatenation is a word of y: "xiao ming"
  * against "xiaoming", "anna maria" against "annamaria"; for a side that may be pinyin,
@@ -397,11 +428,139 @@ join_words(Side *x, const Side *y, bool person)
 			}
 			if (j == y->n)
 				continue;
-			fill_word(&x->w[i], cat, clen, person);
+			{
+				/* Han text: the run may also be a foreign name's transcription */
+				CdTrSkeleton tr;
+				bool		transcribed = person && han_transcriptions &&
+					x->readings == RD_PINYIN && y->readings != RD_PINYIN &&
+					pinyin_run(x, i, r) && run_skeleton(x, i, r, &tr);
+
+				fill_word(&x->w[i], cat, clen, person);
+				if (transcribed)
+				{
+					x->w[i].flags |= WF_TRANSCRIBED;
+					x->w[i].tr = tr;
+				}
+			}
 			memmove(&x->w[i + 1], &x->w[i + r], sizeof(Word) * (x->n - i - r));
 			x->n -= r - 1;
 			break;
 		}
+	}
+}
+
+/* the same word, or the same sound, on both sides: no transcription is needed there */
+static bool
+same_sound(const Word *x, const Word *y)
+{
+	return (x->flen == y->flen && memcmp(x->fold, y->fold, x->flen) == 0) ||
+		(x->plen > 0 && x->plen == y->plen && memcmp(x->phon, y->phon, x->plen) == 0);
+}
+
+/*
+ * The skeleton of a word of the other side that a transcription may stand for: not a
+ * pinyin syllable, which is a Chinese name written in Latin letters (Wang / 吴洋 "wu
+ * yang" is no transcription).
+ */
+static bool
+transcription_target(const Word *w, CdTrSkeleton *out)
+{
+	return !cd_rd_pinyin_syllable(w->raw, w->rlen) &&
+		cd_tr_latin_skeleton(w->raw, w->rlen, out);
+}
+
+/*
+ * Han text against text in another script: join a run of 2 to TR_RUN_MAX pinyin
+ * syllables of x into one word when the run reads as the Chinese transcription of a
+ * word of y (han_transcription.h: 巴斯克威尔 "ba si ke wei er" = Baskerville).  Only
+ * syllables and words that met nothing by sound or spelling take part, so a Chinese
+ * name written in pinyin (王小明 / Wang Xiaoming, joined by join_words) is left as it
+ * is.  Of the runs starting at a syllable the one that scores best is joined, the
+ * longest of equal scores; pair_score gives the joined word its score.
+ */
+static void
+join_transcriptions(Side *x, const Side *y)
+{
+	CdTrSkeleton ys[MAXN];
+	bool		yok[MAXN];
+	bool		free_syl[MAXN];
+	bool		any = false;
+	int			i,
+				j,
+				k;
+
+	if (!han_transcriptions || x->readings != RD_PINYIN || y->readings == RD_PINYIN)
+		return;
+	for (j = 0; j < y->n; j++)
+	{
+		yok[j] = true;
+		for (k = 0; k < x->n && yok[j]; k++)
+			if (same_sound(&x->w[k], &y->w[j]))
+				yok[j] = false;
+		if (yok[j])
+			yok[j] = transcription_target(&y->w[j], &ys[j]);
+		any = any || yok[j];
+	}
+	if (!any)
+		return;
+	for (i = 0; i < x->n; i++)
+	{
+		free_syl[i] = cd_rd_pinyin_syllable(x->w[i].raw, x->w[i].rlen);
+		for (j = 0; j < y->n && free_syl[i]; j++)
+			if (same_sound(&x->w[i], &y->w[j]))
+				free_syl[i] = false;
+	}
+	for (i = 0; i + 1 < x->n; i++)
+	{
+		int			run = 0;
+		int			r,
+					best_r = 0;
+		double		best = 0;
+		CdTrSkeleton best_skel;
+		char		cat[MAXW + 1];
+		size_t		clen = 0;
+
+		while (i + run < x->n && run < TR_RUN_MAX && free_syl[i + run])
+			run++;
+		for (r = run; r >= 2; r--)
+		{
+			CdTrSkeleton ps;
+
+			clen = 0;
+			for (k = 0; k < r; k++)
+				clen += x->w[i + k].rlen;
+			if (clen > MAXW || !run_skeleton(x, i, r, &ps))
+				continue;
+			for (j = 0; j < y->n; j++)
+			{
+				double		sc;
+
+				if (!yok[j])
+					continue;
+				sc = cd_tr_similarity(&ys[j], &ps);
+				if (sc > best)
+				{
+					best = sc;
+					best_r = r;
+					best_skel = ps;
+				}
+			}
+		}
+		if (best_r == 0)
+			continue;
+		clen = 0;
+		for (k = 0; k < best_r; k++)
+		{
+			memcpy(cat + clen, x->w[i + k].raw, x->w[i + k].rlen);
+			clen += x->w[i + k].rlen;
+		}
+		fill_word(&x->w[i], cat, clen, true);
+		x->w[i].flags |= WF_TRANSCRIBED;
+		x->w[i].tr = best_skel;
+		memmove(&x->w[i + 1], &x->w[i + best_r], sizeof(Word) * (x->n - i - best_r));
+		memmove(&free_syl[i + 1], &free_syl[i + best_r], sizeof(bool) * (x->n - i - best_r));
+		x->n -= best_r - 1;
+		free_syl[i] = false;
 	}
 }
 
@@ -1141,6 +1300,24 @@ pair_score(const Word *x, const Word *y, bool person, bool short_typos, const Cd
 		*score = 0.9;
 		*kind = PK_PHONETIC;
 	}
+	/* a word joined by join_transcriptions against the other side's Latin word */
+	if (person && *score < 0.85 && ((x->flags ^ y->flags) & WF_TRANSCRIBED))
+	{
+		const Word *t = (x->flags & WF_TRANSCRIBED) ? x : y;
+		const Word *o = t == x ? y : x;
+		CdTrSkeleton ls;
+
+		if (transcription_target(o, &ls))
+		{
+			double		tr = cd_tr_similarity(&ls, &t->tr);
+
+			if (tr > *score)
+			{
+				*score = tr;
+				*kind = PK_TRANSCRIPTION;
+			}
+		}
+	}
 	if (!person && *score < 0.85)
 		return company_word_variant(x, y, al, score, kind);
 	return CD_MATCH_OK;
@@ -1232,7 +1409,8 @@ apply_readings(Side *rows, Side *cols, double s[MAXN][MAXN], PairKind kind[MAXN]
 			Word	   *y = &cols->w[c];
 
 			if (row_done[r] || col_done[c] || (x->ngroups > 0 && y->ngroups > 0) ||
-				(kind[r][c] != PK_NONE && kind[r][c] != PK_TYPO))
+				(kind[r][c] != PK_NONE && kind[r][c] != PK_TYPO &&
+				 kind[r][c] != PK_TRANSCRIPTION))
 				continue;
 			if (readings_meet(x, rows->readings, y, cols->readings))
 			{
@@ -1413,6 +1591,8 @@ compare_translit(const CdBuf *ta, const CdBuf *tb, bool person, bool short_typos
 	join_words(&sb, &sa, person);
 	if (person)
 	{
+		join_transcriptions(&sa, &sb);
+		join_transcriptions(&sb, &sa);
 		mark_patronymics(&sa);
 		mark_patronymics(&sb);
 	}
@@ -1460,7 +1640,8 @@ cd_name_similarity(const char *a, size_t alen, const char *b, size_t blen,
 
 /*
  * cd_name_similarity with typos of one edit in words of any length (the rule allows two
- * in folds of 9+ letters): what the evidence of name_grams.c covers (its unit tests and
+ * in folds of 9+ letters) and without Han transcriptions (join_transcriptions): what the
+ * evidence of name_grams.c covers (its unit tests and
  * fuzzer check the contract against it).  Not thread-safe, like the rest of the core, and
  * only for callers whose allocator cannot longjmp (the unit tests and the fuzzer): an error
  * raised between the two assignments would leave the one-edit rule on for the backend.
@@ -1472,8 +1653,10 @@ cd_name_similarity_one_edit(const char *a, size_t alen, const char *b, size_t bl
 	CdMatchStatus st;
 
 	typo_edits_long = 1;
+	han_transcriptions = false;
 	st = cd_name_similarity(a, alen, b, blen, al, out);
 	typo_edits_long = TYPO_EDITS_LONG;
+	han_transcriptions = true;
 	return st;
 }
 

@@ -54,6 +54,16 @@
  * (John / Джон, not Magnia / Мин).  Cyrillic, Greek and other texts with one known
  * transliteration get no other readings; Han text gets the pinyin one.  The French
  * reading also drops a final s, es, t, d, x (Jacques Chirac / Жак Ширак).
+ * Han transcriptions (person names; 0.2.0): Han text against text in another script may
+ * be a foreign name written by its sound, one character per syllable (克林顿 "ke lin dun"
+ * = Clinton, 爱因斯坦 "ai yin si tan" = Einstein).  A run of 2-8 pinyin syllables that met
+ * no word of the other side by spelling or sound is joined into one word when its
+ * consonant skeleton is near that of a word of the other side that is not itself a
+ * pinyin syllable (han_transcription.h); runs that join_words joined on a Han side carry
+ * their skeleton too.  Such a pair scores 0.75, 0.8 or 0.85 (the "somewhat similar"
+ * level of a name), or 0.9 when the other readings meet as well.  The name index's
+ * evidence has no key for it: cd_name_similarity_one_edit leaves it out, and %~ finds
+ * such a pair only when the other keys allow its score.
  * "Ivan" vs "Ivanov" or "Petr" vs "Petrov" (a name and a surname made from it) are 2
  * edits apart and have different keys: they do not match.
  *
@@ -110,8 +120,8 @@ extern CdMatchStatus cd_name_similarity(const char *a, size_t alen, const char *
 
 /*
  * cd_name_similarity with the typo rule limited to one edit in words of any length (it
- * allows two in words of 9+ letters): the similarity the evidence of the name index
- * (name_grams.h) covers.  Not thread-safe.
+ * allows two in words of 9+ letters) and without Han transcriptions: the similarity the
+ * evidence of the name index (name_grams.h) covers.  Not thread-safe.
  */
 extern CdMatchStatus cd_name_similarity_one_edit(const char *a, size_t alen, const char *b,
 												 size_t blen, const CdAllocator *al,

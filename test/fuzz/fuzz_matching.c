@@ -2,7 +2,8 @@
  * fuzz_matching.c
  *		libFuzzer harness for the field-matching core: cd_name_similarity,
  *		cd_company_similarity, cd_company_word_slip, cd_phone_similarity,
- *		cd_email_similarity, cd_phonetic and cd_nickname_canonical.
+ *		cd_email_similarity, cd_phonetic, cd_nickname_canonical and the Han transcription
+ *		skeletons (cd_tr_*).
  *
  * The input is split in two at its first 0x1F byte (or in the middle when there is none).
  * Beyond not crashing it checks the promises of field_match.h: a known status, 0 on
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "field_match.h"
+#include "han_transcription.h"
 #include "name_match.h"
 #include "phonetic.h"
 #include "translit.h"
@@ -121,6 +123,91 @@ check_unary(const char *a, size_t alen)
 	cd_buf_free(&tr);
 }
 
+
+/* every class of s is in alphabet, and nothing past CD_TR_MAX */
+static void
+check_skeleton(const CdTrSkeleton *s, const char *alphabet)
+{
+	CHECK(s->n <= CD_TR_MAX);
+	for (int i = 0; i < s->n; i++)
+		CHECK(s->cls[i] != '\0' && strchr(alphabet, s->cls[i]) != NULL);
+}
+
+static bool
+is_score(double v)
+{
+	return v == 0 || v == 0.75 || v == 0.8 || v == 0.85;
+}
+
+/*
+ * a as a Latin word and b split at spaces as pinyin syllables (any bytes: the core must
+ * not read past them): skeletons of the documented classes, a Latin skeleton exactly for
+ * lower-case ASCII letters short enough to fit, scores from the table, symmetric, and a
+ * skeleton of 2+ classes meets itself
+ */
+static void
+check_transcription(const char *a, size_t alen, const char *b, size_t blen)
+{
+	CdTrSkeleton l,
+				p;
+	const char *syl[16];
+	size_t		len[16];
+	int			n = 0;
+	size_t		i = 0;
+	bool		letters = alen > 0;
+	bool		lok,
+				pok;
+
+	for (size_t k = 0; k < alen; k++)
+		if (a[k] < 'a' || a[k] > 'z')
+			letters = false;
+	lok = cd_tr_latin_skeleton(a, alen, &l);
+	CHECK(!lok || letters);
+	if (letters && 2 * alen + 1 <= CD_TR_MAX)
+		CHECK(lok);
+	if (!lok)
+		CHECK(l.n == 0);
+	else
+	{
+		check_skeleton(&l, "VPTKHFMNLSQ");
+		CHECK(l.nsyl == 0);
+	}
+	while (i < blen && n < 16)
+	{
+		size_t		start;
+
+		while (i < blen && b[i] == ' ')
+			i++;
+		start = i;
+		while (i < blen && b[i] != ' ')
+			i++;
+		if (i > start)
+		{
+			syl[n] = b + start;
+			len[n++] = i - start;
+		}
+	}
+	pok = cd_tr_pinyin_skeleton(syl, len, n, &p);
+	if (!pok)
+		CHECK(p.n == 0);
+	else
+	{
+		check_skeleton(&p, "VPTKHFMNLSJX");
+		CHECK(p.nsyl == n);
+	}
+	if (lok && pok)
+	{
+		double		s1 = cd_tr_similarity(&l, &p);
+		double		s2 = cd_tr_similarity(&p, &l);
+
+		CHECK(is_score(s1) && s1 == s2);
+	}
+	if (lok)
+		CHECK(l.n < 2 ? cd_tr_similarity(&l, &l) == 0 : cd_tr_similarity(&l, &l) >= 0.8);
+	if (pok)
+		CHECK(p.n < 2 ? cd_tr_similarity(&p, &p) == 0 : cd_tr_similarity(&p, &p) >= 0.8);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -187,6 +274,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				CHECK(mx - mn <= 2);
 		}
 	}
+
+	check_transcription(a, alen, b, blen);
 
 	/* phones */
 	s1 = cd_phone_similarity(a, alen, b, blen, region, &r1);

@@ -18,6 +18,7 @@
 
 #include "address_match.h"
 #include "field_match.h"
+#include "han_transcription.h"
 #include "name_match.h"
 #include "phonetic.h"
 #include "similarity.h"
@@ -198,6 +199,25 @@ static const SimCase sim_cases[] = {
 	GE(FN_NAME, "Shimura", "Симура", 0.9),
 	GE(FN_NAME, "Szumowska", "Шумовская", 0.85),
 	GE(FN_NAME, "Qiuhong", "Цюхун", 0.9),
+	/*
+	 * Han text as the Chinese transcription of a foreign name: "somewhat similar"
+	 * (0.75-0.85), never "similar name"; a Chinese name written in pinyin is no
+	 * transcription (Wang / 吴洋 "wu yang"), nor are two syllables that are only near
+	 * (张静 "zhang jing" / Shchukin)
+	 */
+	IN(FN_NAME, "克林顿", "Clinton", 0.75, 0.85),
+	IN(FN_NAME, "史密斯", "Smith", 0.75, 0.85),
+	IN(FN_NAME, "爱因斯坦", "Einstein", 0.75, 0.85),
+	IN(FN_NAME, "特朗普", "Trump", 0.75, 0.85),
+	IN(FN_NAME, "默克尔", "Merkel", 0.75, 0.85),
+	IN(FN_NAME, "莫扎特", "Mozart", 0.75, 0.85),
+	IN(FN_NAME, "奥巴马", "Обама", 0.75, 0.85),
+	IN(FN_NAME, "巴拉克·奥巴马", "Barack Obama", 0.75, 0.85),
+	EQ(FN_NAME, "奥巴马", "Smith", 0),
+	EQ(FN_NAME, "吴洋", "Wang", 0),
+	EQ(FN_NAME, "张静", "Shchukin", 0),
+	EQ(FN_NAME, "林肯", "Lincoln", 0),
+	GE(FN_NAME, "王小明", "Xiaoming Wang", 0.95),
 	GE(FN_NAME, "Zhang Wei", "Чжан Вэй", 0.9),
 	GE(FN_NAME, "王小明", "Ван Сяомин", 0.9),
 	GE(FN_NAME, "毛泽东", "Мао Цзэдун", 0.9),
@@ -1225,6 +1245,147 @@ START_TEST(test_company_word_slip_hostile)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- Han transcriptions */
+
+/* a skeleton as text: its classes, "~" after a weak one */
+static const char *
+skel_text(const CdTrSkeleton *s)
+{
+	static char buf[2 * CD_TR_MAX + 1];
+	size_t		o = 0;
+	int			i;
+
+	for (i = 0; i < s->n; i++)
+	{
+		buf[o++] = s->cls[i];
+		if (s->weak[i])
+			buf[o++] = '~';
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* the pinyin skeleton of space-separated syllables */
+static bool
+pinyin_skel(const char *text, CdTrSkeleton *out)
+{
+	const char *syl[16];
+	size_t		len[16];
+	int			n = 0;
+	const char *p = text;
+
+	while (*p && n < 16)
+	{
+		const char *e = strchr(p, ' ');
+		size_t		l = e ? (size_t) (e - p) : strlen(p);
+
+		syl[n] = p;
+		len[n++] = l;
+		p += l;
+		while (*p == ' ')
+			p++;
+	}
+	return cd_tr_pinyin_skeleton(syl, len, n, out);
+}
+
+typedef struct TrCase
+{
+	const char *latin;
+	const char *latin_skel;
+	const char *pinyin;
+	const char *pinyin_skel;
+	double		score;
+} TrCase;
+
+static const TrCase tr_cases[] = {
+	/* th is T or S; a final r after a vowel is weak, as is "er" */
+	{"smith", "SMQ", "shi mi si", "SMS", 0.85},
+	{"baskerville", "PSKL~FL~", "ba si ke wei er", "PSKFL~", 0.8},
+	{"einstein", "VN~STN", "ai yin si tan", "VN~STN~", 0.85},
+	{"kudryavtsev", "KTL~FSF", "ku de li ya fu cai fu", "KTLFSF", 0.85},
+	/* j q are S or K, x S, H or K */
+	{"churchill", "SL~SL~", "qiu ji er", "JJL~", 0.8},
+	{"xavier", "KSFL~", "ke sa wei er", "KSFL~", 0.85},
+	{"simon", "SMN", "xi meng", "XMN~", 0.85},
+	/* one n written as a final and an initial (kan na) */
+	{"kannard", "KNL~T", "kan na de", "KN~T", 0.8},
+	/* m for n: half a change */
+	{"hashim", "H~SM", "ha xin", "HXN~", 0},
+	/* two syllables must meet exactly */
+	{"lincoln", "LN~KL~N", "lin ken", "LN~KN~", 0},
+	{"shchukin", "SKN", "zhang jing", "SN~JN~", 0},
+	{"rudd", "LT", "lu de", "LT", 0.8},
+	/* a vowel first on one side only */
+	{"obama", "VPM", "ba ma", "PM", 0},
+	{"obama", "VPM", "ao ba ma", "VPM", 0.85},
+	/* unrelated */
+	{"smith", "SMQ", "ao ba ma", "VPM", 0},
+	{"baskerville", "PSKL~FL~", "sha ba la la", "SPLL", 0},
+};
+
+START_TEST(test_tr_cases)
+{
+	const TrCase *c = &tr_cases[_i];
+	CdTrSkeleton l,
+				p;
+	double		s1,
+				s2;
+
+	ck_assert(cd_tr_latin_skeleton(c->latin, strlen(c->latin), &l));
+	ck_assert_str_eq(skel_text(&l), c->latin_skel);
+	ck_assert(pinyin_skel(c->pinyin, &p));
+	ck_assert_str_eq(skel_text(&p), c->pinyin_skel);
+	s1 = cd_tr_similarity(&l, &p);
+	s2 = cd_tr_similarity(&p, &l);
+	ck_assert_msg(s1 == c->score, "%s / %s: %g, expected %g", c->latin, c->pinyin, s1, c->score);
+	ck_assert_msg(s1 == s2, "%s / %s: %g but %g reversed", c->latin, c->pinyin, s1, s2);
+}
+END_TEST
+
+START_TEST(test_tr_rejects)
+{
+	CdTrSkeleton s;
+	char		longw[80];
+	const char *syl[1] = {""};
+	size_t		len[1] = {0};
+
+	ck_assert(!cd_tr_latin_skeleton("", 0, &s));
+	ck_assert_int_eq(s.n, 0);
+	ck_assert(!cd_tr_latin_skeleton("ab1", 3, &s));
+	ck_assert(!cd_tr_latin_skeleton("Smith", 5, &s));
+	ck_assert(!cd_tr_latin_skeleton("sm\xc3\xa9", 4, &s));
+	/* 40 consonant sounds do not fit a skeleton */
+	for (int i = 0; i < 80; i++)
+		longw[i] = i % 2 ? 'a' : "bdgfmnlsk"[i / 2 % 9];
+	ck_assert(!cd_tr_latin_skeleton(longw, 80, &s));
+	ck_assert_int_eq(s.n, 0);
+	ck_assert(cd_tr_latin_skeleton(longw, 40, &s));
+	ck_assert(!cd_tr_pinyin_skeleton(syl, len, 0, &s));
+	ck_assert(!cd_tr_pinyin_skeleton(syl, len, 1, &s));
+	/* a vowel only: no class, and a skeleton of fewer than 2 classes never scores */
+	ck_assert(cd_tr_latin_skeleton("aeiou", 5, &s));
+	ck_assert_str_eq(skel_text(&s), "V");
+	ck_assert(cd_tr_similarity(&s, &s) == 0);
+}
+END_TEST
+
+/* the index's evidence has no key for transcriptions: the one-edit similarity leaves them out */
+START_TEST(test_tr_not_in_one_edit)
+{
+	double		full = -1,
+				one = -1;
+
+	ck_assert_int_eq(cd_name_similarity("克林顿", strlen("克林顿"), "Clinton", 7, A, &full), CD_MATCH_OK);
+	ck_assert_int_eq(cd_name_similarity_one_edit("克林顿", strlen("克林顿"), "Clinton", 7, A, &one),
+					 CD_MATCH_OK);
+	ck_assert(full >= 0.75);
+	ck_assert(one == 0);
+	/* and it is back on after the call */
+	ck_assert_int_eq(cd_name_similarity("克林顿", strlen("克林顿"), "Clinton", 7, A, &one), CD_MATCH_OK);
+	ck_assert(one == full);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- main */
 
 static Suite *
@@ -1236,6 +1397,12 @@ matching_suite(void)
 	tc = tcase_create("targets");
 	tcase_add_loop_test(tc, test_sim_cases, 0, sizeof(sim_cases) / sizeof(sim_cases[0]));
 	tcase_add_test(tc, test_sim_orderings);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("han transcriptions");
+	tcase_add_loop_test(tc, test_tr_cases, 0, sizeof(tr_cases) / sizeof(tr_cases[0]));
+	tcase_add_test(tc, test_tr_rejects);
+	tcase_add_test(tc, test_tr_not_in_one_edit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("company word slips");
