@@ -24,7 +24,7 @@ put(SkelBuilder *b, char cls, bool weak, bool merge)
 {
 	CdTrSkeleton *s = b->s;
 
-	/* one sound written twice (tt, ss, ck after c) is one class, unless a vowel parts them */
+	/* one sound written twice (tt, ss, cc) is one class, unless a vowel parts them */
 	if (merge && s->n > 0 && s->cls[s->n - 1] == cls && !b->vowel_since)
 	{
 		s->weak[s->n - 1] = s->weak[s->n - 1] && weak;
@@ -339,8 +339,10 @@ cd_tr_similarity(const CdTrSkeleton *latin, const CdTrSkeleton *pinyin)
 
 	if (m < 2 || la > CD_TR_MAX || lb > CD_TR_MAX)
 		return 0;
-	/* each class one side has more costs at least COST_WEAK, and no score is left
-	 * beyond COST_STRONG */
+	/*
+	 * Each class one side has more costs at least COST_WEAK, and no score is left beyond
+	 * COST_STRONG.
+	 */
 	if ((la > lb ? la - lb : lb - la) * COST_WEAK > COST_STRONG)
 		return 0;
 	d[0][0] = 0;

@@ -123,7 +123,6 @@ check_unary(const char *a, size_t alen)
 	cd_buf_free(&tr);
 }
 
-
 /* every class of s is in alphabet, and nothing past CD_TR_MAX */
 static void
 check_skeleton(const CdTrSkeleton *s, const char *alphabet)
