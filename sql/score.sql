@@ -659,6 +659,21 @@ SELECT (SELECT f->>'explained_by' FROM jsonb_array_elements(d.explanation->'fiel
 SELECT crmdedup.drop_profile('names');
 DROP TABLE sc_names;
 
+-- 0.2.0: a foreign name written in Han characters by its sound against its Latin spelling,
+-- with the same phone, is "somewhat similar" (a maybe for a person to look at), no longer a
+-- different name that made the pair distinct; another name stays different
+CREATE TABLE sc_han (id int PRIMARY KEY, name text, phone text);
+INSERT INTO sc_han VALUES (1, '克林顿', '+1 202 555 0101'), (2, 'Clinton', '+1-202-555-0101'),
+    (3, 'Smith', '(202) 555-0101');
+SELECT crmdedup.create_profile('han', 'sc_han', '{"fields": {"name": "person_name", "phone": "phone"}, "region": "US"}');
+SELECT a.id AS a, b.id AS b, m.decision, round(m.score::numeric, 3) AS score,
+       (SELECT string_agg(format('%s: %s %s', f->>'field', f->>'level', f->>'weight'), ', ' ORDER BY f->>'field')
+          FROM jsonb_array_elements(m.explanation->'fields') f) AS fields
+  FROM sc_han a JOIN sc_han b ON a.id < b.id, LATERAL crmdedup.match('han', a.id, b.id) m
+ ORDER BY 1, 2;
+SELECT crmdedup.drop_profile('han');
+DROP TABLE sc_han;
+
 SELECT crmdedup.drop_profile('sc'), crmdedup.drop_profile('sc2'), crmdedup.drop_profile('many');
 DROP FUNCTION pg_temp.children(int);
 DROP TABLE sc_phones, sc_people, sc_many;
