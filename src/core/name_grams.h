@@ -74,8 +74,9 @@
  * name_match.c) only decide how many pairs that name_similarity() puts at the threshold
  * also have the evidence: all but those whose words meet only by a typo of two edits
  * (name_match.c allows two in words of 9+ letters; the evidence credits one, see
- * typo_by_trigrams) or as a Han transcription of a foreign name (no key): the bound is at least cd_name_similarity_one_edit() on every pair
- * test_name_grams.c and fuzz_name_grams.c try.  Keys change only with
+ * typo_by_trigrams) or as a Han transcription of a foreign name (no key): the bound is
+ * at least cd_name_similarity_one_edit() on every pair test_name_grams.c and
+ * fuzz_name_grams.c try.  Keys change only with
  * CD_NAME_GRAMS_VERSION, the transliteration tables, the phonetic key and the nickname
  * data: an index built with other versions must be rebuilt (REINDEX).
  *
