@@ -10,7 +10,7 @@ AS 'MODULE_PATHNAME', 'cluster_pairs'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
 
 COMMENT ON FUNCTION @extschema@.cluster_pairs(text[], integer[], integer[], float8[], float8, float8) IS
-'clusters one component: ids are its members, pair k joins ids[a[k]] and ids[b[k]] with scores[k] in [0,1] (missing pairs: never compared, 0 in averages; repeats keep the highest; NaN: never compared). Average-linkage merges while the average cross score >= threshold and no cross pair is below floor. One row per member: its cluster (named by the center id), the center (member with the highest average score to the others) and its score to the center (1 for the center)';
+'clusters one component: ids are its members, pair k joins ids[a[k]] and ids[b[k]] with scores[k] in [0,1] (missing pairs: never compared, a score of 0 in averages; repeats keep the highest; NaN: never compared). Average linkage of evidence (a score''s log-odds in bits, within +-10 bits) merges while the average cross evidence reaches that of threshold and no cross pair is below floor. One row per member: its cluster (named by the center id), the center (member with the highest average evidence to the others) and its score to the center (1 for the center)';
 
 -- Connected components of a graph given as edges between numbered nodes, in C (union-find).
 CREATE FUNCTION @extschema@.pair_components(n integer, a integer[], b integer[])

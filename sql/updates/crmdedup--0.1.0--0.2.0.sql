@@ -6470,3 +6470,10 @@ COMMENT ON FUNCTION @extschema@.analyze(text) IS
 -- The scorer reads a company name without a country or region closing it (company-places data,
 -- data/company_places.tsv) when the other name ends with none; run crmdedup.analyze() again for
 -- profiles with a company field.
+
+-- cluster_pairs(), report_cluster() and so clusters(), summary() and auto_merge(): average
+-- linkage averages each pair's evidence (its score's log-odds, within +-10 bits) instead of
+-- its score, which the lowest of a few near-0-or-1 scores ruled (no SQL object changes but
+-- this comment).  Clusters kept from an earlier build may differ from a new run.
+COMMENT ON FUNCTION @extschema@.cluster_pairs(text[], integer[], integer[], float8[], float8, float8) IS
+'clusters one component: ids are its members, pair k joins ids[a[k]] and ids[b[k]] with scores[k] in [0,1] (missing pairs: never compared, a score of 0 in averages; repeats keep the highest; NaN: never compared). Average linkage of evidence (a score''s log-odds in bits, within +-10 bits) merges while the average cross evidence reaches that of threshold and no cross pair is below floor. One row per member: its cluster (named by the center id), the center (member with the highest average evidence to the others) and its score to the center (1 for the center)';

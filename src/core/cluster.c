@@ -24,7 +24,7 @@
 typedef struct ClusterWork
 {
 	int			n;
-	double	   *sum;			/* upper triangle: sum of cross-pair scores */
+	double	   *sum;			/* upper triangle: sum of cross-pair evidence */
 	unsigned char *apart;		/* upper triangle: some cross pair is below the floor */
 	int64_t    *best_key;		/* per cluster: key of its best partner above it */
 	int		   *best;			/* per cluster: that partner, or -1 */
@@ -58,6 +58,34 @@ read_score(const double *scores, int n, int i, int j, bool *known)
 	return v;
 }
 
+/* evidence is a whole number of these steps (2^-32 of the scale, 5e-9 bits) */
+#define EVIDENCE_STEPS 4294967296.0
+
+/*
+ * The evidence of a score in [0,1]: its log-odds in bits, held within
+ * +-CD_CLUSTER_EVIDENCE_BITS and put on a 0..1 scale, so that averages and the keys
+ * below work on it as they would on scores.  Rounded to a whole number of steps so that
+ * sums are exact (a component's at most 2,000^2 / 4 cross pairs need 52 bits) and do
+ * not depend on the order in which merges add them.
+ */
+static inline double
+evidence(double p)
+{
+	double		bits;
+
+	if (p <= 0.0)
+		return 0.0;
+	if (p >= 1.0)
+		return 1.0;
+	bits = log2(p) - log2(1.0 - p);
+	if (bits <= -CD_CLUSTER_EVIDENCE_BITS)
+		return 0.0;
+	if (bits >= CD_CLUSTER_EVIDENCE_BITS)
+		return 1.0;
+	return round((bits + CD_CLUSTER_EVIDENCE_BITS) / (2.0 * CD_CLUSTER_EVIDENCE_BITS) *
+				 EVIDENCE_STEPS) / EVIDENCE_STEPS;
+}
+
 /* an average in [0,1] as an integer key; rounding noise of equal scores vanishes */
 static inline int64_t
 average_key(double sum, double pairs)
@@ -71,15 +99,18 @@ average_key(double sum, double pairs)
 	return (int64_t) llround(avg * KEY_SCALE);
 }
 
-/* the threshold on the same scale; NaN and anything above 2 can never be reached */
+/*
+ * The threshold as evidence, on the same scale: NaN and anything above 1 (beyond
+ * rounding) can never be reached, 0 and below are reached by every average.
+ */
 static int64_t
 threshold_key(double threshold)
 {
-	if (isnan(threshold) || threshold > 2.0)
+	if (isnan(threshold) || threshold > 1.0 + CD_CLUSTER_RESOLUTION / 2)
 		return (int64_t) (3 * KEY_SCALE);
-	if (threshold < -1.0)
-		threshold = -1.0;
-	return (int64_t) llround(threshold * KEY_SCALE);
+	if (threshold <= 0.0)
+		return 0;
+	return (int64_t) llround(evidence(threshold) * KEY_SCALE);
 }
 
 /* offset of pair (a, b) of live clusters, a != b, in either order */
@@ -246,7 +277,7 @@ cd_cluster_average_linkage(int n, const double *scores, double threshold,
 			double		v = read_score(scores, n, p, q, &known);
 			size_t		pq = tri_index(n, p, q);
 
-			w.sum[pq] = v;
+			w.sum[pq] = evidence(v);
 			/* written as !(v >= floor) would make a NaN floor forbid everything */
 			w.apart[pq] = known && v < floor_score;
 		}
@@ -314,8 +345,8 @@ cd_cluster_center(int n, const double *scores, const int *labels, int cluster_la
 
 			if (j == i || labels[j] != cluster_label)
 				continue;
-			sum += j > i ? read_score(scores, n, i, j, &known)
-				: read_score(scores, n, j, i, &known);
+			sum += evidence(j > i ? read_score(scores, n, i, j, &known)
+							: read_score(scores, n, j, i, &known));
 		}
 		key = average_key(sum, (double) (members - 1));
 		if (center < 0 || key > center_key)

@@ -9,15 +9,26 @@
  * the same person; average linkage merges two groups only when their pairs agree on
  * average, and a pair scored below the floor keeps its two records apart for good.
  *
+ * What is averaged is a pair's evidence, not its score: the score p is a Fellegi-Sunter
+ * probability, and its evidence is its log-odds log2(p / (1 - p)) (the pair's match
+ * weight), held within +-CD_CLUSTER_EVIDENCE_BITS.  Scores are nearly all close to 0 or 1,
+ * so an average of scores is ruled by its lowest: three records of one person, two of them
+ * typed badly, score 0.9999, 0.9999 and 0.3 and average 0.77, below a threshold of 0.9,
+ * while their evidence (13.3 bits held to 10, 10 again, and -1.2 bits) averages 6.3 bits,
+ * far above the 3.2 bits of 0.9.  The bound keeps one pair from outvoting the others on its own (a pair of 40 bits
+ * against two of -9 bits).  The threshold is compared as evidence too, and the floor as a
+ * score.
+ *
  * Scores: a dense n x n row-major matrix.  Only the upper triangle (row < column) is
  * read, so the matrix need not be exactly symmetric and the diagonal and lower triangle
- * may hold anything.  A NaN entry means "never compared": it counts as 0 in averages but
- * is not a floor violation (never compared is not known different).  Other values are
- * clamped to [0,1] (so -inf counts as 0 and +inf as 1).
+ * may hold anything.  A NaN entry means "never compared": it counts as a score of 0 (the
+ * lowest evidence) in averages but is not a floor violation (never compared is not known
+ * different).  Other values are clamped to [0,1] (so -inf counts as 0 and +inf as 1).
  *
- * Averages are compared after rounding to CD_CLUSTER_RESOLUTION (1e-9), so averages that
- * differ only by floating-point rounding of equal scores are ties, and an average that
- * equals the threshold up to rounding reaches it.  Ties are broken by node index.
+ * Averages of evidence are compared on a scale from 0 (-CD_CLUSTER_EVIDENCE_BITS) to 1
+ * (+CD_CLUSTER_EVIDENCE_BITS) after rounding to CD_CLUSTER_RESOLUTION (1e-9), so averages
+ * that differ only by floating-point rounding of equal scores are ties, and an average
+ * that equals the threshold up to rounding reaches it.  Ties are broken by node index.
  */
 #ifndef CD_CLUSTER_H
 #define CD_CLUSTER_H
@@ -34,19 +45,26 @@
 #define CD_CLUSTER_RESOLUTION 1e-9
 
 /*
+ * A pair's evidence counts at most this many bits either way: beyond odds of about
+ * 1,000 to 1 a pair is as sure as it gets (a score of 0.999 or more, 0.001 or less).
+ */
+#define CD_CLUSTER_EVIDENCE_BITS 10.0
+
+/*
  * Cluster n nodes (0..n-1).  Average-linkage agglomerative clustering: repeatedly merge
- * the two clusters with the highest average cross-pair score, among the pairs of clusters
- * with no cross pair scored below floor, while that average >= threshold.  Among equal
- * averages the pair whose smaller cluster label is smallest wins, then the one whose
- * other label is smallest, so the result is deterministic.
+ * the two clusters with the highest average cross-pair evidence, among the pairs of
+ * clusters with no cross pair scored below floor, while that average reaches the evidence
+ * of threshold.  Among equal averages the pair whose smaller cluster label is smallest
+ * wins, then the one whose other label is smallest, so the result is deterministic.
  *
  * labels[i] = the smallest node index of i's cluster (so labels[i] <= i, and
  * labels[labels[i]] == labels[i]).  Every cluster of more than one node has an average
- * internal pair score >= threshold - CD_CLUSTER_RESOLUTION and no scored pair below floor;
- * no two final clusters could still be merged.
+ * internal pair evidence >= that of threshold - CD_CLUSTER_RESOLUTION (on the 0..1 scale
+ * above) and no scored pair below floor; no two final clusters could still be merged.
  *
  * threshold NaN or above 1 (by more than CD_CLUSTER_RESOLUTION / 2): nothing merges;
- * threshold <= 0: everything merges that the floor allows.  floor <= 0 or NaN: no floor.
+ * threshold <= 0: everything merges that the floor allows; threshold 1: pairs whose
+ * evidence averages the bound (scores of 0.999 or more).  floor <= 0 or NaN: no floor.
  *
  * Returns 0, or -1 when n < 0, n > CD_CLUSTER_MAX_NODES, scores or labels is NULL while
  * n > 0, or the allocator returned NULL; on -1 labels is not written.  n = 0 returns 0 and
@@ -62,7 +80,7 @@ extern int	cd_cluster_average_linkage(int n, const double *scores, double thresh
 
 /*
  * Index of the best record of the cluster labelled cluster_label: the member with the
- * highest average score (read as above) to the other members, ties broken by the
+ * highest average evidence (read as above) to the other members, ties broken by the
  * smallest index; a singleton is its own center.  Returns -1 when no labels[i] equals
  * cluster_label (or n <= 0).  O(n m) for a cluster of m members; allocates nothing.
  */

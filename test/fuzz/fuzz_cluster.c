@@ -5,9 +5,10 @@
  * Input layout: byte 0 picks n (0..71), byte 1 the mode, bytes 2 and 3 the threshold and
  * the floor, then one byte per upper-triangle pair in row order (missing bytes: never
  * compared); the lower triangle and the diagonal get the leftover bytes, or garbage, since
- * they must not be read.  In grid mode scores are multiples of 1/128, so sums are exact
- * and the result must equal a naive reference bit for bit; otherwise the bytes pick
- * arbitrary doubles and only the invariants of cluster.h are checked.  Score bytes also
+ * they must not be read.  In grid mode scores are multiples of 1/128 (a few dozen
+ * distinct values, so ties are common), their evidence is a whole number of steps, sums
+ * are exact, and the result must equal a naive reference bit for bit; otherwise the bytes
+ * pick arbitrary doubles and only the invariants of cluster.h are checked.  Score bytes also
  * map to NaN, +-inf and values outside [0,1].  A mode bit makes the allocator fail.
  * __builtin_trap() fires on any violation.
  */
@@ -119,6 +120,31 @@ read_score(const double *m, int n, int i, int j, int *known)
 	return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
+/* evidence as cluster.h defines it, written from the definition (see test_cluster.c) */
+static double
+ev_of(double p)
+{
+	double		c = CD_CLUSTER_EVIDENCE_BITS;
+	double		bits;
+
+	if (p <= 0)
+		return 0;
+	if (p >= 1)
+		return 1;
+	bits = log(p / (1 - p)) / log(2.0);
+	bits = bits < -c ? -c : bits > c ? c : bits;
+	return round((bits + c) / (2 * c) * 4294967296.0) / 4294967296.0;
+}
+
+/* the threshold's evidence: 2 (unreachable) above 1 or NaN, 0 (reached by all) at 0 */
+static double
+threshold_ev(double t)
+{
+	if (isnan(t) || t > 1 + 0.5e-9)
+		return 2;
+	return t <= 0 ? 0 : ev_of(t);
+}
+
 static int64_t
 key_of(double avg)
 {
@@ -133,7 +159,7 @@ static double sums[MAXN][MAXN];
 static int	apart[MAXN][MAXN];
 static int	sizes[MAXN];
 
-/* per cluster pair (by label): sum of cross scores and any scored pair below floor */
+/* per cluster pair (by label): sum of cross evidence and any scored pair below floor */
 static void
 tabulate(int n, const double *m, double f, const int *lab)
 {
@@ -150,7 +176,7 @@ tabulate(int n, const double *m, double f, const int *lab)
 			int			a = lab[i] < lab[j] ? lab[i] : lab[j];
 			int			b = lab[i] < lab[j] ? lab[j] : lab[i];
 
-			sums[a][b] += v;
+			sums[a][b] += ev_of(v);
 			if (known && v < f)
 				apart[a][b] = 1;
 		}
@@ -160,7 +186,7 @@ tabulate(int n, const double *m, double f, const int *lab)
 static void
 reference(int n, const double *m, double t, double f, int *lab)
 {
-	int64_t		tkey = isnan(t) || t > 2 ? 3000000000LL : llround((t < -1 ? -1 : t) * 1e9);
+	int64_t		tkey = llround(threshold_ev(t) * 1e9);
 
 	for (int i = 0; i < n; i++)
 		lab[i] = i;
@@ -215,15 +241,15 @@ check_invariants(int n, const double *m, double t, double f, const int *lab)
 		CHECK(!apart[r][r]);
 		pairs = (double) sizes[r] * (sizes[r] - 1) / 2;
 		if (sizes[r] > 1)
-			CHECK(!isnan(t) && t <= 1.0 + 1e-9 && sums[r][r] / pairs >= t - 1e-9 - 1e-12);
+			CHECK(sums[r][r] / pairs >= threshold_ev(t) - 1e-9 - 1e-12);
 		for (int s = r + 1; s < n; s++)
 		{
-			if (lab[s] != s || apart[r][s] || isnan(t))
+			if (lab[s] != s || apart[r][s])
 				continue;
-			CHECK(sums[r][s] / ((double) sizes[r] * sizes[s]) < t + 1e-9);
+			CHECK(sums[r][s] / ((double) sizes[r] * sizes[s]) < threshold_ev(t) + 1e-9);
 		}
 
-		/* the center is a member with the highest average (by key), smallest on ties */
+		/* the center is a member with the highest average evidence (by key), smallest on ties */
 		c = cd_cluster_center(n, m, lab, r);
 		CHECK(c >= r && c < n && lab[c] == r);
 		if (sizes[r] == 1)
@@ -242,7 +268,7 @@ check_invariants(int n, const double *m, double t, double f, const int *lab)
 				int			known;
 
 				if (j != i && lab[j] == r)
-					sum += read_score(m, n, i, j, &known);
+					sum += ev_of(read_score(m, n, i, j, &known));
 			}
 			keys[i] = key_of(sum / (sizes[r] - 1));
 		}

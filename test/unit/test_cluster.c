@@ -2,8 +2,9 @@
  * test_cluster.c
  *		Unit tests of the duplicate clustering (src/core/cluster.c): the chain case that
  *		single linkage gets wrong, cliques, the floor, never-compared pairs, ties, threshold
- *		edges, clamping, cluster centers, the allocator contract, and random matrices
- *		checked against a naive reference and the invariants promised in cluster.h.
+ *		edges, clamping, averages of evidence rather than of scores, cluster centers, the
+ *		allocator contract, and random matrices checked against a naive reference and the
+ *		invariants promised in cluster.h.
  */
 #include <check.h>
 #include <math.h>
@@ -80,6 +81,35 @@ score_of(const double *m, int n, int i, int j, int *known)
 	return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
+/*
+ * A score's evidence as cluster.h defines it, written here from the definition: the
+ * log-odds in bits within +-CD_CLUSTER_EVIDENCE_BITS, on a 0..1 scale, in whole steps of
+ * 2^-32 (as cluster.c keeps it, so that sums are exact)
+ */
+static double
+ev_of(double p)
+{
+	double		c = CD_CLUSTER_EVIDENCE_BITS;
+	double		bits;
+
+	if (p <= 0)
+		return 0;
+	if (p >= 1)
+		return 1;
+	bits = log(p / (1 - p)) / log(2.0);
+	bits = bits < -c ? -c : bits > c ? c : bits;
+	return round((bits + c) / (2 * c) * 4294967296.0) / 4294967296.0;
+}
+
+/* the threshold on the same scale: unreachable (2) above 1 or NaN, reached by all at 0 */
+static double
+threshold_ev(double t)
+{
+	if (isnan(t) || t > 1 + RES / 2)
+		return 2;
+	return t <= 0 ? 0 : ev_of(t);
+}
+
 static int64_t
 key_of(double avg)
 {
@@ -90,7 +120,7 @@ key_of(double avg)
 	return llround(avg * 1e9);
 }
 
-/* sum of cross scores of clusters la and lb, and whether a scored pair is below floor */
+/* sum of cross evidence of clusters la and lb, and whether a scored pair is below floor */
 static double
 cross(const double *m, int n, const int *lab, int la, int lb, double f, int *apart,
 	  int *pairs)
@@ -108,7 +138,7 @@ cross(const double *m, int n, const int *lab, int la, int lb, double f, int *apa
 			if (lab[i] != la || lab[j] != lb || i == j)
 				continue;
 			v = score_of(m, n, i, j, &known);
-			sum += v;
+			sum += ev_of(v);
 			(*pairs)++;
 			if (known && v < f)
 				*apart = 1;
@@ -120,7 +150,7 @@ cross(const double *m, int n, const int *lab, int la, int lb, double f, int *apa
 static void
 reference(int n, const double *m, double t, double f, int *lab)
 {
-	int64_t		tkey = isnan(t) || t > 2 ? 3000000000LL : llround((t < -1 ? -1 : t) * 1e9);
+	int64_t		tkey = llround(threshold_ev(t) * 1e9);
 
 	for (int i = 0; i < n; i++)
 		lab[i] = i;
@@ -179,8 +209,8 @@ check_invariants(int n, const double *m, double t, double f, const int *lab)
 			continue;
 		sum = cross(m, n, lab, r, r, f, &apart, &pairs);
 		ck_assert_msg(!apart, "cluster %d holds a pair below the floor", r);
-		if (pairs > 0 && !isnan(t))
-			ck_assert_msg(sum / pairs >= t - RES - 1e-12,
+		if (pairs > 0)
+			ck_assert_msg(sum / pairs >= threshold_ev(t) - RES - 1e-12,
 						  "cluster %d average %.12f below threshold %.12f", r, sum / pairs, t);
 		/* maximality: no two final clusters may still be mergeable */
 		for (int s = r + 1; s < n; s++)
@@ -188,8 +218,8 @@ check_invariants(int n, const double *m, double t, double f, const int *lab)
 			if (lab[s] != s)
 				continue;
 			sum = cross(m, n, lab, r, s, f, &apart, &pairs);
-			if (!apart && !isnan(t))
-				ck_assert_msg(sum / pairs < t + RES,
+			if (!apart)
+				ck_assert_msg(sum / pairs < threshold_ev(t) + RES,
 							  "clusters %d and %d (average %.12f) should have merged", r, s,
 							  sum / pairs);
 		}
@@ -262,7 +292,9 @@ static const ClusterCase cases[] = {
 	{"chain, A-C below floor", 3, P3(0.95, 0.95, 0.05), 0.9, 0.2, {0, 0, 2}},
 	{"chain, floor 0: the average alone refuses", 3, P3(0.95, 0.95, 0.05), 0.9, 0.0, {0, 0, 2}},
 	{"chain, A-C never compared", 3, P3(0.95, 0.95, NAN), 0.9, 0.2, {0, 0, 2}},
-	{"chain, low threshold, A-C never compared", 3, P3(0.95, 0.95, NAN), 0.4, 0.2, {0, 0, 0}},
+	/* never compared counts as the lowest evidence, -10 bits: (4.25 - 10) / 2 bits */
+	{"chain, low threshold, A-C never compared", 3, P3(0.95, 0.95, NAN), 0.1, 0.2, {0, 0, 0}},
+	{"chain, threshold 0.4, A-C never compared", 3, P3(0.95, 0.95, NAN), 0.4, 0.2, {0, 0, 2}},
 	{"chain, low threshold, A-C below floor", 3, P3(0.95, 0.95, 0.05), 0.4, 0.2, {0, 0, 2}},
 	{"chain, middle node first", 3, P3(0.05, 0.95, 0.95), 0.9, 0.2, {0, 1, 0}},
 	{"chain, stronger B-C wins B", 3, P3(0.95, 0.96, 0.05), 0.9, 0.2, {0, 1, 1}},
@@ -287,7 +319,8 @@ static const ClusterCase cases[] = {
 	{"same with floor 0.2", 3, P3(0.95, 0.95, 0.1), 0.5, 0.2, {0, 0, 2}},
 	{"floor above 1: only never-compared pairs merge", 3, P3(1.0, 1.0, NAN), 0.0, 1.5, {0, 1, 0}},
 	{"floor above 1, threshold 0.5: nothing merges", 3, {{0, 1, 1.0}}, 1, 0.5, 1.5, {0, 1, 2}},
-	{"score above 1 counts as 1", 3, P3(1.0, 1.5, 0.7), 0.9, 0.2, {0, 0, 2}},
+	/* 10 bits and -4.25 bits average 2.9 bits, below the 3.2 bits of 0.9 */
+	{"score above 1 counts as 1", 3, P3(1.0, 1.5, 0.05), 0.9, 0.01, {0, 0, 2}},
 	{"score below 0 counts as 0 and is below floor", 2, {{0, 1, -0.5}}, 1, -1.0, 0.2, {0, 1}},
 	{"+inf counts as 1", 2, {{0, 1, INFINITY}}, 1, 1.0, 0.2, {0, 0}},
 	{"-inf counts as 0", 2, {{0, 1, -INFINITY}}, 1, 0.0, 0.0, {0, 0}},
@@ -298,6 +331,10 @@ static const ClusterCase cases[] = {
 	0.9, 0.2, {0, 0, 0, 0}},
 	{"equal pairs, ties by the second index", 3, {{0, 2, 0.9}, {0, 1, 0.9}, {1, 2, 0.1}}, 3,
 	0.9, 0.0, {0, 0, 2}},
+	/* scores average 0.77, evidence 6.3 bits (10, 10, -1.2): what cluster.h is about */
+	{"two typed badly: evidence joins them", 3, P3(0.9999, 0.3, 0.9999), 0.9, 0.2, {0, 0, 0}},
+	/* 0-2 is 40 bits but counts 10: (10 - 9) / 2 bits, not (40 - 9) / 2 */
+	{"one sure pair does not outvote", 3, P3(0.9999, 0.002, 1 - 1e-12), 0.9, 0.001, {0, 0, 2}},
 	{"weighted average joins a pair", 3, {{0, 1, 1.0}, {0, 2, 0.95}, {1, 2, 0.85}}, 3,
 	0.9, 0.2, {0, 0, 0}},
 	{"unscored node stays alone", 4, {{0, 1, 0.97}, {1, 2, 0.97}, {0, 2, 0.97}}, 3,
@@ -612,7 +649,7 @@ START_TEST(test_center_highest_average)
 	ck_assert_int_eq(cd_cluster_center(4, m, labels, 3), 3);
 	ck_assert_int_eq(cd_cluster_center(4, m, labels, 1), -1);
 	set_pair(m, 4, 1, 2, 0.99);
-	/* now 0: .925, 1: .945, 2: .97 */
+	/* now, in bits, 0: (3.17 + 4.25) / 2, 1: (3.17 + 6.63) / 2, 2: (4.25 + 6.63) / 2 */
 	ck_assert_int_eq(cd_cluster_center(4, m, labels, 0), 2);
 	free(m);
 }
@@ -624,14 +661,14 @@ START_TEST(test_center_ties_and_nan)
 	int			labels[6] = {0, 0, 0, 3, 4, 3};
 
 	ck_assert_int_eq(cd_cluster_center(6, m, labels, 3), 3);
-	/* 0-1 never compared counts as 0: 0 and 1 average .45, 2 averages .9 */
+	/* 0-1 never compared counts as -10 bits: 0 and 1 average -3.4 bits, 2 3.17 */
 	ck_assert_int_eq(cd_cluster_center(6, m, labels, 0), 2);
 	ck_assert_int_eq(cd_cluster_center(6, m, labels, 4), 4);
 	/* rounding noise is a tie: the smallest index wins */
 	set_pair(m, 6, 0, 1, 0.9);
 	set_pair(m, 6, 0, 2, 0.1 + 0.2);
 	set_pair(m, 6, 1, 2, 0.3);
-	/* 0: (.9 + .30000000000000004) / 2, 1: (.9 + .3) / 2 */
+	/* 0: .9 and .30000000000000004, 1: .9 and .3: the same evidence */
 	ck_assert_int_eq(cd_cluster_center(6, m, labels, 0), 0);
 	free(m);
 }
