@@ -249,7 +249,7 @@ SELECT b.label AS dataset, b.records, b.true_pairs AS "true pairs", b.cand AS "c
 \if :clusters
 \echo
 \echo '== Pairs from clusters (issue 6): crmdedup.clusters(profile) on each table (its own blocking keys,'
-\echo '   block cap 100, the profile''s "same" threshold); every pair of records within a cluster is predicted'
+\echo '   its default block cap of 20, the profile''s "same" threshold); every pair of records within a cluster is predicted'
 SELECT b.label AS dataset, b.true_pairs AS "true pairs", c.pp AS "pairs in clusters",
        c.p AS "cl P", c.r AS "cl R", c.f1 AS "cl F1", d.f1 AS "pairwise F1 (above)", t.secs AS "clusters() s"
   FROM base b JOIN cl_eval c USING (eval_ds) JOIN cd_default d USING (eval_ds)
