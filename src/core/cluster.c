@@ -61,20 +61,14 @@ read_score(const double *scores, int n, int i, int j, bool *known)
 /* evidence is a whole number of these steps (2^-32 of the scale, 5e-9 bits) */
 #define EVIDENCE_STEPS 4294967296.0
 
-/*
- * The evidence of a score in [0,1]: its log-odds in bits, held within
- * +-CD_CLUSTER_EVIDENCE_BITS and put on a 0..1 scale, so that averages and the keys
- * below work on it as they would on scores.  Rounded to a whole number of steps so that
- * sums are exact (a component's at most 2,000^2 / 4 cross pairs need 52 bits) and do
- * not depend on the order in which merges add them.
- */
-static inline double
-evidence(double p)
+/* see cluster.h; the sums of a component (at most 2,000^2 / 4 cross pairs) stay exact */
+double
+cd_cluster_evidence(double p)
 {
 	double		bits;
 
-	if (p <= 0.0)
-		return 0.0;
+	if (!(p > 0.0))
+		return 0.0;				/* 0 and below, and NaN */
 	if (p >= 1.0)
 		return 1.0;
 	bits = log2(p) - log2(1.0 - p);
@@ -110,7 +104,7 @@ threshold_key(double threshold)
 		return (int64_t) (3 * KEY_SCALE);
 	if (threshold <= 0.0)
 		return 0;
-	return (int64_t) llround(evidence(threshold) * KEY_SCALE);
+	return (int64_t) llround(cd_cluster_evidence(threshold) * KEY_SCALE);
 }
 
 /* offset of pair (a, b) of live clusters, a != b, in either order */
@@ -277,7 +271,7 @@ cd_cluster_average_linkage(int n, const double *scores, double threshold,
 			double		v = read_score(scores, n, p, q, &known);
 			size_t		pq = tri_index(n, p, q);
 
-			w.sum[pq] = evidence(v);
+			w.sum[pq] = cd_cluster_evidence(v);
 			/* written as !(v >= floor) would make a NaN floor forbid everything */
 			w.apart[pq] = known && v < floor_score;
 		}
@@ -345,8 +339,8 @@ cd_cluster_center(int n, const double *scores, const int *labels, int cluster_la
 
 			if (j == i || labels[j] != cluster_label)
 				continue;
-			sum += evidence(j > i ? read_score(scores, n, i, j, &known)
-							: read_score(scores, n, j, i, &known));
+			sum += cd_cluster_evidence(j > i ? read_score(scores, n, i, j, &known)
+									   : read_score(scores, n, j, i, &known));
 		}
 		key = average_key(sum, (double) (members - 1));
 		if (center < 0 || key > center_key)

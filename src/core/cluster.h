@@ -51,6 +51,14 @@
 #define CD_CLUSTER_EVIDENCE_BITS 10.0
 
 /*
+ * The evidence of a score on the 0..1 scale above: log2(score / (1 - score)) held within
+ * +-CD_CLUSTER_EVIDENCE_BITS, mapped linearly from -bound..+bound to 0..1, in whole steps
+ * of 2^-32 (so that sums of up to 2^20 of them are exact, whatever their order).  Scores
+ * are clamped to [0,1] first; NaN ("never compared") counts as 0.
+ */
+extern double cd_cluster_evidence(double score);
+
+/*
  * Cluster n nodes (0..n-1).  Average-linkage agglomerative clustering: repeatedly merge
  * the two clusters with the highest average cross-pair evidence, among the pairs of
  * clusters with no cross pair scored below floor, while that average reaches the evidence

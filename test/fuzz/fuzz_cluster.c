@@ -120,29 +120,17 @@ read_score(const double *m, int n, int i, int j, int *known)
 	return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
-/* evidence as cluster.h defines it, written from the definition (see test_cluster.c) */
-static double
-ev_of(double p)
-{
-	double		c = CD_CLUSTER_EVIDENCE_BITS;
-	double		bits;
-
-	if (p <= 0)
-		return 0;
-	if (p >= 1)
-		return 1;
-	bits = log(p / (1 - p)) / log(2.0);
-	bits = bits < -c ? -c : bits > c ? c : bits;
-	return round((bits + c) / (2 * c) * 4294967296.0) / 4294967296.0;
-}
-
-/* the threshold's evidence: 2 (unreachable) above 1 or NaN, 0 (reached by all) at 0 */
+/*
+ * The threshold's evidence: 2 (unreachable) above 1 or NaN, 0 (reached by all) at 0.  The
+ * mapping itself, cd_cluster_evidence, is checked against its definition in test_cluster.c;
+ * this oracle checks the clustering built on it.
+ */
 static double
 threshold_ev(double t)
 {
 	if (isnan(t) || t > 1 + 0.5e-9)
 		return 2;
-	return t <= 0 ? 0 : ev_of(t);
+	return t <= 0 ? 0 : cd_cluster_evidence(t);
 }
 
 static int64_t
@@ -176,7 +164,7 @@ tabulate(int n, const double *m, double f, const int *lab)
 			int			a = lab[i] < lab[j] ? lab[i] : lab[j];
 			int			b = lab[i] < lab[j] ? lab[j] : lab[i];
 
-			sums[a][b] += ev_of(v);
+			sums[a][b] += cd_cluster_evidence(v);
 			if (known && v < f)
 				apart[a][b] = 1;
 		}
@@ -268,7 +256,7 @@ check_invariants(int n, const double *m, double t, double f, const int *lab)
 				int			known;
 
 				if (j != i && lab[j] == r)
-					sum += ev_of(read_score(m, n, i, j, &known));
+					sum += cd_cluster_evidence(read_score(m, n, i, j, &known));
 			}
 			keys[i] = key_of(sum / (sizes[r] - 1));
 		}

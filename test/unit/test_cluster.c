@@ -82,32 +82,15 @@ score_of(const double *m, int n, int i, int j, int *known)
 }
 
 /*
- * A score's evidence as cluster.h defines it, written here from the definition: the
- * log-odds in bits within +-CD_CLUSTER_EVIDENCE_BITS, on a 0..1 scale, in whole steps of
- * 2^-32 (as cluster.c keeps it, so that sums are exact)
+ * The threshold on the evidence scale: unreachable (2) above 1 or NaN, reached by all at
+ * 0; cd_cluster_evidence itself is checked against its definition in test_evidence.
  */
-static double
-ev_of(double p)
-{
-	double		c = CD_CLUSTER_EVIDENCE_BITS;
-	double		bits;
-
-	if (p <= 0)
-		return 0;
-	if (p >= 1)
-		return 1;
-	bits = log(p / (1 - p)) / log(2.0);
-	bits = bits < -c ? -c : bits > c ? c : bits;
-	return round((bits + c) / (2 * c) * 4294967296.0) / 4294967296.0;
-}
-
-/* the threshold on the same scale: unreachable (2) above 1 or NaN, reached by all at 0 */
 static double
 threshold_ev(double t)
 {
 	if (isnan(t) || t > 1 + RES / 2)
 		return 2;
-	return t <= 0 ? 0 : ev_of(t);
+	return t <= 0 ? 0 : cd_cluster_evidence(t);
 }
 
 static int64_t
@@ -138,7 +121,7 @@ cross(const double *m, int n, const int *lab, int la, int lb, double f, int *apa
 			if (lab[i] != la || lab[j] != lb || i == j)
 				continue;
 			v = score_of(m, n, i, j, &known);
-			sum += ev_of(v);
+			sum += cd_cluster_evidence(v);
 			(*pairs)++;
 			if (known && v < f)
 				*apart = 1;
@@ -271,6 +254,45 @@ count_release(void *ptr, void *ctx)
 	c->live--;
 	free(ptr);
 }
+
+/* ---------------------------------------------------------------- evidence */
+
+/* cd_cluster_evidence against cluster.h's definition, written here from it */
+START_TEST(test_evidence)
+{
+	static const double scores[] = {1e-12, 0.0005, 0.001, 0.05, 0.3, 0.5, 0.7, 0.9, 0.95,
+	0.999, 0.9995, 1 - 1e-12};
+	double		prev = -1;
+
+	for (size_t k = 0; k < sizeof(scores) / sizeof(scores[0]); k++)
+	{
+		double		p = scores[k];
+		double		bits = log(p / (1 - p)) / log(2.0);
+		double		want;
+		double		got = cd_cluster_evidence(p);
+
+		bits = bits < -CD_CLUSTER_EVIDENCE_BITS ? -CD_CLUSTER_EVIDENCE_BITS :
+			bits > CD_CLUSTER_EVIDENCE_BITS ? CD_CLUSTER_EVIDENCE_BITS : bits;
+		want = (bits + CD_CLUSTER_EVIDENCE_BITS) / (2 * CD_CLUSTER_EVIDENCE_BITS);
+		ck_assert_msg(fabs(got - want) <= 1.0 / 4294967296.0,
+					  "evidence(%g) = %.12f, expected %.12f", p, got, want);
+		/* a whole number of steps of 2^-32 */
+		ck_assert_double_eq(got * 4294967296.0, round(got * 4294967296.0));
+		ck_assert(got >= prev);
+		prev = got;
+	}
+	ck_assert_double_eq(cd_cluster_evidence(0.5), 0.5);
+	ck_assert_double_eq(cd_cluster_evidence(0.0), 0.0);
+	ck_assert_double_eq(cd_cluster_evidence(1.0), 1.0);
+	ck_assert_double_eq(cd_cluster_evidence(-0.5), 0.0);
+	ck_assert_double_eq(cd_cluster_evidence(1.5), 1.0);
+	ck_assert_double_eq(cd_cluster_evidence(NAN), 0.0);
+	ck_assert_double_eq(cd_cluster_evidence(-INFINITY), 0.0);
+	ck_assert_double_eq(cd_cluster_evidence(INFINITY), 1.0);
+	/* 0.9: log2(9) = 3.17 bits */
+	ck_assert_double_eq_tol(cd_cluster_evidence(0.9), (log2(9.0) + 10) / 20, 1e-9);
+}
+END_TEST
 
 /* ---------------------------------------------------------------- table of cases */
 
@@ -910,6 +932,10 @@ cluster_suite(void)
 {
 	Suite	   *s = suite_create("cluster");
 	TCase	   *tc;
+
+	tc = tcase_create("evidence");
+	tcase_add_test(tc, test_evidence);
+	suite_add_tcase(s, tc);
 
 	tc = tcase_create("table");
 	tcase_add_loop_test(tc, test_table, 0, (int) (sizeof(cases) / sizeof(cases[0])));
