@@ -254,7 +254,9 @@ SELECT name, round(name_similarity(name, 'Мирноов Иван')::numeric, 3)
 -- a name of 2 words with a patronymic (name-grams-5 keys it): Андрей Иванович lacks
 -- the query's surname and pays 0.25 + 0.05 for it (0.769), and the index finds it;
 -- every "Андрей <surname>" of 2 words shares only the given name (0.5) and no longer
--- goes to the recheck (it did while any 2-word item might have held a patronymic)
+-- goes to the recheck (it did while any 2-word item might have held a patronymic).
+-- Since name-grams-6 one of Chudykh's sound keys shares its 16-bit hash with Иванов's,
+-- so the 11 names with Андрей and Иванов go to the recheck, which drops them.
 INSERT INTO people VALUES (200002, 'Андрей Иванович');
 SELECT name, round(name_similarity(name, 'Andrej Chudykh')::numeric, 3) AS sim
   FROM people WHERE name %~ 'Andrej Chudykh' ORDER BY sim DESC, name;

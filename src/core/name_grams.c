@@ -651,21 +651,22 @@ push_initial_keys(KeyVec *kv, Side2 side, const GWord *w)
 			push_initial(kv, side == SIDE_QUERY, w->fold, k);
 }
 
-/* a sound key of two classes, with the length of the fold it came from */
+/* a sound key of two classes, with the length and first vowel of the fold it came from */
 static void
-push_short_sound(KeyVec *kv, const char *tag, const char *key, size_t flen)
+push_short_sound(KeyVec *kv, const char *tag, const char *key, size_t flen, char lead)
 {
-	char		k[3] = {key[0], key[1], (char) (flen < 255 ? flen : 255)};
+	char		k[4] = {key[0], key[1], (char) (flen < 255 ? flen : 255), lead};
 
-	kv_push(kv, make_key(CD_GRAM_SOUND, hash_gram(tag, k, 3)));
+	kv_push(kv, make_key(CD_GRAM_SOUND, hash_gram(tag, k, 4)));
 }
 
 /*
  * The phonetic key of a word and of its other readings.  Keys of 3+ classes meet any
  * equal key.  A key of two classes is common (Jon, Jan, Min): name_match.c lets such a
  * key of another reading meet only a word's own key, from folds at most one letter
- * apart in length, so those are written in two roles ("o" own, "a" another reading)
- * with the fold length, and a query asks for the other role at lengths +-1.
+ * apart in length and with the same first vowel sound, so those are written in two
+ * roles ("o" own, "a" another reading) with the fold's length and first vowel
+ * (name-grams-6), and a query asks for the other role at lengths +-1.
  */
 static void
 push_sound_keys(KeyVec *kv, Side2 side, const GWord *w, unsigned mask)
@@ -673,16 +674,18 @@ push_sound_keys(KeyVec *kv, Side2 side, const GWord *w, unsigned mask)
 	size_t		r;
 	int			d;
 
+	char		lead = cd_fold_lead_vowel(w->fold, w->flen);
+
 	if (w->plen >= 3)
 		kv_push(kv, make_key(CD_GRAM_SOUND, hash_gram("s", w->phon, w->plen)));
 	else if (w->plen == 2)
 	{
 		if (side == SIDE_STORED)
-			push_short_sound(kv, "o", w->phon, w->flen);
+			push_short_sound(kv, "o", w->phon, w->flen, lead);
 		else
 			for (d = -1; d <= 1; d++)
 				if ((int) w->flen + d >= 0)
-					push_short_sound(kv, "a", w->phon, (size_t) ((int) w->flen + d));
+					push_short_sound(kv, "a", w->phon, (size_t) ((int) w->flen + d), lead);
 	}
 	for (r = 0; r < N_READINGS; r++)
 	{
@@ -707,12 +710,14 @@ push_sound_keys(KeyVec *kv, Side2 side, const GWord *w, unsigned mask)
 			kv_push(kv, make_key(CD_GRAM_SOUND, hash_gram("s", key, kl)));
 		else if (kl == 2)
 		{
+			char		rlead = cd_fold_lead_vowel(fold, fl);
+
 			if (side == SIDE_STORED)
-				push_short_sound(kv, "a", key, fl);
+				push_short_sound(kv, "a", key, fl, rlead);
 			else
 				for (d = -1; d <= 1; d++)
 					if ((int) fl + d >= 0)
-						push_short_sound(kv, "o", key, (size_t) ((int) fl + d));
+						push_short_sound(kv, "o", key, (size_t) ((int) fl + d), rlead);
 		}
 	}
 }

@@ -93,7 +93,7 @@
 #include "cd_buf.h"
 #include "field_match.h"
 
-#define CD_NAME_GRAMS_VERSION "name-grams-5"
+#define CD_NAME_GRAMS_VERSION "name-grams-6"
 
 /* key classes: the top 3 bits of a key */
 typedef enum CdGramClass

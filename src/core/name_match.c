@@ -46,6 +46,7 @@ static bool han_transcriptions = true;
 #define TR_RUN_MAX 8			/* syllables one transcribed word may take */
 
 #define ALT_KEY 32				/* an alternative key counts on this many classes */
+#define ALT_FOLD 32				/* folds of readings kept for alt_meets */
 #define N_READINGS CD_RD_COUNT	/* other readings of a Latin spelling: name_readings.h */
 #define RD_SIZE CD_RD_SIZE(MAXW)
 #define RD_ALL CD_RD_ALL
@@ -87,6 +88,7 @@ typedef struct Word
 	uint8_t		altflen[N_READINGS];	/* length of the fold the key came from */
 	char		altlead[N_READINGS];
 	char		alt[N_READINGS][ALT_KEY];
+	char		altfold[N_READINGS][ALT_FOLD];	/* the fold, when shorter than ALT_FOLD */
 	CdTrSkeleton tr;			/* with WF_TRANSCRIBED only */
 } Word;
 
@@ -611,14 +613,18 @@ initial_of(const Word *x, const Word *y)
 		(y->flen > x->flen && x->flen > 0 && memcmp(y->fold, x->fold, x->flen) == 0);
 }
 
-/* the vowel a fold starts with, after a "y" glide; '\0' when it starts with a consonant */
+/*
+ * The vowel after a glide a transliterated word starts with (y, j, or i before a
+ * vowel: Йозеф "yozef", Josef, Иоганн "iogann", Johann), '\0' without one.  The fold
+ * writes an initial "yo" as "e" (Ёлкин = Елкин = Yolkin) and keeps "jo" and "io", so
+ * cd_fold_lead_vowel() of the folds tells these apart although they all begin with [jo].
+ */
 static char
-lead_vowel(const char *f, size_t n)
+glide_vowel(const char *raw, size_t n)
 {
-	if (n >= 2 && f[0] == 'y' && strchr("aeiou", f[1]) != NULL)
-		return f[1];
-	if (n >= 1 && strchr("aeiouy", f[0]) != NULL)
-		return f[0];
+	if (n >= 2 && (raw[0] == 'y' || raw[0] == 'j' || raw[0] == 'i') &&
+		strchr("aeiou", raw[1]) != NULL && !(raw[0] == 'i' && raw[1] == 'i'))
+		return raw[1];
 	return '\0';
 }
 
@@ -655,6 +661,7 @@ fill_alternates(Word *w, unsigned mask)
 					kl;
 		int			j;
 		bool		dup;
+		char		lead;
 
 		if (!(mask & (1u << k)))
 			continue;
@@ -665,30 +672,133 @@ fill_alternates(Word *w, unsigned mask)
 		kl = cd_phonetic_folded_word(fold, fl, key);
 		if (kl > ALT_KEY)
 			kl = ALT_KEY;
-		dup = kl == w->plen && memcmp(key, w->phon, kl) == 0;
+		lead = cd_fold_lead_vowel(fold, fl);
+
+		/*
+		 * A reading with the word's own key adds nothing when the key has 3+ classes
+		 * and the same first vowel sound (the rule "same phonetic key" compares it),
+		 * but a key of two classes is never compared as the word's own: Moore read
+		 * in English is "mure" (Мур), Dean "din" (Дин), with the keys of the spelling.
+		 */
+		dup = kl == w->plen && memcmp(key, w->phon, kl) == 0 && kl >= 3 &&
+			lead == cd_fold_lead_vowel(w->fold, w->flen);
 		for (j = 0; !dup && j < w->nalt; j++)
-			dup = w->altlen[j] == kl && memcmp(w->alt[j], key, kl) == 0;
+			dup = w->altlen[j] == kl && memcmp(w->alt[j], key, kl) == 0 &&
+				w->altlead[j] == lead && w->altflen[j] == (fl < 255 ? fl : 255) &&
+				(fl >= ALT_FOLD || memcmp(w->altfold[j], fold, fl) == 0);
 		if (dup || kl < 2)
 			continue;
 		memcpy(w->alt[w->nalt], key, kl);
 		w->altlen[w->nalt] = (uint8_t) kl;
 		w->altflen[w->nalt] = (uint8_t) (fl < 255 ? fl : 255);
-		w->altlead[w->nalt] = lead_vowel(fold, fl);
+		w->altlead[w->nalt] = lead;
+		if (fl < ALT_FOLD)
+			memcpy(w->altfold[w->nalt], fold, fl);
 		w->nalt++;
 	}
 }
 
+/* OSA edit distance of two short folds (each under ALT_FOLD letters) */
+static int
+short_edits(const char *a, size_t al, const char *b, size_t bl)
+{
+	uint8_t		d[ALT_FOLD + 1][ALT_FOLD + 1];
+
+	for (size_t i = 0; i <= al; i++)
+		d[i][0] = (uint8_t) i;
+	for (size_t j = 0; j <= bl; j++)
+		d[0][j] = (uint8_t) j;
+	for (size_t i = 1; i <= al; i++)
+		for (size_t j = 1; j <= bl; j++)
+		{
+			int			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+				d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = (uint8_t) v;
+		}
+	return d[al][bl];
+}
+
+static inline bool
+is_vowel_letter(char c)
+{
+	return strchr("aeiouy", c) != NULL;
+}
+
 /*
- * An alternative key k (from a fold of kfl letters) meets a word's own key.  Keys of
- * two classes are common (Jon, Jan, Min), so such a key also needs folds of about the
- * same length: John/Джон (dzhon/dzhon), not Magnia/Мин (mania/min).
+ * Folds a and b are equal or one edit apart by a consonant (one added, dropped or
+ * changed, or two adjacent letters swapped): a vowel added, dropped or changed is how
+ * short names differ (Dan/Din, Sammy/Сэм, Jon/Jan).
+ */
+static bool
+one_consonant_edit(const char *a, size_t al, const char *b, size_t bl)
+{
+	size_t		i = 0;
+
+	if (al > bl)
+		return one_consonant_edit(b, bl, a, al);
+	if (bl - al > 1)
+		return false;
+	while (i < al && a[i] == b[i])
+		i++;
+	if (i == al)
+		return al == bl || !is_vowel_letter(b[al]);
+	if (al == bl)
+	{
+		if (i + 1 < al && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+			memcmp(a + i + 2, b + i + 2, al - i - 2) == 0)
+			return true;
+		return memcmp(a + i + 1, b + i + 1, al - i - 1) == 0 &&
+			!is_vowel_letter(a[i]) && !is_vowel_letter(b[i]);
+	}
+	return memcmp(a + i, b + i + 1, al - i) == 0 && !is_vowel_letter(b[i]);
+}
+
+/*
+ * The alternative key i of x meets the own key of w: same key, same first vowel sound.
+ * The key keeps only a word's first vowel, so a reading that changes it (English
+ * Andy "endi" = Энди, Austin "ostin" = Остин, German Eugen "oigen" = Ойген) says more
+ * than its key: such a reading's fold must also be near w's (one edit, two from 8
+ * letters), or every word of that skeleton would meet (Utsubo "atsubo" and Ясуба).
+ * Keys of two classes are common (Jon, Jan, Min, Mira): such a key also needs folds
+ * of about the same length, John/Джон (dzhon/dzhon), not Magnia/Мин (mania/min).  A
+ * reading that changed only vowels keeps the spelling's own key of two classes, which
+ * alone never meets: its evidence is in the vowels, so its fold must be w's but for a
+ * consonant: Moore/Мур (mur/mur), Dean/Дин, Rose/Роуз (rous/rouz), not Dean/Дан.
+ * Readings that change vowels only meet a word of a script written by one known
+ * rule (w_latin false): two Latin spellings apart by a vowel are two names (Chen/Chan,
+ * Sara/Sera), whatever one of them would sound like in English.
  */
 static inline bool
-alt_meets(const char *k, size_t kl, size_t kfl, char klead, const Word *w)
+alt_meets(const Word *x, int i, const Word *w, bool w_latin)
 {
-	if (kl != w->plen || memcmp(k, w->phon, kl) != 0 || klead != lead_vowel(w->fold, w->flen))
+	size_t		kl = x->altlen[i];
+	size_t		kfl = x->altflen[i];
+
+	if (kl != w->plen || memcmp(x->alt[i], w->phon, kl) != 0 ||
+		x->altlead[i] != cd_fold_lead_vowel(w->fold, w->flen))
 		return false;
-	return kl >= 3 || (kfl <= (size_t) w->flen + 1 && w->flen <= kfl + 1);
+	if (kl >= 3)
+	{
+		size_t		ml = kfl > w->flen ? kfl : w->flen;
+
+		char		own = cd_fold_lead_vowel(x->fold, x->flen);
+
+		if (x->altlead[i] == own || x->altlead[i] == '\0' || own == '\0')
+			return true;
+		return !w_latin && kfl < ALT_FOLD && w->flen < ALT_FOLD &&
+			short_edits(x->altfold[i], kfl, w->fold, w->flen) <= (ml >= 8 ? 2 : 1);
+	}
+	if (kl == x->plen && memcmp(x->alt[i], x->phon, kl) == 0)
+		return !w_latin && kfl < ALT_FOLD &&
+			one_consonant_edit(x->altfold[i], kfl, w->fold, w->flen);
+	return kfl <= (size_t) w->flen + 1 && w->flen <= kfl + 1;
 }
 
 /*
@@ -705,7 +815,7 @@ readings_meet(Word *x, unsigned xm, Word *y, unsigned ym)
 	fill_alternates(y, ym);
 	for (i = 0; i < x->nalt; i++)
 	{
-		if (alt_meets(x->alt[i], x->altlen[i], x->altflen[i], x->altlead[i], y))
+		if (alt_meets(x, i, y, (ym & ~RD_PINYIN) != 0))
 			return true;
 		for (j = 0; j < y->nalt && x->altlen[i] >= 3; j++)
 			if (x->altlen[i] == y->altlen[j] && memcmp(x->alt[i], y->alt[j], y->altlen[j]) == 0 &&
@@ -713,7 +823,7 @@ readings_meet(Word *x, unsigned xm, Word *y, unsigned ym)
 				return true;
 	}
 	for (j = 0; j < y->nalt; j++)
-		if (alt_meets(y->alt[j], y->altlen[j], y->altflen[j], y->altlead[j], x))
+		if (alt_meets(y, j, x, (xm & ~RD_PINYIN) != 0))
 			return true;
 	return false;
 }
@@ -1295,7 +1405,9 @@ pair_score(const Word *x, const Word *y, bool person, bool short_typos, const Cd
 	 */
 	if (*score < 0.9 && x->plen >= 3 && x->plen == y->plen &&
 		memcmp(x->phon, y->phon, x->plen) == 0 && !both_known_apart &&
-		lead_vowel(x->fold, x->flen) == lead_vowel(y->fold, y->flen))
+		(cd_fold_lead_vowel(x->fold, x->flen) == cd_fold_lead_vowel(y->fold, y->flen) ||
+		 (glide_vowel(x->raw, x->rlen) != '\0' &&
+		  glide_vowel(x->raw, x->rlen) == glide_vowel(y->raw, y->rlen))))
 	{
 		*score = 0.9;
 		*kind = PK_PHONETIC;

@@ -35,7 +35,9 @@
  *		  neighbours)
  *		same phonetic key of 3+ classes (Shchukin / Chtchoukine), unless
  *		  both are given names of different groups or the folds begin with
- *		  different vowel sounds (Yana / Yuna)                               0.9
+ *		  different vowel sounds (Yana / Yuna); two words that begin with a
+ *		  glide before the same vowel agree (Йозеф "yozef" folds to "ezef",
+ *		  Josef to "yosef"; Иоганн "iogann" / Johann)                        0.9
  *		otherwise                                                            0
  * Other readings (person names only): a word that has no pair of 0.9 or more also
  * gets the phonetic keys of its Latin spelling read by the rules of other languages,
@@ -51,7 +53,13 @@
  * different groups; two alternative keys must have 3+ classes) score 0.9: John / Джон, Jacques / Жак, Charon / Шарон, Spierer / Шпирер, Giannone /
  * Джанноне, Jorge / Хорхе, Shimura / Симура, Qiuhong / Цюхун.  A key of two classes
  * meets only the other word's own key, from folds at most one letter apart in length
- * (John / Джон, not Magnia / Мин).  Cyrillic, Greek and other texts with one known
+ * (John / Джон, not Magnia / Мин); a reading that keeps the word's own key of two
+ * classes (Moore "mur", Dean "din": only vowels changed) meets only a word of a script
+ * with one known transliteration whose fold is the reading's but for a consonant (Мур,
+ * Дин; not Мира, Дан), and a reading that changes the first vowel of a vowel-initial
+ * word (Andy "endi", Austin "ostin") meets only such a word within one edit of its fold
+ * (two from 8 letters): between two Latin spellings a vowel still tells names apart
+ * (Chen / Chan).  Cyrillic, Greek and other texts with one known
  * transliteration get no other readings; Han text gets the pinyin one.  The French
  * reading also drops a final s, es, t, d, x (Jacques Chirac / Жак Ширак).
  * Han transcriptions (person names; 0.2.0): Han text against text in another script may

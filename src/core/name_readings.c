@@ -14,7 +14,12 @@ typedef enum RdCtx
 	RC_START,					/* at the start of the word */
 	RC_FRONT,					/* before e, i or y */
 	RC_VOWEL,					/* before a vowel */
-	RC_END						/* at the end of the word */
+	RC_END,						/* at the end of the word */
+	RC_END_CONS,				/* at the end of the word, after a consonant */
+	RC_CONS,					/* before a consonant */
+	RC_CLOSED,					/* before a consonant and then a consonant or the end */
+	RC_MAGIC,					/* before one consonant and a final e (Kate, Luke) */
+	RC_NOT_VOWEL				/* before a consonant or at the end */
 } RdCtx;
 
 typedef struct RdRule
@@ -31,21 +36,46 @@ typedef struct RdRule
 
 /* rules of a reading are tried in order at each position: longer patterns first */
 static const RdRule rd_english[] = {
-	RD("j", "dzh", RC_ANY), RD("gh", "", RC_ANY), RD("g", "dzh", RC_FRONT),
-	RD("wh", "u", RC_START), RD("wr", "r", RC_START), RD("kn", "n", RC_START),
-	RD("aw", "ou", RC_ANY), RD("ow", "ou", RC_ANY), RD("ee", "i", RC_ANY),
-	RD("ea", "i", RC_ANY), RD("oo", "u", RC_ANY), RD_END_RULES
+	RD("j", "dzh", RC_ANY), RD("gh", "", RC_ANY),
+	RD("g", "dzh", RC_FRONT), RD("wh", "u", RC_START), RD("wr", "r", RC_START),
+	RD("kn", "n", RC_START), RD("aw", "ou", RC_ANY), RD("ow", "ou", RC_ANY),
+	RD("au", "o", RC_ANY), RD("ay", "ei", RC_ANY), RD("ai", "ei", RC_ANY),
+	RD("ew", "yu", RC_ANY), RD("ee", "i", RC_ANY), RD("ea", "i", RC_ANY),
+	RD("oo", "u", RC_ANY), RD("ey", "i", RC_END), RD("ie", "i", RC_END), RD_END_RULES
+};
+
+/*
+ * English vowels: the English reading with the vowels of a stressed syllable, a reading
+ * of its own because a final e is silent in Kate (Кейт) and Moore (Мур) but not in Jaffe
+ * (Джаффе), and a is э in Andy (Энди) but эй in James (Джеймс).
+ */
+static const RdRule rd_english_vowels[] = {
+	RD("j", "dzh", RC_ANY), RD("eigh", "i", RC_ANY), RD("gh", "", RC_ANY),
+	RD("ge", "dzh", RC_END), RD("g", "dzh", RC_FRONT), RD("wh", "u", RC_START),
+	RD("wr", "r", RC_START), RD("kn", "n", RC_START), RD("aw", "ou", RC_ANY),
+	RD("ow", "ou", RC_ANY), RD("au", "o", RC_ANY), RD("ay", "ei", RC_ANY),
+	RD("ai", "ei", RC_ANY), RD("ei", "i", RC_ANY), RD("ew", "yu", RC_ANY),
+	RD("ee", "i", RC_ANY), RD("ea", "i", RC_ANY), RD("oo", "u", RC_ANY),
+	RD("ey", "i", RC_END), RD("ie", "i", RC_END), RD("ce", "s", RC_END),
+	RD("a", "ei", RC_MAGIC), RD("e", "i", RC_MAGIC), RD("i", "ai", RC_MAGIC),
+	RD("o", "ou", RC_MAGIC), RD("u", "yu", RC_MAGIC), RD("a", "e", RC_CONS),
+	RD("u", "a", RC_CLOSED), RD("e", "", RC_END_CONS), RD_END_RULES
 };
 static const RdRule rd_french[] = {
 	RD("j", "zh", RC_ANY), RD("ge", "zh", RC_VOWEL), RD("g", "zh", RC_FRONT),
 	RD("ch", "sh", RC_ANY), RD("qu", "k", RC_ANY), RD("gu", "g", RC_FRONT),
-	RD("es", "", RC_END), RD("s", "", RC_END), RD("t", "", RC_END), RD("d", "", RC_END),
-	RD("x", "", RC_END), RD_END_RULES
+	RD("eau", "o", RC_ANY), RD("au", "o", RC_ANY), RD("ou", "u", RC_ANY),
+	RD("oi", "ua", RC_ANY), RD("ier", "ie", RC_END), RD("es", "", RC_END),
+	RD("s", "", RC_END), RD("t", "", RC_END), RD("d", "", RC_END), RD("x", "", RC_END),
+	RD("e", "", RC_END_CONS), RD_END_RULES
 };
 static const RdRule rd_german[] = {
 	RD("sch", "sh", RC_ANY), RD("ch", "kh", RC_ANY), RD("st", "sht", RC_START),
 	RD("sp", "shp", RC_START), RD("sz", "sh", RC_ANY), RD("rz", "zh", RC_ANY),
-	RD("v", "f", RC_ANY), RD_END_RULES
+	RD("v", "f", RC_ANY), RD("ei", "ai", RC_ANY), RD("eu", "oi", RC_ANY),
+	RD("ie", "i", RC_ANY), RD("ah", "a", RC_NOT_VOWEL), RD("eh", "e", RC_NOT_VOWEL),
+	RD("ih", "i", RC_NOT_VOWEL), RD("oh", "o", RC_NOT_VOWEL), RD("uh", "u", RC_NOT_VOWEL),
+	RD_END_RULES
 };
 static const RdRule rd_italian[] = {
 	RD("sci", "sh", RC_VOWEL), RD("sc", "sh", RC_FRONT), RD("ch", "k", RC_ANY),
@@ -75,16 +105,33 @@ static const RdRule rd_pinyin[] = {
 
 static const RdRule *const readings[CD_RD_COUNT] = {
 	rd_english, rd_french, rd_german, rd_italian, rd_spanish, rd_japanese, rd_hungarian,
-	rd_pinyin
+	rd_english_vowels, rd_pinyin
 };
+
+static inline bool
+rd_consonant(char c)
+{
+	return c >= 'a' && c <= 'z' && strchr("aeiouy", c) == NULL;
+}
 
 static inline bool
 rd_context(const char *w, size_t n, size_t i, size_t k, RdCtx ctx)
 {
 	char		nx = i + k < n ? w[i + k] : '\0';
+	char		nx2 = i + k + 1 < n ? w[i + k + 1] : '\0';
 
 	switch (ctx)
 	{
+		case RC_END_CONS:
+			return i + k == n && i > 0 && rd_consonant(w[i - 1]);
+		case RC_CONS:
+			return rd_consonant(nx);
+		case RC_CLOSED:
+			return rd_consonant(nx) && (nx2 == '\0' || rd_consonant(nx2));
+		case RC_MAGIC:
+			return rd_consonant(nx) && nx2 == 'e' && i + k + 2 == n;
+		case RC_NOT_VOWEL:
+			return nx == '\0' || rd_consonant(nx);
 		case RC_START:
 			return i == 0;
 		case RC_FRONT:

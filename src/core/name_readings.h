@@ -11,16 +11,27 @@
  * (Polivanov); sh is с in Japanese; pinyin j q x are цз ц с in Russian (Palladius).
  * Readings, in this order (bit k of a mask is reading k):
  *		0 English    j, g before e/i/y = dzh; gh silent; initial wh wr kn = u r n; aw ow =
- *		             ou (Hawkins Хоукинс, Barlow Барлоу); ee ea = i; oo = u
- *		1 French     j, g before e/i/y = zh, ch = sh, qu = k, gu = g before e/i/y, a
- *		             final s, es, t, d, x silent
- *		2 German     sch = sh, ch = kh, initial st sp = sht shp, sz = sh, rz = zh, v = f
+ *		             ou (Hawkins Хоукинс, Barlow Барлоу); ee ea = i; oo = u; au = o
+ *		             (Paul Пол), ay ai = ei (Ray Рэй), ew = yu (Lewis Льюис), final ey
+ *		             ie = i
+ *		1 French     j, g before e/i/y = zh, ch = sh, qu = k, gu = g before e/i/y, eau au
+ *		             = o, ou = u, oi = ua (Benoît Бенуа), final ier = ie, a final s, es,
+ *		             t, d, x, and e after a consonant silent
+ *		2 German     sch = sh, ch = kh, initial st sp = sht shp, sz = sh, rz = zh, v = f,
+ *		             ei = ai (Eichel Айхель), eu = oi (Eugen Ойген), ie = i, h silent
+ *		             after a vowel before a consonant or at the end (Uhl Уль)
  *		3 Italian    c, g before e/i = ch, dzh (cc, gg, ci, gi before a vowel too),
  *		             ch = k, sc before e/i = sh, gli = ly, gn = ny
  *		4 Spanish    j, g before e/i/y = kh, qu = k, gu = g before e/i/y
  *		5 Japanese   (Hepburn to Polivanov) sh = s, ch = t, j = dz
  *		6 Hungarian  sz = s, cs = ch, zs = zh, s = sh, ch = kh, c = ts
- *		7 pinyin     (to Palladius) zh = chzh, j z = tsz, q c = ts, x = s, initial r = zh,
+ *		7 English vowels  English, with eigh ei = i, final ge = dzh, ce = s, a vowel
+ *		             before one consonant and a final e long (a e i o u = ei i ai ou yu:
+ *		             Kate Кейт, Pete Пит, Luke Люк), a before a consonant = e (Andy Энди),
+ *		             u before two consonants or one at the end = a (Duffy Даффи), a final
+ *		             e after a consonant silent (Moore Мур): a reading of its own, as
+ *		             Jaffe (Джаффе) keeps its e and James (Джеймс) its a
+ *		8 pinyin     (to Palladius) zh = chzh, j z = tsz, q c = ts, x = s, initial r = zh,
  *		             ong = un, ng = n
  * At each position the rules of a reading are tried in order (longer patterns first);
  * a letter no rule takes is copied.
@@ -33,7 +44,7 @@
 
 #include "phonetic.h"
 
-#define CD_RD_COUNT 8
+#define CD_RD_COUNT 9
 #define CD_RD_ALL ((1u << CD_RD_COUNT) - 1)
 #define CD_RD_PINYIN (1u << (CD_RD_COUNT - 1))	/* the last reading */
 

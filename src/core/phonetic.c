@@ -383,3 +383,13 @@ cd_phonetic(const char *in, size_t len, CdBuf *out)
 	cd_buf_free(&tr);
 	return CD_MATCH_OK;
 }
+
+char
+cd_fold_lead_vowel(const char *f, size_t n)
+{
+	if (n >= 2 && f[0] == 'y' && strchr("aeiou", f[1]) != NULL)
+		return f[1];
+	if (n >= 1 && strchr("aeiouy", f[0]) != NULL)
+		return f[0];
+	return '\0';
+}

@@ -78,6 +78,12 @@ extern CdMatchStatus cd_phonetic(const char *in, size_t len, CdBuf *out);
  */
 extern size_t cd_spell_fold_word(const char *w, size_t n, char *out);
 
+/*
+ * The vowel a spelling fold f[0..n) starts with, after a "y" glide; '\0' when it starts
+ * with a consonant.  Two spellings of one name start with the same vowel sound.
+ */
+extern char cd_fold_lead_vowel(const char *f, size_t n);
+
 /* sound key of an already spelling-folded word; out needs n + 1 bytes */
 extern size_t cd_phonetic_folded_word(const char *f, size_t n, char *out);
 

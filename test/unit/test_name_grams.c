@@ -436,7 +436,7 @@ START_TEST(test_pinned_keys)
 		h ^= k.k[i];
 		h *= 16777619U;
 	}
-	ck_assert_str_eq(CD_NAME_GRAMS_VERSION, "name-grams-5");
+	ck_assert_str_eq(CD_NAME_GRAMS_VERSION, "name-grams-6");
 	ck_assert_int_eq(n, PINNED_N);
 	ck_assert_uint_eq(h, PINNED_HASH);
 	free(k.k);
