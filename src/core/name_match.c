@@ -772,11 +772,12 @@ one_consonant_edit(const char *a, size_t al, const char *b, size_t bl)
  * alone never meets: its evidence is in the vowels, so its fold must be w's but for a
  * consonant: Moore/Мур (mur/mur), Dean/Дин, Rose/Роуз (rous/rouz), not Dean/Дан.
  * Readings that change vowels only meet a word of a script written by one known
- * rule (w_latin false): two Latin spellings apart by a vowel are two names (Chen/Chan,
- * Sara/Sera), whatever one of them would sound like in English.
+ * rule (Cyrillic, Greek: w_spelled false): two Latin spellings apart by a vowel are
+ * two names (Chen/Chan, Sara/Sera), whatever one of them would sound like in English,
+ * and so are two pinyin syllables (陈 chen, 詹 zhan).
  */
 static inline bool
-alt_meets(const Word *x, int i, const Word *w, bool w_latin)
+alt_meets(const Word *x, int i, const Word *w, bool w_spelled)
 {
 	size_t		kl = x->altlen[i];
 	size_t		kfl = x->altflen[i];
@@ -787,16 +788,15 @@ alt_meets(const Word *x, int i, const Word *w, bool w_latin)
 	if (kl >= 3)
 	{
 		size_t		ml = kfl > w->flen ? kfl : w->flen;
-
 		char		own = cd_fold_lead_vowel(x->fold, x->flen);
 
 		if (x->altlead[i] == own || x->altlead[i] == '\0' || own == '\0')
 			return true;
-		return !w_latin && kfl < ALT_FOLD && w->flen < ALT_FOLD &&
+		return !w_spelled && kfl < ALT_FOLD && w->flen < ALT_FOLD &&
 			short_edits(x->altfold[i], kfl, w->fold, w->flen) <= (ml >= 8 ? 2 : 1);
 	}
 	if (kl == x->plen && memcmp(x->alt[i], x->phon, kl) == 0)
-		return !w_latin && kfl < ALT_FOLD &&
+		return !w_spelled && kfl < ALT_FOLD &&
 			one_consonant_edit(x->altfold[i], kfl, w->fold, w->flen);
 	return kfl <= (size_t) w->flen + 1 && w->flen <= kfl + 1;
 }
@@ -815,7 +815,7 @@ readings_meet(Word *x, unsigned xm, Word *y, unsigned ym)
 	fill_alternates(y, ym);
 	for (i = 0; i < x->nalt; i++)
 	{
-		if (alt_meets(x, i, y, (ym & ~RD_PINYIN) != 0))
+		if (alt_meets(x, i, y, ym != 0))
 			return true;
 		for (j = 0; j < y->nalt && x->altlen[i] >= 3; j++)
 			if (x->altlen[i] == y->altlen[j] && memcmp(x->alt[i], y->alt[j], y->altlen[j]) == 0 &&
@@ -823,7 +823,7 @@ readings_meet(Word *x, unsigned xm, Word *y, unsigned ym)
 				return true;
 	}
 	for (j = 0; j < y->nalt; j++)
-		if (alt_meets(y, j, x, (xm & ~RD_PINYIN) != 0))
+		if (alt_meets(y, j, x, xm != 0))
 			return true;
 	return false;
 }

@@ -58,8 +58,9 @@
  * with one known transliteration whose fold is the reading's but for a consonant (Мур,
  * Дин; not Мира, Дан), and a reading that changes the first vowel of a vowel-initial
  * word (Andy "endi", Austin "ostin") meets only such a word within one edit of its fold
- * (two from 8 letters): between two Latin spellings a vowel still tells names apart
- * (Chen / Chan).  Cyrillic, Greek and other texts with one known
+ * (two from 8 letters), both only against Cyrillic, Greek and other text with one
+ * known transliteration: between two Latin or pinyin spellings a vowel still tells
+ * names apart (Chen / Chan, 陈 / Chan).  Cyrillic, Greek and other texts with one known
  * transliteration get no other readings; Han text gets the pinyin one.  The French
  * reading also drops a final s, es, t, d, x (Jacques Chirac / Жак Ширак).
  * Han transcriptions (person names; 0.2.0): Han text against text in another script may

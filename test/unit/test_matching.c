@@ -225,6 +225,7 @@ static const SimCase sim_cases[] = {
 	 * spelled alike (Utsubo read in English is not Ясуба)
 	 */
 	LE(FN_NAME, "Chan", "Chen", 0.1),
+	LE(FN_NAME, "陈", "Chan", 0.1),
 	LE(FN_NAME, "Dean", "Dan", 0.1),
 	LE(FN_NAME, "Дан", "Dean", 0.1),
 	LE(FN_NAME, "Мира", "Moore", 0.1),
@@ -240,8 +241,7 @@ static const SimCase sim_cases[] = {
 	 */
 	IN(FN_NAME, "克林顿", "Clinton", 0.75, 0.85),
 	IN(FN_NAME, "史密斯", "Smith", 0.75, 0.85),
-	/* ... unless a reading meets as well: Einstein read in German is Айнштайн (ei = ai) */
-	IN(FN_NAME, "爱因斯坦", "Einstein", 0.9, 0.9),
+	IN(FN_NAME, "爱因斯坦", "Einstein", 0.75, 0.85),
 	IN(FN_NAME, "特朗普", "Trump", 0.75, 0.85),
 	IN(FN_NAME, "默克尔", "Merkel", 0.75, 0.85),
 	IN(FN_NAME, "莫扎特", "Mozart", 0.75, 0.85),
