@@ -40,7 +40,17 @@ INSERT INTO name_pairs VALUES
 ('王阿明', 'Wang Aming', 0.95, 1),
 -- of two initials in a row the first is the given name's, not the patronymic's
 ('Д. В. Кузнецова', 'Дарья Валерьевна Кузнецова', 0.85, 0.999),
-('Д. В. Кузнецова', 'Кузнецова Виктория Дмитриевна', 0, 0.8);
+('Д. В. Кузнецова', 'Кузнецова Виктория Дмитриевна', 0, 0.8),
+-- foreign names written in Cyrillic by their sound (0.2.0): English, French and German
+-- vowels, glide-initial words; a vowel alone still tells two Latin spellings apart
+('Кейт Мур', 'Kate Moore', 0.9, 1),
+('Пол Остин', 'Paul Austin', 0.9, 1),
+('Энди Дин', 'Andy Dean', 0.9, 1),
+('Йозеф Айхель', 'Josef Eichel', 0.9, 1),
+('Иоганн Уль', 'Johann Uhl', 0.9, 1),
+('Ойген Бенуа', 'Eugen Benoît', 0.9, 1),
+('Дан Мира', 'Dean Moore', 0, 0.1),
+('Chan Sara', 'Chen Sera', 0, 0.1);
 SELECT a, b, round(crmdedup.name_similarity(a, b)::numeric, 3) AS sim,
        crmdedup.name_similarity(a, b) BETWEEN lo AND hi AS in_range
   FROM name_pairs;

@@ -673,7 +673,6 @@ push_sound_keys(KeyVec *kv, Side2 side, const GWord *w, unsigned mask)
 {
 	size_t		r;
 	int			d;
-
 	char		lead = cd_fold_lead_vowel(w->fold, w->flen);
 
 	if (w->plen >= 3)
