@@ -760,24 +760,36 @@ one_consonant_edit(const char *a, size_t al, const char *b, size_t bl)
 	return memcmp(a + i, b + i + 1, al - i) == 0 && !is_vowel_letter(b[i]);
 }
 
+/* reading i of x changed the vowel x begins with (Andy "endi") */
+static inline bool
+lead_changed(const Word *x, int i)
+{
+	char		own = cd_fold_lead_vowel(x->fold, x->flen);
+
+	return x->altlead[i] != own && x->altlead[i] != '\0' && own != '\0';
+}
+
 /*
- * The alternative key i of x meets the own key of w: same key, same first vowel sound.
- * The key keeps only a word's first vowel, so a reading that changes it (English
- * Andy "endi" = Энди, Austin "ostin" = Остин, German Eugen "oigen" = Ойген) says more
- * than its key: such a reading's fold must also be near w's (one edit, two from 8
- * letters), or every word of that skeleton would meet (Utsubo "atsubo" and Ясуба).
- * Keys of two classes are common (Jon, Jan, Min, Mira): such a key also needs folds
- * of about the same length, John/Джон (dzhon/dzhon), not Magnia/Мин (mania/min).  A
- * reading that changed only vowels keeps the spelling's own key of two classes, which
- * alone never meets: its evidence is in the vowels, so its fold must be w's but for a
- * consonant: Moore/Мур (mur/mur), Dean/Дин, Rose/Роуз (rous/rouz), not Dean/Дан.
- * Readings that change vowels only meet a word of a script written by one known
- * rule (Cyrillic, Greek: w_spelled false): two Latin spellings apart by a vowel are
- * two names (Chen/Chan, Sara/Sera), whatever one of them would sound like in English,
- * and so are two pinyin syllables (陈 chen, 詹 zhan).
+ * The alternative key i of x meets the own key of w (wm: the readings w's text may
+ * have, 0 for Cyrillic, Greek and other text with one known transliteration): same
+ * key, same first vowel sound.  The key keeps only a word's first vowel, so a reading
+ * that changes it (English Andy "endi" = Энди, Austin "ostin" = Остин, German Eugen
+ * "oigen" = Ойген) says more than its key: such a reading's fold must also be near
+ * w's (one edit, two from 8 letters), or every word of that skeleton would meet
+ * (Utsubo "atsubo" and Ясуба).  Keys of two classes are common (Jon, Jan, Min, Mira):
+ * such a key also needs folds of about the same length, John/Джон (dzhon/dzhon), not
+ * Magnia/Мин (mania/min), and against a Latin word the reading's fold but for a
+ * consonant (two Latin spellings are compared letter by letter: Mary is not Morris,
+ * nor Hahn John).  A reading that changed only vowels keeps the spelling's own key of
+ * two classes, which alone never meets: its evidence is in the vowels, so its fold
+ * must be w's but for a consonant: Moore/Мур (mur/mur), Dean/Дин, Rose/Роуз
+ * (rous/rouz), not Dean/Дан.  Readings that change vowels only meet a word of one
+ * known transliteration (wm 0): two Latin spellings apart by a vowel are two names
+ * (Chen/Chan, Sara/Sera), whatever one of them would sound like in English, and so
+ * are two pinyin syllables (陈 chen, 詹 zhan).
  */
 static inline bool
-alt_meets(const Word *x, int i, const Word *w, bool w_spelled)
+alt_meets(const Word *x, int i, const Word *w, unsigned wm)
 {
 	size_t		kl = x->altlen[i];
 	size_t		kfl = x->altflen[i];
@@ -788,21 +800,23 @@ alt_meets(const Word *x, int i, const Word *w, bool w_spelled)
 	if (kl >= 3)
 	{
 		size_t		ml = kfl > w->flen ? kfl : w->flen;
-		char		own = cd_fold_lead_vowel(x->fold, x->flen);
 
-		if (x->altlead[i] == own || x->altlead[i] == '\0' || own == '\0')
+		if (!lead_changed(x, i))
 			return true;
-		return !w_spelled && kfl < ALT_FOLD && w->flen < ALT_FOLD &&
+		return wm == 0 && kfl < ALT_FOLD && w->flen < ALT_FOLD &&
 			short_edits(x->altfold[i], kfl, w->fold, w->flen) <= (ml >= 8 ? 2 : 1);
 	}
 	if (kl == x->plen && memcmp(x->alt[i], x->phon, kl) == 0)
-		return !w_spelled && kfl < ALT_FOLD &&
+		return wm == 0 && kfl < ALT_FOLD &&
 			one_consonant_edit(x->altfold[i], kfl, w->fold, w->flen);
+	if (wm & ~RD_PINYIN)
+		return kfl < ALT_FOLD && one_consonant_edit(x->altfold[i], kfl, w->fold, w->flen);
 	return kfl <= (size_t) w->flen + 1 && w->flen <= kfl + 1;
 }
 
 /*
- * Some reading of x sounds like y, or the reverse, or two readings of 3+ classes meet.
+ * Some reading of x sounds like y, or the reverse, or two readings of 3+ classes meet
+ * (not readings that changed a first vowel: Angela and Engel both read "endzhel...").
  * xm and ym are the readings allowed for each word (Side.readings).
  */
 static bool
@@ -815,15 +829,15 @@ readings_meet(Word *x, unsigned xm, Word *y, unsigned ym)
 	fill_alternates(y, ym);
 	for (i = 0; i < x->nalt; i++)
 	{
-		if (alt_meets(x, i, y, ym != 0))
+		if (alt_meets(x, i, y, ym))
 			return true;
-		for (j = 0; j < y->nalt && x->altlen[i] >= 3; j++)
+		for (j = 0; j < y->nalt && x->altlen[i] >= 3 && !lead_changed(x, i); j++)
 			if (x->altlen[i] == y->altlen[j] && memcmp(x->alt[i], y->alt[j], y->altlen[j]) == 0 &&
-				x->altlead[i] == y->altlead[j])
+				x->altlead[i] == y->altlead[j] && !lead_changed(y, j))
 				return true;
 	}
 	for (j = 0; j < y->nalt; j++)
-		if (alt_meets(y, j, x, xm != 0))
+		if (alt_meets(y, j, x, xm))
 			return true;
 	return false;
 }
