@@ -43,22 +43,25 @@
  * gets the phonetic keys of its Latin spelling read by the rules of other languages,
  * as Russian transcription follows them (the rules of name_readings.h, which the index
  * keys of name_grams.c follow too): English j, g before e/i = дж, aw ow = оу, ee ea = и,
- * gh silent; French j, g
- * before e/i = ж, ch = ш; German ch = х, initial st sp = шт шп, v = ф, Polish sz rz =
- * ш ж; Italian c, g before e/i = ч, дж, ch = к, gli = ль; Spanish j, g before e/i = х;
- * Japanese (Hepburn to Polivanov) sh ch j = с т дз; Hungarian and Central European s
- * = ш, sz = с, cs = ч, c = ц, ch = х; pinyin (to Palladius) j z = цз, q c = ц, x = с,
- * zh = чж, ng = н.  Two such words that scored below 0.9 by the rules above (none,
- * or a typo) and whose key sets meet (same first vowel sound, not both given names of
- * different groups; two alternative keys must have 3+ classes) score 0.9: John / Джон, Jacques / Жак, Charon / Шарон, Spierer / Шпирер, Giannone /
- * Джанноне, Jorge / Хорхе, Shimura / Симура, Qiuhong / Цюхун.  A key of two classes
- * meets only the other word's own key, from folds at most one letter apart in length
- * (John / Джон, not Magnia / Мин); a reading that keeps the word's own key of two
- * classes (Moore "mur", Dean "din": only vowels changed) meets only a word of a script
- * with one known transliteration whose fold is the reading's but for a consonant (Мур,
- * Дин; not Мира, Дан), and a reading that changes the first vowel of a vowel-initial
- * word (Andy "endi", Austin "ostin") meets only such a word within one edit of its fold
- * (two from 8 letters), both only against Cyrillic, Greek and other text with one
+ * au = о, ay ai = эй, ew = ью, gh silent, and (0.2.0) the vowels of a stressed
+ * syllable (Kate Кейт, Moore Мур, Andy Энди); French j, g before e/i = ж, ch = ш, au
+ * eau = о, oi = уа; German ch = х, initial st sp = шт шп, v = ф, ei = ай, eu = ой, h
+ * silent after a vowel, Polish sz rz = ш ж; Italian c, g before e/i = ч, дж, ch = к,
+ * gli = ль; Spanish j, g before e/i = х; Japanese (Hepburn to Polivanov) sh ch j = с т
+ * дз; Hungarian and Central European s = ш, sz = с, cs = ч, c = ц, ch = х; pinyin (to
+ * Palladius) j z = цз, q c = ц, x = с, zh = чж, ng = н.  Two such words that scored
+ * below 0.9 by the rules above (none, or a typo) and whose key sets meet (same first vowel sound, not both given names of
+ * different groups; two alternative keys must have 3+ classes) score 0.9: John /
+ * Джон, Jacques / Жак, Charon / Шарон, Spierer / Шпирер, Giannone / Джанноне, Jorge /
+ * Хорхе, Shimura / Симура, Qiuhong / Цюхун.  A key of two classes meets only the other
+ * word's own key, from folds at most one letter apart in length (John / Джон, not
+ * Magnia / Мин), and against a Latin word from folds that differ by a consonant at
+ * most (Mary / Morris, Hahn / John do not meet); a reading that keeps the word's own
+ * key of two classes (Moore "mur", Dean "din": only vowels changed) meets only a
+ * word of a script with one known transliteration whose fold is the reading's but for
+ * a consonant (Мур, Дин; not Мира, Дан), and a reading that changes the first vowel
+ * of a vowel-initial word (Andy "endi", Austin "ostin") meets only such a word within
+ * one edit of its fold (two from 8 letters) and no other reading, both only against Cyrillic, Greek and other text with one
  * known transliteration: between two Latin or pinyin spellings a vowel still tells
  * names apart (Chen / Chan, 陈 / Chan).  Cyrillic, Greek and other texts with one known
  * transliteration get no other readings; Han text gets the pinyin one.  The French
