@@ -12,7 +12,7 @@
  * Readings, in this order (bit k of a mask is reading k):
  *		0 English    j, g before e/i/y = dzh; gh silent; initial wh wr kn = u r n; aw ow =
  *		             ou (Hawkins Хоукинс, Barlow Барлоу); ee ea = i; oo = u; au = o
- *		             (Paul Пол), ay ai = ei (Ray Рэй), ew = yu (Lewis Льюис), final ey
+ *		             (Paul Пол), ay ai = ei (Gray Грэй), ew = yu (Lewis Льюис), final ey
  *		             ie = i
  *		1 French     j, g before e/i/y = zh, ch = sh, qu = k, gu = g before e/i/y, eau au
  *		             = o, ou = u, oi = ua (Benoît Бенуа), final ier = ie, a final s, es,
